@@ -1,0 +1,45 @@
+# The README's two commands: `make demo` and `make test`. Both work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DEMO_DB ?= sqlite:///$(CURDIR)/demo.sqlite3
+
+.PHONY: demo test lint bench install clean
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "vienphi needs Python 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+## make demo: a demo hospital on SQLite with in-process tasks, a walk-through, then the API on :8000
+demo: $(INSTALLED)
+	rm -f demo.sqlite3
+	DATABASE_URL=$(DEMO_DB) $(BIN)/python manage.py migrate --verbosity 0
+	DATABASE_URL=$(DEMO_DB) $(BIN)/python manage.py seed_demo
+	DATABASE_URL=$(DEMO_DB) $(BIN)/python manage.py demo_walkthrough --serve 127.0.0.1:8000
+
+## make test: lint, types, migrations check, then the whole suite on PostgreSQL and Redis
+test: $(INSTALLED)
+	bash .ci/ensure-services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.settings.test
+	$(BIN)/mypy .
+	$(BIN)/pytest -n 2 --dist loadfile
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy .
+
+## make bench: the benchmarks in bench/, each printed as a ratio to a raw baseline
+bench: $(INSTALLED)
+	bash .ci/ensure-services
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) demo.sqlite3 .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,226 @@
+"""Finance: the chart of accounts, journal entries, the trial balance and the export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.http import FileResponse, StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.models import Account, AccountType, JournalEntry
+from billing.selectors.ledger import journal_entries, trial_balance
+from billing.selectors.ledger_export import (
+    export_window,
+    ledger_export_csv,
+    ledger_export_xlsx,
+)
+from config.api.permissions import IsFinance
+
+
+class AccountOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = ["code", "name", "type", "currency", "is_active", "description"]
+
+
+class AccountFilter(django_filters.FilterSet):
+    type = django_filters.ChoiceFilter(choices=AccountType.choices)
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Account
+        fields = ["type", "is_active"]
+
+
+@extend_schema(tags=["ledger"])
+class AccountListApi(generics.ListAPIView):
+    """The chart of accounts."""
+
+    permission_classes = [IsFinance]
+    serializer_class = AccountOutputSerializer
+    queryset = Account.objects.order_by("code")
+    filterset_class = AccountFilter
+
+
+class JournalLineOutputSerializer(serializers.Serializer):
+    account_code = serializers.CharField(source="account.code")
+    account_name = serializers.CharField(source="account.name")
+    debit = serializers.IntegerField()
+    credit = serializers.IntegerField()
+    currency = serializers.CharField(source="account.currency")
+
+
+class JournalEntryOutputSerializer(serializers.ModelSerializer):
+    lines = JournalLineOutputSerializer(many=True)
+    reverses: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+
+    class Meta:
+        model = JournalEntry
+        fields = [
+            "id",
+            "posted_at",
+            "memo",
+            "source_type",
+            "source_id",
+            "posting_key",
+            "reverses",
+            "lines",
+        ]
+
+
+class EntryCursorPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class EntryFilter(django_filters.FilterSet):
+    posted_from = django_filters.IsoDateTimeFilter(method="noop")
+    posted_to = django_filters.IsoDateTimeFilter(method="noop")
+    account = django_filters.CharFilter(method="noop", help_text="Account code, e.g. 131")
+    source_type = django_filters.CharFilter(method="noop")
+    source_id = django_filters.CharFilter(method="noop")
+
+    class Meta:
+        model = JournalEntry
+        fields: list[str] = []
+
+    def noop(self, queryset: Any, name: str, value: Any) -> Any:
+        return queryset
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        data = self.form.cleaned_data
+        return journal_entries(
+            date_from=data.get("posted_from"),
+            date_to=data.get("posted_to"),
+            account_code=data.get("account") or None,
+            source_type=data.get("source_type") or None,
+            source_id=data.get("source_id") or None,
+        )
+
+
+@extend_schema(tags=["ledger"])
+class JournalEntryListApi(generics.ListAPIView):
+    """Journal entries, newest first, with their lines. Cursor-paginated.
+
+    ``posted_from`` is inclusive and ``posted_to`` exclusive (ISO 8601 date-times).
+    """
+
+    permission_classes = [IsFinance]
+    serializer_class = JournalEntryOutputSerializer
+    pagination_class = EntryCursorPagination
+    filterset_class = EntryFilter
+    queryset = JournalEntry.objects.all()
+
+
+class TrialBalanceApi(APIView):
+    permission_classes = [IsFinance]
+
+    class FilterSerializer(serializers.Serializer):
+        as_of = serializers.DateTimeField(required=False)
+
+    class RowSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        name = serializers.CharField()
+        type = serializers.CharField()
+        currency = serializers.CharField()
+        debit_total = serializers.IntegerField()
+        credit_total = serializers.IntegerField()
+        debit_balance = serializers.IntegerField()
+        credit_balance = serializers.IntegerField()
+
+    class OutputSerializer(serializers.Serializer):
+        as_of = serializers.DateTimeField()
+        accounts = serializers.ListField(child=serializers.DictField())
+        totals = serializers.DictField(help_text="Per currency: debit and credit totals.")
+        balanced = serializers.BooleanField()
+
+    @extend_schema(
+        tags=["ledger"],
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        """Debit and credit totals per account up to ``as_of`` (default: now)."""
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        as_of = params.validated_data.get("as_of") or timezone.now()
+        rows = trial_balance(as_of=as_of)
+        totals: dict[str, dict[str, int]] = {}
+        for row in rows:
+            currency_totals = totals.setdefault(row.currency, {"debit": 0, "credit": 0})
+            currency_totals["debit"] += row.debit_balance
+            currency_totals["credit"] += row.credit_balance
+        return Response(
+            {
+                "as_of": as_of,
+                "accounts": self.RowSerializer(rows, many=True).data,
+                "totals": totals,
+                "balanced": all(t["debit"] == t["credit"] for t in totals.values()),
+            }
+        )
+
+
+class LedgerExportApi(APIView):
+    permission_classes = [IsFinance]
+
+    class FilterSerializer(serializers.Serializer):
+        from_ = serializers.DateField(required=False, help_text="First local day (inclusive).")
+        to = serializers.DateField(required=False, help_text="Last local day (inclusive).")
+        format = serializers.ChoiceField(choices=["csv", "xlsx"], default="csv")
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.fields["from"] = self.fields.pop("from_")
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
+                raise serializers.ValidationError({"to": "'to' is before 'from'."})
+            return attrs
+
+    @extend_schema(
+        tags=["ledger"],
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First local day."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last local day (inclusive)."),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["csv", "xlsx"]),
+        ],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY),
+            (
+                200,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ): OpenApiResponse(OpenApiTypes.BINARY),
+        },
+    )
+    def get(self, request: Request) -> StreamingHttpResponse | FileResponse:
+        """One row per journal line: entry id, date, account code and name, debit, credit,
+        currency, memo and source. Streamed: constant memory however many lines."""
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        start, end = export_window(data.get("from"), data.get("to"))
+        stem = f"ledger_{start.date().isoformat()}_{(end.date()).isoformat()}"
+        if data["format"] == "xlsx":
+            return FileResponse(
+                ledger_export_xlsx(start=start, end=end),
+                as_attachment=True,
+                filename=f"{stem}.xlsx",
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        response = StreamingHttpResponse(
+            ledger_export_csv(start=start, end=end), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+        return response

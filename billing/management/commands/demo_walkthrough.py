@@ -1,0 +1,122 @@
+"""Walk through vienphi over real HTTP against a running server, then keep serving.
+
+With ``--serve HOST:PORT`` it starts the development server itself, walks through, and
+stays in the foreground until Ctrl-C. It uses only the public API and the credentials that
+``seed_demo`` printed.
+"""
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+import requests
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from billing.management.commands.seed_demo import CREDENTIALS_FILE
+
+
+class Walk:
+    def __init__(self, base: str, out: Any) -> None:
+        self.base = base
+        self.out = out
+        self.http = requests.Session()
+
+    def call(self, method: str, path: str, *, auth: str, **kwargs: Any) -> requests.Response:
+        response = self.http.request(
+            method, self.base + path, headers={"Authorization": auth}, timeout=10, **kwargs
+        )
+        self.out.write(f"  {method} {path} -> {response.status_code}")
+        if response.status_code >= 500:
+            raise CommandError(f"{path} answered {response.status_code}: {response.text[:300]}")
+        return response
+
+    def step(self, title: str) -> None:
+        self.out.write(f"\n== {title}")
+
+
+def _wait_healthy(base: str, server: subprocess.Popen[bytes]) -> None:
+    for _ in range(60):
+        if server.poll() is not None:
+            raise CommandError("The server exited before it became healthy.")
+        try:
+            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    raise CommandError("The server did not become healthy within 30 s.")
+
+
+class Command(BaseCommand):
+    help = "Walk through the demo over HTTP (optionally serving the API first)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--serve", metavar="HOST:PORT", help="start the server here first")
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        server = None
+        base = options["base_url"]
+        if options["serve"]:
+            base = f"http://{options['serve']}"
+            server = subprocess.Popen(  # noqa: S603 - our own manage.py
+                [
+                    sys.executable,
+                    "manage.py",
+                    "runserver",
+                    "--noreload",
+                    "--insecure",
+                    options["serve"],
+                ]
+            )
+            _wait_healthy(base, server)
+        try:
+            self.walk(base)
+            if server is not None:
+                self.stdout.write(
+                    f"\nvienphi is serving on {base}  (API docs: {base}/api/docs/, admin: "
+                    f"{base}/admin/). Ctrl-C stops it."
+                )
+                server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if server is not None and server.poll() is None:
+                server.terminate()
+                server.wait(timeout=10)
+
+    def walk(self, base: str) -> None:
+        credentials = json.loads(CREDENTIALS_FILE.read_text())
+        walk = Walk(base, self.stdout)
+        finance = credentials["staff"]["finance"]
+
+        walk.step("Finance logs in and gets an API token")
+        response = walk.http.post(
+            base + "/api/v1/auth/token",
+            json={"username": finance["username"], "password": finance["password"]},
+            timeout=10,
+        )
+        response.raise_for_status()
+        token = f"Token {response.json()['token']}"
+        self.stdout.write(f"  roles: {response.json()['roles']}")
+
+        walk.step("The chart of accounts")
+        accounts = walk.call("GET", "/api/v1/ledger/accounts", auth=token).json()
+        for account in accounts[:6]:
+            self.stdout.write(f"  {account['code']:<6} {account['name']}")
+
+        walk.step("The trial balance balances")
+        trial = walk.call("GET", "/api/v1/ledger/trial-balance", auth=token).json()
+        self.stdout.write(f"  totals: {trial['totals']}  balanced: {trial['balanced']}")
+
+        walk.step("The ledger export finance loads into its accounting system (CSV)")
+        export = walk.call("GET", "/api/v1/ledger/export?format=csv", auth=token)
+        for line in export.content.decode("utf-8-sig").splitlines()[:4]:
+            self.stdout.write(f"  {line}")
+
+        walk.step("A kiosk may not read the ledger")
+        kiosk = f"Device {credentials['devices']['kiosk']['key']}"
+        denied = walk.call("GET", "/api/v1/ledger/entries", auth=kiosk).json()
+        self.stdout.write(f"  {denied['error']['code']}: {denied['error']['message']}")

@@ -1,0 +1,101 @@
+"""The double-entry ledger.
+
+Amounts are non-negative integers of minor units in separate ``debit`` and ``credit``
+columns, exactly one of them positive (CHECK constraints). On PostgreSQL, triggers
+(installed by migration 0002) make the rest impossible to bypass: every entry balances per
+currency at commit, lines can only be added to an entry in the transaction that created it,
+and posted entries and lines can be neither updated nor deleted. A correction is a
+reversing entry (``billing.services.ledger.ledger_reverse``).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class AccountType(models.TextChoices):
+    ASSET = "asset", "Asset"
+    LIABILITY = "liability", "Liability"
+    EQUITY = "equity", "Equity"
+    REVENUE = "revenue", "Revenue"
+    EXPENSE = "expense", "Expense"
+
+    @property
+    def debit_normal(self) -> bool:
+        """Assets and expenses grow with debits; the others with credits."""
+        return self in (AccountType.ASSET, AccountType.EXPENSE)
+
+
+class Account(models.Model):
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=10, choices=AccountType.choices)
+    currency = models.CharField(max_length=3, default="VND")
+    is_active = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="ledger_account_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(type__in=AccountType.values), name="ledger_account_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class JournalEntry(models.Model):
+    posted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    memo = models.CharField(max_length=500, blank=True)
+    # What caused the entry: e.g. ("invoice", "42"), ("payment", "pay_..."), ("manual", "").
+    source_type = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=64, blank=True)
+    # One business event, one entry: e.g. "invoice:42:issue". Unique across the ledger.
+    posting_key = models.CharField(max_length=200, unique=True)
+    reverses = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-posted_at", "-id"]
+        verbose_name_plural = "journal entries"
+        indexes = [models.Index(fields=["source_type", "source_id"], name="ledger_entry_source")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.posting_key}"
+
+
+class JournalLine(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
+    debit = models.BigIntegerField(default=0)
+    credit = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(debit__gte=0) & Q(credit__gte=0), name="ledger_line_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=(Q(debit__gt=0) & Q(credit=0)) | (Q(debit=0) & Q(credit__gt=0)),
+                name="ledger_line_one_side",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "entry"], name="ledger_line_account_entry")]
+
+    def __str__(self) -> str:
+        side = f"Dr {self.debit}" if self.debit else f"Cr {self.credit}"
+        return f"{self.account_id} {side}"

@@ -1,0 +1,172 @@
+"""Reads of the ledger. Every report in vienphi derives from these sums (pitfall 15)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from billing.models import Account, AccountType, JournalEntry, JournalLine
+from billing.money import Money
+
+
+def _signed(account_type: str, debit: int, credit: int) -> int:
+    """A balance on the account's normal side (assets and expenses are debit-normal)."""
+    return debit - credit if AccountType(account_type).debit_normal else credit - debit
+
+
+def _lines(
+    *, as_of: datetime | None = None, after: datetime | None = None
+) -> QuerySet[JournalLine]:
+    lines = JournalLine.objects.all()
+    if as_of is not None:
+        lines = lines.filter(entry__posted_at__lte=as_of)
+    if after is not None:
+        lines = lines.filter(entry__posted_at__gt=after)
+    return lines
+
+
+def account_balance(*, account: Account, as_of: datetime | None = None) -> Money:
+    """The account's balance on its normal side, including entries posted at ``as_of``."""
+    totals = (
+        _lines(as_of=as_of)
+        .filter(account=account)
+        .aggregate(debit=Coalesce(Sum("debit"), 0), credit=Coalesce(Sum("credit"), 0))
+    )
+    return Money(_signed(account.type, totals["debit"], totals["credit"]), account.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    entry_id: int
+    posted_at: datetime
+    memo: str
+    source_type: str
+    source_id: str
+    debit: int
+    credit: int
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatement:
+    account: Account
+    opening_balance: Money
+    lines: list[StatementLine]
+    closing_balance: Money
+
+
+def account_statement(
+    *, account: Account, date_from: datetime | None = None, date_to: datetime | None = None
+) -> AccountStatement:
+    """Opening balance before ``date_from``, each line in order with a running balance."""
+    opening = (
+        account_balance(account=account, as_of=date_from)
+        if date_from is not None
+        else Money.zero(account.currency)
+    )
+    # The opening balance includes entries posted exactly at date_from; the lines follow it.
+    rows = (
+        _lines(as_of=date_to, after=date_from)
+        .filter(account=account)
+        .select_related("entry")
+        .order_by("entry__posted_at", "entry_id", "id")
+    )
+    running = opening.amount
+    lines = []
+    for row in rows:
+        running += _signed(account.type, row.debit, row.credit)
+        lines.append(
+            StatementLine(
+                entry_id=row.entry_id,
+                posted_at=row.entry.posted_at,
+                memo=row.entry.memo,
+                source_type=row.entry.source_type,
+                source_id=row.entry.source_id,
+                debit=row.debit,
+                credit=row.credit,
+                balance=running,
+            )
+        )
+    return AccountStatement(
+        account=account,
+        opening_balance=opening,
+        lines=lines,
+        closing_balance=Money(running, account.currency),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TrialBalanceRow:
+    code: str
+    name: str
+    type: str
+    currency: str
+    debit_total: int
+    credit_total: int
+
+    @property
+    def balance(self) -> int:
+        return _signed(self.type, self.debit_total, self.credit_total)
+
+    @property
+    def debit_balance(self) -> int:
+        return max(self.debit_total - self.credit_total, 0)
+
+    @property
+    def credit_balance(self) -> int:
+        return max(self.credit_total - self.debit_total, 0)
+
+
+def trial_balance(*, as_of: datetime | None = None) -> list[TrialBalanceRow]:
+    """Every account that has lines up to ``as_of``, with its debit and credit totals.
+
+    One aggregate query. Per currency, the debit totals equal the credit totals — the
+    database guarantees it, and the finance API shows the totals so anyone can check.
+    """
+    line_filter = Q(lines__entry__posted_at__lte=as_of) if as_of is not None else Q()
+    accounts = (
+        Account.objects.annotate(
+            debit_total=Coalesce(Sum("lines__debit", filter=line_filter), 0),
+            credit_total=Coalesce(Sum("lines__credit", filter=line_filter), 0),
+        )
+        .filter(Q(debit_total__gt=0) | Q(credit_total__gt=0))
+        .order_by("code")
+    )
+    return [
+        TrialBalanceRow(
+            code=a.code,
+            name=a.name,
+            type=a.type,
+            currency=a.currency,
+            debit_total=a.debit_total,
+            credit_total=a.credit_total,
+        )
+        for a in accounts
+    ]
+
+
+def journal_entries(
+    *,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    account_code: str | None = None,
+    source_type: str | None = None,
+    source_id: str | None = None,
+) -> QuerySet[JournalEntry]:
+    entries = JournalEntry.objects.all()
+    if date_from is not None:
+        entries = entries.filter(posted_at__gte=date_from)
+    if date_to is not None:
+        entries = entries.filter(posted_at__lt=date_to)
+    if account_code:
+        entries = entries.filter(
+            pk__in=JournalLine.objects.filter(account__code=account_code).values("entry_id")
+        )
+    if source_type:
+        entries = entries.filter(source_type=source_type)
+    if source_id:
+        entries = entries.filter(source_id=source_id)
+    return entries.prefetch_related("lines__account")

@@ -1,0 +1,98 @@
+"""Staff users, their roles and API tokens; devices and their keys.
+
+Secrets are returned once to the caller and stored only as a SHA-256 digest.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+from django.utils import timezone
+
+from billing.errors import Conflict, DomainError, InvalidRequest
+from billing.models import ApiToken, Device, DeviceKind, Role
+from billing.models.identity import new_secret, secret_digest
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+    code = "invalid_credentials"
+    default_message = "Username or password is wrong, or the account is disabled."
+
+
+def device_create(*, kind: str, name: str, card_reader_id: str = "") -> tuple[Device, str]:
+    """Register a device and return it with its key (shown once, never stored in clear)."""
+    if kind not in DeviceKind.values:
+        raise InvalidRequest(f"Device kind must be one of {DeviceKind.values}.", param="kind")
+    if Device.objects.filter(name=name).exists():
+        raise Conflict(f"A device named {name!r} already exists.", param="name")
+    key = new_secret(f"dev_{kind}")
+    device = Device.objects.create(
+        name=name,
+        kind=kind,
+        key_digest=secret_digest(key),
+        key_hint=key[:12],
+        card_reader_id=card_reader_id,
+    )
+    return device, key
+
+
+def device_revoke(*, device: Device) -> Device:
+    if device.revoked_at is None:
+        device.revoked_at = timezone.now()
+        device.save(update_fields=["revoked_at"])
+    return device
+
+
+def role_group(role: str) -> Group:
+    group, _ = Group.objects.get_or_create(name=role)
+    return group
+
+
+@transaction.atomic
+def staff_create(
+    *, username: str, role: str, full_name: str = "", password: str | None = None
+) -> tuple[AbstractBaseUser, str]:
+    """Create a staff user in one role and return it with its password (shown once)."""
+    if role not in Role.values:
+        raise InvalidRequest(f"Role must be one of {Role.values}.", param="role")
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise Conflict(f"A user named {username!r} already exists.", param="username")
+    password = password or secrets.token_urlsafe(12)
+    first, _, last = full_name.partition(" ")
+    user = user_model.objects.create_user(
+        username=username,
+        password=password,
+        first_name=first,
+        last_name=last,
+        is_staff=role == Role.ADMIN,
+        is_superuser=role == Role.ADMIN,
+    )
+    user.groups.add(role_group(role))
+    return user, password
+
+
+def token_issue(*, username: str, password: str) -> tuple[ApiToken, str]:
+    """Exchange a staff user's password for an expiring API token."""
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        raise InvalidCredentials()
+    key = new_secret("tok")
+    token = ApiToken.objects.create(
+        user=user,
+        key_digest=secret_digest(key),
+        expires_at=timezone.now() + timedelta(hours=settings.STAFF_TOKEN_TTL_HOURS),
+    )
+    return token, key
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])

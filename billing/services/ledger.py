@@ -1,0 +1,164 @@
+"""The one place that writes to the ledger. Everything else calls :func:`ledger_post`.
+
+Guarantees:
+
+* **Balanced**: debits equal credits per currency, checked here (so SQLite behaves the
+  same) and again by a deferred PostgreSQL trigger that nothing can bypass.
+* **Once per business event**: ``posting_key`` is unique. Posting the same key again with
+  the same lines returns the existing entry (idempotent replay); with different lines it
+  raises :class:`PostingKeyConflict`. Concurrent posters of one key serialise on the
+  unique index (``INSERT … ON CONFLICT DO NOTHING``): exactly one entry lands.
+* **Append-only**: corrections are reversing entries (:func:`ledger_reverse`).
+
+Both functions run in ``transaction.atomic()``: called inside a caller's transaction they
+join it, so a business change and its journal entry commit or roll back together.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from billing.errors import (
+    InvalidJournalLine,
+    PostingKeyConflict,
+    UnbalancedEntry,
+    UnknownAccount,
+)
+from billing.models import Account, JournalEntry, JournalLine
+from billing.money import Money
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One side of a journal line: ``Posting.debit("131", Money(180000, "VND"))``."""
+
+    account_code: str
+    debit: int
+    credit: int
+    currency: str
+
+    @classmethod
+    def dr(cls, account_code: str, amount: Money) -> Posting:
+        return cls(account_code, amount.amount, 0, amount.currency)
+
+    @classmethod
+    def cr(cls, account_code: str, amount: Money) -> Posting:
+        return cls(account_code, 0, amount.amount, amount.currency)
+
+
+def _validated_lines(postings: Sequence[Posting]) -> list[JournalLine]:
+    if len(postings) < 2:
+        raise UnbalancedEntry("A journal entry needs at least two lines.")
+    codes = {p.account_code for p in postings}
+    accounts = {a.code: a for a in Account.objects.filter(code__in=codes, is_active=True)}
+    net: defaultdict[str, int] = defaultdict(int)
+    lines = []
+    for index, posting in enumerate(postings):
+        account = accounts.get(posting.account_code)
+        if account is None:
+            raise UnknownAccount(
+                f"No active ledger account {posting.account_code!r}.",
+                param=f"lines[{index}].account",
+            )
+        if posting.currency != account.currency:
+            raise InvalidJournalLine(
+                f"Account {account.code} is kept in {account.currency}, not {posting.currency}.",
+                param=f"lines[{index}].currency",
+            )
+        if not (
+            (posting.debit > 0 and posting.credit == 0)
+            or (posting.debit == 0 and posting.credit > 0)
+        ):
+            raise InvalidJournalLine(param=f"lines[{index}]")
+        net[account.currency] += posting.debit - posting.credit
+        lines.append(JournalLine(account=account, debit=posting.debit, credit=posting.credit))
+    unbalanced = {currency: amount for currency, amount in net.items() if amount}
+    if unbalanced:
+        raise UnbalancedEntry(detail={"difference_by_currency": unbalanced})
+    return lines
+
+
+def _line_signature(lines: Iterable[JournalLine]) -> Counter[tuple[int, int, int]]:
+    return Counter((line.account_id, line.debit, line.credit) for line in lines)
+
+
+def ledger_post(
+    *,
+    posting_key: str,
+    lines: Sequence[Posting],
+    source_type: str,
+    source_id: str = "",
+    memo: str = "",
+    posted_at: datetime | None = None,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """Post one balanced journal entry, at most once per ``posting_key``."""
+    journal_lines = _validated_lines(lines)
+    posted_at = posted_at or timezone.now()
+    table = JournalEntry._meta.db_table
+    ops = connection.ops
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} "  # noqa: S608 - table name from model meta
+                "(posted_at, memo, source_type, source_id, posting_key, reverses_id, created_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (posting_key) DO NOTHING RETURNING id",
+                [
+                    ops.adapt_datetimefield_value(posted_at),
+                    memo[:500],
+                    source_type,
+                    source_id,
+                    posting_key,
+                    reverses.pk if reverses else None,
+                    ops.adapt_datetimefield_value(timezone.now()),
+                ],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            existing = JournalEntry.objects.get(posting_key=posting_key)
+            if _line_signature(existing.lines.all()) != _line_signature(journal_lines):
+                raise PostingKeyConflict(param="posting_key", detail={"entry_id": existing.pk})
+            return existing
+        entry = JournalEntry(
+            pk=row[0],
+            posted_at=posted_at,
+            memo=memo[:500],
+            source_type=source_type,
+            source_id=source_id,
+            posting_key=posting_key,
+            reverses=reverses,
+        )
+        entry._state.adding = False
+        for line in journal_lines:
+            line.entry = entry
+        JournalLine.objects.bulk_create(journal_lines)
+    return entry
+
+
+def ledger_reverse(
+    *,
+    entry: JournalEntry,
+    memo: str = "",
+    source_type: str | None = None,
+    source_id: str | None = None,
+) -> JournalEntry:
+    """Post the mirror image of ``entry`` (debits become credits). Idempotent per entry."""
+    lines = list(entry.lines.select_related("account"))
+    postings = [
+        Posting(line.account.code, line.credit, line.debit, line.account.currency) for line in lines
+    ]
+    return ledger_post(
+        posting_key=f"reversal-of:{entry.pk}",
+        lines=postings,
+        source_type=source_type or entry.source_type,
+        source_id=source_id if source_id is not None else entry.source_id,
+        memo=memo or f"Reversal of entry #{entry.pk}: {entry.memo}",
+        reverses=entry,
+    )

@@ -1,0 +1,127 @@
+"""One wire format for every error: ``{"error": {"code", "message", "param"?, "detail"?}}``.
+
+The handler marks the transaction for rollback on every error (DRF's own handler does that
+only for its own exceptions), so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import connections
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+from billing.errors import DomainError
+
+
+def _rollback() -> None:
+    for conn in connections.all(initialized_only=True):
+        if conn.in_atomic_block:
+            conn.set_rollback(True)
+
+
+def error_body(code: str, message: str, param: str | None = None, detail: Any = None) -> dict:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if param is not None:
+        body["param"] = param
+    if detail is not None:
+        body["detail"] = detail
+    return {"error": body}
+
+
+def _first_field_error(detail: Any, path: str = "") -> tuple[str, Any]:
+    """The path (``lines[0].account``) and the first ErrorDetail of a nested DRF error."""
+    if isinstance(detail, dict):
+        key, value = next(iter(detail.items()))
+        if key == "non_field_errors":
+            return _first_field_error(value, path)
+        child = f"{path}.{key}" if path else str(key)
+        return _first_field_error(value, child)
+    if isinstance(detail, list) and detail:
+        for index, item in enumerate(detail):
+            if item:
+                if isinstance(item, dict | list):
+                    return _first_field_error(item, f"{path}[{index}]")
+                return path, item
+    return path, detail
+
+
+_STATUS_CODES: dict[type[exceptions.APIException], tuple[str, str | None]] = {
+    exceptions.ParseError: ("malformed_json", "The request body is not valid JSON."),
+    exceptions.NotAuthenticated: ("authentication_required", None),
+    exceptions.AuthenticationFailed: ("authentication_failed", None),
+    exceptions.PermissionDenied: ("permission_denied", None),
+    exceptions.NotFound: ("not_found", None),
+    exceptions.MethodNotAllowed: ("method_not_allowed", None),
+    exceptions.NotAcceptable: ("not_acceptable", None),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", None),
+    exceptions.Throttled: ("rate_limited", None),
+}
+
+
+def _validation_error(exc: exceptions.ValidationError) -> tuple[str, str, str | None]:
+    param, first = _first_field_error(exc.detail)
+    error_code = getattr(first, "code", "invalid")
+    code = "parameter_missing" if error_code in ("required", "null") else "parameter_invalid"
+    message = str(first) if first else "Invalid request."
+    if param:
+        message = f"{param}: {message}"
+    return code, message, param or None
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, DomainError):
+        _rollback()
+        return Response(exc.as_body(), status=exc.status)
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a bug: Django's 500 handler (config.urls.server_error) answers
+
+    _rollback()
+    headers: dict[str, str] = {}
+    if isinstance(exc, exceptions.ValidationError):
+        code, message, param = _validation_error(exc)
+        body = error_body(code, message, param, detail=exc.detail)
+    else:
+        known_code, known_message = _STATUS_CODES.get(type(exc), (None, None))
+        code = known_code or str(getattr(exc, "default_code", "error"))
+        if isinstance(exc, exceptions.ParseError) and "JSON" not in str(exc.detail):
+            code, known_message = "malformed_body", None
+        body = error_body(code, known_message or str(exc.detail))
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, exceptions.Throttled) and wait is not None:
+            headers["Retry-After"] = str(int(wait) + 1)
+            body["error"]["detail"] = {"retry_after_seconds": int(wait) + 1}
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def route_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(
+        error_body("route_not_found", f"No route for {request.method} {request.path}."),
+        status=404,
+    )
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(
+        error_body("internal_error", "Something went wrong on our side; nothing was saved."),
+        status=500,
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("bad_request", "The request is malformed."), status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("permission_denied", "Forbidden."), status=403)

@@ -1,0 +1,20 @@
+"""Test settings: the suite always runs on PostgreSQL and Redis (see README)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vienphi")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import REST_FRAMEWORK, env
+
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests send tasks explicitly to a real worker where they test delivery.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"auth_token": "1000/min"},
+}

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api.views import AuthTokenCreateApi, healthz
+
+api_v1: list[URLPattern | URLResolver] = [
+    path("auth/token", AuthTokenCreateApi.as_view(), name="auth-token"),
+    path("", include("billing.api.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "config.api.errors.bad_request"
+handler403 = "config.api.errors.permission_denied"
+handler404 = "config.api.errors.route_not_found"
+handler500 = "config.api.errors.server_error"

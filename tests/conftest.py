@@ -1,0 +1,60 @@
+"""Shared fixtures: API clients authenticated as each role and as each kind of device."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from billing.models import Device, Role
+from billing.services.identity import device_create, staff_create, token_issue
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+@pytest.fixture
+def shared_testdata() -> Path:
+    path = SHARED / "testdata"
+    assert path.is_dir(), f"the published test vectors are expected at {path}"
+    return path
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def staff_client(db: None) -> Callable[..., APIClient]:
+    """``staff_client(Role.FINANCE)``: a client with a fresh token of a new user in that role."""
+    counter = iter(range(1_000_000))
+
+    def make(role: str) -> APIClient:
+        username = f"{role}-{next(counter)}"
+        _, password = staff_create(username=username, role=role)
+        _, key = token_issue(username=username, password=password)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def device_client(db: None) -> Callable[..., tuple[APIClient, Device]]:
+    counter = iter(range(1_000_000))
+
+    def make(kind: str) -> tuple[APIClient, Device]:
+        device, key = device_create(kind=kind, name=f"{kind}-{next(counter)}")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Device {key}")
+        return client, device
+
+    return make
+
+
+@pytest.fixture
+def finance_client(staff_client: Callable[..., APIClient]) -> APIClient:
+    return staff_client(Role.FINANCE)
