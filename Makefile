@@ -29,7 +29,7 @@ test: $(INSTALLED)
 	bash .ci/ensure-services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.settings.test
+	DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/mypy .
 	$(BIN)/pytest -n 2 --dist loadfile
 

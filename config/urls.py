@@ -2,18 +2,21 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.api.views import AuthTokenCreateApi, healthz
+from config.api.views import AuthTokenCreateApi, HealthApi
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token", AuthTokenCreateApi.as_view(), name="auth-token"),
     path("", include("billing.api.urls")),
+    path("", include("payments.api.urls")),
 ]
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    # Called by payment providers, signed by them: no user authentication, no CSRF.
+    path("webhooks/", include("payments.api.webhook_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", HealthApi.as_view(), name="healthz"),
     path("admin/", admin.site.urls),
 ]
 

@@ -11,6 +11,8 @@ from rest_framework.test import APIClient
 from billing.models import Device, Role
 from billing.services.identity import device_create, staff_create, token_issue
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 

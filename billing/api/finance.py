@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Any
 
 import django_filters
@@ -10,7 +12,8 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +26,10 @@ from billing.selectors.ledger_export import (
     ledger_export_xlsx,
 )
 from config.api.permissions import IsFinance
+
+
+def _is_entry_id(text: str) -> bool:
+    return re.fullmatch(r"[0-9]{1,19}", text) is not None and int(text) < 2**63  # bigint
 
 
 class AccountOutputSerializer(serializers.ModelSerializer):
@@ -84,6 +91,23 @@ class EntryCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """A cursor we did not issue is a bad parameter (400), not a missing page (404).
+
+        Its position is an entry id: anything else would reach the database as a filter.
+        """
+        invalid = serializers.ValidationError(
+            {self.cursor_query_param: [self.invalid_cursor_message]}, code="invalid"
+        )
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise invalid from None
+        position = cursor.position if cursor is not None else None
+        if position is not None and not _is_entry_id(str(position)):
+            raise invalid
+        return cursor
+
 
 class EntryFilter(django_filters.FilterSet):
     posted_from = django_filters.IsoDateTimeFilter(method="noop")
@@ -124,27 +148,35 @@ class JournalEntryListApi(generics.ListAPIView):
     queryset = JournalEntry.objects.all()
 
 
+class TrialBalanceRowOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    type = serializers.CharField()
+    currency = serializers.CharField()
+    debit_total = serializers.IntegerField()
+    credit_total = serializers.IntegerField()
+    debit_balance = serializers.IntegerField()
+    credit_balance = serializers.IntegerField()
+
+
+class TrialBalanceTotalsOutputSerializer(serializers.Serializer):
+    debit = serializers.IntegerField(help_text="Sum of the accounts' debit balances.")
+    credit = serializers.IntegerField(help_text="Sum of the accounts' credit balances.")
+
+
 class TrialBalanceApi(APIView):
     permission_classes = [IsFinance]
 
     class FilterSerializer(serializers.Serializer):
         as_of = serializers.DateTimeField(required=False)
 
-    class RowSerializer(serializers.Serializer):
-        code = serializers.CharField()
-        name = serializers.CharField()
-        type = serializers.CharField()
-        currency = serializers.CharField()
-        debit_total = serializers.IntegerField()
-        credit_total = serializers.IntegerField()
-        debit_balance = serializers.IntegerField()
-        credit_balance = serializers.IntegerField()
-
     class OutputSerializer(serializers.Serializer):
         as_of = serializers.DateTimeField()
-        accounts = serializers.ListField(child=serializers.DictField())
-        totals = serializers.DictField(help_text="Per currency: debit and credit totals.")
-        balanced = serializers.BooleanField()
+        accounts = TrialBalanceRowOutputSerializer(many=True)
+        totals = serializers.DictField(
+            child=TrialBalanceTotalsOutputSerializer(), help_text="Per currency code."
+        )
+        balanced = serializers.BooleanField(help_text="Debits equal credits in every currency.")
 
     @extend_schema(
         tags=["ledger"],
@@ -162,27 +194,31 @@ class TrialBalanceApi(APIView):
             currency_totals = totals.setdefault(row.currency, {"debit": 0, "credit": 0})
             currency_totals["debit"] += row.debit_balance
             currency_totals["credit"] += row.credit_balance
-        return Response(
-            {
-                "as_of": as_of,
-                "accounts": self.RowSerializer(rows, many=True).data,
-                "totals": totals,
-                "balanced": all(t["debit"] == t["credit"] for t in totals.values()),
-            }
-        )
+        out = {
+            "as_of": as_of,
+            "accounts": rows,
+            "totals": totals,
+            "balanced": all(t["debit"] == t["credit"] for t in totals.values()),
+        }
+        return Response(self.OutputSerializer(out).data)
 
 
 class LedgerExportApi(APIView):
     permission_classes = [IsFinance]
 
     class FilterSerializer(serializers.Serializer):
-        from_ = serializers.DateField(required=False, help_text="First local day (inclusive).")
         to = serializers.DateField(required=False, help_text="Last local day (inclusive).")
         format = serializers.ChoiceField(choices=["csv", "xlsx"], default="csv")
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.fields["from"] = self.fields.pop("from_")
+        def get_fields(self) -> dict[str, serializers.Field]:
+            # ``from`` is a Python keyword, so it cannot be declared as a class attribute.
+            # Added here, unbound, it gets its source (the key in validated_data) from its
+            # name; renaming a bound ``from_`` field would keep the source ``from_``.
+            fields = super().get_fields()
+            fields["from"] = serializers.DateField(
+                required=False, help_text="First local day (inclusive)."
+            )
+            return fields
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
@@ -211,7 +247,8 @@ class LedgerExportApi(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         start, end = export_window(data.get("from"), data.get("to"))
-        stem = f"ledger_{start.date().isoformat()}_{(end.date()).isoformat()}"
+        last_day = end.date() - timedelta(days=1)  # ``end`` is the exclusive bound
+        stem = f"ledger_{start.date().isoformat()}_{last_day.isoformat()}"
         if data["format"] == "xlsx":
             return FileResponse(
                 ledger_export_xlsx(start=start, end=end),

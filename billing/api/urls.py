@@ -1,10 +1,25 @@
 from django.urls import path
 
-from billing.api import finance
+from billing.api import finance, his, invoices, kiosk
 
 urlpatterns = [
+    # finance
     path("ledger/accounts", finance.AccountListApi.as_view(), name="ledger-accounts"),
     path("ledger/entries", finance.JournalEntryListApi.as_view(), name="ledger-entries"),
     path("ledger/trial-balance", finance.TrialBalanceApi.as_view(), name="ledger-trial-balance"),
     path("ledger/export", finance.LedgerExportApi.as_view(), name="ledger-export"),
+    # the HIS
+    path("patients", his.PatientCreateApi.as_view(), name="patient-create"),
+    path("patients/<int:pk>", his.PatientUpdateApi.as_view(), name="patient-update"),
+    path("encounters", his.EncounterCreateApi.as_view(), name="encounter-create"),
+    path("encounters/<int:pk>/charges", his.ChargeCreateApi.as_view(), name="charge-create"),
+    path("charges/<int:pk>/void", his.ChargeVoidApi.as_view(), name="charge-void"),
+    path("encounters/<int:pk>/invoices", his.InvoiceIssueApi.as_view(), name="invoice-issue"),
+    path("encounters/<int:pk>/discharge", his.DischargeApi.as_view(), name="discharge"),
+    # staff
+    path("invoices", invoices.InvoiceListApi.as_view(), name="invoice-list"),
+    path("invoices/<int:pk>", invoices.InvoiceDetailApi.as_view(), name="invoice-detail"),
+    path("invoices/<int:pk>/void", invoices.InvoiceVoidApi.as_view(), name="invoice-void"),
+    # kiosks
+    path("kiosk/lookup", kiosk.KioskLookupApi.as_view(), name="kiosk-lookup"),
 ]

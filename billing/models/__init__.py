@@ -1,13 +1,60 @@
+from billing.models.encounters import (
+    Charge,
+    ChargeStatus,
+    Encounter,
+    EncounterKind,
+    EncounterStatus,
+    PriceListItem,
+    ServiceCategory,
+    VatRate,
+)
 from billing.models.identity import ApiToken, Device, DeviceKind, Role
+from billing.models.insurance import InsuranceParameters, RouteRatio
+from billing.models.invoices import (
+    OPEN_INVOICE_STATUSES,
+    Deposit,
+    DocumentSequence,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+)
 from billing.models.ledger import Account, AccountType, JournalEntry, JournalLine
+from billing.models.patients import (
+    InsuranceCoverage,
+    InsuranceIdKind,
+    LookupAudit,
+    Patient,
+    Route,
+)
 
 __all__ = [
+    "OPEN_INVOICE_STATUSES",
     "Account",
     "AccountType",
     "ApiToken",
+    "Charge",
+    "ChargeStatus",
+    "Deposit",
     "Device",
     "DeviceKind",
+    "DocumentSequence",
+    "Encounter",
+    "EncounterKind",
+    "EncounterStatus",
+    "InsuranceCoverage",
+    "InsuranceIdKind",
+    "InsuranceParameters",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
     "JournalEntry",
     "JournalLine",
+    "LookupAudit",
+    "Patient",
+    "PriceListItem",
     "Role",
+    "Route",
+    "RouteRatio",
+    "ServiceCategory",
+    "VatRate",
 ]

@@ -82,6 +82,9 @@ class JournalLine(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
     debit = models.BigIntegerField(default=0)
     credit = models.BigIntegerField(default=0)
+    # A sub-ledger key within the account: "invoice:42" on the receivables, "encounter:7" on
+    # the deposit liability. Lets an invoice's balance be read from the ledger itself.
+    reference = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -94,7 +97,10 @@ class JournalLine(models.Model):
                 name="ledger_line_one_side",
             ),
         ]
-        indexes = [models.Index(fields=["account", "entry"], name="ledger_line_account_entry")]
+        indexes = [
+            models.Index(fields=["account", "entry"], name="ledger_line_account_entry"),
+            models.Index(fields=["reference", "account"], name="ledger_line_reference"),
+        ]
 
     def __str__(self) -> str:
         side = f"Dr {self.debit}" if self.debit else f"Cr {self.credit}"

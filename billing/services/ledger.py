@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.errors import (
+    AlreadyReversed,
     InvalidJournalLine,
     PostingKeyConflict,
     UnbalancedEntry,
@@ -36,20 +37,21 @@ from billing.money import Money
 
 @dataclass(frozen=True, slots=True)
 class Posting:
-    """One side of a journal line: ``Posting.debit("131", Money(180000, "VND"))``."""
+    """One journal line: ``Posting.dr("1311", Money(180000, "VND"), reference="invoice:42")``."""
 
     account_code: str
     debit: int
     credit: int
     currency: str
+    reference: str = ""
 
     @classmethod
-    def dr(cls, account_code: str, amount: Money) -> Posting:
-        return cls(account_code, amount.amount, 0, amount.currency)
+    def dr(cls, account_code: str, amount: Money, reference: str = "") -> Posting:
+        return cls(account_code, amount.amount, 0, amount.currency, reference)
 
     @classmethod
-    def cr(cls, account_code: str, amount: Money) -> Posting:
-        return cls(account_code, 0, amount.amount, amount.currency)
+    def cr(cls, account_code: str, amount: Money, reference: str = "") -> Posting:
+        return cls(account_code, 0, amount.amount, amount.currency, reference)
 
 
 def _validated_lines(postings: Sequence[Posting]) -> list[JournalLine]:
@@ -77,15 +79,22 @@ def _validated_lines(postings: Sequence[Posting]) -> list[JournalLine]:
         ):
             raise InvalidJournalLine(param=f"lines[{index}]")
         net[account.currency] += posting.debit - posting.credit
-        lines.append(JournalLine(account=account, debit=posting.debit, credit=posting.credit))
+        lines.append(
+            JournalLine(
+                account=account,
+                debit=posting.debit,
+                credit=posting.credit,
+                reference=posting.reference,
+            )
+        )
     unbalanced = {currency: amount for currency, amount in net.items() if amount}
     if unbalanced:
         raise UnbalancedEntry(detail={"difference_by_currency": unbalanced})
     return lines
 
 
-def _line_signature(lines: Iterable[JournalLine]) -> Counter[tuple[int, int, int]]:
-    return Counter((line.account_id, line.debit, line.credit) for line in lines)
+def _line_signature(lines: Iterable[JournalLine]) -> Counter[tuple[int, int, int, str]]:
+    return Counter((line.account_id, line.debit, line.credit, line.reference) for line in lines)
 
 
 def ledger_post(
@@ -109,7 +118,8 @@ def ledger_post(
                 f"INSERT INTO {table} "  # noqa: S608 - table name from model meta
                 "(posted_at, memo, source_type, source_id, posting_key, reverses_id, created_at)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (posting_key) DO NOTHING RETURNING id",
+                # Any unique conflict: the posting key, or `reverses` (one reversal per entry).
+                " ON CONFLICT DO NOTHING RETURNING id",
                 [
                     ops.adapt_datetimefield_value(posted_at),
                     memo[:500],
@@ -122,7 +132,11 @@ def ledger_post(
             )
             row = cursor.fetchone()
         if row is None:
-            existing = JournalEntry.objects.get(posting_key=posting_key)
+            existing = JournalEntry.objects.filter(posting_key=posting_key).first()
+            if existing is None:
+                raise AlreadyReversed(
+                    param="reverses", detail={"entry_id": reverses and reverses.pk}
+                )
             if _line_signature(existing.lines.all()) != _line_signature(journal_lines):
                 raise PostingKeyConflict(param="posting_key", detail={"entry_id": existing.pk})
             return existing
@@ -152,7 +166,8 @@ def ledger_reverse(
     """Post the mirror image of ``entry`` (debits become credits). Idempotent per entry."""
     lines = list(entry.lines.select_related("account"))
     postings = [
-        Posting(line.account.code, line.credit, line.debit, line.account.currency) for line in lines
+        Posting(line.account.code, line.credit, line.debit, line.account.currency, line.reference)
+        for line in lines
     ]
     return ledger_post(
         posting_key=f"reversal-of:{entry.pk}",

@@ -1,7 +1,8 @@
 """One wire format for every error: ``{"error": {"code", "message", "param"?, "detail"?}}``.
 
-The handler marks the transaction for rollback on every error (DRF's own handler does that
-only for its own exceptions), so nothing is half-written.
+The handler marks for rollback the transaction the request opened, if any, on every error
+(DRF's own handler does that only for its own exceptions; see ``config.api.transactions``
+for which transactions count), so nothing is half-written.
 """
 
 from __future__ import annotations
@@ -9,18 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import connections
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from billing.errors import DomainError
-
-
-def _rollback() -> None:
-    for conn in connections.all(initialized_only=True):
-        if conn.in_atomic_block:
-            conn.set_rollback(True)
+from config.api.transactions import rollback_request_transactions
 
 
 def error_body(code: str, message: str, param: str | None = None, detail: Any = None) -> dict:
@@ -79,12 +74,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
 
     if isinstance(exc, DomainError):
-        _rollback()
+        rollback_request_transactions(context.get("request"))
         return Response(exc.as_body(), status=exc.status)
     if not isinstance(exc, exceptions.APIException):
         return None  # a bug: Django's 500 handler (config.urls.server_error) answers
 
-    _rollback()
+    rollback_request_transactions(context.get("request"))
     headers: dict[str, str] = {}
     if isinstance(exc, exceptions.ValidationError):
         code, message, param = _validation_error(exc)

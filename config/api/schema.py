@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
@@ -36,6 +37,23 @@ _COMMON = {
 }
 
 
+class AutoSchema(SpectacularAutoSchema):
+    """Names a view's nested serializers after the view.
+
+    Every view nests its own ``InputSerializer`` and ``OutputSerializer`` (one view per
+    operation); by class name alone they would all be the components ``Input`` and
+    ``Output`` and overwrite each other. ``PaymentCreateApi.OutputSerializer`` becomes
+    ``PaymentCreateOutput``.
+    """
+
+    def get_serializer_name(self, serializer: serializers.Serializer, direction: Any) -> str:
+        cls = type(serializer)
+        owner, _, name = cls.__qualname__.rpartition(".")
+        if not owner or "<locals>" in owner:
+            return cls.__name__
+        return owner.rpartition(".")[2].removesuffix("Api") + name
+
+
 class ErrorSerializer(serializers.Serializer):
     """For ``extend_schema(responses=...)`` where a view documents a specific error."""
 
@@ -56,9 +74,13 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
-            anonymous = operation.get("security") == [{}] or {} in operation.get("security", [])
+            # No security requirement, or an empty one among them: callers need no credentials.
+            security = operation.get("security") or [{}]
+            anonymous = {} in security
             for status, description in _COMMON.items():
                 if anonymous and status in ("401", "403"):
+                    continue
+                if status == "415" and "requestBody" not in operation:
                     continue
                 if status in responses:
                     responses[status].setdefault("content", {"application/json": {"schema": ref}})

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from kombu import Connection
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from billing.services.identity import token_issue
 from config.api.permissions import staff_roles
+from config.api.schema import ErrorSerializer
+
+_PROBE_TIMEOUT_SECONDS = 2
 
 
 class AuthTokenThrottle(AnonRateThrottle):
     scope = "auth_token"
+
+    def get_rate(self) -> str | None:
+        # DRF copies the rates into a class attribute at import; read them per request so
+        # that the rate follows the settings (and a test's override of them).
+        return cast("str | None", api_settings.DEFAULT_THROTTLE_RATES[self.scope])
 
 
 class AuthTokenCreateApi(APIView):
@@ -37,7 +49,17 @@ class AuthTokenCreateApi(APIView):
         roles = serializers.ListField(child=serializers.CharField())
 
     @extend_schema(
-        request=InputSerializer, responses={201: OutputSerializer}, auth=[], tags=["auth"]
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            401: OpenApiResponse(
+                ErrorSerializer,
+                description="`invalid_credentials`: wrong username or password, or the "
+                "account is disabled.",
+            ),
+        },
+        auth=[],
+        tags=["auth"],
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -51,48 +73,61 @@ class AuthTokenCreateApi(APIView):
         return Response(self.OutputSerializer(out).data, status=201)
 
 
+def _database_reachable() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        return False, type(exc).__name__
+    return True, connection.vendor
+
+
 def _broker_reachable() -> tuple[bool, str]:
+    """Connects afresh to ``settings.REDIS_URL`` with one attempt and a short timeout.
+
+    Not through the Celery app: it keeps the broker URL it read at start-up and retries
+    with back-off, so a probe through it can answer late or about another broker.
+    """
     if not settings.REDIS_URL:
         return True, "in-process (embedded default)"
-    from config.celery import app
-
     try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+        with Connection(
+            settings.REDIS_URL,
+            connect_timeout=_PROBE_TIMEOUT_SECONDS,
+            transport_options={"socket_timeout": _PROBE_TIMEOUT_SECONDS},
+        ) as conn:
+            conn.ensure_connection(max_retries=0, timeout=_PROBE_TIMEOUT_SECONDS)
     except Exception as exc:
         return False, type(exc).__name__
     return True, "redis"
 
 
-@extend_schema(
-    auth=[],
-    tags=["health"],
-    responses={
-        200: inline_serializer(
-            "Health",
-            {
-                "status": serializers.CharField(),
-                "database": serializers.DictField(),
-                "broker": serializers.DictField(),
-            },
-        )
-    },
-)
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and broker reachability; 503 when either is down."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        db_ok, db_info = True, connection.vendor
-    except Exception as exc:
-        db_ok, db_info = False, type(exc).__name__
-    broker_ok, broker_info = _broker_reachable()
-    ok = db_ok and broker_ok
-    return JsonResponse(
-        {
+class HealthCheckSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    info = serializers.CharField(help_text="Backend, or the error's type when down.")
+
+
+class HealthApi(APIView):
+    """Database and broker reachability: 200, or 503 when either is down."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField(help_text="`ok` or `unavailable`.")
+        database = HealthCheckSerializer()
+        broker = HealthCheckSerializer()
+
+    @extend_schema(
+        auth=[], tags=["health"], responses={200: OutputSerializer, 503: OutputSerializer}
+    )
+    def get(self, request: Request) -> Response:
+        db_ok, db_info = _database_reachable()
+        broker_ok, broker_info = _broker_reachable()
+        ok = db_ok and broker_ok
+        out = {
             "status": "ok" if ok else "unavailable",
             "database": {"ok": db_ok, "info": db_info},
             "broker": {"ok": broker_ok, "info": broker_info},
-        },
-        status=200 if ok else 503,
-    )
+        }
+        return Response(self.OutputSerializer(out).data, status=200 if ok else 503)

@@ -45,6 +45,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Lets the API error handler roll back only the transactions a request opened.
+    "config.api.transactions.AtomicDepthMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -117,13 +119,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {
         "auth_token": env.str("THROTTLE_AUTH_TOKEN", default="10/min"),
+        "kiosk_lookup": env.str("THROTTLE_KIOSK_LOOKUP", default="30/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     # `format` is a real query parameter of ours (the ledger export), not content negotiation.
@@ -138,7 +141,13 @@ SPECTACULAR_SETTINGS = {
         '`{"error": {"code", "message", "param"?, "detail"?}}`.'
     ),
     "VERSION": "1",
+    # Operation ids and default tags leave out the version: `ledger_entries_list`.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs are public (they hold no data); credentials are not checked,
+    # so a stale token in the browser cannot lock anyone out of the docs.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -191,3 +200,75 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Personal data ----------------------------------------------------------------------
+# Key of the HMAC under which citizen IDs and insurance numbers are stored for lookup.
+# Changing it makes every stored hash unfindable: set it once per installation.
+PII_HASH_KEY = env.str("PII_HASH_KEY", default="embedded-default-pii-key-change-me")
+
+# --- Billing ----------------------------------------------------------------------------
+# Invoice numbers are gap-free per series and calendar year: HD26-0000001, HD26-0000002, …
+INVOICE_SERIES = env.str("INVOICE_SERIES", default="HD")
+
+# --- Payments ---------------------------------------------------------------------------
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", default=90)
+# How long a concurrent duplicate waits for the first request's answer before 409.
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=5.0)
+# Stripe (cards). Empty key = card payments are refused with 503 provider_not_configured.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+# Several secrets may be active while one is rotated out.
+STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # tests point it at a local fake
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# VietQR: the hospital's receiving account and how long a QR can be paid.
+VIETQR_BANK_BIN = env.str("VIETQR_BANK_BIN", default="970436")  # Vietcombank
+VIETQR_ACCOUNT = env.str("VIETQR_ACCOUNT", default="0011001234567")
+VIETQR_TTL_MINUTES = env.int("VIETQR_TTL_MINUTES", default=15)
+# Bank-feed webhooks (Casso v2 signature key; SePay API key).
+CASSO_CHECKSUM_KEY = env.str("CASSO_CHECKSUM_KEY", default="")
+SEPAY_API_KEY = env.str("SEPAY_API_KEY", default="")
+PAY_LINK_TTL_HOURS = env.int("PAY_LINK_TTL_HOURS", default=72)
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Refunds above this amount (VND) need a supervisor's approval.
+REFUND_APPROVAL_THRESHOLD = env.int("REFUND_APPROVAL_THRESHOLD", default=500_000)
+
+# --- Payments housekeeping (Celery beat) ------------------------------------------------
+# A stored webhook event that failed to apply is retried by beat until this many attempts,
+# then parked for a person.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+# A card payment in flight this long without news is asked about at Stripe...
+PAYMENT_SYNC_AFTER_MINUTES = env.int("PAYMENT_SYNC_AFTER_MINUTES", default=10)
+# ...until it is this old (an abandoned card form is not asked about forever).
+PAYMENT_SYNC_MAX_AGE_HOURS = env.int("PAYMENT_SYNC_MAX_AGE_HOURS", default=48)
+# Each entry expires before its next run, so a backlog never piles up while workers are down.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "payments.relay_outbox": {
+            "task": "payments.relay_outbox",
+            "schedule": 15.0,
+            "options": {"expires": 14},
+        },
+        "payments.expire_qr_payments": {
+            "task": "payments.expire_qr_payments",
+            "schedule": 60.0,
+            "options": {"expires": 55},
+        },
+        "payments.retry_webhook_events": {
+            "task": "payments.retry_webhook_events",
+            "schedule": 60.0,
+            "options": {"expires": 55},
+        },
+        "payments.sync_stuck_payments": {
+            "task": "payments.sync_stuck_payments",
+            "schedule": 300.0,
+            "options": {"expires": 290},
+        },
+        "payments.prune_idempotency_keys": {
+            "task": "payments.prune_idempotency_keys",
+            "schedule": 3600.0,
+            "options": {"expires": 3500},
+        },
+    }
+)

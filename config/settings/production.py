@@ -6,15 +6,17 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+from config.settings.base import *  # noqa: F403
+from config.settings.base import USING_POSTGRES, env
+
+# Checked once base has read the .env file (it fills in os.environ, never overriding it),
+# so the secrets may come from either.
+_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PII_HASH_KEY")
 _missing = [name for name in _REQUIRED if not os.environ.get(name)]
 if _missing:
     raise ImproperlyConfigured(
         "Production settings need these environment variables: " + ", ".join(_missing)
     )
-
-from config.settings.base import *  # noqa: E402,F403
-from config.settings.base import USING_POSTGRES, env  # noqa: E402
 
 if not USING_POSTGRES:
     raise ImproperlyConfigured("Production runs on PostgreSQL: DATABASE_URL must be postgres://")

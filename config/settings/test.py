@@ -16,5 +16,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"auth_token": "1000/min"},
+    "DEFAULT_THROTTLE_RATES": {"auth_token": "1000/min", "kiosk_lookup": "1000/min"},
 }

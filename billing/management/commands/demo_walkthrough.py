@@ -102,6 +102,63 @@ class Command(BaseCommand):
         token = f"Token {response.json()['token']}"
         self.stdout.write(f"  roles: {response.json()['roles']}")
 
+        his = f"Device {credentials['devices']['his']['key']}"
+        kiosk = f"Device {credentials['devices']['kiosk']['key']}"
+        patient = credentials["patients"][0]
+
+        walk.step("The HIS opens an outpatient visit and posts what was done")
+        encounter = walk.call(
+            "POST",
+            "/api/v1/encounters",
+            auth=his,
+            json={
+                "patient_id": patient["id"],
+                "his_reference": f"KCB-{int(time.time())}",
+                "kind": "outpatient",
+                "department": "Khoa Nội tổng hợp",
+            },
+        ).json()
+        charges = [("KB01", 1), ("XN-CTM", 1), ("XN-SH", 1), ("CDHA-CT", 1), ("T-PARA", 10)]
+        walk.call(
+            "POST",
+            f"/api/v1/encounters/{encounter['id']}/charges",
+            auth=his,
+            json={"charges": [{"service_code": c, "quantity": q} for c, q in charges]},
+        )
+        bad = walk.call(
+            "POST",
+            f"/api/v1/encounters/{encounter['id']}/charges",
+            auth=his,
+            json={"charges": [{"service_code": "NO-SUCH", "quantity": 1}]},
+        ).json()
+        self.stdout.write(f"  a typo is refused, nothing written: {bad['error']['code']}")
+
+        walk.step("The HIS issues the invoice: BHYT 80 % pays its share, the patient the rest")
+        invoice = walk.call(
+            "POST", f"/api/v1/encounters/{encounter['id']}/invoices", auth=his
+        ).json()
+        for line in invoice["lines"]:
+            self.stdout.write(
+                f"  {line['name'][:34]:<34} {line['amount']:>9,} = BHYT "
+                f"{line['insurance_share']:>9,} + patient {line['patient_share']:>8,}"
+            )
+        self.stdout.write(
+            f"  invoice {invoice['number']}: total {invoice['total']:,} VND, insurance "
+            f"{invoice['insurance_share']:,}, patient owes {invoice['amount_due']:,}"
+        )
+
+        walk.step("At the kiosk the patient taps the citizen ID card")
+        found = walk.call(
+            "POST",
+            "/api/v1/kiosk/lookup",
+            auth=kiosk,
+            json={"citizen_id": patient["citizen_id"]},
+        ).json()
+        self.stdout.write(
+            f"  {found['masked_name']}: {len(found['invoices'])} open invoice(s), "
+            f"{found['amount_due']:,} VND to pay"
+        )
+
         walk.step("The chart of accounts")
         accounts = walk.call("GET", "/api/v1/ledger/accounts", auth=token).json()
         for account in accounts[:6]:
@@ -117,6 +174,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  {line}")
 
         walk.step("A kiosk may not read the ledger")
-        kiosk = f"Device {credentials['devices']['kiosk']['key']}"
         denied = walk.call("GET", "/api/v1/ledger/entries", auth=kiosk).json()
         self.stdout.write(f"  {denied['error']['code']}: {denied['error']['message']}")

@@ -1,19 +1,23 @@
 """Load a demo hospital: staff in every role, a kiosk and the HIS as devices, an opening
-cash float. Credentials are printed once and kept in ``.demo-credentials.json`` (git-ignored)
-for the walk-through."""
+cash float, a price list and a few patients. Credentials are printed once and kept in
+``.demo-credentials.json`` (git-ignored) for the walk-through. The patients and their
+citizen IDs are invented."""
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from billing.models import Device, DeviceKind, Role
+from billing.models import Device, DeviceKind, PriceListItem, Role, ServiceCategory, VatRate
 from billing.money import Money
 from billing.services.identity import device_create, staff_create
 from billing.services.ledger import Posting, ledger_post
+from billing.services.patients import patient_create
 
 CREDENTIALS_FILE = Path(settings.BASE_DIR) / ".demo-credentials.json"
 
@@ -24,6 +28,97 @@ STAFF = [
     ("quan.tri", Role.ADMIN, "Phạm Quản Trị"),
 ]
 DEVICES = [("kiosk-sanh-a", DeviceKind.KIOSK), ("his-main", DeviceKind.HIS)]
+
+# (code, name, unit, category, price, insurance price or None, on demand, VAT)
+PRICE_LIST = [
+    (
+        "KB01",
+        "Khám bệnh nội khoa",
+        "lần",
+        ServiceCategory.EXAMINATION,
+        50_600,
+        50_600,
+        False,
+        VatRate.KCT,
+    ),
+    (
+        "KB-YC",
+        "Khám theo yêu cầu (giáo sư)",
+        "lần",
+        ServiceCategory.EXAMINATION,
+        500_000,
+        None,
+        True,
+        VatRate.KCT,
+    ),
+    (
+        "XN-CTM",
+        "Tổng phân tích tế bào máu ngoại vi",
+        "lần",
+        ServiceCategory.LAB,
+        46_200,
+        46_200,
+        False,
+        VatRate.KCT,
+    ),
+    (
+        "XN-SH",
+        "Xét nghiệm sinh hoá máu (8 chỉ số)",
+        "lần",
+        ServiceCategory.LAB,
+        168_000,
+        168_000,
+        False,
+        VatRate.KCT,
+    ),
+    (
+        "CDHA-XQ",
+        "Chụp X-quang ngực thẳng",
+        "lần",
+        ServiceCategory.IMAGING,
+        65_400,
+        65_400,
+        False,
+        VatRate.KCT,
+    ),
+    (
+        "CDHA-CT",
+        "Chụp CT sọ não không tiêm thuốc",
+        "lần",
+        ServiceCategory.IMAGING,
+        536_000,
+        536_000,
+        False,
+        VatRate.KCT,
+    ),
+    (
+        "GB-NOI",
+        "Ngày giường bệnh nội khoa",
+        "ngày",
+        ServiceCategory.BED_DAY,
+        321_000,
+        321_000,
+        False,
+        VatRate.KCT,
+    ),
+    (
+        "T-PARA",
+        "Paracetamol 500mg",
+        "viên",
+        ServiceCategory.DRUG,
+        1_050,
+        1_000,
+        False,
+        VatRate.FIVE,
+    ),
+]
+
+# (code, full name, citizen ID, insurance identifier, benefit level or None)
+PATIENTS = [
+    ("BN0001", "Nguyễn Thị Hồng Nhung", "001190012345", "DN4010012345678", 80),
+    ("BN0002", "Trần Văn Đức", "001085098765", "001085098765", 100),
+    ("BN0003", "Lê Hoàng Yến", "079301234567", "", None),
+]
 
 
 class Command(BaseCommand):
@@ -55,5 +150,45 @@ class Command(BaseCommand):
             source_type="manual",
             memo="Quỹ tiền mặt đầu kỳ (opening cash in the main safe)",
         )
+        for code, name, unit, category, price, insurance, on_demand, vat in PRICE_LIST:
+            PriceListItem.objects.create(
+                service_code=code,
+                name=name,
+                unit=unit,
+                category=category,
+                price=price,
+                insurance_price=insurance,
+                on_demand=on_demand,
+                vat_rate=vat,
+                effective_from=date(2024, 7, 1),
+            )
+        self.stdout.write(f"Price list: {len(PRICE_LIST)} services.")
+        self.stdout.write("Patients (invented; code / citizen ID / insurance):")
+        year = timezone.localdate().year
+        credentials["patients"] = []
+        for code, full_name, citizen_id, insurance_number, level in PATIENTS:
+            coverage = (
+                {
+                    "benefit_level": level,
+                    "valid_from": date(year, 1, 1),
+                    "valid_to": date(year, 12, 31),
+                }
+                if level
+                else None
+            )
+            patient = patient_create(
+                code=code,
+                full_name=full_name,
+                citizen_id=citizen_id,
+                insurance_number=insurance_number,
+                coverage=coverage,
+            )
+            credentials["patients"].append(
+                {"id": patient.pk, "code": code, "citizen_id": citizen_id}
+            )
+            self.stdout.write(
+                f"  {code}  {citizen_id}  {insurance_number or '-':<16} "
+                f"{f'BHYT {level}%' if level else 'no insurance'}"
+            )
         CREDENTIALS_FILE.write_text(json.dumps(credentials, indent=2))
         CREDENTIALS_FILE.chmod(0o600)

@@ -1,0 +1,89 @@
+"""Run every benchmark: ``make bench`` or ``.venv/bin/python -m bench [options]``.
+
+Re-creates ``vienphi_bench``, migrates it, runs the benchmarks in order (posting on the
+empty ledger, then the fill, the CSV export and the XLSX export), prints a summary table
+and drops the database again (``--keep-db`` leaves it for inspection). The exit status is 0
+even when a target is missed: the summary says MISSED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Sequence
+
+from bench import database
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--post-entries", type=int, default=5_000, help="per side (5,000)")
+    parser.add_argument("--export-lines", type=int, default=1_000_000, help="CSV (1,000,000)")
+    parser.add_argument("--xlsx-lines", type=int, default=100_000, help="XLSX (100,000)")
+    parser.add_argument("--repeats", type=int, default=2, help="CSV timed runs per path (2)")
+    parser.add_argument("--keep-db", action="store_true", help="leave vienphi_bench in place")
+    parser.add_argument(
+        "--profile-post",
+        action="store_true",
+        help="only show where ledger_post's time goes (per statement, binding A/B, cProfile)",
+    )
+    return parser.parse_args(argv)
+
+
+def _load() -> str:
+    """Other work on the machine moves every figure: say how busy it was."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} CPUs, load average {one:.1f} (1 min), {five:.1f} (5 min)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arguments(argv)
+    started = time.perf_counter()
+    print(f"Re-creating database {database.BENCH_DB} and migrating it ...", flush=True)
+    database.database_recreate()
+    database.django_setup_and_migrate()
+    print(f"PostgreSQL: {database.server_settings()}", flush=True)
+    print(f"Machine: {_load()}", flush=True)
+
+    from django.db import connections
+
+    from bench import (
+        ledger_export_csv,
+        ledger_export_xlsx,
+        ledger_fill,
+        ledger_post,
+        ledger_post_profile,
+    )
+    from bench.http_server import finance_authorization
+    from bench.report import Outcome, print_summary
+
+    try:
+        if args.profile_post:
+            ledger_post_profile.profile()
+            return 0
+        outcomes: list[Outcome] = []
+        outcomes += ledger_post.run(entries=args.post_entries)
+        print(f"\nFilling the ledger with {args.export_lines:,} journal lines ...", flush=True)
+        filled = ledger_fill.ledger_fill(lines=args.export_lines)
+        print(
+            f"{filled.lines:,} lines ({filled.first_day} .. {filled.last_day})"
+            f" inserted and vacuumed in {filled.seconds:.1f} s",
+            flush=True,
+        )
+        authorization = finance_authorization()
+        outcomes += ledger_export_csv.run(
+            filled=filled, repeats=args.repeats, authorization=authorization
+        )
+        outcomes += ledger_export_xlsx.run(filled=filled, lines=args.xlsx_lines)
+        print_summary(outcomes)
+    finally:
+        connections.close_all()
+        if not args.keep_db:
+            database.database_drop()
+        print(f"\nTotal bench time {time.perf_counter() - started:.1f} s; {_load()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Peak memory of a piece of work: Python allocations (tracemalloc) and process RSS.
+
+The RSS peak is the kernel's high-water mark (``VmHWM``), reset just before the work through
+``/proc/self/clear_refs`` so that it belongs to that work alone; where the reset is not
+possible it falls back to ``resource.getrusage`` (the peak over the process's whole life).
+"""
+
+from __future__ import annotations
+
+import resource
+import tracemalloc
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+_MB = 1024 * 1024
+
+
+def reset_peak_rss(pid: int | str = "self") -> bool:
+    """Reset a process's RSS high-water mark (Linux ≥ 4.0); False where that is refused."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mb(pid: int | str = "self") -> float | None:
+    """``VmHWM`` of a process in MB, or None when /proc does not say."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / _MB
+    return None
+
+
+def lifetime_max_rss_mb() -> float:
+    """``resource.getrusage`` max RSS of this process so far (kilobytes on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / _MB
+
+
+@dataclass
+class MemoryWatch:
+    """``with MemoryWatch(trace=True) as watch: work()``, then read the peaks.
+
+    Tracing allocations slows Python down a lot, so timed runs use ``trace=False``.
+    """
+
+    trace: bool = True
+    traced_peak_mb: float | None = field(default=None, init=False)
+    rss_peak_mb: float = field(default=0.0, init=False)
+    rss_peak_is_own: bool = field(default=False, init=False)
+    lifetime_max_rss_mb: float = field(default=0.0, init=False)
+
+    def __enter__(self) -> MemoryWatch:
+        self.rss_peak_is_own = reset_peak_rss()
+        if self.trace:
+            tracemalloc.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.trace:
+            self.traced_peak_mb = tracemalloc.get_traced_memory()[1] / _MB
+            tracemalloc.stop()
+        self.lifetime_max_rss_mb = lifetime_max_rss_mb()
+        own = peak_rss_mb() if self.rss_peak_is_own else None
+        self.rss_peak_is_own = own is not None
+        self.rss_peak_mb = own if own is not None else self.lifetime_max_rss_mb
+
+    @property
+    def rss_scope(self) -> str:
+        return "during the exports" if self.rss_peak_is_own else "whole process: no VmHWM reset"
+
+    @property
+    def worst_mb(self) -> float:
+        return max(self.traced_peak_mb or 0.0, self.rss_peak_mb)

@@ -1,0 +1,196 @@
+"""Django admin: the price list and insurance rules are edited here; money, ledger and
+identity records are read-only (changes go through services that post to the ledger)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from billing.identifiers import mask_name
+from billing.models import (
+    Account,
+    Deposit,
+    Device,
+    InsuranceCoverage,
+    InsuranceParameters,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
+    LookupAudit,
+    Patient,
+    PriceListItem,
+    RouteRatio,
+)
+from billing.services.identity import device_revoke
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "type", "currency", "is_active"]
+    list_filter = ["type", "is_active", "currency"]
+    search_fields = ["code", "name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Code, type and currency are fixed once lines exist (a database trigger agrees).
+        if obj is not None and obj.lines.exists():
+            return ["code", "type", "currency"]
+        return []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class JournalLineInline(ReadOnlyInline):
+    model = JournalLine
+    fields = readonly_fields = ("account", "debit", "credit", "reference")
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "posted_at", "source_type", "source_id", "memo"]
+    list_filter = ["source_type"]
+    search_fields = ["posting_key", "source_id", "memo"]
+    date_hierarchy = "posted_at"
+    inlines = [JournalLineInline]
+
+
+@admin.register(PriceListItem)
+class PriceListItemAdmin(admin.ModelAdmin):
+    list_display = [
+        "service_code",
+        "name",
+        "unit",
+        "category",
+        "price",
+        "insurance_price",
+        "on_demand",
+        "vat_rate",
+        "effective_from",
+        "effective_to",
+    ]
+    list_filter = ["category", "on_demand", "vat_rate"]
+    search_fields = ["service_code", "name"]
+
+
+@admin.register(InsuranceParameters)
+class InsuranceParametersAdmin(admin.ModelAdmin):
+    list_display = ["effective_from", "base_salary", "visit_threshold_percent", "source"]
+
+
+@admin.register(RouteRatio)
+class RouteRatioAdmin(admin.ModelAdmin):
+    list_display = ["effective_from", "route", "encounter_kind", "ratio_percent", "source"]
+    list_filter = ["route", "encounter_kind"]
+
+
+class CoverageInline(admin.TabularInline):
+    model = InsuranceCoverage
+    extra = 0
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    """Identifiers are shown masked only; their hashes are never displayed."""
+
+    list_display = ["code", "masked_name", "citizen_id_masked", "insurance_id_masked"]
+    search_fields = ["code"]
+    fields = [
+        "code",
+        "full_name",
+        "date_of_birth",
+        "phone",
+        "email",
+        "citizen_id_masked",
+        "insurance_id_kind",
+        "insurance_id_masked",
+    ]
+    readonly_fields = ["citizen_id_masked", "insurance_id_kind", "insurance_id_masked"]
+    inlines = [CoverageInline]
+
+    @admin.display(description="name")
+    def masked_name(self, patient: Patient) -> str:
+        return mask_name(patient.full_name)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class InvoiceLineInline(ReadOnlyInline):
+    model = InvoiceLine
+    fields = readonly_fields = (
+        "service_code",
+        "name",
+        "quantity",
+        "unit_price",
+        "amount",
+        "insurance_share",
+        "patient_share",
+        "vat_rate",
+    )
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    """Read-only: invoices are issued and voided through the API (they post to the ledger)."""
+
+    list_display = ["display_number", "patient", "status", "total", "patient_share", "issued_at"]
+    list_filter = ["status", "series", "year"]
+    search_fields = ["patient__code"]
+    inlines = [InvoiceLineInline]
+
+
+@admin.register(Deposit)
+class DepositAdmin(ReadOnlyAdmin):
+    list_display = ["id", "encounter", "amount", "currency", "received_at", "received_by"]
+
+
+@admin.register(LookupAudit)
+class LookupAuditAdmin(ReadOnlyAdmin):
+    list_display = ["at", "device", "identifier_kind", "found", "patient"]
+    list_filter = ["identifier_kind", "found"]
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    """Devices are created with ``manage.py create_device`` (the key is printed once)."""
+
+    list_display = ["name", "kind", "key_hint", "card_reader_id", "revoked_at", "last_seen_at"]
+    list_filter = ["kind"]
+    fields = ["name", "kind", "key_hint", "card_reader_id", "created_at", "revoked_at"]
+    readonly_fields = ["name", "kind", "key_hint", "created_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected devices' keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
+        for device in queryset:
+            device_revoke(device=device)
+        self.message_user(request, f"{queryset.count()} device(s) revoked.", messages.SUCCESS)

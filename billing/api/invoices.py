@@ -1,0 +1,133 @@
+"""Staff: read invoices, and void one (supervisor). Also the invoice body every audience
+shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.contrib.auth.models import AbstractBaseUser
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.errors import NotFound
+from billing.models import Invoice, InvoiceStatus, Role
+from billing.selectors.invoices import InvoiceBalance, invoice_balances
+from billing.services.invoices import invoice_void
+from config.api.permissions import IsSupervisor, allow
+
+IsStaff = allow(roles=(Role.CASHIER, Role.SUPERVISOR, Role.FINANCE))
+
+
+class InvoiceLineOutputSerializer(serializers.Serializer):
+    service_code = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.IntegerField()
+    amount = serializers.IntegerField()
+    insurance_share = serializers.IntegerField()
+    patient_share = serializers.IntegerField()
+    vat_rate = serializers.CharField()
+
+
+class InvoiceOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField(source="display_number")
+    status = serializers.ChoiceField(choices=InvoiceStatus.choices)
+    encounter_id = serializers.IntegerField()
+    patient_id = serializers.IntegerField()
+    currency = serializers.CharField()
+    total = serializers.IntegerField()
+    insurance_share = serializers.IntegerField()
+    patient_share = serializers.IntegerField()
+    amount_paid = serializers.SerializerMethodField()
+    amount_due = serializers.SerializerMethodField()
+    benefit_level = serializers.IntegerField()
+    route = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+    voided_at = serializers.DateTimeField(allow_null=True)
+    lines = InvoiceLineOutputSerializer(many=True)
+
+    def _balance(self, invoice: Invoice) -> InvoiceBalance:
+        balances: dict[int, InvoiceBalance] = self.context.setdefault("balances", {})
+        if invoice.pk not in balances:
+            balances.update(invoice_balances([invoice]))
+        return balances[invoice.pk]
+
+    def get_amount_paid(self, invoice: Invoice) -> int:
+        return self._balance(invoice).amount_paid
+
+    def get_amount_due(self, invoice: Invoice) -> int:
+        return self._balance(invoice).amount_due
+
+
+def invoice_body(invoices: list[Invoice]) -> list[dict[str, Any]]:
+    """Serialize invoices with their ledger balances read in one query."""
+    context = {"balances": invoice_balances(invoices)}
+    return list(InvoiceOutputSerializer(invoices, many=True, context=context).data)
+
+
+def _get_invoice(pk: int) -> Invoice:
+    invoice = Invoice.objects.prefetch_related("lines").filter(pk=pk).first()
+    if invoice is None:
+        raise NotFound("No such invoice.", param="id")
+    return invoice
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    patient = django_filters.NumberFilter(field_name="patient_id")
+    encounter = django_filters.NumberFilter(field_name="encounter_id")
+    status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices)
+
+    class Meta:
+        model = Invoice
+        fields = ["patient", "encounter", "status"]
+
+
+@extend_schema(tags=["invoices"])
+class InvoiceListApi(generics.ListAPIView):
+    """Invoices, newest first (`?patient=<id>&status=issued`)."""
+
+    permission_classes = [IsStaff]
+    serializer_class = InvoiceOutputSerializer
+    filterset_class = InvoiceFilter
+    queryset = Invoice.objects.prefetch_related("lines").order_by("-issued_at", "-id")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        invoices = list(self.filter_queryset(self.get_queryset())[:200])
+        return Response(invoice_body(invoices))
+
+
+class InvoiceDetailApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(tags=["invoices"], responses={200: InvoiceOutputSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(invoice_body([_get_invoice(pk)])[0])
+
+
+class InvoiceVoidApi(APIView):
+    permission_classes = [IsSupervisor]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200)
+
+    @extend_schema(
+        tags=["invoices"], request=InputSerializer, responses={200: InvoiceOutputSerializer}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Void an invoice with no payments left on it; deposits applied to it return to
+        the patient's deposit balance. Errors: `invoice_already_void`,
+        `invoice_has_payments`."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = request.user
+        assert isinstance(user, AbstractBaseUser)  # IsSupervisor admits staff only
+        invoice = invoice_void(
+            invoice=_get_invoice(pk), voided_by=user, reason=data.validated_data["reason"]
+        )
+        return Response(invoice_body([_get_invoice(invoice.pk)])[0])

@@ -1,0 +1,65 @@
+"""Finding patients by identifier, without ever handling the identifier in clear for
+longer than it takes to hash it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from billing.errors import DomainError
+from billing.identifiers import citizen_id_normalize, insurance_id_parse, mask_name, pii_hash
+from billing.models import Device, Invoice, LookupAudit, Patient
+from billing.selectors.invoices import invoices_open_for_patient, patient_deposit_balance
+
+logger = logging.getLogger(__name__)
+
+
+class PatientNotFound(DomainError):
+    status = 404
+    code = "patient_not_found"
+    default_message = "No patient matches this identifier."
+
+
+def patient_by_identifier(*, identifier_kind: str, value: str) -> Patient | None:
+    if identifier_kind == "patient_code":
+        return Patient.objects.filter(code=value.strip()).first()
+    if identifier_kind == "citizen_id":
+        digest = pii_hash("citizen_id", citizen_id_normalize(value))
+        return Patient.objects.filter(citizen_id_hash=digest).first()
+    if identifier_kind == "insurance_number":
+        digest = pii_hash("insurance", insurance_id_parse(value).lookup_key)
+        return Patient.objects.filter(insurance_id_hash=digest).first()
+    raise ValueError(identifier_kind)
+
+
+@dataclass(frozen=True, slots=True)
+class KioskLookup:
+    patient: Patient
+    masked_name: str
+    invoices: list[Invoice]
+    deposit_balance: int
+
+
+def kiosk_lookup(*, device: Device, identifier_kind: str, value: str) -> KioskLookup:
+    """The patient's open invoices, for a kiosk. Every lookup is audited (device, kind of
+    identifier, outcome) — malformed ones too, so guessing leaves a trace."""
+    try:
+        patient = patient_by_identifier(identifier_kind=identifier_kind, value=value)
+    except DomainError:
+        LookupAudit.objects.create(device=device, identifier_kind=identifier_kind, found=False)
+        logger.info("kiosk lookup device=%s kind=%s malformed", device.pk, identifier_kind)
+        raise
+    LookupAudit.objects.create(
+        device=device, identifier_kind=identifier_kind, patient=patient, found=patient is not None
+    )
+    logger.info(
+        "kiosk lookup device=%s kind=%s found=%s", device.pk, identifier_kind, patient is not None
+    )
+    if patient is None:
+        raise PatientNotFound()
+    return KioskLookup(
+        patient=patient,
+        masked_name=mask_name(patient.full_name),
+        invoices=list(invoices_open_for_patient(patient=patient)),
+        deposit_balance=patient_deposit_balance(patient=patient),
+    )

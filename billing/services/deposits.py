@@ -1,0 +1,167 @@
+"""Advance deposits (tạm ứng) and discharge (domain.md §5).
+
+An advance is a liability to the patient (account 33881, sub-ledger ``encounter:<id>``)
+until discharge, where it is applied to the encounter's invoices; what is left over becomes
+a refund owed to the patient (33882) until it is paid back (hoàn ứng)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing.errors import DomainError
+from billing.models import (
+    Deposit,
+    Encounter,
+    EncounterStatus,
+    Invoice,
+    InvoiceStatus,
+    JournalEntry,
+)
+from billing.money import Money
+from billing.selectors.invoices import (
+    DEPOSIT_LIABILITY,
+    PATIENT_RECEIVABLE,
+    REFUND_OWED,
+    deposit_balance,
+    invoice_balance,
+)
+from billing.services.encounters import EncounterClosed
+from billing.services.invoices import NothingToBill, invoice_issue, invoice_refresh_status
+from billing.services.ledger import Posting, ledger_post
+
+
+class InvalidAmount(DomainError):
+    code = "invalid_amount"
+    default_message = "The amount must be a positive whole number of the invoice currency."
+
+
+def deposit_posting_key(source_type: str, source_id: str) -> str:
+    return f"deposit:{source_type}:{source_id}"
+
+
+@transaction.atomic
+def deposit_receive(
+    *,
+    encounter: Encounter,
+    amount: Money,
+    debit_account: str,
+    received_by: str,
+    source_type: str,
+    source_id: str,
+) -> Deposit:
+    """Record an advance that arrived through ``source`` (a payment) into ``debit_account``
+    (a drawer's cash, a provider's clearing account). Idempotent per source."""
+    existing = Deposit.objects.filter(source_type=source_type, source_id=source_id).first()
+    if existing is not None:
+        return existing
+    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    if encounter.status != EncounterStatus.OPEN:
+        raise EncounterClosed("Advances are taken only for an open encounter.")
+    if amount.amount <= 0:
+        raise InvalidAmount(param="amount")
+    deposit = Deposit.objects.create(
+        encounter=encounter,
+        patient_id=encounter.patient_id,
+        amount=amount.amount,
+        currency=amount.currency,
+        received_at=timezone.now(),
+        received_by=received_by[:100],
+        source_type=source_type,
+        source_id=source_id,
+    )
+    ledger_post(
+        posting_key=deposit_posting_key(source_type, source_id),
+        lines=[
+            Posting.dr(debit_account, amount),
+            Posting.cr(DEPOSIT_LIABILITY, amount, encounter.ledger_reference),
+        ],
+        source_type="deposit",
+        source_id=str(deposit.pk),
+        memo=f"Advance for encounter {encounter.his_reference}",
+    )
+    return deposit
+
+
+def _apply_deposit(encounter: Encounter, invoice: Invoice, amount: int) -> None:
+    money = Money(amount, invoice.currency)
+    earlier = JournalEntry.objects.filter(
+        source_type="deposit_application", source_id=str(invoice.pk)
+    ).count()
+    ledger_post(
+        posting_key=f"invoice:{invoice.pk}:deposit-applied:{earlier + 1}",
+        lines=[
+            Posting.dr(DEPOSIT_LIABILITY, money, encounter.ledger_reference),
+            Posting.cr(PATIENT_RECEIVABLE, money, invoice.ledger_reference),
+        ],
+        source_type="deposit_application",
+        source_id=str(invoice.pk),
+        memo=f"Advance applied to invoice {invoice.display_number}",
+    )
+    invoice_refresh_status(invoice=invoice)
+
+
+@dataclass(frozen=True, slots=True)
+class DischargeResult:
+    encounter: Encounter
+    invoices: list[Invoice]
+    deposits_applied: int
+    amount_due: int
+    refund_owed: int
+
+
+@transaction.atomic
+def encounter_discharge(*, encounter: Encounter, by: str) -> DischargeResult:
+    """Bill what is unbilled, apply the advances to the encounter's open invoices (oldest
+    first), move any remainder to refunds owed, and close the encounter.
+
+    ``balance = patient_share - sum(advances)``: positive is still to pay, negative is owed
+    back to the patient."""
+    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    if encounter.status != EncounterStatus.OPEN:
+        raise EncounterClosed()
+    with contextlib.suppress(NothingToBill):  # everything may be billed already
+        invoice_issue(encounter=encounter, issued_by=by)
+    available = deposit_balance(encounter=encounter)
+    applied = 0
+    amount_due = 0
+    invoices = list(
+        Invoice.objects.filter(
+            encounter=encounter,
+            status__in=(InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID),
+        ).order_by("issued_at", "id")
+    )
+    for invoice in invoices:
+        due = invoice_balance(invoice).amount_due
+        use = min(due, available - applied)
+        if use > 0:
+            _apply_deposit(encounter, invoice, use)
+            applied += use
+        amount_due += due - max(use, 0)
+    leftover = available - applied
+    if leftover > 0:
+        money = Money(leftover, settings.HOSPITAL_CURRENCY)
+        ledger_post(
+            posting_key=f"encounter:{encounter.pk}:refund-owed",
+            lines=[
+                Posting.dr(DEPOSIT_LIABILITY, money, encounter.ledger_reference),
+                Posting.cr(REFUND_OWED, money, encounter.ledger_reference),
+            ],
+            source_type="discharge",
+            source_id=str(encounter.pk),
+            memo=f"Advance left over at discharge of {encounter.his_reference}: to refund",
+        )
+    encounter.status = EncounterStatus.CLOSED
+    encounter.closed_at = timezone.now()
+    encounter.save(update_fields=["status", "closed_at"])
+    return DischargeResult(
+        encounter=encounter,
+        invoices=list(Invoice.objects.filter(encounter=encounter).order_by("issued_at", "id")),
+        deposits_applied=applied,
+        amount_due=amount_due,
+        refund_owed=max(leftover, 0),
+    )

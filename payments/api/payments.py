@@ -1,0 +1,339 @@
+"""Payments: kiosks, phones (pay links) and the cashier's desk use the same endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.api.invoices import InvoiceOutputSerializer, invoice_body
+from billing.errors import DomainError, NotFound
+from billing.models import Device, DeviceKind, Encounter, Invoice, Role
+from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
+from config.api.permissions import staff_roles
+from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose, PaymentStatus
+from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal, pay_link_invoice_id
+from payments.providers.vietqr import build_payload, qr_png, qr_svg
+from payments.services.amounts import InvalidAmount
+from payments.services.idempotency import idempotent
+from payments.services.payments import (
+    MethodNotAllowed,
+    PaymentRequest,
+    payment_cancel,
+    payment_create,
+)
+
+AUTHENTICATION = [StaffTokenAuthentication, DeviceKeyAuthentication, PayLinkAuthentication]
+
+METHODS_BY_CHANNEL = {
+    PaymentChannel.KIOSK: {PaymentMethod.CARD_PRESENT, PaymentMethod.VIETQR},
+    PaymentChannel.PHONE: {PaymentMethod.CARD, PaymentMethod.VIETQR},
+    PaymentChannel.DESK: {PaymentMethod.CARD_PRESENT, PaymentMethod.VIETQR, PaymentMethod.CASH},
+}
+
+
+class CashierSessionRequired(DomainError):
+    code = "cashier_session_required"
+    default_message = "Cash is taken at the desk inside an open cashier session."
+
+
+# The largest amount a bigint column holds; the invoice or the deposit sets the real limit.
+MAX_AMOUNT = 2**63 - 1
+
+
+class MinorUnitsField(serializers.IntegerField):
+    """An amount as a JSON integer of minor units, nothing else: DRF's ``IntegerField``
+    would also take ``"100"`` and ``100.0``, and no string or float is ever an amount."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if type(data) is not int or not -MAX_AMOUNT <= data <= MAX_AMOUNT:
+            raise InvalidAmount(
+                "The amount must be a JSON integer of minor units (whole VND), "
+                "not a string or a fraction.",
+                param="amount",
+            )
+        return data
+
+
+def _datetime(value: Any) -> str | None:
+    """A datetime rendered as every serializer field renders it (local time, ISO 8601)."""
+    return serializers.DateTimeField().to_representation(value) if value else None
+
+
+class PaymentParties(BasePermission):
+    """Kiosk devices, cashiers (and supervisors), and pay-link holders."""
+
+    message = "Only kiosks, cashiers and pay-link holders take payments."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if isinstance(user, Device):
+            return user.kind == DeviceKind.KIOSK
+        if isinstance(user, PayLinkPrincipal):
+            return True
+        return Role.CASHIER in staff_roles(user)
+
+
+def _channel(request: Request) -> str:
+    if isinstance(request.user, Device):
+        return PaymentChannel.KIOSK
+    if isinstance(request.user, PayLinkPrincipal):
+        return PaymentChannel.PHONE
+    return PaymentChannel.DESK
+
+
+def _visible_payment(request: Request, public_id: str) -> Payment:
+    payment = Payment.objects.filter(public_id=public_id).first()
+    user = request.user
+    visible = payment is not None and (
+        (isinstance(user, Device) and payment.created_by_device_id == user.pk)
+        or (isinstance(user, PayLinkPrincipal) and payment.invoice_id == user.invoice_id)
+        or (not isinstance(user, Device | PayLinkPrincipal) and bool(staff_roles(user)))
+    )
+    if not visible or payment is None:
+        raise NotFound("No such payment.", param="id")
+    return payment
+
+
+def next_action(payment: Payment, request: Request) -> dict[str, Any] | None:
+    if payment.status not in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
+        return None
+    if payment.method == PaymentMethod.VIETQR:
+        assert payment.memo_code is not None
+        return {
+            "type": "vietqr",
+            "payload": build_payload(
+                bank_bin=settings.VIETQR_BANK_BIN,
+                account=settings.VIETQR_ACCOUNT,
+                amount=payment.amount,
+                memo=payment.memo_code,
+            ),
+            "memo_code": payment.memo_code,
+            "bank_bin": settings.VIETQR_BANK_BIN,
+            "account": settings.VIETQR_ACCOUNT,
+            "expires_at": _datetime(payment.expires_at),
+            "image_png_url": request.build_absolute_uri(
+                reverse("payment-qr", kwargs={"public_id": payment.public_id, "fmt": "png"})
+            ),
+            "image_svg_url": request.build_absolute_uri(
+                reverse("payment-qr", kwargs={"public_id": payment.public_id, "fmt": "svg"})
+            ),
+        }
+    if payment.method == PaymentMethod.CARD:
+        return {
+            "type": "stripe_elements",
+            "client_secret": payment.client_secret,
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        }
+    if payment.method == PaymentMethod.CARD_PRESENT:
+        return {
+            "type": "card_reader",
+            "reader_id": payment.card_reader_id,
+            "instruction": "Chạm, cắm hoặc quẹt thẻ vào đầu đọc (tap, insert or swipe the card)",
+        }
+    return None
+
+
+class PaymentOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    status = serializers.ChoiceField(choices=PaymentStatus.choices)
+    purpose = serializers.ChoiceField(choices=PaymentPurpose.choices)
+    invoice_id = serializers.IntegerField(allow_null=True)
+    encounter_id = serializers.IntegerField(allow_null=True)
+    amount = serializers.IntegerField()
+    amount_refunded = serializers.IntegerField()
+    currency = serializers.CharField()
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    channel = serializers.ChoiceField(choices=PaymentChannel.choices)
+    provider = serializers.CharField()
+    provider_reference = serializers.CharField()
+    failure_code = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    succeeded_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    next_action = serializers.SerializerMethodField()
+
+    def get_next_action(self, payment: Payment) -> dict[str, Any] | None:
+        return next_action(payment, self.context["request"])
+
+
+def _payment_body(payment: Payment, request: Request) -> dict[str, Any]:
+    return dict(PaymentOutputSerializer(payment, context={"request": request}).data)
+
+
+class PaymentCreateApi(APIView):
+    authentication_classes = AUTHENTICATION
+    permission_classes = [PaymentParties]
+
+    class InputSerializer(serializers.Serializer):
+        invoice_id = serializers.IntegerField(required=False)
+        encounter_id = serializers.IntegerField(required=False, help_text="for an advance")
+        amount = MinorUnitsField()
+        currency = serializers.CharField(max_length=3, default="VND")
+        method = serializers.ChoiceField(choices=PaymentMethod.choices)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if bool(attrs.get("invoice_id")) == bool(attrs.get("encounter_id")):
+                raise serializers.ValidationError(
+                    {"invoice_id": "Send exactly one of invoice_id or encounter_id."},
+                    code="required",
+                )
+            return attrs
+
+    @extend_schema(
+        tags=["payments"],
+        request=InputSerializer,
+        responses={201: PaymentOutputSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Unique per payment attempt; a retry with it is answered the same.",
+            )
+        ],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        """Start a payment of an invoice (or an advance on an encounter). The server
+        checks the amount against what is still payable. Errors: `amount_exceeds_due`
+        (402), `invalid_amount`, `currency_mismatch`, `invoice_not_payable` (409),
+        `encounter_closed` (409), `method_not_allowed_here`, `cashier_session_required`,
+        `no_card_reader`, `card_declined` (402), `provider_error` (502),
+        `provider_not_configured` (503), `idempotency_key_missing`,
+        `idempotency_key_reused` (409), `request_in_progress` (409)."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        channel = _channel(request)
+        method = values["method"]
+        if method not in METHODS_BY_CHANNEL[PaymentChannel(channel)]:
+            raise MethodNotAllowed(
+                f"{method} is not taken on the {channel} channel.", param="method"
+            )
+        if method == PaymentMethod.CASH:  # cashier sessions are not built yet
+            raise CashierSessionRequired(param="method")
+        user = request.user
+        invoice = encounter = None
+        if values.get("invoice_id"):
+            invoice = Invoice.objects.filter(pk=values["invoice_id"]).first()
+            if invoice is None or (
+                isinstance(user, PayLinkPrincipal) and user.invoice_id != invoice.pk
+            ):
+                raise NotFound("No such invoice.", param="invoice_id")
+        else:
+            if isinstance(user, PayLinkPrincipal):
+                raise NotFound("A pay link pays its own invoice only.", param="encounter_id")
+            encounter = Encounter.objects.filter(pk=values["encounter_id"]).first()
+            if encounter is None:
+                raise NotFound("No such encounter.", param="encounter_id")
+        payment = payment_create(
+            PaymentRequest(
+                purpose=PaymentPurpose.INVOICE if invoice else PaymentPurpose.DEPOSIT,
+                invoice=invoice,
+                encounter=encounter,
+                amount=values["amount"],
+                currency=values["currency"],
+                method=method,
+                channel=channel,
+                idempotency_key=request.headers["Idempotency-Key"],
+                card_reader_id=user.card_reader_id if isinstance(user, Device) else "",
+                created_by_device=user if isinstance(user, Device) else None,
+                created_by_user=(user if not isinstance(user, Device | PayLinkPrincipal) else None),
+            )
+        )
+        return Response(_payment_body(payment, request), status=201)
+
+
+class PaymentDetailApi(APIView):
+    authentication_classes = AUTHENTICATION
+    permission_classes = [PaymentParties]
+
+    @extend_schema(tags=["payments"], responses={200: PaymentOutputSerializer})
+    def get(self, request: Request, public_id: str) -> Response:
+        """Status and the next action: a VietQR payload and image URLs, a client secret
+        for Stripe Elements, or an instruction for the card reader."""
+        return Response(_payment_body(_visible_payment(request, public_id), request))
+
+
+class PaymentCancelApi(APIView):
+    authentication_classes = AUTHENTICATION
+    permission_classes = [PaymentParties]
+
+    @extend_schema(tags=["payments"], request=None, responses={200: PaymentOutputSerializer})
+    @idempotent
+    def post(self, request: Request, public_id: str) -> Response:
+        """Cancel a payment that has not succeeded. Error: `payment_state_conflict`."""
+        payment = payment_cancel(payment=_visible_payment(request, public_id))
+        return Response(_payment_body(payment, request))
+
+
+class PaymentQrApi(APIView):
+    authentication_classes = AUTHENTICATION
+    permission_classes = [PaymentParties]
+
+    @extend_schema(tags=["payments"], responses={(200, "image/png"): bytes})
+    def get(self, request: Request, public_id: str, fmt: str) -> HttpResponse:
+        """The VietQR image of a pending bank-transfer payment (PNG or SVG)."""
+        payment = _visible_payment(request, public_id)
+        action = next_action(payment, request)
+        if action is None or action["type"] != "vietqr":
+            raise NotFound("This payment has no QR code to show.", param="id")
+        if fmt == "svg":
+            return HttpResponse(qr_svg(action["payload"]), content_type="image/svg+xml")
+        return HttpResponse(qr_png(action["payload"]), content_type="image/png")
+
+
+class PayLinkCreateApi(APIView):
+    """A signed, expiring link to pay one invoice from a phone (sent by SMS)."""
+
+    permission_classes = [PaymentParties]
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        url = serializers.URLField()
+        expires_in_hours = serializers.IntegerField()
+
+    @extend_schema(tags=["payments"], request=None, responses={201: OutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        from payments.paylinks import pay_link_token
+
+        invoice = Invoice.objects.filter(pk=pk).first()
+        if invoice is None:
+            raise NotFound("No such invoice.", param="id")
+        token = pay_link_token(invoice=invoice)
+        return Response(
+            {
+                "token": token,
+                "url": f"{settings.PUBLIC_BASE_URL}/api/v1/pay/{token}",
+                "expires_in_hours": settings.PAY_LINK_TTL_HOURS,
+            },
+            status=201,
+        )
+
+
+class PayLinkShowApi(APIView):
+    """What a phone shows from a pay link: the bill, without any other login."""
+
+    authentication_classes: list[type] = []
+    permission_classes: list[type] = []
+
+    @extend_schema(tags=["payments"], auth=[], responses={200: InvoiceOutputSerializer})
+    def get(self, request: Request, token: str) -> Response:
+        invoice = (
+            Invoice.objects.prefetch_related("lines").filter(pk=pay_link_invoice_id(token)).first()
+        )
+        if invoice is None:
+            raise NotFound("No such invoice.")
+        body = invoice_body([invoice])[0]
+        body.pop("patient_id", None)
+        return Response(body)

@@ -1,0 +1,132 @@
+"""Refunds: a cashier requests, a supervisor approves above the threshold, the desk pays
+out bank-transfer and cash refunds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.errors import NotFound
+from config.api.permissions import IsCashier, IsSupervisor
+from payments.models import Payment, Refund, RefundStatus
+from payments.services.idempotency import idempotent
+from payments.services.refunds import (
+    REFUND_REASONS,
+    RefundStateConflict,
+    refund_complete,
+    refund_decide,
+    refund_request,
+)
+
+_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Unique per refund attempt.",
+)
+
+
+class RefundOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    payment_id = serializers.CharField(source="payment.public_id")
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    reason = serializers.CharField()
+    note = serializers.CharField()
+    status = serializers.ChoiceField(choices=RefundStatus.choices)
+    requested_by = serializers.CharField(source="requested_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+def _user(request: Request) -> User:
+    assert isinstance(request.user, User)  # the role permissions admit staff only
+    return request.user
+
+
+def _refund(public_id: str) -> Refund:
+    refund = Refund.objects.select_related("payment").filter(public_id=public_id).first()
+    if refund is None:
+        raise NotFound("No such refund.", param="id")
+    return refund
+
+
+class RefundCreateApi(APIView):
+    permission_classes = [IsCashier]
+
+    class InputSerializer(serializers.Serializer):
+        amount = serializers.IntegerField(required=False, help_text="Default: all refundable")
+        reason = serializers.ChoiceField(choices=REFUND_REASONS)
+        note = serializers.CharField(max_length=300, required=False, default="")
+
+    @extend_schema(
+        tags=["refunds"],
+        request=InputSerializer,
+        responses={201: RefundOutputSerializer},
+        parameters=[_KEY],
+    )
+    @idempotent
+    def post(self, request: Request, public_id: str) -> Response:
+        """Refund all or part of a succeeded payment, by its own rail. Above
+        `REFUND_APPROVAL_THRESHOLD` it waits for a supervisor (`requested`). Errors:
+        `refund_exceeds_captured` (402), `payment_not_refundable` (409)."""
+        payment = Payment.objects.filter(public_id=public_id).first()
+        if payment is None:
+            raise NotFound("No such payment.", param="id")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values: dict[str, Any] = data.validated_data
+        refund = refund_request(
+            payment=payment,
+            amount=values.get("amount"),  # None: all that is still refundable
+            reason=values["reason"],
+            note=values["note"],
+            requested_by=_user(request),
+            idempotency_key=request.headers["Idempotency-Key"],
+        )
+        return Response(RefundOutputSerializer(refund).data, status=201)
+
+
+class RefundDecisionApi(APIView):
+    permission_classes = [IsSupervisor]
+    approve = True
+
+    @extend_schema(tags=["refunds"], request=None, responses={200: RefundOutputSerializer})
+    def post(self, request: Request, public_id: str) -> Response:
+        """Approve (and process) or reject a requested refund. The requester cannot
+        decide their own (`approval_by_requester`)."""
+        refund = refund_decide(
+            refund=_refund(public_id), approve=self.approve, decided_by=_user(request)
+        )
+        return Response(RefundOutputSerializer(refund).data)
+
+
+class RefundPayoutApi(APIView):
+    permission_classes = [IsCashier]
+
+    class InputSerializer(serializers.Serializer):
+        paid_by = serializers.ChoiceField(
+            choices=[("cash", "Cash from the main safe"), ("bank_transfer", "Bank transfer")]
+        )
+
+    @extend_schema(
+        tags=["refunds"], request=InputSerializer, responses={200: RefundOutputSerializer}
+    )
+    def post(self, request: Request, public_id: str) -> Response:
+        """Record that a bank-transfer or cash refund was paid out."""
+        refund = _refund(public_id)
+        if refund.status != RefundStatus.PENDING_PAYOUT:
+            raise RefundStateConflict(detail={"status": refund.status})
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = "1111" if data.validated_data["paid_by"] == "cash" else "1121"
+        refund = refund_complete(refund=refund, paid_out_by=_user(request), credit_account=account)
+        return Response(RefundOutputSerializer(refund).data)

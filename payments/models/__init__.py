@@ -1,0 +1,41 @@
+from payments.models.idempotency import IdempotencyRecord
+from payments.models.outbox import OutboxEvent
+from payments.models.payments import (
+    ACTIVE_STATUSES,
+    CAPTURED_STATUSES,
+    Payment,
+    PaymentChannel,
+    PaymentMethod,
+    PaymentPurpose,
+    PaymentStatus,
+    Provider,
+)
+from payments.models.webhooks import (
+    ReconciliationItem,
+    ReconciliationReason,
+    ReconciliationStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+    WebhookProvider,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "CAPTURED_STATUSES",
+    "IdempotencyRecord",
+    "OutboxEvent",
+    "Payment",
+    "PaymentChannel",
+    "PaymentMethod",
+    "PaymentPurpose",
+    "PaymentStatus",
+    "Provider",
+    "ReconciliationItem",
+    "ReconciliationReason",
+    "ReconciliationStatus",
+    "Refund",
+    "RefundStatus",
+    "WebhookEvent",
+    "WebhookProvider",
+]

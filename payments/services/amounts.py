@@ -1,0 +1,65 @@
+"""The server decides amounts (pitfall 14): what may still be paid on an invoice."""
+
+from __future__ import annotations
+
+from django.db.models import Sum
+
+from billing.errors import DomainError
+from billing.models import OPEN_INVOICE_STATUSES, Invoice
+from billing.selectors.invoices import invoice_balance
+from payments.models import ACTIVE_STATUSES, Payment
+
+
+class InvalidAmount(DomainError):
+    code = "invalid_amount"
+    default_message = "The amount must be a positive whole number of minor units."
+
+
+class AmountExceedsDue(DomainError):
+    status = 402
+    code = "amount_exceeds_due"
+    default_message = "The amount is more than what is still due on the invoice."
+
+
+class CurrencyMismatch(DomainError):
+    code = "currency_mismatch"
+    default_message = "The payment's currency is not the invoice's currency."
+
+
+class InvoiceNotPayable(DomainError):
+    status = 409
+    code = "invoice_not_payable"
+    default_message = "The invoice is paid or void."
+
+
+def invoice_payable_amount(*, invoice: Invoice) -> int:
+    """What is due less what in-flight payments (pending, processing) have reserved.
+
+    Call it with the invoice row locked so two payments cannot both reserve the rest."""
+    reserved = (
+        Payment.objects.filter(invoice=invoice, status__in=ACTIVE_STATUSES).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0
+    )
+    return invoice_balance(invoice).amount_due - reserved
+
+
+def check_invoice_amount(*, invoice: Invoice, amount: int, currency: str) -> None:
+    if type(amount) is not int or amount <= 0:
+        raise InvalidAmount(param="amount")
+    if currency != invoice.currency:
+        raise CurrencyMismatch(
+            f"The invoice is in {invoice.currency}.",
+            param="currency",
+            detail={"invoice_currency": invoice.currency},
+        )
+    if invoice.status not in OPEN_INVOICE_STATUSES:
+        raise InvoiceNotPayable(detail={"status": invoice.status})
+    payable = invoice_payable_amount(invoice=invoice)
+    if amount > payable:
+        raise AmountExceedsDue(
+            f"At most {payable} {invoice.currency} can be paid now.",
+            param="amount",
+            detail={"payable": payable},
+        )

@@ -1,0 +1,138 @@
+"""Matching incoming bank transfers (VietQR) to payments, and the reconciliation queue.
+
+A transfer is matched by the memo code found in the bank's memo (never by amount alone:
+pitfall 12), then checked against the receiving account, the payment's status and expiry
+and its amount. A transfer that matches completes the payment (Dr 1132 bank-transfer
+clearing, through the state machine). Anything else is money that arrived all the same: it
+becomes a ``ReconciliationItem`` with its reason and is booked Dr 1132 / Cr 3388 suspense, so
+the ledger always agrees with the bank, until finance resolves it. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from billing.money import Money
+from billing.services.ledger import Posting, ledger_post
+from payments.models import (
+    Payment,
+    PaymentStatus,
+    ReconciliationItem,
+    ReconciliationReason,
+)
+from payments.providers.bank_feeds import (
+    BankFeedProvider,
+    BankTransfer,
+    TransferDirection,
+    find_memo_codes,
+)
+from payments.services.transitions import payment_transition
+
+logger = logging.getLogger(__name__)
+
+BANK_TRANSFER_CLEARING = "1132"
+SUSPENSE = "3388"
+BANK_CURRENCY = "VND"  # NAPAS 247 transfers are in dong
+# Casso's "test webhook" button sends this transaction id (with a made-up transfer).
+CASSO_TEST_TRANSACTION_ID = "0"
+DESCRIPTION_LENGTH = ReconciliationItem._meta.get_field("description").max_length or 500
+
+
+def bank_transfer_apply(*, transfer: BankTransfer) -> str:
+    """Apply one transfer reported by a bank feed; returns the outcome to record.
+
+    Runs in one transaction under a lock on the matched payment, so a transfer and the
+    expiry job (or a second transfer for the same code) are decided one after the other.
+    The caller de-duplicates on the feed's transaction id; the suspense posting and the
+    reconciliation item are each unique per transfer as well."""
+    if transfer.direction != TransferDirection.IN:
+        return "ignored: outgoing transfer"
+    if (
+        transfer.provider == BankFeedProvider.CASSO
+        and transfer.transaction_id == CASSO_TEST_TRANSACTION_ID
+    ):
+        return "ignored: Casso test delivery"
+    with transaction.atomic():
+        payment, reason = _match(transfer)
+        if reason is None:
+            assert payment is not None
+            payment_transition(
+                payment=payment,
+                to=PaymentStatus.SUCCEEDED,
+                event_at=transfer.occurred_at,
+                debit_account=BANK_TRANSFER_CLEARING,
+            )
+            return f"succeeded: {payment.public_id}"
+        item = _hold_in_suspense(transfer, reason, payment)
+    logger.warning(
+        "bank transfer %s:%s held for reconciliation (%s, item %s)",
+        transfer.provider,
+        transfer.transaction_id,
+        reason,
+        item.pk,
+    )
+    return f"reconciliation: {reason}"
+
+
+def _match(transfer: BankTransfer) -> tuple[Payment | None, str | None]:
+    """The payment the transfer names (locked) and why it cannot complete it, if it can't."""
+    codes = find_memo_codes(transfer.description)
+    if not codes:
+        return None, ReconciliationReason.NO_CODE
+    if len(codes) > 1:  # which bill was meant is a question for a person, not a guess
+        return None, ReconciliationReason.UNKNOWN_CODE
+    payment = Payment.objects.select_for_update().filter(memo_code=codes[0]).first()
+    if payment is None:
+        return None, ReconciliationReason.UNKNOWN_CODE
+    return payment, _mismatch(transfer, payment)
+
+
+def _mismatch(transfer: BankTransfer, payment: Payment) -> str | None:
+    if transfer.account_number.replace(" ", "") != settings.VIETQR_ACCOUNT:
+        return ReconciliationReason.WRONG_ACCOUNT
+    if payment.status == PaymentStatus.EXPIRED:
+        return ReconciliationReason.EXPIRED
+    if payment.status != PaymentStatus.PENDING:
+        return ReconciliationReason.NOT_PENDING
+    # Judged by when the bank moved the money, not by when the feed told us.
+    if payment.expires_at is not None and transfer.occurred_at > payment.expires_at:
+        return ReconciliationReason.EXPIRED
+    if transfer.amount < payment.amount:
+        return ReconciliationReason.UNDERPAID
+    if transfer.amount > payment.amount:
+        return ReconciliationReason.OVERPAID
+    return None
+
+
+def _hold_in_suspense(
+    transfer: BankTransfer, reason: str, payment: Payment | None
+) -> ReconciliationItem:
+    item, _ = ReconciliationItem.objects.get_or_create(
+        provider=transfer.provider,
+        transaction_id=transfer.transaction_id,
+        defaults={
+            "amount": transfer.amount,
+            "currency": BANK_CURRENCY,
+            "account_number": transfer.account_number,
+            "description": transfer.description[:DESCRIPTION_LENGTH],
+            "occurred_at": transfer.occurred_at,
+            "reason": reason,
+            "payment": payment,
+        },
+    )
+    money = Money(transfer.amount, BANK_CURRENCY)
+    ledger_post(
+        posting_key=f"bank:{transfer.provider}:{transfer.transaction_id}",
+        lines=[
+            Posting.dr(BANK_TRANSFER_CLEARING, money),
+            Posting.cr(SUSPENSE, money, reference=f"reconciliation:{item.pk}"),
+        ],
+        source_type="bank_transfer",
+        source_id=f"{transfer.provider}:{transfer.transaction_id}"[:64],
+        # Never the bank memo: it may name the payer.
+        memo=f"Bank transfer held in suspense ({reason})",
+    )
+    return item

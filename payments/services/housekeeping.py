@@ -1,0 +1,55 @@
+"""Recovery for payments stuck in flight: ask the provider for the truth (beat).
+
+A card payment can stay ``pending``/``processing`` when its webhook was lost or our process
+died between Stripe's answer and our commit. Asking Stripe again (the same intent, found by
+its id) and recording the answer through the state machine settles it; doing so twice is
+harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from billing.errors import DomainError
+from payments.models import ACTIVE_STATUSES, Payment, Provider
+from payments.services.payments import payment_sync_from_provider
+
+logger = logging.getLogger(__name__)
+
+
+def payments_stuck_in_flight(*, limit: int = 200) -> list[int]:
+    """Ids of Stripe payments in flight for longer than ``PAYMENT_SYNC_AFTER_MINUTES`` (and
+    younger than ``PAYMENT_SYNC_MAX_AGE_HOURS``: an abandoned card form is not asked about
+    forever), oldest first."""
+    now = timezone.now()
+    return list(
+        Payment.objects.filter(
+            provider=Provider.STRIPE,
+            status__in=ACTIVE_STATUSES,
+            updated_at__lt=now - timedelta(minutes=settings.PAYMENT_SYNC_AFTER_MINUTES),
+            created_at__gt=now - timedelta(hours=settings.PAYMENT_SYNC_MAX_AGE_HOURS),
+        )
+        .exclude(provider_reference="")
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def payments_sync_stuck(*, limit: int = 200) -> int:
+    """Sync every stuck payment with Stripe; returns how many changed status. A provider
+    error on one payment is logged and the next one is tried (the next run retries it)."""
+    changed = 0
+    for pk in payments_stuck_in_flight(limit=limit):
+        payment = Payment.objects.get(pk=pk)
+        before = payment.status
+        try:
+            payment = payment_sync_from_provider(payment=payment)
+        except DomainError as exc:
+            logger.warning("payment %s: sync with the provider failed (%s)", pk, exc.code)
+            continue
+        changed += payment.status != before
+    return changed

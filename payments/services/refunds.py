@@ -1,0 +1,285 @@
+"""Refunds: full or partial, by the payment's own rail, never more than was captured.
+
+* Requesting takes the payment row lock and counts every refund not rejected or failed,
+  so concurrent partial refunds can never add up to more than the payment (and the
+  ``payment_refunds_within_amount`` CHECK constraint backs it up). A request repeated with
+  the same requester and key (after a lost provider answer) resumes the refund it made.
+* Above ``REFUND_APPROVAL_THRESHOLD`` a supervisor other than the requester must approve.
+* A card refund is sent to Stripe with the refund's own idempotency key, outside any
+  transaction; a bank-transfer or cash refund waits for the desk to pay it out.
+* An advance is refunded only while it is still held for the encounter (checked under the
+  encounter's lock on request, approval and desk payout): once discharge has applied it to
+  the invoices, it is not given back twice.
+* Completion posts the reversing entry (the receivable of the invoice, or the advance held
+  for the encounter, against the rail's clearing account) and moves the payment to
+  ``partially_refunded`` or ``refunded``.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from billing.errors import DomainError
+from billing.models import Encounter, Invoice
+from billing.money import Money
+from billing.selectors.invoices import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE, deposit_balance
+from billing.services.invoices import invoice_refresh_status
+from billing.services.ledger import Posting, ledger_post
+from payments.models import (
+    CAPTURED_STATUSES,
+    OutboxEvent,
+    Payment,
+    PaymentPurpose,
+    PaymentStatus,
+    Provider,
+    Refund,
+    RefundStatus,
+)
+from payments.providers import stripe as stripe_provider
+from payments.services.idempotency import IdempotencyKeyReused
+from payments.services.transitions import CLEARING_ACCOUNT, payment_transition
+
+REFUND_REASONS = (
+    "duplicate",
+    "service_not_performed",
+    "overpayment",
+    "insurance_adjustment",
+    "deposit_refund",
+    "requested_by_patient",
+    "other",
+)
+_HELD = (
+    RefundStatus.REQUESTED,
+    RefundStatus.APPROVED,
+    RefundStatus.PENDING_PAYOUT,
+    RefundStatus.SUCCEEDED,
+)
+
+
+class RefundNotAllowed(DomainError):
+    status = 409
+    code = "payment_not_refundable"
+    default_message = "Only a succeeded payment can be refunded."
+
+
+class RefundExceedsCaptured(DomainError):
+    status = 402
+    code = "refund_exceeds_captured"
+    default_message = "Refunds would add up to more than was captured."
+
+
+class RefundStateConflict(DomainError):
+    status = 409
+    code = "refund_state_conflict"
+    default_message = "The refund is not in a state that allows this."
+
+
+class SelfApproval(DomainError):
+    status = 403
+    code = "approval_by_requester"
+    default_message = "A refund must be approved by someone other than who requested it."
+
+
+class InvalidRefund(DomainError):
+    code = "invalid_refund"
+
+
+def _held(payment: Payment) -> int:
+    return (
+        Refund.objects.filter(payment=payment, status__in=_HELD).aggregate(s=Sum("amount"))["s"]
+        or 0
+    )
+
+
+def _check_advance_held(payment: Payment, amount: int) -> None:
+    """For an advance, refuse a refund larger than what is still held for the encounter
+    (discharge applies advances to the invoices). Locks the encounter, as discharge does."""
+    if payment.purpose != PaymentPurpose.DEPOSIT:
+        return
+    assert payment.encounter_id is not None
+    encounter = Encounter.objects.select_for_update().get(pk=payment.encounter_id)
+    if amount > deposit_balance(encounter=encounter):
+        raise RefundExceedsCaptured(
+            "The advance has already been applied to invoices.", param="amount"
+        )
+
+
+def _resume(refund: Refund, amount: int | None, reason: str) -> Refund:
+    if (amount is not None and amount != refund.amount) or reason != refund.reason:
+        raise IdempotencyKeyReused(param="Idempotency-Key")
+    return refund
+
+
+def refund_request(
+    *,
+    payment: Payment,
+    amount: int | None,
+    reason: str,
+    note: str = "",
+    requested_by: User,
+    idempotency_key: str,
+) -> Refund:
+    """Record a refund request; process it at once when no approval is needed.
+
+    ``amount=None`` refunds all that is still refundable. Takes the payment row lock (and,
+    for an advance, the encounter's). Idempotent per requester and key: a retry after the
+    provider's answer was lost finishes the same refund (same provider key), never a second."""
+    if amount is not None and (type(amount) is not int or amount <= 0):
+        raise InvalidRefund("The amount must be a positive whole number.", param="amount")
+    if reason not in REFUND_REASONS:
+        raise InvalidRefund(f"reason must be one of {', '.join(REFUND_REASONS)}.", param="reason")
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        earlier = Refund.objects.filter(
+            payment=payment, requested_by=requested_by, idempotency_key=idempotency_key
+        ).first()
+        if earlier is not None:
+            refund = _resume(earlier, amount, reason)
+        else:
+            refund = _refund_create(payment, amount, reason, note, requested_by, idempotency_key)
+    if refund.status == RefundStatus.APPROVED:
+        return refund_process(refund=refund)
+    return refund
+
+
+def _refund_create(
+    payment: Payment,
+    amount: int | None,
+    reason: str,
+    note: str,
+    requested_by: User,
+    idempotency_key: str,
+) -> Refund:
+    if payment.status not in CAPTURED_STATUSES or payment.status == PaymentStatus.REFUNDED:
+        raise RefundNotAllowed(detail={"status": payment.status})
+    refundable = payment.amount - _held(payment)
+    if amount is None:
+        amount = refundable
+    if amount > refundable or amount <= 0:
+        raise RefundExceedsCaptured(param="amount", detail={"refundable": max(refundable, 0)})
+    _check_advance_held(payment, amount)
+    needs_approval = amount > settings.REFUND_APPROVAL_THRESHOLD
+    return Refund.objects.create(
+        public_id="re_" + secrets.token_hex(10),
+        payment=payment,
+        amount=amount,
+        currency=payment.currency,
+        reason=reason,
+        note=note[:300],
+        status=RefundStatus.REQUESTED if needs_approval else RefundStatus.APPROVED,
+        idempotency_key=idempotency_key,
+        requested_by=requested_by,
+    )
+
+
+def refund_decide(*, refund: Refund, approve: bool, decided_by: User) -> Refund:
+    """A supervisor approves (and so processes) or rejects a requested refund.
+
+    Approving again a refund left ``approved`` (its provider call failed) sends it again,
+    with the same provider key, so it is refunded at most once."""
+    with transaction.atomic():
+        refund = (
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("payment")
+            .get(pk=refund.pk)
+        )
+        # An approved refund whose provider call failed: approving again only resends it.
+        resend = approve and refund.status == RefundStatus.APPROVED
+        if refund.status != RefundStatus.REQUESTED and not resend:
+            raise RefundStateConflict(detail={"status": refund.status})
+        if refund.requested_by_id == decided_by.pk:
+            raise SelfApproval()
+        if not resend:
+            if approve:
+                _check_advance_held(refund.payment, refund.amount)
+            refund.status = RefundStatus.APPROVED if approve else RefundStatus.REJECTED
+            refund.decided_by = decided_by
+            refund.decided_at = timezone.now()
+            refund.save(update_fields=["status", "decided_by", "decided_at"])
+    return refund_process(refund=refund) if approve else refund
+
+
+def refund_process(*, refund: Refund) -> Refund:
+    """Send an approved refund down its rail (no lock is held during the provider call)."""
+    payment = refund.payment
+    if refund.status != RefundStatus.APPROVED:
+        return refund
+    if payment.provider != Provider.STRIPE:
+        Refund.objects.filter(pk=refund.pk, status=RefundStatus.APPROVED).update(
+            status=RefundStatus.PENDING_PAYOUT
+        )
+        refund.refresh_from_db()
+        return refund
+    try:
+        reference = stripe_provider.create_refund(
+            intent_id=payment.provider_reference,
+            amount=refund.amount,
+            idempotency_key=f"vienphi:{refund.public_id}",
+        )
+    except stripe_provider.ProviderError:
+        # Left approved: the sync job (or a retry) sends it again with the same key.
+        raise
+    return refund_complete(refund=refund, provider_reference=reference)
+
+
+def refund_complete(
+    *,
+    refund: Refund,
+    provider_reference: str = "",
+    paid_out_by: User | None = None,
+    credit_account: str | None = None,
+) -> Refund:
+    """Record that the money went back: post the reversing entry and update the payment.
+
+    For a desk payout, ``credit_account`` is where the money left from (a drawer's cash
+    account, or the bank account for a transfer back)."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund.pk)
+        if refund.status == RefundStatus.SUCCEEDED:
+            return refund
+        if refund.status not in (RefundStatus.APPROVED, RefundStatus.PENDING_PAYOUT):
+            raise RefundStateConflict(detail={"status": refund.status})
+        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+        if payment.provider != Provider.STRIPE:  # the desk has not given the money yet
+            _check_advance_held(payment, refund.amount)
+        money = Money(refund.amount, refund.currency)
+        credit = credit_account or CLEARING_ACCOUNT[Provider(payment.provider)]
+        if payment.purpose == PaymentPurpose.DEPOSIT:
+            assert payment.encounter is not None
+            debit = Posting.dr(DEPOSIT_LIABILITY, money, payment.encounter.ledger_reference)
+        else:
+            assert payment.invoice_id is not None
+            debit = Posting.dr(PATIENT_RECEIVABLE, money, f"invoice:{payment.invoice_id}")
+        ledger_post(
+            posting_key=f"refund:{refund.public_id}",
+            lines=[debit, Posting.cr(credit, money)],
+            source_type="refund",
+            source_id=refund.public_id,
+            memo=f"Refund {refund.public_id} of payment {payment.public_id} ({refund.reason})",
+        )
+        refund.status = RefundStatus.SUCCEEDED
+        refund.provider_reference = provider_reference or refund.provider_reference
+        refund.completed_at = timezone.now()
+        refund.paid_out_by = paid_out_by
+        refund.save(update_fields=["status", "provider_reference", "completed_at", "paid_out_by"])
+        payment.amount_refunded += refund.amount
+        payment.save(update_fields=["amount_refunded"])
+        fully = payment.amount_refunded == payment.amount
+        payment_transition(
+            payment=payment,
+            to=PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED,
+        )
+        if payment.invoice_id is not None:
+            invoice_refresh_status(invoice=Invoice.objects.get(pk=payment.invoice_id))
+        OutboxEvent.objects.create(
+            topic="refund.succeeded",
+            payload={"refund_id": refund.pk, "payment_id": payment.pk},
+            dedupe_key=f"refund:{refund.pk}:succeeded",
+        )
+    return refund

@@ -1,0 +1,152 @@
+"""The payment state machine: the only place that changes ``Payment.status``.
+
+    pending → processing → succeeded → partially_refunded → refunded
+        ↘         ↘→ failed | canceled
+         → expired | failed | canceled | succeeded
+    failed → succeeded (a card retried on the same PaymentIntent after a decline)
+
+Success posts to the ledger exactly once (posting key ``payment:<id>:captured``): the
+provider's clearing account against the patient receivable of the invoice, or — for an
+advance — against the deposit liability of the encounter. An event that would move a
+payment backwards (``processing`` after ``succeeded``) is ignored, never applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.errors import DomainError
+from billing.models import Invoice
+from billing.money import Money
+from billing.services.deposits import deposit_receive
+from billing.services.invoices import invoice_refresh_status
+from billing.services.ledger import Posting, ledger_post
+from payments.models import OutboxEvent, Payment, PaymentPurpose, PaymentStatus, Provider
+
+logger = logging.getLogger(__name__)
+
+S = PaymentStatus
+ALLOWED: dict[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.PROCESSING, S.SUCCEEDED, S.FAILED, S.CANCELED, S.EXPIRED}),
+    S.PROCESSING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELED}),
+    S.SUCCEEDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    # A declined card attempt is not the end at Stripe: the PaymentIntent goes back to
+    # requires_payment_method and the patient may retry it. If it then succeeds the money is
+    # real and must be recorded (whatever order the two webhooks arrive in).
+    S.FAILED: frozenset({S.SUCCEEDED}),
+    S.CANCELED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+# How far along a payment is: an event for an earlier stage arrives late and is ignored.
+STAGE: dict[str, int] = {
+    S.PENDING: 0,
+    S.PROCESSING: 1,
+    S.SUCCEEDED: 2,
+    S.FAILED: 2,
+    S.CANCELED: 2,
+    S.EXPIRED: 2,
+    S.PARTIALLY_REFUNDED: 3,
+    S.REFUNDED: 4,
+}
+
+# The clearing account each rail's money lands in until settlement.
+CLEARING_ACCOUNT = {Provider.STRIPE: "1131", Provider.BANK_TRANSFER: "1132", Provider.CASH: "1111"}
+PATIENT_RECEIVABLE = "1311"
+
+
+class IllegalTransition(DomainError):
+    status = 409
+    code = "payment_state_conflict"
+    default_message = "The payment cannot make this change from its current status."
+
+
+def _post_capture(payment: Payment, debit_account: str) -> None:
+    money = Money(payment.amount, payment.currency)
+    if payment.purpose == PaymentPurpose.DEPOSIT:
+        assert payment.encounter is not None
+        deposit_receive(
+            encounter=payment.encounter,
+            amount=money,
+            debit_account=debit_account,
+            received_by=f"payment:{payment.public_id}",
+            source_type="payment",
+            source_id=payment.public_id,
+        )
+        return
+    assert payment.invoice_id is not None
+    invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
+    ledger_post(
+        posting_key=payment.captured_posting_key,
+        lines=[
+            Posting.dr(debit_account, money),
+            Posting.cr(PATIENT_RECEIVABLE, money, invoice.ledger_reference),
+        ],
+        source_type="payment",
+        source_id=payment.public_id,
+        memo=f"{payment.get_method_display()} payment of invoice {invoice.display_number}",
+    )
+    invoice_refresh_status(invoice=invoice)
+
+
+def _relay_outbox_soon() -> None:
+    # Imported here: payments.tasks imports the services, which import this module.
+    from payments.tasks import relay_outbox
+
+    relay_outbox.delay()
+
+
+def payment_transition(
+    *,
+    payment: Payment,
+    to: str,
+    event_at: datetime | None = None,
+    failure_code: str = "",
+    failure_message: str = "",
+    debit_account: str | None = None,
+) -> tuple[Payment, bool]:
+    """Move ``payment`` to ``to`` under a row lock. Returns (payment, applied).
+
+    Repeating the current status is a no-op; a move to an earlier stage (a late or
+    duplicate event) is ignored; any other move the machine does not allow raises
+    :class:`IllegalTransition`."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        current = payment.status
+        if to == current and to != S.PARTIALLY_REFUNDED:
+            return payment, False
+        if to not in ALLOWED[current]:
+            if STAGE[to] <= STAGE[current]:
+                logger.info("payment %s: ignored %s -> %s (stale)", payment.pk, current, to)
+                return payment, False
+            raise IllegalTransition(
+                f"A {current} payment cannot become {to}.",
+                detail={"status": current, "requested": to},
+            )
+        payment.status = to
+        fields = ["status", "updated_at"]
+        if event_at is not None:
+            payment.provider_event_at = max(filter(None, [payment.provider_event_at, event_at]))
+            fields.append("provider_event_at")
+        if to == S.SUCCEEDED:
+            payment.succeeded_at = timezone.now()
+            fields.append("succeeded_at")
+            _post_capture(payment, debit_account or CLEARING_ACCOUNT[Provider(payment.provider)])
+            OutboxEvent.objects.create(
+                topic="payment.succeeded",
+                payload={"payment_id": payment.pk},
+                dedupe_key=f"payment:{payment.pk}:succeeded",
+            )
+            # Robust: a broker that is down must not fail a committed payment (beat relays).
+            transaction.on_commit(_relay_outbox_soon, robust=True)
+        if to in (S.FAILED, S.CANCELED, S.EXPIRED) and (failure_code or failure_message):
+            payment.failure_code = failure_code[:64]
+            payment.failure_message = failure_message[:300]
+            fields += ["failure_code", "failure_message"]
+        payment.save(update_fields=fields)
+        return payment, True

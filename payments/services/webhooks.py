@@ -1,0 +1,290 @@
+"""Provider webhooks: stored first, then applied; never applied twice, never moved backwards.
+
+``webhook_receive`` inserts the event with ``INSERT … ON CONFLICT (provider, event_id) DO
+NOTHING``: a redelivery (providers retry, and Stripe sends an event more than once) finds
+the row and is acknowledged without being applied again. ``webhook_apply`` then applies it
+in its own transaction, under a lock on the event row, and records what it did
+(``outcome``) together with its effect: the payment's transition and the event's
+``applied_at`` commit or roll back together. An event that fails to apply stays stored with
+``attempts`` and ``last_error`` for ``webhook_retry_unapplied`` (beat); after
+``WEBHOOK_MAX_ATTEMPTS`` it is parked for a human.
+
+Stripe events move payments through ``payment_transition``, which ignores a move to an
+earlier stage, so an old event delivered last (``processing`` after ``succeeded``) cannot
+undo a newer one. Bank-feed transfers are matched in ``payments.services.bank_transfers``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from payments.models import Payment, PaymentStatus, Provider, WebhookEvent, WebhookProvider
+from payments.providers.bank_feeds import casso_transactions, sepay_transaction
+from payments.services.bank_transfers import bank_transfer_apply
+from payments.services.transitions import IllegalTransition, payment_transition
+
+logger = logging.getLogger(__name__)
+
+OUTCOME_LENGTH = WebhookEvent._meta.get_field("outcome").max_length or 80
+ERROR_LENGTH = WebhookEvent._meta.get_field("last_error").max_length or 300
+EVENT_TYPE_LENGTH = WebhookEvent._meta.get_field("event_type").max_length or 80
+
+# What each Stripe event means for our payment.
+INTENT_EVENTS: dict[str, str] = {
+    "payment_intent.processing": PaymentStatus.PROCESSING,
+    "payment_intent.succeeded": PaymentStatus.SUCCEEDED,
+    "payment_intent.payment_failed": PaymentStatus.FAILED,
+    "payment_intent.canceled": PaymentStatus.CANCELED,
+}
+READER_EVENTS: dict[str, str] = {
+    "terminal.reader.action_succeeded": PaymentStatus.SUCCEEDED,
+    "terminal.reader.action_failed": PaymentStatus.FAILED,
+}
+REFUND_EVENTS = frozenset(
+    {
+        "charge.refunded",
+        "charge.refund.updated",
+        "refund.created",
+        "refund.updated",
+        "refund.failed",
+    }
+)
+OUTCOME_REFUND_IGNORED = "ignored: refunds are applied by the refunds service"
+OUTCOME_AMOUNT_MISMATCH = "amount_mismatch"
+
+
+class PaymentNotFoundForEvent(LookupError):
+    """The event names a payment we do not (yet) have: kept for the retry job."""
+
+
+# --- storing ---------------------------------------------------------------------------
+
+
+def webhook_receive(
+    *,
+    provider: str,
+    event_id: str,
+    event_type: str,
+    payload: Mapping[str, Any],
+    occurred_at: datetime | None,
+) -> tuple[WebhookEvent, bool]:
+    """Store a provider event once, then apply it. Returns (event, created).
+
+    A duplicate (same provider and event id, also when delivered concurrently) is not stored
+    or applied again: ``created`` is False. Storing commits before applying starts, so an
+    event that fails to apply is still kept (and retried); only a failure to store raises."""
+    table = WebhookEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} "  # noqa: S608 - table name from model meta
+            "(provider, event_id, event_type, payload, received_at, occurred_at, attempts,"
+            " last_error, outcome) VALUES (%s, %s, %s, %s, %s, %s, 0, '', '')"
+            " ON CONFLICT (provider, event_id) DO NOTHING RETURNING id",
+            [
+                provider,
+                event_id,
+                event_type[:EVENT_TYPE_LENGTH],
+                WebhookEvent._meta.get_field("payload").get_db_prep_save(dict(payload), connection),
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                connection.ops.adapt_datetimefield_value(occurred_at),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        logger.info("webhook %s:%s is a duplicate delivery; acknowledged", provider, event_id)
+        return WebhookEvent.objects.get(provider=provider, event_id=event_id), False
+    return webhook_apply(event=WebhookEvent.objects.get(pk=row[0])), True
+
+
+# --- applying --------------------------------------------------------------------------
+
+
+def webhook_apply(*, event: WebhookEvent) -> WebhookEvent:
+    """Apply a stored event once, in one transaction with its effects. Never raises for a
+    failure to apply: it is recorded (``attempts``, ``last_error``) and left for the retry
+    job. Takes a lock on the event row, so a delivery and the retry job cannot both apply
+    it; an event already applied is returned unchanged."""
+    try:
+        with transaction.atomic():
+            locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
+            if locked.applied_at is not None:
+                return locked
+            outcome = _apply(locked)
+            locked.applied_at = timezone.now()
+            locked.attempts += 1
+            locked.outcome = outcome[:OUTCOME_LENGTH]
+            locked.last_error = ""
+            locked.save(update_fields=["applied_at", "attempts", "outcome", "last_error"])
+    except Exception as exc:
+        try:
+            return _record_failure(event, exc)
+        except DatabaseError:  # the database itself is down: the retry job finds it later
+            logger.exception("webhook %s: could not record its failure", event.pk)
+            return event
+    logger.info("webhook %s:%s applied: %s", locked.provider, locked.event_id, locked.outcome)
+    return locked
+
+
+def _record_failure(event: WebhookEvent, exc: Exception) -> WebhookEvent:
+    with transaction.atomic():
+        locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.applied_at is not None:  # applied meanwhile by another worker
+            return locked
+        locked.attempts += 1
+        locked.last_error = f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]
+        parked = locked.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
+        if parked:
+            locked.outcome = "parked: failed too often, needs a person"
+        locked.save(update_fields=["attempts", "last_error", "outcome"])
+    # The exception's class and the ids only: a bank memo may name the payer.
+    log = logger.error if parked else logger.warning
+    log(
+        "webhook %s:%s failed to apply (attempt %s%s): %s",
+        locked.provider,
+        locked.event_id,
+        locked.attempts,
+        ", parked" if parked else "",
+        type(exc).__name__,
+    )
+    return locked
+
+
+def webhook_retry_unapplied(*, batch_size: int = 100) -> int:
+    """Apply stored events that failed before (beat). Events that reached
+    ``WEBHOOK_MAX_ATTEMPTS`` are parked and skipped. Returns how many were applied now."""
+    ids = list(
+        WebhookEvent.objects.filter(
+            applied_at__isnull=True, attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    applied = 0
+    for pk in ids:
+        event = webhook_apply(event=WebhookEvent(pk=pk))
+        applied += event.applied_at is not None
+    return applied
+
+
+def _apply(event: WebhookEvent) -> str:
+    if event.provider == WebhookProvider.STRIPE:
+        return _apply_stripe(event)
+    if event.provider == WebhookProvider.CASSO:
+        (transfer,) = casso_transactions({"error": 0, "data": event.payload})
+    elif event.provider == WebhookProvider.SEPAY:
+        transfer = sepay_transaction(event.payload)
+    else:  # pragma: no cover - the model's choices
+        raise ValueError(f"unknown webhook provider {event.provider!r}")
+    return bank_transfer_apply(transfer=transfer)
+
+
+# --- Stripe ----------------------------------------------------------------------------
+
+
+def stripe_event_time(created: Any) -> datetime | None:
+    """Stripe's ``created`` (unix seconds) as an aware datetime."""
+    if isinstance(created, int) and not isinstance(created, bool):
+        return datetime.fromtimestamp(created, tz=UTC)
+    return None
+
+
+def _apply_stripe(event: WebhookEvent) -> str:
+    payload = event.payload
+    obj: Mapping[str, Any] = (payload.get("data") or {}).get("object") or {}
+    if event.event_type in REFUND_EVENTS:
+        return OUTCOME_REFUND_IGNORED
+    if event.event_type in INTENT_EVENTS:
+        payment = _payment_for_intent(obj)
+        if not _amount_matches(event, payment, obj):
+            return OUTCOME_AMOUNT_MISMATCH
+        target = INTENT_EVENTS[event.event_type]
+        error = obj.get("last_payment_error") or {}
+        failure_code = error.get("decline_code") or error.get("code") or ""
+        failure_message = error.get("message") or ""
+    elif event.event_type in READER_EVENTS:
+        action = obj.get("action") or {}
+        if action.get("type", "process_payment_intent") != "process_payment_intent":
+            return f"ignored: reader action {action.get('type')}"
+        intent_id = (action.get("process_payment_intent") or {}).get("payment_intent")
+        payment = _payment_for_intent({"id": intent_id})
+        target = READER_EVENTS[event.event_type]
+        failure_code = action.get("failure_code") or ""
+        failure_message = action.get("failure_message") or ""
+    else:
+        return f"ignored: {event.event_type} is not used"
+    return _move(event, payment, target, failure_code, failure_message)
+
+
+def _payment_for_intent(intent: Mapping[str, Any]) -> Payment:
+    intent_id = intent.get("id") or ""
+    public_id = (intent.get("metadata") or {}).get("payment_id") or ""
+    payment = None
+    if intent_id:
+        payment = Payment.objects.filter(
+            provider=Provider.STRIPE, provider_reference=intent_id
+        ).first()
+    if payment is None and public_id:
+        payment = Payment.objects.filter(provider=Provider.STRIPE, public_id=public_id).first()
+        if payment is not None and payment.provider_reference not in ("", intent_id):
+            raise PaymentNotFoundForEvent(
+                f"payment {public_id} belongs to intent {payment.provider_reference}, "
+                f"not {intent_id}"
+            )
+    if payment is None:
+        raise PaymentNotFoundForEvent(f"no payment for intent {intent_id or '?'}")
+    return payment
+
+
+def _amount_matches(event: WebhookEvent, payment: Payment, intent: Mapping[str, Any]) -> bool:
+    amount, currency = intent.get("amount"), str(intent.get("currency") or "").upper()
+    if amount == payment.amount and currency == payment.currency:
+        return True
+    logger.error(
+        "stripe event %s: intent amount %s %s differs from payment %s (%s %s); not applied",
+        event.event_id,
+        amount,
+        currency,
+        payment.public_id,
+        payment.amount,
+        payment.currency,
+    )
+    return False
+
+
+def _move(
+    event: WebhookEvent, payment: Payment, target: str, failure_code: str, failure_message: str
+) -> str:
+    try:
+        payment, applied = payment_transition(
+            payment=payment,
+            to=target,
+            event_at=stripe_event_time(event.payload.get("created")),
+            failure_code=failure_code,
+            failure_message=failure_message,
+        )
+    except IllegalTransition:
+        applied = False
+        payment.refresh_from_db(fields=["status"])
+    if applied:
+        return target
+    if target == PaymentStatus.SUCCEEDED and payment.status not in (
+        PaymentStatus.SUCCEEDED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    ):
+        # Stripe holds money we could not record: finance must see this one.
+        logger.error(
+            "stripe event %s: Stripe says payment %s succeeded but it is %s",
+            event.event_id,
+            payment.public_id,
+            payment.status,
+        )
+        return f"conflict: succeeded at Stripe, payment is {payment.status}"
+    return f"unchanged: payment is {payment.status}"

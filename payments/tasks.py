@@ -1,0 +1,64 @@
+"""Celery tasks of payments: thin wrappers over services, scheduled by beat.
+
+Every task is idempotent (``acks_late``: a task redelivered after a worker died does no harm),
+takes ids (or nothing), never model instances or personal data, and has an explicit name.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from payments.outbox import outbox_relay
+from payments.services.housekeeping import payments_sync_stuck
+from payments.services.idempotency import idempotency_prune
+from payments.services.payments import payment_expire_due
+from payments.services.webhooks import webhook_retry_unapplied
+
+
+@shared_task(
+    name="payments.relay_outbox", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def relay_outbox() -> int:
+    """Publish outbox events to their subscribers (after each commit that wrote some, and
+    every few seconds from beat in case a process died between commit and publish)."""
+    return outbox_relay()
+
+
+@shared_task(
+    name="payments.expire_qr_payments",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def expire_qr_payments() -> int:
+    return payment_expire_due()
+
+
+@shared_task(
+    name="payments.sync_stuck_payments",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def sync_stuck_payments() -> int:
+    return payments_sync_stuck()
+
+
+@shared_task(
+    name="payments.retry_webhook_events",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def retry_webhook_events() -> int:
+    return webhook_retry_unapplied()
+
+
+@shared_task(
+    name="payments.prune_idempotency_keys",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def prune_idempotency_keys() -> int:
+    return idempotency_prune()

@@ -1,0 +1,602 @@
+"""The finance API: journal entries, the trial balance and the ledger export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from openpyxl import load_workbook
+from rest_framework.test import APIClient
+
+from billing.models import Account, JournalEntry
+from billing.money import Money
+from billing.selectors import ledger_export
+from billing.selectors.ledger_export import COLUMNS
+from billing.services.ledger import Posting, ledger_post
+from tests.assertions import assert_error
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+ENTRIES_URL = "/api/v1/ledger/entries"
+TRIAL_BALANCE_URL = "/api/v1/ledger/trial-balance"
+EXPORT_URL = "/api/v1/ledger/export"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def hanoi(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
+    """A moment on the hospital's clock."""
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=HANOI)
+
+
+@pytest.fixture
+def post(chart: dict[str, Account]) -> Callable[..., JournalEntry]:
+    """``post("inv-1", hanoi(2024, 5, 1, 9))``: one balanced entry, 1311 Dr / 5113 Cr."""
+
+    def make(
+        key: str,
+        posted_at: datetime,
+        amount: int = 180_000,
+        *,
+        debit: str = "1311",
+        credit: str = "5113",
+        memo: str = "",
+        source_type: str = "manual",
+        source_id: str = "",
+    ) -> JournalEntry:
+        return ledger_post(
+            posting_key=key,
+            lines=[
+                Posting.dr(debit, Money(amount, "VND")),
+                Posting.cr(credit, Money(amount, "VND")),
+            ],
+            source_type=source_type,
+            source_id=source_id,
+            memo=memo,
+            posted_at=posted_at,
+        )
+
+    return make
+
+
+def _entry_ids(response: Any) -> list[int]:
+    assert response.status_code == 200, response.content
+    return [entry["id"] for entry in response.json()["results"]]
+
+
+# --- Entries -------------------------------------------------------------------------
+
+
+def test_entries_show_their_lines_newest_first(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    older = post("inv-1", hanoi(2024, 5, 1, 9), memo="Thu tiền khám bệnh", source_id="1")
+    newer = post("dep-1", hanoi(2024, 5, 2, 9), 500_000, debit="1111", credit="33881")
+
+    body = finance_client.get(ENTRIES_URL).json()
+
+    assert [entry["id"] for entry in body["results"]] == [newer.pk, older.pk]
+    first = body["results"][1]
+    assert first["memo"] == "Thu tiền khám bệnh"
+    assert (first["source_type"], first["source_id"], first["posting_key"]) == (
+        "manual",
+        "1",
+        "inv-1",
+    )
+    assert first["reverses"] is None
+    assert datetime.fromisoformat(first["posted_at"]) == hanoi(2024, 5, 1, 9)
+    assert first["lines"] == [
+        {
+            "account_code": "1311",
+            "account_name": "Phải thu người bệnh (receivable from patients)",
+            "debit": 180_000,
+            "credit": 0,
+            "currency": "VND",
+        },
+        {
+            "account_code": "5113",
+            "account_name": "Doanh thu dịch vụ khám chữa bệnh (medical service revenue)",
+            "debit": 0,
+            "credit": 180_000,
+            "currency": "VND",
+        },
+    ]
+
+
+def test_entries_filter_by_posting_time_from_inclusive_to_exclusive(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    before = post("a", hanoi(2024, 4, 30, 23, 59, 59))
+    at_start = post("b", hanoi(2024, 5, 1))
+    inside = post("c", hanoi(2024, 5, 1, 12))
+    post("d", hanoi(2024, 5, 2))  # at the exclusive end
+
+    ids = _entry_ids(
+        finance_client.get(
+            ENTRIES_URL, {"posted_from": "2024-05-01T00:00:00+07:00", "posted_to": "2024-05-02"}
+        )
+    )
+    only_from = _entry_ids(finance_client.get(ENTRIES_URL, {"posted_from": "2024-04-30T16:59:59Z"}))
+
+    assert ids == [inside.pk, at_start.pk]
+    assert before.pk in only_from
+
+
+def test_entries_filter_by_account_code(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    receivable = post("inv-1", hanoi(2024, 5, 1, 9))
+    deposit = post("dep-1", hanoi(2024, 5, 1, 10), debit="1111", credit="33881")
+    cash_sale = post("pharm-1", hanoi(2024, 5, 1, 11), debit="1111", credit="5111")
+
+    assert _entry_ids(finance_client.get(ENTRIES_URL, {"account": "1111"})) == [
+        cash_sale.pk,
+        deposit.pk,
+    ]
+    assert _entry_ids(finance_client.get(ENTRIES_URL, {"account": "1311"})) == [receivable.pk]
+    assert _entry_ids(finance_client.get(ENTRIES_URL, {"account": "6427"})) == []
+    assert _entry_ids(finance_client.get(ENTRIES_URL, {"account": "99999"})) == []
+
+
+def test_entries_filter_by_source(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    invoice_42 = post("inv-42", hanoi(2024, 5, 1, 9), source_type="invoice", source_id="42")
+    post("inv-43", hanoi(2024, 5, 1, 9), source_type="invoice", source_id="43")
+    payment_42 = post("pay-42", hanoi(2024, 5, 1, 9), source_type="payment", source_id="42")
+
+    by_type = _entry_ids(finance_client.get(ENTRIES_URL, {"source_type": "invoice"}))
+    by_both = finance_client.get(ENTRIES_URL, {"source_type": "invoice", "source_id": "42"})
+    by_id = _entry_ids(finance_client.get(ENTRIES_URL, {"source_id": "42"}))
+
+    assert len(by_type) == 2
+    assert payment_42.pk not in by_type
+    assert _entry_ids(by_both) == [invoice_42.pk]
+    assert by_id == [payment_42.pk, invoice_42.pk]
+
+
+def test_entries_filters_combine(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    post("a", hanoi(2024, 5, 1, 9), debit="1111", credit="5111", source_type="payment")
+    wanted = post("b", hanoi(2024, 5, 2, 9), debit="1111", credit="5111", source_type="payment")
+    post("c", hanoi(2024, 5, 2, 10), source_type="payment")
+
+    ids = _entry_ids(
+        finance_client.get(
+            ENTRIES_URL,
+            {"posted_from": "2024-05-02", "account": "1111", "source_type": "payment"},
+        )
+    )
+
+    assert ids == [wanted.pk]
+
+
+@pytest.mark.parametrize("page_size", [1, 7, 50])
+def test_entries_cursor_pages_cover_every_entry_once(
+    finance_client: APIClient, post: Callable[..., JournalEntry], page_size: int
+) -> None:
+    # Ties on posted_at and ids out of posting-time order: the cursor must not care.
+    created = [
+        post(f"e-{n}", hanoi(2024, 5, 1, 9) + timedelta(minutes=(n * 7) % 5)) for n in range(23)
+    ]
+    pages: list[list[int]] = []
+    url: str | None = f"{ENTRIES_URL}?page_size={page_size}"
+
+    while url is not None:
+        body = finance_client.get(url).json()
+        pages.append([entry["id"] for entry in body["results"]])
+        url = body["next"]
+
+    seen = [entry_id for page in pages for entry_id in page]
+    assert seen == sorted((entry.pk for entry in created), reverse=True)
+    assert all(len(page) == page_size for page in pages[:-1])
+
+
+def test_entries_cursor_survives_entries_posted_while_paging(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    created = [post(f"e-{n}", hanoi(2024, 5, 1, 9)) for n in range(5)]
+    first = finance_client.get(ENTRIES_URL, {"page_size": 2}).json()
+    post("late", hanoi(2024, 5, 1, 10))
+
+    rest: list[int] = []
+    url = first["next"]
+    while url is not None:
+        body = finance_client.get(url).json()
+        rest += [entry["id"] for entry in body["results"]]
+        url = body["next"]
+
+    seen = [entry["id"] for entry in first["results"]] + rest
+    assert seen == sorted((entry.pk for entry in created), reverse=True)
+
+
+def test_entries_previous_link_leads_back(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    for n in range(5):
+        post(f"e-{n}", hanoi(2024, 5, 1, 9))
+    first = finance_client.get(ENTRIES_URL, {"page_size": 2}).json()
+    second = finance_client.get(first["next"]).json()
+
+    back = finance_client.get(second["previous"]).json()
+
+    assert first["previous"] is None
+    assert back["results"] == first["results"]
+
+
+def test_entries_page_size_is_capped(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    for n in range(3):
+        post(f"e-{n}", hanoi(2024, 5, 1, 9))
+
+    body = finance_client.get(ENTRIES_URL, {"page_size": 100_000}).json()
+
+    assert len(body["results"]) == 3
+
+
+def test_entries_query_count_does_not_grow_with_the_page(
+    finance_client: APIClient,
+    post: Callable[..., JournalEntry],
+    django_assert_max_num_queries: Any,
+) -> None:
+    for n in range(40):
+        post(f"e-{n}", hanoi(2024, 5, 1, 9), debit="1111" if n % 2 else "1311")
+
+    with django_assert_max_num_queries(8):
+        response = finance_client.get(ENTRIES_URL, {"page_size": 40})
+
+    assert len(response.json()["results"]) == 40
+
+
+# --- Trial balance -------------------------------------------------------------------
+
+
+def _balances(body: dict[str, Any]) -> dict[str, tuple[int, int, int, int]]:
+    return {
+        row["code"]: (
+            row["debit_total"],
+            row["credit_total"],
+            row["debit_balance"],
+            row["credit_balance"],
+        )
+        for row in body["accounts"]
+    }
+
+
+def test_trial_balance_totals_each_account_and_balances(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    post("inv-1", hanoi(2024, 5, 1, 9), 180_000)
+    post("pay-1", hanoi(2024, 5, 1, 10), 100_000, debit="1111", credit="1311")
+    post("pharm-1", hanoi(2024, 5, 1, 11), 45_000, debit="1111", credit="5111")
+
+    body = finance_client.get(TRIAL_BALANCE_URL).json()
+
+    assert _balances(body) == {
+        "1111": (145_000, 0, 145_000, 0),
+        "1311": (180_000, 100_000, 80_000, 0),
+        "5111": (0, 45_000, 0, 45_000),
+        "5113": (0, 180_000, 0, 180_000),
+    }
+    assert [row["code"] for row in body["accounts"]] == ["1111", "1311", "5111", "5113"]
+    assert body["accounts"][0] == {
+        "code": "1111",
+        "name": "Tiền mặt tại quỹ chính (main cash safe)",
+        "type": "asset",
+        "currency": "VND",
+        "debit_total": 145_000,
+        "credit_total": 0,
+        "debit_balance": 145_000,
+        "credit_balance": 0,
+    }
+    assert body["totals"] == {"VND": {"debit": 225_000, "credit": 225_000}}
+    assert body["balanced"] is True
+
+
+def test_trial_balance_as_of_includes_entries_posted_at_that_instant(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    post("inv-1", hanoi(2024, 5, 1, 9), 180_000)
+    post("pay-1", hanoi(2024, 5, 2, 9), 100_000, debit="1111", credit="1311")
+
+    before = finance_client.get(TRIAL_BALANCE_URL, {"as_of": "2024-05-01T08:59:59+07:00"}).json()
+    at_first = finance_client.get(TRIAL_BALANCE_URL, {"as_of": "2024-05-01T02:00:00Z"}).json()
+    between = finance_client.get(TRIAL_BALANCE_URL, {"as_of": "2024-05-01T23:00:00"}).json()
+
+    assert before["accounts"] == []
+    assert before["totals"] == {}
+    assert before["balanced"] is True
+    assert _balances(at_first) == _balances(between)
+    assert _balances(between) == {
+        "1311": (180_000, 0, 180_000, 0),
+        "5113": (0, 180_000, 0, 180_000),
+    }
+    assert datetime.fromisoformat(between["as_of"]) == hanoi(2024, 5, 1, 23)
+
+
+def test_trial_balance_defaults_to_now(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    post("inv-1", hanoi(2024, 5, 1, 9))
+    post("future", datetime.now(HANOI) + timedelta(days=1), debit="1111", credit="5111")
+
+    body = finance_client.get(TRIAL_BALANCE_URL).json()
+
+    assert set(_balances(body)) == {"1311", "5113"}
+    assert abs(datetime.fromisoformat(body["as_of"]) - datetime.now(HANOI)) < timedelta(minutes=1)
+
+
+# --- Export --------------------------------------------------------------------------
+
+
+def _download(response: Any) -> bytes:
+    assert response.status_code == 200, response
+    return b"".join(response.streaming_content)
+
+
+def _csv_rows(response: Any) -> list[list[str]]:
+    raw = _download(response)
+    assert raw.startswith(b"\xef\xbb\xbf"), raw[:10]
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+
+
+def _xlsx_rows(response: Any) -> list[list[str]]:
+    workbook = load_workbook(io.BytesIO(_download(response)), read_only=True)
+    return [
+        ["" if cell is None else str(cell) for cell in row]
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+    ]
+
+
+def test_export_csv_has_a_bom_a_header_and_one_row_per_line(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    memo = 'Thu viện phí: Nguyễn Văn Ánh, khoa Nội; "tái khám"\nlần 2'
+    entry = post(
+        "inv-1",
+        hanoi(2024, 5, 1, 9, 30, 15),
+        180_000,
+        memo=memo,
+        source_type="invoice",
+        source_id="HD-0001",
+    )
+
+    response = finance_client.get(EXPORT_URL, {"from": "2024-05-01", "to": "2024-05-01"})
+    rows = _csv_rows(response)
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        'attachment; filename="ledger_2024-05-01_2024-05-01.csv"'
+    )
+    assert rows[0] == list(COLUMNS)
+    assert rows[1:] == [
+        [
+            str(entry.pk),
+            "2024-05-01",
+            "2024-05-01T09:30:15",
+            "1311",
+            "Phải thu người bệnh (receivable from patients)",
+            "180000",
+            "0",
+            "VND",
+            memo,
+            "invoice",
+            "HD-0001",
+        ],
+        [
+            str(entry.pk),
+            "2024-05-01",
+            "2024-05-01T09:30:15",
+            "5113",
+            "Doanh thu dịch vụ khám chữa bệnh (medical service revenue)",
+            "0",
+            "180000",
+            "VND",
+            memo,
+            "invoice",
+            "HD-0001",
+        ],
+    ]
+
+
+def test_export_csv_lines_all_end_alike(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    post("inv-1", hanoi(2024, 5, 1, 9))
+
+    raw = _download(finance_client.get(EXPORT_URL, {"from": "2024-05-01"}))
+
+    assert raw.count(b"\n") == 3
+    assert b"\r" not in raw
+
+
+@pytest.mark.parametrize(
+    ("memo", "exported"),
+    [
+        ('=HYPERLINK("http://evil","bấm")', '\'=HYPERLINK("http://evil","bấm")'),
+        ("+84 912 345 678", "'+84 912 345 678"),
+        ("-1+2", "'-1+2"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("Hoàn ứng = 50.000 ₫", "Hoàn ứng = 50.000 ₫"),
+        ("", ""),
+    ],
+)
+def test_export_defuses_text_a_spreadsheet_would_run(
+    finance_client: APIClient, post: Callable[..., JournalEntry], memo: str, exported: str
+) -> None:
+    post("inv-1", hanoi(2024, 5, 1, 9), memo=memo, source_id="=cmd|' /C calc'!A0")
+    params = {"from": "2024-05-01", "to": "2024-05-01"}
+
+    csv_rows = _csv_rows(finance_client.get(EXPORT_URL, params))
+    xlsx_rows = _xlsx_rows(finance_client.get(EXPORT_URL, {**params, "format": "xlsx"}))
+
+    memo_at = COLUMNS.index("memo")
+    source_id_at = COLUMNS.index("source_id")
+    for rows in (csv_rows, xlsx_rows):
+        assert [row[memo_at] for row in rows[1:]] == [exported, exported]
+        assert [row[source_id_at] for row in rows[1:]] == ["'=cmd|' /C calc'!A0"] * 2
+
+
+def test_export_days_are_local_and_both_inclusive(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    post("before", hanoi(2024, 4, 30, 23, 59, 59))
+    first = post("first", hanoi(2024, 5, 1, 0, 0, 0))  # 2024-04-30 17:00 UTC
+    last = post("last", hanoi(2024, 5, 2, 23, 59, 59, 999_999))
+    post("after", hanoi(2024, 5, 3))
+
+    rows = _csv_rows(finance_client.get(EXPORT_URL, {"from": "2024-05-01", "to": "2024-05-02"}))
+
+    assert [int(row[0]) for row in rows[1:]] == [first.pk, first.pk, last.pk, last.pk]
+    assert [row[1] for row in rows[1::2]] == ["2024-05-01", "2024-05-02"]
+
+
+def test_export_from_alone_runs_to_today_and_to_alone_from_the_beginning(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    old = post("old", hanoi(2019, 1, 1, 9))
+    today = post("today", datetime.now(HANOI) - timedelta(seconds=1))
+
+    since_2020 = _csv_rows(finance_client.get(EXPORT_URL, {"from": "2020-01-01"}))
+    until_2019 = _csv_rows(finance_client.get(EXPORT_URL, {"to": "2019-12-31"}))
+    everything = _csv_rows(finance_client.get(EXPORT_URL))
+
+    assert {int(row[0]) for row in since_2020[1:]} == {today.pk}
+    assert {int(row[0]) for row in until_2019[1:]} == {old.pk}
+    assert {int(row[0]) for row in everything[1:]} == {old.pk, today.pk}
+
+
+def test_export_of_an_empty_range_is_just_the_header(finance_client: APIClient) -> None:
+    params = {"from": "2024-05-01", "to": "2024-05-01"}
+
+    assert _csv_rows(finance_client.get(EXPORT_URL, params)) == [list(COLUMNS)]
+    assert _xlsx_rows(finance_client.get(EXPORT_URL, {**params, "format": "xlsx"})) == [
+        list(COLUMNS)
+    ]
+
+
+def test_export_refuses_to_before_from(finance_client: APIClient) -> None:
+    response = finance_client.get(EXPORT_URL, {"from": "2024-05-02", "to": "2024-05-01"})
+
+    error = assert_error(response, 400, "parameter_invalid", param="to")
+    assert error["message"] == "to: 'to' is before 'from'."
+
+
+def test_export_xlsx_holds_the_same_rows_as_the_csv(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    post("inv-1", hanoi(2024, 5, 1, 9), memo="Khám tổng quát — bác sĩ Lê Thị Hồng", source_id="1")
+    post("dep-1", hanoi(2024, 5, 1, 10), 2_000_000, debit="1111", credit="33881")
+    post("pharm-1", hanoi(2024, 5, 2, 0, 0, 1), 45_000, debit="1111", credit="5111")
+    params = {"from": "2024-05-01", "to": "2024-05-02"}
+
+    csv_rows = _csv_rows(finance_client.get(EXPORT_URL, params))
+    response = finance_client.get(EXPORT_URL, {**params, "format": "xlsx"})
+    xlsx_rows = _xlsx_rows(response)
+
+    assert response["Content-Type"] == XLSX
+    assert response["Content-Disposition"] == (
+        'attachment; filename="ledger_2024-05-01_2024-05-02.xlsx"'
+    )
+    assert len(csv_rows) == 7
+    assert xlsx_rows == csv_rows
+
+
+def test_export_xlsx_keeps_amounts_as_numbers(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    post("inv-1", hanoi(2024, 5, 1, 9), 180_000)
+
+    response = finance_client.get(EXPORT_URL, {"from": "2024-05-01", "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(_download(response))).active
+    debit = sheet.cell(row=2, column=COLUMNS.index("debit") + 1).value
+
+    assert debit == 180_000
+    assert isinstance(debit, int)
+
+
+TRICKY_MEMOS = [
+    'Bệnh nhân "Ánh", khoa Nội; tái khám\nlần 2\r\nghi chú',
+    "tab\there, backslash \\ and <b>&amp;</b> > x",
+    "=1+1",
+    "control\x01\x08\x0b\x0c\x1f characters",
+    "",
+    "   ",
+    "😷 khẩu trang ₫",
+]
+
+
+@pytest.fixture
+def tricky_entries(post: Callable[..., JournalEntry]) -> list[JournalEntry]:
+    return [
+        post(f"tricky-{n}", hanoi(2024, 5, 1, 9, n), memo=memo, source_id=f'ID,{n};"{n}"')
+        for n, memo in enumerate(TRICKY_MEMOS)
+    ]
+
+
+@pytest.mark.parametrize("export_format", ["csv", "xlsx"])
+def test_export_renders_the_same_rows_on_any_database(
+    finance_client: APIClient,
+    tricky_entries: list[JournalEntry],
+    monkeypatch: pytest.MonkeyPatch,
+    export_format: str,
+) -> None:
+    params = {"from": "2024-05-01", "to": "2024-05-01", "format": export_format}
+    read = _csv_rows if export_format == "csv" else _xlsx_rows
+    by_postgresql = read(finance_client.get(EXPORT_URL, params))
+    monkeypatch.setattr(connection, "vendor", "sqlite")  # Python renders the rows instead
+
+    elsewhere = read(finance_client.get(EXPORT_URL, params))
+
+    assert len(by_postgresql) == 1 + 2 * len(TRICKY_MEMOS)
+    assert elsewhere == by_postgresql
+
+
+def test_export_keeps_every_character_a_spreadsheet_can_hold(
+    finance_client: APIClient, tricky_entries: list[JournalEntry]
+) -> None:
+    params = {"from": "2024-05-01", "to": "2024-05-01"}
+
+    csv_memos = [row[8] for row in _csv_rows(finance_client.get(EXPORT_URL, params))[1::2]]
+    xlsx_response = finance_client.get(EXPORT_URL, {**params, "format": "xlsx"})
+    xlsx_memos = [row[8] for row in _xlsx_rows(xlsx_response)[1::2]]
+
+    assert csv_memos == ["'=1+1" if memo == "=1+1" else memo for memo in TRICKY_MEMOS]
+    # XML cannot hold control characters at all; the workbook drops them.
+    assert xlsx_memos[3] == "control characters"
+    assert xlsx_memos[:3] + xlsx_memos[4:] == csv_memos[:3] + csv_memos[4:]
+
+
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+@pytest.mark.parametrize(("entries", "sheet_sizes"), [(1, [2]), (3, [3, 3]), (4, [3, 3, 2])])
+def test_export_xlsx_starts_a_new_sheet_at_the_row_limit(
+    finance_client: APIClient,
+    post: Callable[..., JournalEntry],
+    monkeypatch: pytest.MonkeyPatch,
+    vendor: str,
+    entries: int,
+    sheet_sizes: list[int],
+) -> None:
+    monkeypatch.setattr(ledger_export, "XLSX_MAX_ROWS_PER_SHEET", 3)
+    monkeypatch.setattr(connection, "vendor", vendor)
+    created = [post(f"e-{n}", hanoi(2024, 5, 1, 9, n)) for n in range(entries)]
+
+    response = finance_client.get(EXPORT_URL, {"from": "2024-05-01", "format": "xlsx"})
+    workbook = load_workbook(io.BytesIO(_download(response)))
+
+    assert workbook.sheetnames == [f"ledger-{n}" for n in range(1, len(sheet_sizes) + 1)]
+    sheets = [list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets]
+    assert [len(rows) - 1 for rows in sheets] == sheet_sizes
+    assert all(rows[0] == COLUMNS for rows in sheets)
+    entry_ids = [row[0] for rows in sheets for row in rows[1:]]
+    assert entry_ids == [entry.pk for entry in created for _ in range(2)]

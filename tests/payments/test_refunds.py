@@ -1,0 +1,518 @@
+"""Refunds through the API: full and partial, by the payment's own rail (a Stripe refund for
+cards, a desk payout for transfers and cash), the reversing ledger entry, a supervisor's
+approval above the threshold, the errors, and advances (domain.md §3 and §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from billing.models import Encounter, EncounterKind, Invoice, InvoiceStatus, JournalEntry, Role
+from billing.selectors.invoices import deposit_balance, invoice_balance
+from billing.services.deposits import encounter_discharge
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.services.transitions import payment_transition
+from tests.assertions import assert_error
+from tests.billing.billing_assertions import assert_invoice_agrees_with_books
+from tests.billing.factories import (
+    charges_post,
+    encounter_new,
+    patient_with_coverage,
+    price_item,
+    visit_invoice,
+)
+from tests.fakes.stripe_server import FakeStripeServer
+from tests.payments.refund_builders import (
+    BANK,
+    CARD_CLEARING,
+    DEPOSIT_LIABILITY,
+    MAIN_SAFE,
+    STRIPE_KEY,
+    TRANSFER_CLEARING,
+    assert_trial_balance_balanced,
+    balance,
+    card_payment,
+    cash_payment,
+    new_key,
+    pay_out,
+    pending_transfer,
+    refund_calls,
+    request_refund,
+    stripe_refunds,
+    transfer_payment,
+)
+
+pytestmark = pytest.mark.django_db
+
+THRESHOLD = 500_000
+
+
+@pytest.fixture(autouse=True)
+def approval_threshold(settings) -> None:
+    settings.REFUND_APPROVAL_THRESHOLD = THRESHOLD
+
+
+@pytest.fixture
+def fake(fake_stripe: FakeStripeServer, settings) -> FakeStripeServer:
+    """The app's Stripe client pointed at the fake."""
+    settings.STRIPE_SECRET_KEY = STRIPE_KEY
+    settings.STRIPE_API_BASE = fake_stripe.url
+    return fake_stripe
+
+
+@pytest.fixture
+def cashier(staff_client: Callable[..., APIClient]) -> APIClient:
+    return staff_client(Role.CASHIER)
+
+
+@pytest.fixture
+def supervisor(staff_client: Callable[..., APIClient]) -> APIClient:
+    return staff_client(Role.SUPERVISOR)
+
+
+def bill(amount: int = 1_000_000) -> Invoice:
+    """An invoice whose patient (no insurance cover) owes all of ``amount``."""
+    invoice = visit_invoice(amount, benefit_level=None)
+    assert invoice.patient_share == amount
+    return invoice
+
+
+def fresh(payment: Payment) -> Payment:
+    return Payment.objects.get(pk=payment.pk)
+
+
+def refund_entries() -> int:
+    return JournalEntry.objects.filter(source_type="refund").count()
+
+
+def assert_invoice_owes(invoice: Invoice, due: int, status: str) -> None:
+    """The invoice's amount due equals its receivable in the ledger, and its status follows."""
+    invoice = Invoice.objects.get(pk=invoice.pk)
+    assert invoice_balance(invoice).amount_due == due
+    assert balance("1311", invoice.ledger_reference) == due
+    assert invoice.status == status
+    assert_invoice_agrees_with_books(invoice)
+
+
+# ---- cards: a Stripe refund with our key ----------------------------------------------------
+
+
+def test_full_card_refund_is_sent_to_stripe_with_the_refunds_own_key(fake, cashier):
+    invoice = bill(400_000)
+    payment = card_payment(fake, amount=400_000, invoice=invoice)
+    assert_invoice_owes(invoice, 0, InvoiceStatus.PAID)
+    clearing_before = balance(CARD_CLEARING)
+
+    response = request_refund(cashier, payment, reason="service_not_performed")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["amount"], body["status"], body["payment_id"]) == (
+        400_000,
+        "succeeded",
+        payment.public_id,
+    )
+    [at_stripe] = stripe_refunds(fake, payment)
+    assert at_stripe["amount"] == 400_000
+    assert fake.executions(f"vienphi:{body['id']}") == 1
+    refund = Refund.objects.get(public_id=body["id"])
+    assert refund.provider_reference == at_stripe["id"]
+    payment = fresh(payment)
+    assert (payment.status, payment.amount_refunded) == (PaymentStatus.REFUNDED, 400_000)
+    assert clearing_before - balance(CARD_CLEARING) == 400_000
+    assert_invoice_owes(invoice, 400_000, InvoiceStatus.ISSUED)
+    assert_trial_balance_balanced()
+
+
+def test_partial_card_refunds_leave_the_payment_partially_refunded_until_all_is_back(fake, cashier):
+    invoice = bill(1_000_000)
+    payment = card_payment(fake, amount=1_000_000, invoice=invoice)
+    clearing_before = balance(CARD_CLEARING)
+
+    for amount, refunded, status, due, invoice_status in [
+        (300_000, 300_000, PaymentStatus.PARTIALLY_REFUNDED, 300_000, InvoiceStatus.PARTIALLY_PAID),
+        (300_000, 600_000, PaymentStatus.PARTIALLY_REFUNDED, 600_000, InvoiceStatus.PARTIALLY_PAID),
+        (400_000, 1_000_000, PaymentStatus.REFUNDED, 1_000_000, InvoiceStatus.ISSUED),
+    ]:
+        response = request_refund(cashier, payment, amount=amount)
+        assert response.status_code == 201, response.content
+        assert response.json()["status"] == "succeeded"
+        payment = fresh(payment)
+        assert (payment.status, payment.amount_refunded) == (status, refunded)
+        assert clearing_before - balance(CARD_CLEARING) == refunded
+        assert_invoice_owes(invoice, due, invoice_status)
+        assert_trial_balance_balanced()
+
+    assert sorted(r["amount"] for r in stripe_refunds(fake, payment)) == [300_000, 300_000, 400_000]
+    assert refund_entries() == 3
+    assert_error(request_refund(cashier, payment, amount=1), 409, "payment_not_refundable")
+
+
+def test_retried_refund_request_replays_the_answer_without_a_second_stripe_refund(fake, cashier):
+    payment = card_payment(fake, amount=300_000, invoice=bill(300_000))
+    key = new_key()
+
+    first = request_refund(cashier, payment, amount=100_000, key=key)
+    again = request_refund(cashier, payment, amount=100_000, key=key)
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert len(refund_calls(fake)) == 1
+    assert len(stripe_refunds(fake, payment)) == 1
+    assert Refund.objects.filter(payment=payment).count() == 1
+    assert fresh(payment).amount_refunded == 100_000
+    assert refund_entries() == 1
+
+
+def test_retry_after_a_lost_stripe_response_finishes_the_same_refund(fake, cashier, settings):
+    # Stripe refunded, but its answer never reached us: the client's retry (same key) must
+    # finish that refund, never send a second one under a new key.
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    payment = card_payment(fake, amount=300_000, invoice=bill(300_000))
+    fake.crash_after_executing("/v1/refunds")
+    key = new_key()
+
+    lost = request_refund(cashier, payment, amount=100_000, key=key)
+    assert_error(lost, 502, "provider_error")
+    retried = request_refund(cashier, payment, amount=100_000, key=key)
+
+    assert retried.status_code == 201, retried.content
+    assert retried.json()["status"] == "succeeded"
+    assert [r["amount"] for r in stripe_refunds(fake, payment)] == [100_000]
+    assert fake.executions(f"vienphi:{retried.json()['id']}") == 1
+    assert Refund.objects.filter(payment=payment).count() == 1
+    payment = fresh(payment)
+    assert (payment.status, payment.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 100_000)
+    assert refund_entries() == 1
+
+
+# ---- bank transfers and cash: paid out by the desk -------------------------------------------
+
+
+def test_bank_transfer_refund_waits_for_payout_and_posts_only_when_paid_out(cashier):
+    invoice = bill(1_000_000)
+    payment = transfer_payment(amount=1_000_000, invoice=invoice)
+    assert balance(TRANSFER_CLEARING) == 1_000_000
+
+    response = request_refund(cashier, payment, amount=250_000, reason="overpayment")
+
+    assert response.status_code == 201, response.content
+    refund_id = response.json()["id"]
+    assert response.json()["status"] == "pending_payout"
+    assert refund_entries() == 0
+    assert fresh(payment).status == PaymentStatus.SUCCEEDED
+    assert_invoice_owes(invoice, 0, InvoiceStatus.PAID)
+
+    paid = pay_out(cashier, refund_id, "bank_transfer")
+
+    assert paid.status_code == 200, paid.content
+    assert paid.json()["status"] == "succeeded"
+    assert paid.json()["completed_at"]
+    assert -balance(BANK) == 250_000
+    assert balance(TRANSFER_CLEARING) == 1_000_000
+    payment = fresh(payment)
+    assert (payment.status, payment.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 250_000)
+    assert_invoice_owes(invoice, 250_000, InvoiceStatus.PARTIALLY_PAID)
+    assert_trial_balance_balanced()
+
+
+def test_cash_refund_is_paid_out_from_the_main_safe(cashier):
+    invoice = bill(200_000)
+    payment = cash_payment(amount=200_000, invoice=invoice)
+    safe_before = balance(MAIN_SAFE)
+
+    response = request_refund(cashier, payment)  # no amount: all that is refundable
+    assert response.status_code == 201, response.content
+    assert (response.json()["amount"], response.json()["status"]) == (200_000, "pending_payout")
+    paid = pay_out(cashier, response.json()["id"], "cash")
+
+    assert paid.status_code == 200, paid.content
+    assert safe_before - balance(MAIN_SAFE) == 200_000
+    payment = fresh(payment)
+    assert (payment.status, payment.amount_refunded) == (PaymentStatus.REFUNDED, 200_000)
+    assert_invoice_owes(invoice, 200_000, InvoiceStatus.ISSUED)
+    assert_trial_balance_balanced()
+
+
+def test_a_refund_is_paid_out_only_once(cashier):
+    payment = cash_payment(amount=200_000, invoice=bill(200_000))
+    refund_id = request_refund(cashier, payment, amount=50_000).json()["id"]
+
+    assert pay_out(cashier, refund_id, "cash").status_code == 200
+    assert_error(pay_out(cashier, refund_id, "cash"), 409, "refund_state_conflict")
+    assert fresh(payment).amount_refunded == 50_000
+    assert refund_entries() == 1
+
+
+def test_payout_of_a_card_refund_is_refused(fake, cashier):
+    payment = card_payment(fake, amount=200_000, invoice=bill(200_000))
+    refund_id = request_refund(cashier, payment, amount=50_000).json()["id"]
+
+    assert_error(pay_out(cashier, refund_id, "cash"), 409, "refund_state_conflict")
+    assert fresh(payment).amount_refunded == 50_000
+
+
+def test_payout_with_an_unknown_source_is_refused(cashier):
+    payment = cash_payment(amount=200_000, invoice=bill(200_000))
+    refund_id = request_refund(cashier, payment, amount=50_000).json()["id"]
+
+    assert_error(pay_out(cashier, refund_id, "cheque"), 400, "parameter_invalid", "paid_by")
+    assert Refund.objects.get(public_id=refund_id).status == RefundStatus.PENDING_PAYOUT
+
+
+# ---- approval above the threshold ------------------------------------------------------------
+
+
+def test_refund_above_threshold_waits_for_a_supervisor_and_moves_nothing_until_approved(
+    fake, cashier, supervisor
+):
+    invoice = bill(1_000_000)
+    payment = card_payment(fake, amount=1_000_000, invoice=invoice)
+
+    response = request_refund(cashier, payment, amount=THRESHOLD + 1)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "requested"
+    assert refund_calls(fake) == []
+    assert refund_entries() == 0
+    assert (fresh(payment).status, fresh(payment).amount_refunded) == (PaymentStatus.SUCCEEDED, 0)
+    assert_invoice_owes(invoice, 0, InvoiceStatus.PAID)
+
+    approved = supervisor.post(f"/api/v1/refunds/{response.json()['id']}/approve")
+
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["status"] == "succeeded"
+    assert approved.json()["decided_by"].startswith("supervisor-")
+    assert [r["amount"] for r in stripe_refunds(fake, payment)] == [THRESHOLD + 1]
+    assert fresh(payment).amount_refunded == THRESHOLD + 1
+    assert_invoice_owes(invoice, THRESHOLD + 1, InvoiceStatus.PARTIALLY_PAID)
+
+
+def test_refund_at_the_threshold_needs_no_approval(cashier):
+    payment = transfer_payment(amount=1_000_000, invoice=bill(1_000_000))
+
+    response = request_refund(cashier, payment, amount=THRESHOLD)
+
+    assert response.json()["status"] == "pending_payout"
+
+
+def test_requester_cannot_approve_their_own_refund(cashier, supervisor, staff_client):
+    payment = transfer_payment(amount=1_000_000, invoice=bill(1_000_000))
+    refund_id = request_refund(supervisor, payment, amount=800_000).json()["id"]
+
+    own = supervisor.post(f"/api/v1/refunds/{refund_id}/approve")
+
+    assert_error(own, 403, "approval_by_requester")
+    assert Refund.objects.get(public_id=refund_id).status == RefundStatus.REQUESTED
+    other = staff_client(Role.SUPERVISOR).post(f"/api/v1/refunds/{refund_id}/approve")
+    assert other.json()["status"] == "pending_payout"
+
+
+def test_cashier_cannot_approve_a_refund(cashier, staff_client):
+    payment = transfer_payment(amount=1_000_000, invoice=bill(1_000_000))
+    refund_id = request_refund(cashier, payment, amount=800_000).json()["id"]
+
+    for decision in ("approve", "reject"):
+        response = staff_client(Role.CASHIER).post(f"/api/v1/refunds/{refund_id}/{decision}")
+        assert_error(response, 403, "permission_denied")
+    assert Refund.objects.get(public_id=refund_id).status == RefundStatus.REQUESTED
+
+
+def test_rejected_refund_moves_nothing_and_frees_the_amount(fake, cashier, supervisor):
+    invoice = bill(1_000_000)
+    payment = card_payment(fake, amount=1_000_000, invoice=invoice)
+    refund_id = request_refund(cashier, payment, amount=900_000).json()["id"]
+    # While it waits, the requested amount is held.
+    assert_error(
+        request_refund(cashier, payment, amount=200_000), 402, "refund_exceeds_captured", "amount"
+    )
+
+    rejected = supervisor.post(f"/api/v1/refunds/{refund_id}/reject")
+
+    assert rejected.status_code == 200, rejected.content
+    assert rejected.json()["status"] == "rejected"
+    assert refund_calls(fake) == []
+    assert refund_entries() == 0
+    assert (fresh(payment).status, fresh(payment).amount_refunded) == (PaymentStatus.SUCCEEDED, 0)
+    assert_invoice_owes(invoice, 0, InvoiceStatus.PAID)
+    again = request_refund(cashier, payment)
+    assert (again.json()["amount"], again.json()["status"]) == (1_000_000, "requested")
+
+
+def test_a_decided_refund_cannot_be_decided_again(cashier, supervisor):
+    payment = transfer_payment(amount=1_000_000, invoice=bill(1_000_000))
+    refund_id = request_refund(cashier, payment, amount=800_000).json()["id"]
+    assert supervisor.post(f"/api/v1/refunds/{refund_id}/reject").status_code == 200
+
+    approve = supervisor.post(f"/api/v1/refunds/{refund_id}/approve")
+
+    assert_error(approve, 409, "refund_state_conflict")
+    assert Refund.objects.get(public_id=refund_id).status == RefundStatus.REJECTED
+
+
+def test_approval_retried_after_a_stripe_outage_sends_the_refund_once(
+    fake, cashier, supervisor, settings
+):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    payment = card_payment(fake, amount=1_000_000, invoice=bill(1_000_000))
+    refund_id = request_refund(cashier, payment, amount=800_000).json()["id"]
+    fake.fail_next("/v1/refunds", status=503)
+
+    assert_error(supervisor.post(f"/api/v1/refunds/{refund_id}/approve"), 502, "provider_error")
+    assert Refund.objects.get(public_id=refund_id).status == RefundStatus.APPROVED
+    retried = supervisor.post(f"/api/v1/refunds/{refund_id}/approve")
+
+    assert retried.status_code == 200, retried.content
+    assert retried.json()["status"] == "succeeded"
+    assert [r["amount"] for r in stripe_refunds(fake, payment)] == [800_000]
+    assert fresh(payment).amount_refunded == 800_000
+
+
+# ---- refused requests --------------------------------------------------------------------------
+
+
+def test_refund_of_a_pending_payment_is_refused(cashier):
+    payment = pending_transfer(amount=100_000, invoice=bill(100_000))
+
+    error = assert_error(request_refund(cashier, payment), 409, "payment_not_refundable")
+
+    assert error["detail"] == {"status": "pending"}
+    assert not Refund.objects.exists()
+
+
+def test_refund_of_a_failed_payment_is_refused(cashier):
+    payment = pending_transfer(amount=100_000, invoice=bill(100_000))
+    payment_transition(payment=payment, to=PaymentStatus.FAILED)
+
+    assert_error(request_refund(cashier, payment, amount=1), 409, "payment_not_refundable")
+    assert not Refund.objects.exists()
+
+
+def test_refund_cannot_exceed_captured_amount(cashier):
+    payment = transfer_payment(amount=300_000, invoice=bill(1_000_000))
+
+    over = request_refund(cashier, payment, amount=300_001)
+    error = assert_error(over, 402, "refund_exceeds_captured", "amount")
+    assert error["detail"] == {"refundable": 300_000}
+    assert request_refund(cashier, payment, amount=200_000).status_code == 201
+    error = assert_error(
+        request_refund(cashier, payment, amount=100_001), 402, "refund_exceeds_captured", "amount"
+    )
+    assert error["detail"] == {"refundable": 100_000}
+    assert Refund.objects.filter(payment=payment).count() == 1
+
+
+INVALID_REQUESTS: list[tuple[dict[str, Any], str, str]] = [
+    ({"amount": 0}, "invalid_refund", "amount"),
+    ({"amount": -50_000}, "invalid_refund", "amount"),
+    ({"amount": "a lot"}, "parameter_invalid", "amount"),
+    ({"amount": 1.5}, "parameter_invalid", "amount"),
+    ({"amount": None}, "parameter_missing", "amount"),
+    ({"reason": "changed_my_mind"}, "parameter_invalid", "reason"),
+    ({"reason": None}, "parameter_missing", "reason"),
+]
+
+
+def test_invalid_refund_requests_are_refused_and_write_nothing(cashier):
+    payment = transfer_payment(amount=300_000, invoice=bill(300_000))
+    url = f"/api/v1/payments/{payment.public_id}/refunds"
+
+    for change, code, param in INVALID_REQUESTS:
+        fields: dict[str, Any] = {"amount": 100_000, "reason": "overpayment", **change}
+        if fields["reason"] is None:
+            del fields["reason"]
+        response = cashier.post(url, fields, format="json", headers={"Idempotency-Key": new_key()})
+        assert_error(response, 400, code, param)
+    missing_key = cashier.post(url, {"reason": "overpayment"}, format="json")
+    assert_error(missing_key, 400, "idempotency_key_missing", "Idempotency-Key")
+
+    assert not Refund.objects.exists()
+    assert fresh(payment).status == PaymentStatus.SUCCEEDED
+
+
+def test_refund_of_an_unknown_payment_is_not_found(cashier):
+    response = request_refund(cashier, Payment(public_id="pay_nope"))
+
+    assert_error(response, 404, "not_found", "id")
+
+
+# ---- advances (tạm ứng) ------------------------------------------------------------------------
+
+
+def inpatient() -> Encounter:
+    patient = patient_with_coverage(benefit_level=None)
+    return encounter_new(patient=patient, kind=EncounterKind.INPATIENT)
+
+
+def advance_and_bill(advance: int, *, cash: bool = False) -> tuple[Encounter, Payment]:
+    """An inpatient stay with an advance of ``advance`` and charges of the same amount."""
+    encounter = inpatient()
+    pay = cash_payment if cash else transfer_payment
+    payment = pay(amount=advance, encounter=encounter)
+    charges_post(encounter, (price_item(price=advance), 1))
+    return encounter, payment
+
+
+def test_refund_of_an_advance_reduces_the_deposit_balance(cashier):
+    encounter = inpatient()
+    payment = transfer_payment(amount=2_000_000, encounter=encounter)
+    assert deposit_balance(encounter=encounter) == 2_000_000
+
+    response = request_refund(cashier, payment, amount=300_000, reason="deposit_refund")
+    assert response.json()["status"] == "pending_payout"
+    assert deposit_balance(encounter=encounter) == 2_000_000  # not before it is paid out
+    assert pay_out(cashier, response.json()["id"], "bank_transfer").status_code == 200
+
+    assert deposit_balance(encounter=encounter) == 1_700_000
+    assert -balance(DEPOSIT_LIABILITY, encounter.ledger_reference) == 1_700_000
+    assert -balance(BANK) == 300_000
+    payment = fresh(payment)
+    assert (payment.status, payment.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 300_000)
+    assert_trial_balance_balanced()
+
+
+def test_refund_of_an_advance_applied_at_discharge_is_refused(cashier):
+    encounter, payment = advance_and_bill(1_000_000)
+    result = encounter_discharge(encounter=encounter, by="test")
+    assert result.deposits_applied == 1_000_000
+    assert deposit_balance(encounter=encounter) == 0
+
+    response = request_refund(cashier, payment, amount=100_000, reason="deposit_refund")
+
+    assert_error(response, 402, "refund_exceeds_captured", "amount")
+    assert not Refund.objects.exists()
+    assert fresh(payment).amount_refunded == 0
+
+
+def test_advance_refund_approved_after_the_advance_was_applied_is_refused(cashier, supervisor):
+    encounter, payment = advance_and_bill(2_000_000)
+    response = request_refund(cashier, payment, amount=800_000, reason="deposit_refund")
+    assert response.json()["status"] == "requested"
+    encounter_discharge(encounter=encounter, by="test")
+
+    approve = supervisor.post(f"/api/v1/refunds/{response.json()['id']}/approve")
+
+    assert_error(approve, 402, "refund_exceeds_captured", "amount")
+    assert Refund.objects.get(public_id=response.json()["id"]).status == RefundStatus.REQUESTED
+    assert deposit_balance(encounter=encounter) == 0
+    assert refund_entries() == 0
+
+
+def test_advance_refund_paid_out_after_the_advance_was_applied_is_refused(cashier):
+    encounter, payment = advance_and_bill(400_000, cash=True)
+    response = request_refund(cashier, payment, amount=100_000, reason="deposit_refund")
+    assert response.json()["status"] == "pending_payout"
+    encounter_discharge(encounter=encounter, by="test")
+    safe_before = balance(MAIN_SAFE)
+
+    paid = pay_out(cashier, response.json()["id"], "cash")
+
+    assert_error(paid, 402, "refund_exceeds_captured", "amount")
+    assert Refund.objects.get(public_id=response.json()["id"]).status == RefundStatus.PENDING_PAYOUT
+    assert balance(MAIN_SAFE) == safe_before
+    assert deposit_balance(encounter=encounter) == 0
+    assert fresh(payment).amount_refunded == 0
