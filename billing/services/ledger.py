@@ -20,18 +20,20 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.errors import (
     AlreadyReversed,
+    DomainError,
     InvalidJournalLine,
     PostingKeyConflict,
     UnbalancedEntry,
     UnknownAccount,
 )
-from billing.models import Account, JournalEntry, JournalLine
+from billing.models import Account, JournalEntry
 from billing.money import Money
 
 
@@ -54,47 +56,62 @@ class Posting:
         return cls(account_code, 0, amount.amount, amount.currency, reference)
 
 
-def _validated_lines(postings: Sequence[Posting]) -> list[JournalLine]:
+def _check_structure(postings: Sequence[Posting]) -> None:
+    """What needs no database: two or more lines, one positive side each, balanced."""
     if len(postings) < 2:
         raise UnbalancedEntry("A journal entry needs at least two lines.")
-    codes = {p.account_code for p in postings}
-    accounts = {a.code: a for a in Account.objects.filter(code__in=codes, is_active=True)}
     net: defaultdict[str, int] = defaultdict(int)
-    lines = []
     for index, posting in enumerate(postings):
-        account = accounts.get(posting.account_code)
-        if account is None:
-            raise UnknownAccount(
-                f"No active ledger account {posting.account_code!r}.",
-                param=f"lines[{index}].account",
-            )
-        if posting.currency != account.currency:
-            raise InvalidJournalLine(
-                f"Account {account.code} is kept in {account.currency}, not {posting.currency}.",
-                param=f"lines[{index}].currency",
-            )
         if not (
             (posting.debit > 0 and posting.credit == 0)
             or (posting.debit == 0 and posting.credit > 0)
         ):
             raise InvalidJournalLine(param=f"lines[{index}]")
-        net[account.currency] += posting.debit - posting.credit
-        lines.append(
-            JournalLine(
-                account=account,
-                debit=posting.debit,
-                credit=posting.credit,
-                reference=posting.reference,
-            )
-        )
+        net[posting.currency] += posting.debit - posting.credit
     unbalanced = {currency: amount for currency, amount in net.items() if amount}
     if unbalanced:
         raise UnbalancedEntry(detail={"difference_by_currency": unbalanced})
-    return lines
 
 
-def _line_signature(lines: Iterable[JournalLine]) -> Counter[tuple[int, int, int, str]]:
-    return Counter((line.account_id, line.debit, line.credit, line.reference) for line in lines)
+def _explain_account_refusal(postings: Sequence[Posting]) -> DomainError:
+    """Which line's account is unknown, inactive or kept in another currency."""
+    codes = {p.account_code for p in postings}
+    accounts = {a.code: a for a in Account.objects.filter(code__in=codes, is_active=True)}
+    for index, posting in enumerate(postings):
+        account = accounts.get(posting.account_code)
+        if account is None:
+            return UnknownAccount(
+                f"No active ledger account {posting.account_code!r}.",
+                param=f"lines[{index}].account",
+            )
+        if posting.currency != account.currency:
+            return InvalidJournalLine(
+                f"Account {account.code} is kept in {account.currency}, not {posting.currency}.",
+                param=f"lines[{index}].currency",
+            )
+    return UnknownAccount("An account changed while posting; try again.")
+
+
+def _signature(rows: Iterable[tuple[str, int, int, str]]) -> Counter[tuple[str, int, int, str]]:
+    return Counter(rows)
+
+
+def _insert_lines(cursor: Any, entry_id: int, postings: Sequence[Posting]) -> int:
+    """One INSERT that also resolves each account by code, requiring it active and in the
+    line's currency; returns how many lines it wrote (fewer means a refused account)."""
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(postings))
+    params: list[Any] = []
+    for order, p in enumerate(postings):
+        params += [p.account_code, p.currency, p.debit, p.credit, p.reference, order]
+    cursor.execute(
+        f"WITH v(code, currency, debit, credit, reference, ord) AS (VALUES {values}) "  # noqa: S608 - only placeholders are formatted in
+        "INSERT INTO billing_journalline (entry_id, account_id, debit, credit, reference) "
+        "SELECT %s, a.id, v.debit, v.credit, v.reference FROM v "
+        "JOIN billing_account a ON a.code = v.code AND a.currency = v.currency AND a.is_active "
+        "ORDER BY v.ord",
+        [*params, entry_id],
+    )
+    return int(cursor.rowcount)
 
 
 def ledger_post(
@@ -107,53 +124,60 @@ def ledger_post(
     posted_at: datetime | None = None,
     reverses: JournalEntry | None = None,
 ) -> JournalEntry:
-    """Post one balanced journal entry, at most once per ``posting_key``."""
-    journal_lines = _validated_lines(lines)
+    """Post one balanced journal entry, at most once per ``posting_key``.
+
+    Two statements on the hot path: the entry (``ON CONFLICT DO NOTHING``) and its lines
+    (accounts resolved in the same INSERT). Only a refusal asks the database again, to say
+    which line was wrong."""
+    _check_structure(lines)
     posted_at = posted_at or timezone.now()
-    table = JournalEntry._meta.db_table
     ops = connection.ops
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} "  # noqa: S608 - table name from model meta
-                "(posted_at, memo, source_type, source_id, posting_key, reverses_id, created_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                # Any unique conflict: the posting key, or `reverses` (one reversal per entry).
-                " ON CONFLICT DO NOTHING RETURNING id",
-                [
-                    ops.adapt_datetimefield_value(posted_at),
-                    memo[:500],
-                    source_type,
-                    source_id,
-                    posting_key,
-                    reverses.pk if reverses else None,
-                    ops.adapt_datetimefield_value(timezone.now()),
-                ],
-            )
-            row = cursor.fetchone()
-        if row is None:
-            existing = JournalEntry.objects.filter(posting_key=posting_key).first()
-            if existing is None:
-                raise AlreadyReversed(
-                    param="reverses", detail={"entry_id": reverses and reverses.pk}
-                )
-            if _line_signature(existing.lines.all()) != _line_signature(journal_lines):
-                raise PostingKeyConflict(param="posting_key", detail={"entry_id": existing.pk})
-            return existing
-        entry = JournalEntry(
-            pk=row[0],
-            posted_at=posted_at,
-            memo=memo[:500],
-            source_type=source_type,
-            source_id=source_id,
-            posting_key=posting_key,
-            reverses=reverses,
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO billing_journalentry "
+            "(posted_at, memo, source_type, source_id, posting_key, reverses_id, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            # Any unique conflict: the posting key, or `reverses` (one reversal per entry).
+            " ON CONFLICT DO NOTHING RETURNING id",
+            [
+                ops.adapt_datetimefield_value(posted_at),
+                memo[:500],
+                source_type,
+                source_id,
+                posting_key,
+                reverses.pk if reverses else None,
+                ops.adapt_datetimefield_value(timezone.now()),
+            ],
         )
-        entry._state.adding = False
-        for line in journal_lines:
-            line.entry = entry
-        JournalLine.objects.bulk_create(journal_lines)
+        row = cursor.fetchone()
+        if row is None:
+            return _replayed(posting_key, lines, reverses)
+        if _insert_lines(cursor, row[0], lines) != len(lines):
+            raise _explain_account_refusal(lines)
+    entry = JournalEntry(
+        pk=row[0],
+        posted_at=posted_at,
+        memo=memo[:500],
+        source_type=source_type,
+        source_id=source_id,
+        posting_key=posting_key,
+        reverses=reverses,
+    )
+    entry._state.adding = False
     return entry
+
+
+def _replayed(
+    posting_key: str, lines: Sequence[Posting], reverses: JournalEntry | None
+) -> JournalEntry:
+    existing = JournalEntry.objects.filter(posting_key=posting_key).first()
+    if existing is None:
+        raise AlreadyReversed(param="reverses", detail={"entry_id": reverses and reverses.pk})
+    stored = existing.lines.values_list("account__code", "debit", "credit", "reference")
+    wanted = ((p.account_code, p.debit, p.credit, p.reference) for p in lines)
+    if _signature(stored) != _signature(wanted):
+        raise PostingKeyConflict(param="posting_key", detail={"entry_id": existing.pk})
+    return existing
 
 
 def ledger_reverse(

@@ -13,7 +13,9 @@ import importlib
 from collections.abc import Iterator
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.db import connection
 from pytest_django import DjangoDbBlocker
 
@@ -47,3 +49,13 @@ def leave_database_as_found(
         if connection.creation.serialize_db_to_string() != found:
             call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
             connection.creation.deserialize_db_from_string(found)
+            _reset_sequences()
+
+
+def _reset_sequences() -> None:
+    """Rows restored with their ids leave the id sequences behind them (TRUNCATE reset
+    them): move every sequence past its table's highest id, or the next insert collides."""
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
