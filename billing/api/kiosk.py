@@ -16,11 +16,12 @@ from billing.api.invoices import InvoiceOutputSerializer, invoice_body
 from billing.models import Device
 from billing.selectors.patients import kiosk_lookup
 from config.api.permissions import IsKiosk
+from config.api.throttling import RateFromSettings
 
 logger = logging.getLogger(__name__)
 
 
-class KioskLookupThrottle(SimpleRateThrottle):
+class KioskLookupThrottle(RateFromSettings, SimpleRateThrottle):
     """Per device, not per address: kiosks may sit behind one NAT."""
 
     scope = "kiosk_lookup"

@@ -103,9 +103,11 @@ def _insert_lines(cursor: Any, entry_id: int, postings: Sequence[Posting]) -> in
     params: list[Any] = []
     for order, p in enumerate(postings):
         params += [p.account_code, p.currency, p.debit, p.credit, p.reference, order]
+    # INSERT first (the CTE inside it): sqlite3 reports rowcount only for statements that
+    # start with INSERT.
     cursor.execute(
-        f"WITH v(code, currency, debit, credit, reference, ord) AS (VALUES {values}) "  # noqa: S608 - only placeholders are formatted in
-        "INSERT INTO billing_journalline (entry_id, account_id, debit, credit, reference) "
+        "INSERT INTO billing_journalline (entry_id, account_id, debit, credit, reference) "  # noqa: S608 - only placeholders are formatted in
+        f"WITH v(code, currency, debit, credit, reference, ord) AS (VALUES {values}) "
         "SELECT %s, a.id, v.debit, v.credit, v.reference FROM v "
         "JOIN billing_account a ON a.code = v.code AND a.currency = v.currency AND a.is_active "
         "ORDER BY v.ord",

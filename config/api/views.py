@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -12,24 +10,19 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from billing.services.identity import token_issue
 from config.api.permissions import staff_roles
 from config.api.schema import ErrorSerializer
+from config.api.throttling import RateFromSettings
 
 _PROBE_TIMEOUT_SECONDS = 2
 
 
-class AuthTokenThrottle(AnonRateThrottle):
+class AuthTokenThrottle(RateFromSettings, AnonRateThrottle):
     scope = "auth_token"
-
-    def get_rate(self) -> str | None:
-        # DRF copies the rates into a class attribute at import; read them per request so
-        # that the rate follows the settings (and a test's override of them).
-        return cast("str | None", api_settings.DEFAULT_THROTTLE_RATES[self.scope])
 
 
 class AuthTokenCreateApi(APIView):

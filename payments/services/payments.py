@@ -280,11 +280,15 @@ def payment_sync_from_provider(*, payment: Payment) -> Payment:
 
 
 def payment_expire_due(*, now: Any = None) -> int:
-    """Expire unpaid VietQR payments whose QR has run out (beat)."""
+    """Expire unpaid VietQR payments whose QR ran out more than
+    ``VIETQR_EXPIRY_GRACE_MINUTES`` ago (beat). The grace lets a transfer made in time but
+    reported late by the bank feed still settle its payment instead of going to
+    reconciliation."""
     now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.VIETQR_EXPIRY_GRACE_MINUTES)
     expired = 0
     for payment in Payment.objects.filter(
-        status=PaymentStatus.PENDING, expires_at__lt=now, method=PaymentMethod.VIETQR
+        status=PaymentStatus.PENDING, expires_at__lt=cutoff, method=PaymentMethod.VIETQR
     ):
         _, applied = payment_transition(payment=payment, to=PaymentStatus.EXPIRED)
         expired += applied

@@ -12,7 +12,6 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from billing.api.kiosk import KioskLookupThrottle
 from billing.models import DeviceKind, InvoiceStatus, LookupAudit, Patient, Role
 from billing.services.invoices import invoice_issue
 from tests.assertions import assert_error
@@ -165,11 +164,13 @@ def test_lookups_are_rate_limited_per_kiosk(
     kiosk: tuple[APIClient, Any],
     device_client: Callable[[str], tuple[APIClient, Any]],
     patient: Patient,
-    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
 ) -> None:
-    # DRF binds the rates to the throttle class when it is defined: override_settings
-    # would not reach it.
-    monkeypatch.setattr(KioskLookupThrottle, "THROTTLE_RATES", {"kiosk_lookup": "3/min"})
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "kiosk_lookup": "3/min"},
+    }
     client = kiosk[0]
     for _ in range(3):
         assert lookup(client, patient_code=patient.code).status_code == 200

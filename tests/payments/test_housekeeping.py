@@ -77,13 +77,19 @@ def test_every_payments_job_is_scheduled_and_registered_as_a_late_acknowledged_t
 
 @pytest.mark.usefixtures("bank_feeds_configured")
 def test_the_expiry_job_expires_only_qr_payments_whose_time_is_up_and_a_late_transfer_is_held():
-    due, fresh = vietqr_payment(), vietqr_payment()
-    Payment.objects.filter(pk=due.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    due, in_grace, fresh = vietqr_payment(), vietqr_payment(), vietqr_payment()
+    grace = timedelta(minutes=settings.VIETQR_EXPIRY_GRACE_MINUTES)
+    Payment.objects.filter(pk=due.pk).update(
+        expires_at=timezone.now() - grace - timedelta(seconds=1)
+    )
+    Payment.objects.filter(pk=in_grace.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
     assert expire_qr_payments.delay().get() == 1
     assert expire_qr_payments.delay().get() == 0  # idempotent
 
     assert Payment.objects.get(pk=due.pk).status == PaymentStatus.EXPIRED
+    # Ran out, but the bank feed may still report a transfer made in time.
+    assert Payment.objects.get(pk=in_grace.pk).status == PaymentStatus.PENDING
     assert Payment.objects.get(pk=fresh.pk).status == PaymentStatus.PENDING
     assert due.memo_code is not None
     post_sepay(Client(), sepay_body(amount=due.amount, content=bank_memo(due.memo_code)))

@@ -1,5 +1,8 @@
 """Walk through vienphi over real HTTP against a running server, then keep serving.
 
+The demo spans every app, so it lives in the app at the top of the dependency chain
+(notifications → payments → billing).
+
 With ``--serve HOST:PORT`` it starts the development server itself, walks through, and
 stays in the foreground until Ctrl-C. It uses only the public API and the credentials that
 ``seed_demo`` printed.
@@ -12,9 +15,12 @@ import time
 from typing import Any
 
 import requests
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
-from billing.management.commands.seed_demo import CREDENTIALS_FILE
+from notifications.management.commands.seed_demo import CREDENTIALS_FILE
+from payments.providers.bank_feeds import casso_signature_header
 
 
 class Walk:
@@ -23,9 +29,21 @@ class Walk:
         self.out = out
         self.http = requests.Session()
 
-    def call(self, method: str, path: str, *, auth: str, **kwargs: Any) -> requests.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: str,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
         response = self.http.request(
-            method, self.base + path, headers={"Authorization": auth}, timeout=10, **kwargs
+            method,
+            self.base + path,
+            headers={"Authorization": auth, **(headers or {})},
+            timeout=10,
+            **kwargs,
         )
         self.out.write(f"  {method} {path} -> {response.status_code}")
         if response.status_code >= 500:
@@ -157,6 +175,82 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  {found['masked_name']}: {len(found['invoices'])} open invoice(s), "
             f"{found['amount_due']:,} VND to pay"
+        )
+
+        walk.step("The patient chooses VietQR: the kiosk shows a bank-transfer QR code")
+        payment = walk.call(
+            "POST",
+            "/api/v1/payments",
+            auth=kiosk,
+            headers={"Idempotency-Key": f"demo-{invoice['id']}-1"},
+            json={"invoice_id": invoice["id"], "amount": invoice["amount_due"], "method": "vietqr"},
+        ).json()
+        action = payment["next_action"]
+        self.stdout.write(f"  payment {payment['id']}: {payment['status']}")
+        self.stdout.write(f"  QR payload: {action['payload']}")
+        self.stdout.write(f"  memo code {action['memo_code']}, image {action['image_png_url']}")
+        replay = walk.call(
+            "POST",
+            "/api/v1/payments",
+            auth=kiosk,
+            headers={"Idempotency-Key": f"demo-{invoice['id']}-1"},
+            json={"invoice_id": invoice["id"], "amount": invoice["amount_due"], "method": "vietqr"},
+        )
+        self.stdout.write(
+            f"  a double tap replays the same answer: {replay.json()['id'] == payment['id']}"
+            f" (Idempotent-Replayed: {replay.headers.get('Idempotent-Replayed')})"
+        )
+
+        walk.step("The bank transfer arrives: Casso's signed webhook confirms it")
+        transfer = {
+            "error": 0,
+            "data": {
+                "id": int(time.time()),
+                "reference": f"FT{int(time.time())}",
+                "description": f"MBVCB.3278907687.{action['memo_code']}.CT tu 0123456789",
+                "amount": payment["amount"],
+                "runningBalance": 25_000_000,
+                "transactionDateTime": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"),
+                "accountNumber": action["account"],
+                "bankName": "Vietcombank",
+                "bankAbbreviation": "VCB",
+                "virtualAccountNumber": "",
+                "virtualAccountName": "",
+                "counterAccountName": "",
+                "counterAccountNumber": "",
+                "counterAccountBankId": "",
+                "counterAccountBankName": "",
+            },
+        }
+        signature = casso_signature_header(
+            body=transfer, key=settings.CASSO_CHECKSUM_KEY, timestamp_ms=int(time.time() * 1000)
+        )
+        hook = walk.http.post(
+            base + "/webhooks/bank/casso",
+            json=transfer,
+            headers={"X-Casso-Signature": signature},
+            timeout=10,
+        )
+        self.stdout.write(f"  POST /webhooks/bank/casso -> {hook.status_code}")
+        again = walk.http.post(
+            base + "/webhooks/bank/casso",
+            json=transfer,
+            headers={"X-Casso-Signature": signature},
+            timeout=10,
+        )
+        self.stdout.write(f"  delivered twice -> {again.status_code}, applied once")
+        paid = walk.call("GET", f"/api/v1/payments/{payment['id']}", auth=kiosk).json()
+        self.stdout.write(f"  payment {paid['id']}: {paid['status']}")
+        cashier_login = walk.http.post(
+            base + "/api/v1/auth/token",
+            json=credentials["staff"]["cashier"],
+            timeout=10,
+        ).json()
+        cashier = f"Token {cashier_login['token']}"
+        settled = walk.call("GET", f"/api/v1/invoices/{invoice['id']}", auth=cashier).json()
+        self.stdout.write(
+            f"  invoice {settled['number']}: {settled['status']}, paid {settled['amount_paid']:,},"
+            f" due {settled['amount_due']:,}"
         )
 
         walk.step("The chart of accounts")

@@ -4,6 +4,7 @@ cash float, a price list and a few patients. Credentials are printed once and ke
 citizen IDs are invented."""
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ from billing.services.identity import device_create, staff_create
 from billing.services.ledger import Posting, ledger_post
 from billing.services.patients import patient_create
 
-CREDENTIALS_FILE = Path(settings.BASE_DIR) / ".demo-credentials.json"
+CREDENTIALS_FILE = Path(
+    os.environ.get("DEMO_CREDENTIALS_FILE") or Path(settings.BASE_DIR) / ".demo-credentials.json"
+)
 
 STAFF = [
     ("thu.ngan", Role.CASHIER, "Nguyễn Thị Thu Ngân"),
