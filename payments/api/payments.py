@@ -16,13 +16,13 @@ from rest_framework.views import APIView
 
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
 from billing.errors import DomainError, NotFound
-from billing.models import Device, DeviceKind, Encounter, Invoice, Role
+from billing.models import OPEN_INVOICE_STATUSES, Device, DeviceKind, Encounter, Invoice, Role
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.permissions import staff_roles
 from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose, PaymentStatus
 from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal, pay_link_invoice_id
 from payments.providers.vietqr import build_payload, qr_png, qr_svg
-from payments.services.amounts import InvalidAmount
+from payments.services.amounts import InvalidAmount, InvoiceNotPayable
 from payments.services.idempotency import idempotent
 from payments.services.payments import (
     MethodNotAllowed,
@@ -310,6 +310,8 @@ class PayLinkCreateApi(APIView):
         invoice = Invoice.objects.filter(pk=pk).first()
         if invoice is None:
             raise NotFound("No such invoice.", param="id")
+        if invoice.status not in OPEN_INVOICE_STATUSES:
+            raise InvoiceNotPayable(detail={"status": invoice.status})
         token = pay_link_token(invoice=invoice)
         return Response(
             {

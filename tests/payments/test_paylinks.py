@@ -65,6 +65,16 @@ def test_a_cashier_or_a_kiosk_makes_a_pay_link_for_an_invoice(staff_client, devi
     assert APIClient().get(f"/api/v1/pay/{body['token']}").json()["id"] == invoice.pk
 
 
+def test_no_pay_link_is_made_for_a_paid_or_void_invoice(staff_client):
+    cashier = staff_client(Role.CASHIER)
+    invoice = payable_invoice(350_000)
+    Invoice.objects.filter(pk=invoice.pk).update(status="paid")
+
+    response = cashier.post(f"/api/v1/invoices/{invoice.pk}/pay-link")
+
+    assert_error(response, 409, "invoice_not_payable")
+
+
 def test_only_kiosks_and_cashiers_make_pay_links(staff_client, device_client):
     invoice = payable_invoice()
     url = f"/api/v1/invoices/{invoice.pk}/pay-link"
