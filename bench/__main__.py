@@ -22,6 +22,12 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--export-lines", type=int, default=1_000_000, help="CSV (1,000,000)")
     parser.add_argument("--xlsx-lines", type=int, default=100_000, help="XLSX (100,000)")
     parser.add_argument("--repeats", type=int, default=2, help="CSV timed runs per path (2)")
+    parser.add_argument(
+        "--payments", type=int, default=1_500, help="HTTP payments at peak (1,500; 0: skip)"
+    )
+    parser.add_argument(
+        "--payments-only", action="store_true", help="run only the HTTP payments benchmark"
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave vienphi_bench in place")
     parser.add_argument(
         "--profile-post",
@@ -54,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ledger_fill,
         ledger_post,
         ledger_post_profile,
+        payments_http,
     )
     from bench.http_server import finance_authorization
     from bench.report import Outcome, print_summary
@@ -63,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ledger_post_profile.profile()
             return 0
         outcomes: list[Outcome] = []
+        if args.payments_only:
+            outcomes += payments_http.run(payments=args.payments)
+            print_summary(outcomes)
+            return 0
         outcomes += ledger_post.run(entries=args.post_entries)
         print(f"\nFilling the ledger with {args.export_lines:,} journal lines ...", flush=True)
         filled = ledger_fill.ledger_fill(lines=args.export_lines)
@@ -76,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             filled=filled, repeats=args.repeats, authorization=authorization
         )
         outcomes += ledger_export_xlsx.run(filled=filled, lines=args.xlsx_lines)
+        if args.payments > 0:
+            outcomes += payments_http.run(payments=args.payments)
         print_summary(outcomes)
     finally:
         connections.close_all()

@@ -64,8 +64,9 @@ def _ready(port: int) -> bool:
 
 
 @contextmanager
-def gunicorn_server() -> Iterator[Server]:
-    """Start gunicorn (one sync worker) on the bench database; stop it on exit."""
+def gunicorn_server(*, workers: int = 1, quiet: bool = False) -> Iterator[Server]:
+    """Start gunicorn (sync workers, one unless told) on the bench database; stop it on
+    exit. ``quiet`` sends its output (the app's INFO log lines) to /dev/null."""
     port = _free_port()
     command = [
         sys.executable,
@@ -73,11 +74,14 @@ def gunicorn_server() -> Iterator[Server]:
         "gunicorn",
         "config.wsgi:application",
         f"--bind=127.0.0.1:{port}",
-        "--workers=1",
+        f"--workers={workers}",
         "--timeout=600",
         "--log-level=warning",
     ]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=os.environ.copy())  # noqa: S603 - fixed argv
+    output = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(  # noqa: S603 - fixed argv
+        command, cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=output, stderr=output
+    )
     try:
         deadline = time.monotonic() + 30
         while not _ready(port):

@@ -179,6 +179,8 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 # Embedded default: without a broker, tasks run in-process at the moment they are sent.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# One queue per installation sharing a Redis (and per test process: see test.py).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="vienphi")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

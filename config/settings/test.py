@@ -14,6 +14,11 @@ SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests send tasks explicitly to a real worker where they test delivery.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# Parallel test processes share one Redis: each publishes to, and runs workers on, its own
+# queue, so no worker runs another process's task against the wrong test database.
+CELERY_TASK_DEFAULT_QUEUE = env.str(
+    "CELERY_QUEUE", default=f"vienphi-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+)
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"auth_token": "1000/min", "kiosk_lookup": "1000/min"},

@@ -1,0 +1,614 @@
+"""Benchmark 4: payments created and confirmed per second through the HTTP API.
+
+One payment is two requests against gunicorn: ``POST /api/v1/payments`` from a kiosk
+(``Authorization: Device …``, an ``Idempotency-Key``, a VietQR payment of the whole invoice)
+and the bank's ``POST /webhooks/bank/sepay`` reporting the transfer with the payment's memo
+code, which captures it (ledger entry, invoice paid, outbox event). The client is a pool of
+threads in this process speaking plain ``http.client`` (one connection per request: the
+sync workers close it anyway).
+
+Phases, on invoices issued through the billing services beforehand (not timed):
+
+1. **peak**: closed loop, ``concurrency`` clients each paying its invoices one after another;
+2. **raw psycopg**: the same writes, same concurrency, one transaction per request
+   (see :class:`RawPayments`);
+3. **quarter peak**: open loop, payments started on a fixed schedule at a quarter of the
+   peak rate; a create's latency counts from its scheduled start (no coordinated omission);
+4. **replays**: creates only (first requests) on fresh invoices, closed loop, then the very
+   same requests again (same keys and bodies), answered from the stored response.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from bench.database import raw_connect
+from bench.ledger_post import INSERT_ENTRY
+from bench.ledger_schema import line_default_values, line_defaults, line_insert_columns
+from bench.report import Outcome, rate, ratio_outcome
+
+TARGET_RATIO = 0.10
+TARGET_P99_MS = 100.0
+TARGET_REPLAY = 2.0
+SEPAY_KEY = "bench-sepay-api-key"
+QUARTER_SECONDS = 8.0
+PAYMENTS_PATH = "/api/v1/payments"
+SEPAY_PATH = "/webhooks/bank/sepay"
+
+
+@dataclass(frozen=True, slots=True)
+class Bill:
+    invoice_id: int
+    amount: int
+
+
+@dataclass(slots=True)
+class Latencies:
+    create: list[float] = field(default_factory=list)
+    confirm: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, create: float, confirm: float | None) -> None:
+        with self.lock:
+            self.create.append(create)
+            if confirm is not None:
+                self.confirm.append(confirm)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index] * 1000
+
+
+def _p(values: Sequence[float]) -> str:
+    return f"p50 {percentile(values, 0.50):.1f} ms, p99 {percentile(values, 0.99):.1f} ms"
+
+
+# --- setup (not timed) ---------------------------------------------------------------------
+
+
+def bills_issue(count: int) -> list[Bill]:
+    """``count`` invoices, each owed wholly by its patient, issued through the services."""
+    from billing.models import PriceListItem, ServiceCategory, VatRate
+    from billing.services.encounters import ChargeInput, charges_add, encounter_open
+    from billing.services.invoices import invoice_issue
+    from billing.services.patients import patient_create
+
+    tag = uuid.uuid4().hex[:6].upper()
+    item = PriceListItem.objects.create(
+        service_code=f"BENCH{tag}",
+        name="Khám bệnh (bench)",
+        unit="lần",
+        category=ServiceCategory.EXAMINATION,
+        price=150_000,
+        insurance_price=150_000,
+        on_demand=False,
+        vat_rate=VatRate.KCT,
+        currency="VND",
+        effective_from=datetime(2020, 1, 1, tzinfo=UTC).date(),
+    )
+    bills = []
+    for index in range(count):
+        patient = patient_create(code=f"BB{tag}{index:07d}", full_name="Bệnh nhân Bench")
+        encounter = encounter_open(
+            patient=patient,
+            his_reference=f"BENCH-{tag}-{index}",
+            kind="outpatient",
+            department="Khoa Nội",
+        )
+        charges_add(encounter=encounter, items=[ChargeInput(item.service_code, 1)])
+        invoice = invoice_issue(encounter=encounter, issued_by="bench")
+        bills.append(Bill(invoice.pk, invoice.patient_share))
+    return bills
+
+
+def kiosk_authorization() -> tuple[int, str]:
+    """A new kiosk device: its id and its ``Authorization`` header value."""
+    from billing.services.identity import device_create
+
+    device, key = device_create(kind="kiosk", name=f"bench-kiosk-{time.time_ns()}")
+    return device.pk, f"Device {key}"
+
+
+# --- the HTTP client -----------------------------------------------------------------------
+
+
+def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request(
+            "POST", path, body=body, headers={"Content-Type": "application/json", **headers}
+        )
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        conn.close()
+
+
+@dataclass(slots=True)
+class Client:
+    port: int
+    authorization: str
+    sent: list[tuple[str, bytes]] = field(default_factory=list)  # (key, body) of each create
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create(self, bill: Bill) -> tuple[float, str]:
+        key = f"bench-{uuid.uuid4().hex}"
+        body = json.dumps(
+            {"invoice_id": bill.invoice_id, "amount": bill.amount, "method": "vietqr"}
+        ).encode()
+        started = time.perf_counter()
+        status, answer = self.replay(key, body)
+        elapsed = time.perf_counter() - started
+        if status != 201:
+            raise RuntimeError(f"create answered {status}: {answer}")
+        with self.lock:
+            self.sent.append((key, body))
+        return elapsed, answer["next_action"]["memo_code"]
+
+    def replay(self, key: str, body: bytes) -> tuple[int, Any]:
+        headers = {"Authorization": self.authorization, "Idempotency-Key": key}
+        return _post(self.port, PAYMENTS_PATH, body, headers)
+
+    def confirm(self, bill: Bill, memo_code: str) -> float:
+        from django.conf import settings
+
+        body = json.dumps(
+            {
+                "id": uuid.uuid4().hex,
+                "gateway": "Vietcombank",
+                "transactionDate": datetime.now(UTC)
+                .astimezone()
+                .replace(tzinfo=None)
+                .strftime("%Y-%m-%d %H:%M:%S"),
+                "accountNumber": settings.VIETQR_ACCOUNT,
+                "code": memo_code,
+                "content": f"{memo_code} thanh toan vien phi",
+                "transferType": "in",
+                "transferAmount": bill.amount,
+                "referenceCode": f"FT{uuid.uuid4().hex[:12].upper()}",
+            }
+        ).encode()
+        started = time.perf_counter()
+        status, answer = _post(
+            self.port, SEPAY_PATH, body, {"Authorization": f"Apikey {SEPAY_KEY}"}
+        )
+        elapsed = time.perf_counter() - started
+        if status != 200:
+            raise RuntimeError(f"sepay webhook answered {status}: {answer}")
+        return elapsed
+
+    def pay(self, bill: Bill, latencies: Latencies, *, scheduled: float | None = None) -> None:
+        lag = time.perf_counter() - scheduled if scheduled is not None else 0.0
+        create, memo = self.create(bill)
+        latencies.add(create + max(0.0, lag), self.confirm(bill, memo))
+
+
+def _closed_loop(work: Sequence[Any], concurrency: int, job: Callable[[Any], None]) -> float:
+    """Run ``job`` over ``work`` with ``concurrency`` threads; the wall-clock seconds."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for _ in pool.map(job, work):
+            pass
+    return time.perf_counter() - started
+
+
+def _open_loop(client: Client, bills: Sequence[Bill], per_second: float) -> Latencies:
+    latencies = Latencies()
+    interval = 1 / per_second
+    start = time.perf_counter() + 0.05
+    with ThreadPoolExecutor(64) as pool:
+        futures = []
+        for index, bill in enumerate(bills):
+            due = start + index * interval
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(client.pay, bill, latencies, scheduled=due))
+        for future in futures:
+            future.result()
+    return latencies
+
+
+# --- the raw baseline ----------------------------------------------------------------------
+
+
+def _insert(table: str, columns: Sequence[str]) -> str:
+    names = ", ".join(columns)
+    marks = ", ".join(["%s"] * len(columns))
+    return f"INSERT INTO {table} ({names}) VALUES ({marks})"
+
+
+class RawPayments:
+    """The baseline: per payment, the rows the app writes, through psycopg 3 with
+    server-side prepared statements, one transaction per HTTP request:
+
+    * create: ``INSERT`` the idempotency record, ``INSERT`` the pending payment (memo code,
+      expiry), ``UPDATE`` the record with the response — ``COMMIT``;
+    * confirm: ``INSERT`` the webhook event, ``UPDATE`` the payment to succeeded, ``INSERT``
+      the journal entry and its two lines (1132 / 1311, the same triggers fire), ``UPDATE``
+      the invoice to paid, ``INSERT`` the outbox event, ``UPDATE`` the event as applied,
+      ``UPDATE`` the outbox event as published — ``COMMIT``.
+
+    Reads, row locks and the app's separate short transactions are not in it.
+    """
+
+    def __init__(self, device_id: int) -> None:
+        from payments.services.bank_transfers import BANK_TRANSFER_CLEARING
+        from payments.services.transitions import PATIENT_RECEIVABLE
+
+        self.device_id = device_id
+        with raw_connect() as conn:
+            rows = conn.execute(
+                "SELECT code, id FROM billing_account WHERE code IN (%s, %s)",
+                (BANK_TRANSFER_CLEARING, PATIENT_RECEIVABLE),
+            ).fetchall()
+        ids: dict[str, int] = dict(rows)
+        self.debit_id, self.credit_id = ids[BANK_TRANSFER_CLEARING], ids[PATIENT_RECEIVABLE]
+        defaults = {k: v for k, v in line_defaults().items() if k != "reference"}
+        self.insert_lines = (
+            f"INSERT INTO billing_journalline ({line_insert_columns(defaults).as_string()},"
+            f" reference) VALUES (%s, %s, %s, 0{line_default_values(defaults).as_string()}, '')"
+            f", (%s, %s, 0, %s{line_default_values(defaults).as_string()}, %s)"
+        )
+
+    def pay(self, conn: psycopg.Connection, bill: Bill, index: int) -> None:
+        now = datetime.now(UTC)
+        key = f"raw-{uuid.uuid4().hex}"
+        memo = f"VR{uuid.uuid4().hex[:10].upper()}"
+        public_id = f"pay_{uuid.uuid4().hex[:20]}"
+        prepare = {"prepare": True}
+        with conn.cursor() as cur:
+            cur.execute(
+                _insert(
+                    "payments_idempotencyrecord",
+                    ["scope", "key", "method", "path", "fingerprint", "locked_at", "created_at"],
+                )
+                + " RETURNING id",
+                (f"device:{self.device_id}", key, "POST", PAYMENTS_PATH, "f" * 64, now, now),
+                **prepare,
+            )
+            record = cur.fetchone()
+            assert record is not None
+            cur.execute(
+                _insert(
+                    "payments_payment",
+                    [
+                        "public_id",
+                        "purpose",
+                        "invoice_id",
+                        "amount",
+                        "currency",
+                        "amount_refunded",
+                        "method",
+                        "channel",
+                        "provider",
+                        "provider_reference",
+                        "memo_code",
+                        "status",
+                        "failure_code",
+                        "failure_message",
+                        "idempotency_key",
+                        "client_secret",
+                        "card_reader_id",
+                        "created_by_device_id",
+                        "created_at",
+                        "updated_at",
+                        "expires_at",
+                    ],
+                )
+                + " RETURNING id",
+                (
+                    public_id,
+                    "invoice",
+                    bill.invoice_id,
+                    bill.amount,
+                    "VND",
+                    0,
+                    "vietqr",
+                    "kiosk",
+                    "bank_transfer",
+                    "",
+                    memo,
+                    "pending",
+                    "",
+                    "",
+                    key,
+                    "",
+                    "",
+                    self.device_id,
+                    now,
+                    now,
+                    now + timedelta(minutes=15),
+                ),
+                **prepare,
+            )
+            payment = cur.fetchone()
+            assert payment is not None
+            cur.execute(
+                "UPDATE payments_idempotencyrecord SET response_status = %s,"
+                " response_body = %s, locked_at = NULL, completed_at = %s WHERE id = %s",
+                (201, Jsonb({"id": public_id, "memo_code": memo}), now, record[0]),
+                **prepare,
+            )
+            conn.commit()
+
+            now = datetime.now(UTC)
+            cur.execute(
+                _insert(
+                    "payments_webhookevent",
+                    [
+                        "provider",
+                        "event_id",
+                        "event_type",
+                        "payload",
+                        "received_at",
+                        "occurred_at",
+                        "attempts",
+                        "last_error",
+                        "outcome",
+                    ],
+                )
+                + " ON CONFLICT (provider, event_id) DO NOTHING RETURNING id",
+                (
+                    "sepay",
+                    f"raw-{index}-{key}",
+                    "transfer.in",
+                    Jsonb({"code": memo}),
+                    now,
+                    now,
+                    0,
+                    "",
+                    "",
+                ),
+                **prepare,
+            )
+            event = cur.fetchone()
+            assert event is not None
+            cur.execute(
+                "UPDATE payments_payment SET status = 'succeeded', updated_at = %s,"
+                " provider_event_at = %s, succeeded_at = %s WHERE id = %s",
+                (now, now, now, payment[0]),
+                **prepare,
+            )
+            cur.execute(
+                INSERT_ENTRY,
+                (
+                    now,
+                    "VietQR payment",
+                    "payment",
+                    public_id,
+                    f"payment:{public_id}:captured",
+                    now,
+                ),
+                **prepare,
+            )
+            entry = cur.fetchone()
+            assert entry is not None
+            cur.execute(
+                self.insert_lines,
+                (
+                    entry[0],
+                    self.debit_id,
+                    bill.amount,
+                    entry[0],
+                    self.credit_id,
+                    bill.amount,
+                    f"invoice:{bill.invoice_id}",
+                ),
+                **prepare,
+            )
+            cur.execute(
+                "UPDATE billing_invoice SET status = 'paid' WHERE id = %s",
+                (bill.invoice_id,),
+                **prepare,
+            )
+            cur.execute(
+                _insert(
+                    "payments_outboxevent",
+                    ["topic", "payload", "dedupe_key", "created_at", "attempts"],
+                )
+                + " RETURNING id",
+                (
+                    "payment.succeeded",
+                    Jsonb({"payment_id": payment[0]}),
+                    f"payment:{payment[0]}:succeeded",
+                    now,
+                    0,
+                ),
+                **prepare,
+            )
+            outbox = cur.fetchone()
+            assert outbox is not None
+            cur.execute(
+                "UPDATE payments_webhookevent SET applied_at = %s, attempts = 1,"
+                " outcome = %s WHERE id = %s",
+                (now, f"succeeded: {public_id}", event[0]),
+                **prepare,
+            )
+            cur.execute(
+                "UPDATE payments_outboxevent SET published_at = %s, attempts = 1 WHERE id = %s",
+                (now, outbox[0]),
+                **prepare,
+            )
+            conn.commit()
+
+    def run(self, bills: Sequence[Bill], concurrency: int) -> float:
+        local = threading.local()
+        conns: list[psycopg.Connection] = []
+        lock = threading.Lock()
+
+        def job(item: tuple[int, Bill]) -> None:
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = local.conn = raw_connect()
+                with lock:
+                    conns.append(conn)
+            self.pay(conn, item[1], item[0])
+
+        try:
+            return _closed_loop(list(enumerate(bills)), concurrency, job)
+        finally:
+            for conn in conns:
+                conn.close()
+
+
+# --- the server ----------------------------------------------------------------------------
+
+
+@contextmanager
+def _server(workers: int) -> Iterator[int]:
+    from bench.http_server import gunicorn_server
+
+    extra = {"SEPAY_API_KEY": SEPAY_KEY}
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
+    try:
+        with gunicorn_server(workers=workers, quiet=True) as server:
+            yield server.port
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run(*, payments: int, concurrency: int | None = None) -> list[Outcome]:
+    from billing.models import Invoice, InvoiceStatus
+
+    cpus = os.cpu_count() or 1
+    workers = 2 * cpus
+    concurrency = concurrency or 2 * workers
+    print(
+        f"\n== payments over HTTP: {payments:,} payments (create + confirm), gunicorn"
+        f" {workers} sync workers, {concurrency} concurrent clients ==",
+        flush=True,
+    )
+    quarter_budget = max(20, payments // 4)
+    replays = max(2 * concurrency, payments // 3)
+    started = time.perf_counter()
+    bills = bills_issue(payments + quarter_budget + replays)
+    device_id, authorization = kiosk_authorization()
+    print(
+        f"setup: {len(bills):,} invoices issued through the billing services in"
+        f" {time.perf_counter() - started:.1f} s (not timed)",
+        flush=True,
+    )
+    peak_bills = bills[:payments]
+    quarter_bills = bills[payments : payments + quarter_budget]
+    replay_bills = bills[payments + quarter_budget :]
+
+    with _server(workers) as port:
+        client = Client(port=port, authorization=authorization)
+        warm = Latencies()
+        for bill in quarter_bills[:concurrency]:  # warm every worker's imports
+            client.pay(bill, warm)
+        quarter_bills = quarter_bills[concurrency:]
+
+        peak = Latencies()
+        peak_seconds = _closed_loop(peak_bills, concurrency, lambda b: client.pay(b, peak))
+        peak_rate = rate(len(peak_bills), peak_seconds)
+        print(
+            f"peak: {len(peak_bills):,} payments in {peak_seconds:.2f} s = {peak_rate:,.1f}/s"
+            f" ({2 * peak_rate:,.0f} requests/s); create {_p(peak.create)};"
+            f" confirm {_p(peak.confirm)}",
+            flush=True,
+        )
+
+        raw = RawPayments(device_id)
+        raw_seconds = raw.run(peak_bills, concurrency)
+        raw_rate = rate(len(peak_bills), raw_seconds)
+        print(
+            f"raw psycopg: {len(peak_bills):,} payments in {raw_seconds:.2f} s ="
+            f" {raw_rate:,.1f}/s (2 transactions, 12 statements each payment)",
+            flush=True,
+        )
+
+        quarter_rate = peak_rate / 4
+        count = min(len(quarter_bills), max(10, round(quarter_rate * QUARTER_SECONDS)))
+        quarter = _open_loop(client, quarter_bills[:count], quarter_rate)
+        print(
+            f"quarter peak: {count:,} payments paced at {quarter_rate:,.1f}/s (open loop);"
+            f" create {_p(quarter.create)}; confirm {_p(quarter.confirm)}",
+            flush=True,
+        )
+
+        firsts = Latencies()
+        client.sent.clear()
+        first_seconds = _closed_loop(
+            replay_bills, concurrency, lambda b: firsts.add(client.create(b)[0], None)
+        )
+        stored = list(client.sent)
+        again = Latencies()
+
+        def replay(sent: tuple[str, bytes]) -> None:
+            begun = time.perf_counter()
+            status, _ = client.replay(*sent)
+            again.add(time.perf_counter() - begun, None)
+            if status != 201:
+                raise RuntimeError(f"replay answered {status}")
+
+        replay_seconds = _closed_loop(stored, concurrency, replay)
+        first_rate = rate(len(stored), first_seconds)
+        replay_rate = rate(len(stored), replay_seconds)
+        print(
+            f"replays: {len(stored):,} first creates {first_rate:,.0f}/s ({_p(firsts.create)}),"
+            f" the same requests replayed {replay_rate:,.0f}/s ({_p(again.create)})",
+            flush=True,
+        )
+
+    paid = Invoice.objects.filter(
+        pk__in=[b.invoice_id for b in peak_bills], status=InvoiceStatus.PAID
+    ).count()
+    assert paid == len(peak_bills), f"{paid} of {len(peak_bills)} peak invoices paid"
+
+    outcomes = [
+        ratio_outcome(
+            name="payments (create+confirm over HTTP)",
+            unit="payments/s",
+            app_rate=peak_rate,
+            baseline_label="raw psycopg",
+            baseline_rate=raw_rate,
+            target=TARGET_RATIO,
+        )
+    ]
+    p99_create = percentile(quarter.create, 0.99)
+    p99_confirm = percentile(quarter.confirm, 0.99)
+    latency = Outcome(
+        name="p99 at quarter peak",
+        measured=f"create {p99_create:.0f} ms, confirm {p99_confirm:.0f} ms",
+        baseline="",
+        figure=f"p99 {max(p99_create, p99_confirm):.0f} ms",
+        target=f"<= {TARGET_P99_MS:.0f} ms",
+        met=max(p99_create, p99_confirm) <= TARGET_P99_MS,
+    )
+    print(latency.line(), flush=True)
+    speedup = replay_rate / first_rate
+    replay_outcome = Outcome(
+        name="replay speed",
+        measured=f"{replay_rate:,.0f} replays/s vs first requests {first_rate:,.0f}/s",
+        baseline="",
+        figure=f"{speedup:.1f}x first requests",
+        target=f">= {TARGET_REPLAY:.0f}x",
+        met=speedup >= TARGET_REPLAY,
+    )
+    print(replay_outcome.line(), flush=True)
+    return [*outcomes, latency, replay_outcome]
