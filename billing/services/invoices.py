@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
@@ -33,6 +34,9 @@ from billing.services.sequences import sequence_next
 SERVICE_REVENUE = "5113"
 PHARMACY_REVENUE = "5111"
 OUTPUT_VAT = "3331"
+# Checks that apps above billing add, run under the invoice's row lock before a void
+# (payments refuses while a payment of the invoice is still in flight).
+VOID_GUARDS: list[Callable[[Invoice], None]] = []
 # Entries that move an invoice's receivable without being a payment of it.
 _NOT_PAYMENTS = ("invoice", "deposit_application")
 
@@ -204,6 +208,8 @@ def invoice_void(*, invoice: Invoice, voided_by: AbstractBaseUser | None, reason
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == InvoiceStatus.VOID:
         raise InvoiceAlreadyVoid()
+    for guard in VOID_GUARDS:
+        guard(invoice)
     paid = invoice_payments_net(invoice)
     if paid > 0:
         raise InvoiceHasPayments(detail={"amount_paid": paid})

@@ -63,3 +63,21 @@ def check_invoice_amount(*, invoice: Invoice, amount: int, currency: str) -> Non
             param="amount",
             detail={"payable": payable},
         )
+
+
+class InvoicePaymentsInFlight(DomainError):
+    status = 409
+    code = "invoice_has_payments_in_flight"
+    default_message = "A payment of this invoice is still in flight: cancel it or let it finish."
+
+
+def refuse_void_with_payments_in_flight(invoice: Invoice) -> None:
+    """A void guard (see ``billing.services.invoices.VOID_GUARDS``), run under the invoice's
+    row lock — the lock every new payment of the invoice takes too."""
+    in_flight = list(
+        Payment.objects.filter(invoice=invoice, status__in=ACTIVE_STATUSES).values_list(
+            "public_id", flat=True
+        )
+    )
+    if in_flight:
+        raise InvoicePaymentsInFlight(detail={"payments": in_flight})

@@ -429,3 +429,25 @@ def test_a_succeeded_advance_is_held_as_a_deposit_of_the_encounter(kiosk):
     succeed(created["id"])
     assert encounter.deposits.get().amount == 2_000_000
     assert JournalEntry.objects.filter(source_type="deposit").count() == 1
+
+
+def test_an_invoice_with_a_payment_in_flight_cannot_be_voided_until_it_is_canceled(
+    kiosk, staff_client
+):
+    client, _ = kiosk
+    supervisor = staff_client(Role.SUPERVISOR)
+    invoice = payable_invoice(500_000)
+    payment_id = pay(client, invoice=invoice, amount=200_000).json()["id"]
+
+    refused = supervisor.post(
+        f"/api/v1/invoices/{invoice.pk}/void", {"reason": "wrong patient"}, format="json"
+    )
+    client.post(f"/api/v1/payments/{payment_id}/cancel", headers={"Idempotency-Key": new_key()})
+    voided = supervisor.post(
+        f"/api/v1/invoices/{invoice.pk}/void", {"reason": "wrong patient"}, format="json"
+    )
+
+    error = assert_error(refused, 409, "invoice_has_payments_in_flight")
+    assert error["detail"] == {"payments": [payment_id]}
+    assert voided.status_code == 200, voided.content
+    assert_error(pay(client, invoice=invoice, amount=100_000), 409, "invoice_not_payable")
