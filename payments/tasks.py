@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from payments.outbox import outbox_relay
-from payments.services.housekeeping import payments_sync_stuck
+from payments.services.housekeeping import payments_cancel_abandoned, payments_sync_stuck
 from payments.services.idempotency import idempotency_prune
 from payments.services.payments import payment_expire_due
 from payments.services.webhooks import webhook_retry_unapplied
@@ -41,7 +41,8 @@ def expire_qr_payments() -> int:
     ignore_result=True,
 )
 def sync_stuck_payments() -> int:
-    return payments_sync_stuck()
+    """Ask Stripe about payments stuck in flight, then cancel abandoned phone card forms."""
+    return payments_sync_stuck() + payments_cancel_abandoned()
 
 
 @shared_task(

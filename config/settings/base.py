@@ -228,6 +228,8 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 VIETQR_BANK_BIN = env.str("VIETQR_BANK_BIN", default="970436")  # Vietcombank
 VIETQR_ACCOUNT = env.str("VIETQR_ACCOUNT", default="0011001234567")
 VIETQR_TTL_MINUTES = env.int("VIETQR_TTL_MINUTES", default=15)
+# A phone card payment still pending after this is canceled (its reservation released).
+CARD_PAYMENT_TTL_MINUTES = env.int("CARD_PAYMENT_TTL_MINUTES", default=60)
 # A QR is marked expired only this long after its time: bank feeds report transfers late.
 VIETQR_EXPIRY_GRACE_MINUTES = env.int("VIETQR_EXPIRY_GRACE_MINUTES", default=10)
 # Bank-feed webhooks (Casso v2 signature key; SePay API key).

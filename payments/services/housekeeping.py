@@ -15,8 +15,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing.errors import DomainError
-from payments.models import ACTIVE_STATUSES, Payment, Provider
-from payments.services.payments import payment_sync_from_provider
+from payments.models import ACTIVE_STATUSES, Payment, PaymentMethod, PaymentStatus, Provider
+from payments.services.payments import payment_cancel, payment_sync_from_provider
 
 logger = logging.getLogger(__name__)
 
@@ -53,3 +53,23 @@ def payments_sync_stuck(*, limit: int = 200) -> int:
             continue
         changed += payment.status != before
     return changed
+
+
+def payments_cancel_abandoned(*, limit: int = 200) -> int:
+    """Cancel phone card payments left ``pending`` longer than ``CARD_PAYMENT_TTL_MINUTES``
+    (the patient closed the page): their reservation would block paying the invoice any
+    other way. The intent is canceled at Stripe first; one that succeeded meanwhile is
+    recorded as succeeded instead. Returns how many were canceled."""
+    cutoff = timezone.now() - timedelta(minutes=settings.CARD_PAYMENT_TTL_MINUTES)
+    canceled = 0
+    abandoned = Payment.objects.filter(
+        method=PaymentMethod.CARD, status=PaymentStatus.PENDING, created_at__lt=cutoff
+    ).order_by("created_at")[:limit]
+    for payment in abandoned:
+        try:
+            payment = payment_cancel(payment=payment)
+        except DomainError as exc:
+            logger.warning("payment %s: not canceled (%s)", payment.pk, exc.code)
+            continue
+        canceled += payment.status == PaymentStatus.CANCELED
+    return canceled

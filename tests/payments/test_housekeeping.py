@@ -22,6 +22,8 @@ from payments.models import (
     ReconciliationReason,
 )
 from payments.outbox import SUBSCRIBERS
+from payments.services.amounts import invoice_payable_amount
+from payments.services.housekeeping import payments_cancel_abandoned
 from payments.services.transitions import payment_transition
 from payments.tasks import (
     expire_qr_payments,
@@ -229,3 +231,20 @@ def test_the_prune_job_deletes_only_keys_older_than_their_time_to_live():
     assert prune_idempotency_keys.delay().get() == 1
 
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.usefixtures("stripe_configured")
+def test_an_abandoned_phone_card_payment_is_canceled_and_its_reservation_released(
+    fake_stripe: FakeStripeServer,
+):
+    abandoned, recent = card_payment(), card_payment()
+    age(abandoned, minutes=settings.CARD_PAYMENT_TTL_MINUTES + 1)
+
+    assert payments_cancel_abandoned() == 1
+    assert payments_cancel_abandoned() == 0  # idempotent
+
+    assert Payment.objects.get(pk=abandoned.pk).status == PaymentStatus.CANCELED
+    assert fake_stripe.get(abandoned.provider_reference)["status"] == "canceled"
+    assert Payment.objects.get(pk=recent.pk).status == PaymentStatus.PENDING
+    assert abandoned.invoice is not None
+    assert invoice_payable_amount(invoice=abandoned.invoice) == abandoned.amount
