@@ -23,7 +23,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--xlsx-lines", type=int, default=100_000, help="XLSX (100,000)")
     parser.add_argument("--repeats", type=int, default=2, help="CSV timed runs per path (2)")
     parser.add_argument(
-        "--payments", type=int, default=1_500, help="HTTP payments at peak (1,500; 0: skip)"
+        "--payments", type=int, default=600, help="HTTP payments at peak (600; 0: skip)"
+    )
+    parser.add_argument(
+        "--payments-conn-max-age",
+        type=int,
+        default=None,
+        help="the server's DB_CONN_MAX_AGE (default: the environment's, else the app's 60)",
     )
     parser.add_argument(
         "--payments-only", action="store_true", help="run only the HTTP payments benchmark"
@@ -71,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         outcomes: list[Outcome] = []
         if args.payments_only:
-            outcomes += payments_http.run(payments=args.payments)
+            outcomes += payments_http.run(
+                payments=args.payments, conn_max_age=args.payments_conn_max_age
+            )
             print_summary(outcomes)
             return 0
         outcomes += ledger_post.run(entries=args.post_entries)
@@ -88,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         outcomes += ledger_export_xlsx.run(filled=filled, lines=args.xlsx_lines)
         if args.payments > 0:
-            outcomes += payments_http.run(payments=args.payments)
+            outcomes += payments_http.run(
+                payments=args.payments, conn_max_age=args.payments_conn_max_age
+            )
         print_summary(outcomes)
     finally:
         connections.close_all()

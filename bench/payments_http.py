@@ -474,10 +474,10 @@ class RawPayments:
 
 
 @contextmanager
-def _server(workers: int) -> Iterator[int]:
+def _server(workers: int, conn_max_age: int) -> Iterator[int]:
     from bench.http_server import gunicorn_server
 
-    extra = {"SEPAY_API_KEY": SEPAY_KEY}
+    extra = {"SEPAY_API_KEY": SEPAY_KEY, "DB_CONN_MAX_AGE": str(conn_max_age)}
     saved = {name: os.environ.get(name) for name in extra}
     os.environ.update(extra)
     try:
@@ -491,15 +491,25 @@ def _server(workers: int) -> Iterator[int]:
                 os.environ[name] = value
 
 
-def run(*, payments: int, concurrency: int | None = None) -> list[Outcome]:
+def conn_max_age_default() -> int:
+    """The server's ``DB_CONN_MAX_AGE``: this process's environment, else the app's
+    default on PostgreSQL (60)."""
+    return int(os.environ.get("DB_CONN_MAX_AGE") or 60)
+
+
+def run(
+    *, payments: int, conn_max_age: int | None = None, concurrency: int | None = None
+) -> list[Outcome]:
     from billing.models import Invoice, InvoiceStatus
 
     cpus = os.cpu_count() or 1
     workers = 2 * cpus
     concurrency = concurrency or 2 * workers
+    conn_max_age = conn_max_age_default() if conn_max_age is None else conn_max_age
     print(
         f"\n== payments over HTTP: {payments:,} payments (create + confirm), gunicorn"
-        f" {workers} sync workers, {concurrency} concurrent clients ==",
+        f" {workers} sync workers (DB_CONN_MAX_AGE={conn_max_age}),"
+        f" {concurrency} concurrent clients ==",
         flush=True,
     )
     quarter_budget = max(20, payments // 4)
@@ -516,7 +526,7 @@ def run(*, payments: int, concurrency: int | None = None) -> list[Outcome]:
     quarter_bills = bills[payments : payments + quarter_budget]
     replay_bills = bills[payments + quarter_budget :]
 
-    with _server(workers) as port:
+    with _server(workers, conn_max_age) as port:
         client = Client(port=port, authorization=authorization)
         warm = Latencies()
         for bill in quarter_bills[:concurrency]:  # warm every worker's imports

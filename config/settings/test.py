@@ -8,9 +8,11 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vienph
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import REST_FRAMEWORK, env
+from config.settings.base import DATABASES, REST_FRAMEWORK, env
 
 SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+# Test threads open and close their own connections; nothing is kept between requests.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests send tasks explicitly to a real worker where they test delivery.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
