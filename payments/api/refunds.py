@@ -118,10 +118,15 @@ class RefundPayoutApi(APIView):
         )
 
     @extend_schema(
-        tags=["refunds"], request=InputSerializer, responses={200: RefundOutputSerializer}
+        tags=["refunds"],
+        request=InputSerializer,
+        responses={200: RefundOutputSerializer},
+        parameters=[_KEY],
     )
+    @idempotent
     def post(self, request: Request, public_id: str) -> Response:
-        """Record that a bank-transfer or cash refund was paid out."""
+        """Record that a bank-transfer or cash refund was paid out (money leaves the
+        hospital: an Idempotency-Key is required, as for every money movement)."""
         refund = _refund(public_id)
         if refund.status != RefundStatus.PENDING_PAYOUT:
             raise RefundStateConflict(detail={"status": refund.status})

@@ -118,8 +118,13 @@ def request_refund(
     )
 
 
-def pay_out(client: APIClient, refund_id: str, paid_by: str) -> Any:
-    return client.post(f"/api/v1/refunds/{refund_id}/payout", {"paid_by": paid_by}, format="json")
+def pay_out(client: APIClient, refund_id: str, paid_by: str, key: str | None = None) -> Any:
+    return client.post(
+        f"/api/v1/refunds/{refund_id}/payout",
+        {"paid_by": paid_by},
+        format="json",
+        headers={"Idempotency-Key": key or new_key()},
+    )
 
 
 def balance(account_code: str, reference: str | None = None) -> int:

@@ -242,10 +242,27 @@ def test_a_refund_is_paid_out_only_once(cashier):
     payment = cash_payment(amount=200_000, invoice=bill(200_000))
     refund_id = request_refund(cashier, payment, amount=50_000).json()["id"]
 
-    assert pay_out(cashier, refund_id, "cash").status_code == 200
+    first = pay_out(cashier, refund_id, "cash", key="payout-1")
+    retried = pay_out(cashier, refund_id, "cash", key="payout-1")  # a lost answer, retried
+
+    assert first.status_code == 200
+    assert (retried.status_code, retried.headers["Idempotent-Replayed"]) == (200, "true")
+    assert retried.json() == first.json()
     assert_error(pay_out(cashier, refund_id, "cash"), 409, "refund_state_conflict")
     assert fresh(payment).amount_refunded == 50_000
     assert refund_entries() == 1
+
+
+def test_a_payout_needs_an_idempotency_key(cashier):
+    payment = cash_payment(amount=200_000, invoice=bill(200_000))
+    refund_id = request_refund(cashier, payment, amount=50_000).json()["id"]
+
+    response = cashier.post(
+        f"/api/v1/refunds/{refund_id}/payout", {"paid_by": "cash"}, format="json"
+    )
+
+    assert_error(response, 400, "idempotency_key_missing", param="Idempotency-Key")
+    assert refund_entries() == 0
 
 
 def test_payout_of_a_card_refund_is_refused(fake, cashier):
