@@ -32,6 +32,11 @@ class ProviderError(DomainError):
     default_message = "The card provider could not be reached; nothing was charged twice."
 
 
+class ProviderRefused(ProviderError):
+    """Stripe answered and refused for good (a bad or impossible request, e.g. a charge
+    already refunded in the dashboard): retrying with the same key cannot succeed."""
+
+
 class CardDeclined(DomainError):
     status = 402
     code = "card_declined"
@@ -81,6 +86,11 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise CardDeclined(exc.user_message or None, detail={"code": exc.code}) from exc
     except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
         raise ProviderError(detail={"provider": "stripe"}) from exc
+    except stripe.InvalidRequestError as exc:
+        raise ProviderRefused(
+            str(exc.user_message or "Stripe refused the request."),
+            detail={"provider": "stripe", "code": exc.code},
+        ) from exc
     except stripe.StripeError as exc:
         raise ProviderError(
             str(exc.user_message or "Stripe refused the request."),

@@ -222,8 +222,16 @@ def refund_process(*, refund: Refund) -> Refund:
             amount=refund.amount,
             idempotency_key=f"vienphi:{refund.public_id}",
         )
+    except stripe_provider.ProviderRefused as exc:
+        # Refused for good: the refund fails and stops holding its amount.
+        Refund.objects.filter(pk=refund.pk, status=RefundStatus.APPROVED).update(
+            status=RefundStatus.FAILED,
+            note=f"Stripe refused: {(exc.detail or {}).get('code') or exc.message}"[:300],
+            completed_at=timezone.now(),
+        )
+        raise
     except stripe_provider.ProviderError:
-        # Left approved: the sync job (or a retry) sends it again with the same key.
+        # A transient failure: left approved, a retry sends it again with the same key.
         raise
     return refund_complete(refund=refund, provider_reference=reference)
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import stripe
 from rest_framework.test import APIClient
 
 from billing.models import Encounter, EncounterKind, Invoice, InvoiceStatus, JournalEntry, Role
@@ -125,6 +126,27 @@ def test_full_card_refund_is_sent_to_stripe_with_the_refunds_own_key(fake, cashi
     assert clearing_before - balance(CARD_CLEARING) == 400_000
     assert_invoice_owes(invoice, 400_000, InvoiceStatus.ISSUED)
     assert_trial_balance_balanced()
+
+
+def test_a_card_refund_stripe_refuses_for_good_fails_and_stops_holding_its_amount(fake, cashier):
+    invoice = bill(400_000)
+    payment = card_payment(fake, amount=400_000, invoice=invoice)
+    dashboard = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": fake.url})
+    dashboard.v1.refunds.create(params={"payment_intent": payment.provider_reference})
+
+    response = request_refund(cashier, payment, reason="service_not_performed")
+
+    assert_error(response, 502, "provider_error")
+    refund = Refund.objects.get(payment=payment)
+    assert refund.status == RefundStatus.FAILED
+    assert "charge_already_refunded" in refund.note
+    assert refund_entries() == 0
+    assert fresh(payment).status == PaymentStatus.SUCCEEDED
+    assert_invoice_owes(invoice, 0, InvoiceStatus.PAID)  # finance reconciles the dashboard
+    # The failed refund holds nothing: a new one is not refused as too much (402), it goes
+    # to Stripe again (which refuses it for the same reason).
+    again = request_refund(cashier, payment, amount=400_000, reason="other")
+    assert_error(again, 502, "provider_error")
 
 
 def test_partial_card_refunds_leave_the_payment_partially_refunded_until_all_is_back(fake, cashier):
