@@ -11,6 +11,7 @@ from payments.models.payments import (
     Provider,
 )
 from payments.models.webhooks import (
+    BankTransferSeen,
     ReconciliationItem,
     ReconciliationReason,
     ReconciliationStatus,
@@ -23,6 +24,7 @@ from payments.models.webhooks import (
 __all__ = [
     "ACTIVE_STATUSES",
     "CAPTURED_STATUSES",
+    "BankTransferSeen",
     "IdempotencyRecord",
     "OutboxEvent",
     "Payment",

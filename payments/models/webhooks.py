@@ -46,6 +46,28 @@ class WebhookEvent(models.Model):
         return f"{self.provider}:{self.event_id}"
 
 
+class BankTransferSeen(models.Model):
+    """The bank's own reference of every incoming transfer applied, per receiving account:
+    when two feeds (Casso and SePay) watch one account, the second report of a transfer is
+    recognised and not booked again."""
+
+    account_number = models.CharField(max_length=40)
+    bank_reference = models.CharField(max_length=100)
+    provider = models.CharField(max_length=10, choices=WebhookProvider.choices)
+    transaction_id = models.CharField(max_length=100)
+    seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_number", "bank_reference"], name="bank_transfer_seen_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_number}/{self.bank_reference}"
+
+
 class ReconciliationReason(models.TextChoices):
     UNDERPAID = "underpaid", "Less than the payment's amount"
     OVERPAID = "overpaid", "More than the payment's amount"

@@ -18,6 +18,7 @@ from django.db import transaction
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from payments.models import (
+    BankTransferSeen,
     Payment,
     PaymentStatus,
     ReconciliationItem,
@@ -56,6 +57,12 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
     ):
         return "ignored: Casso test delivery"
     with transaction.atomic():
+        first_report = _first_report(transfer)
+        if first_report is not None:
+            return (
+                f"ignored: the same bank transfer was reported by {first_report.provider}"
+                f" ({first_report.transaction_id})"
+            )
         payment, reason = _match(transfer)
         if reason is None:
             assert payment is not None
@@ -75,6 +82,25 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
         item.pk,
     )
     return f"reconciliation: {reason}"
+
+
+def _first_report(transfer: BankTransfer) -> BankTransferSeen | None:
+    """Records the transfer by the bank's own reference; returns the earlier report of the
+    same transfer by another feed, if any. (A transfer without a bank reference cannot be
+    recognised across feeds; each feed still de-duplicates its own deliveries.)"""
+    if not transfer.reference:
+        return None
+    seen, created = BankTransferSeen.objects.get_or_create(
+        account_number=transfer.account_number,
+        bank_reference=transfer.reference,
+        defaults={"provider": transfer.provider, "transaction_id": transfer.transaction_id},
+    )
+    if created or (seen.provider, seen.transaction_id) == (
+        transfer.provider,
+        transfer.transaction_id,
+    ):
+        return None
+    return seen
 
 
 def _match(transfer: BankTransfer) -> tuple[Payment | None, str | None]:

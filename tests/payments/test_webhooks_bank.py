@@ -314,3 +314,36 @@ def test_the_payers_name_in_the_memo_never_reaches_the_logs(caplog: pytest.LogCa
     logged = caplog.text + " ".join(str(r.args) for r in caplog.records)
     assert "KHOA" not in logged  # ...but never logged
     assert "NGUYEN THI BINH" not in logged  # nor the counter-account name
+
+
+@pytest.mark.parametrize("first", ["casso", "sepay"])
+def test_one_transfer_reported_by_both_feeds_is_booked_once(first: str):
+    payment = vietqr_payment(amount=350_000)
+    assert payment.memo_code is not None
+    memo = bank_memo(payment.memo_code)
+    record = casso_record(amount=350_000, description=memo)
+    casso = {"error": 0, "data": record}
+    sepay = sepay_body(amount=350_000, content=memo)
+    sepay["referenceCode"] = record["reference"]  # the bank's own reference
+    deliveries = [lambda: post_casso(Client(), casso), lambda: post_sepay(Client(), sepay)]
+    if first == "sepay":
+        deliveries.reverse()
+
+    answers = [deliver() for deliver in deliveries]
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert_paid(payment)
+    assert account_net_debit("1132") == 350_000  # not 700,000
+    assert not ReconciliationItem.objects.exists()
+    second = WebhookEvent.objects.get(provider="sepay" if first == "casso" else "casso")
+    assert second.outcome.startswith(f"ignored: the same bank transfer was reported by {first}")
+
+
+def test_transfers_without_a_bank_reference_are_still_applied():
+    payment = vietqr_payment(amount=120_000)
+    assert payment.memo_code is not None
+    body = sepay_body(amount=120_000, content=bank_memo(payment.memo_code))
+    body["referenceCode"] = ""
+
+    assert post_sepay(Client(), body).status_code == 200
+    assert_paid(payment)
