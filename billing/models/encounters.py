@@ -99,13 +99,29 @@ class PriceListItem(models.Model):
         return f"{self.service_code} from {self.effective_from}"
 
 
+class ServiceLine(models.Model):
+    """What a charge and an invoice line both record of the service, as it was priced: a
+    snapshot, so a later price-list change never rewrites a bill."""
+
+    service_code = models.CharField(max_length=32)
+    name = models.CharField(max_length=200)
+    unit = models.CharField(max_length=20)
+    category = models.CharField(max_length=12, choices=ServiceCategory.choices)
+    quantity = models.IntegerField()
+    unit_price = models.BigIntegerField()
+    vat_rate = models.CharField(max_length=3, choices=VatRate.choices)
+
+    class Meta:
+        abstract = True
+
+
 class ChargeStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     VOIDED = "voided", "Voided"
     REVERSAL = "reversal", "Reversal of a voided charge"
 
 
-class Charge(models.Model):
+class Charge(ServiceLine):
     """A service delivered, priced from the price list in force at ``service_at``.
 
     Never edited or deleted: voiding marks it voided and adds a reversal row (negative
@@ -114,15 +130,8 @@ class Charge(models.Model):
     encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="charges")
     price_item = models.ForeignKey(PriceListItem, on_delete=models.PROTECT)
     his_reference = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    service_code = models.CharField(max_length=32)
-    name = models.CharField(max_length=200)
-    unit = models.CharField(max_length=20)
-    category = models.CharField(max_length=12, choices=ServiceCategory.choices)
-    quantity = models.IntegerField()
-    unit_price = models.BigIntegerField()
     insurance_unit_price = models.BigIntegerField(null=True, blank=True)
     on_demand = models.BooleanField(default=False)
-    vat_rate = models.CharField(max_length=3, choices=VatRate.choices)
     currency = models.CharField(max_length=3, default="VND")
     service_at = models.DateTimeField()
     status = models.CharField(

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from billing.models.encounters import Charge, Encounter, ServiceCategory, VatRate
+from billing.models.encounters import Charge, Encounter, ServiceLine
 from billing.models.patients import Patient
 
 
@@ -98,19 +98,12 @@ class Invoice(models.Model):
         return f"invoice:{self.pk}:issue"
 
 
-class InvoiceLine(models.Model):
+class InvoiceLine(ServiceLine):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
     charge = models.ForeignKey(Charge, on_delete=models.PROTECT, related_name="invoice_lines")
-    service_code = models.CharField(max_length=32)
-    name = models.CharField(max_length=200)
-    unit = models.CharField(max_length=20)
-    category = models.CharField(max_length=12, choices=ServiceCategory.choices)
-    quantity = models.IntegerField()
-    unit_price = models.BigIntegerField()
     amount = models.BigIntegerField()
     insurance_share = models.BigIntegerField()
     patient_share = models.BigIntegerField()
-    vat_rate = models.CharField(max_length=3, choices=VatRate.choices)
     vat_amount = models.BigIntegerField(default=0)
 
     class Meta:
