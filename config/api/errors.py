@@ -33,8 +33,9 @@ def _first_field_error(detail: Any, path: str = "") -> tuple[str, Any]:
         key, value = next(iter(detail.items()))
         if key == "non_field_errors":
             return _first_field_error(value, path)
-        child = f"{path}.{key}" if path else str(key)
-        return _first_field_error(value, child)
+        if isinstance(key, int):  # a list's errors may come keyed by the item's index
+            return _first_field_error(value, f"{path}[{key}]")
+        return _first_field_error(value, f"{path}.{key}" if path else str(key))
     if isinstance(detail, list) and detail:
         for index, item in enumerate(detail):
             if item:

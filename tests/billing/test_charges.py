@@ -131,8 +131,10 @@ def test_the_client_cannot_set_the_price_of_a_charge(his: APIClient, encounter: 
         ),
         ({"quantity": 0}, "invalid_quantity", "charges[2].quantity"),
         ({"quantity": -3}, "invalid_quantity", "charges[2].quantity"),
+        ({"quantity": "two"}, "parameter_invalid", "charges[2].quantity"),
+        ({"service_code": None}, "parameter_missing", "charges[2].service_code"),
     ],
-    ids=["unknown-service-code", "zero-quantity", "negative-quantity"],
+    ids=["unknown-service-code", "zero-quantity", "negative-quantity", "text", "null-code"],
 )
 def test_a_batch_whose_third_charge_is_bad_writes_none_of_them(
     his: APIClient, encounter: Encounter, bad_item: dict[str, Any], code: str, param: str
