@@ -12,6 +12,7 @@ from payments.outbox import outbox_relay
 from payments.services.housekeeping import payments_cancel_abandoned, payments_sync_stuck
 from payments.services.idempotency import idempotency_prune
 from payments.services.payments import payment_expire_due
+from payments.services.refunds import refunds_resend_approved
 from payments.services.webhooks import webhook_retry_unapplied
 
 
@@ -63,3 +64,13 @@ def retry_webhook_events() -> int:
 )
 def prune_idempotency_keys() -> int:
     return idempotency_prune()
+
+
+@shared_task(
+    name="payments.resend_approved_refunds",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def resend_approved_refunds() -> int:
+    return refunds_resend_approved()

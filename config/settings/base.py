@@ -276,6 +276,11 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": 300.0,
             "options": {"expires": 290},
         },
+        "payments.resend_approved_refunds": {
+            "task": "payments.resend_approved_refunds",
+            "schedule": 300.0,
+            "options": {"expires": 290},
+        },
         "payments.prune_idempotency_keys": {
             "task": "payments.prune_idempotency_keys",
             "schedule": 3600.0,

@@ -17,7 +17,9 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -44,6 +46,8 @@ from payments.models import (
 from payments.providers import stripe as stripe_provider
 from payments.services.idempotency import IdempotencyKeyReused
 from payments.services.transitions import CLEARING_ACCOUNT, payment_transition
+
+logger = logging.getLogger(__name__)
 
 REFUND_REASONS = (
     "duplicate",
@@ -291,3 +295,22 @@ def refund_complete(
             dedupe_key=f"refund:{refund.pk}:succeeded",
         )
     return refund
+
+
+def refunds_resend_approved(*, older_than_minutes: int = 5, limit: int = 100) -> int:
+    """Send again card refunds left ``approved`` because Stripe could not be reached (beat).
+    The refund's own idempotency key makes a resend of one Stripe already made harmless.
+    Returns how many completed."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    completed = 0
+    stuck = Refund.objects.select_related("payment").filter(
+        status=RefundStatus.APPROVED, payment__provider=Provider.STRIPE, created_at__lt=cutoff
+    )
+    for refund in stuck.order_by("created_at")[:limit]:
+        try:
+            refund = refund_process(refund=refund)
+        except DomainError as exc:
+            logger.warning("refund %s: not sent again (%s)", refund.pk, exc.code)
+            continue
+        completed += refund.status == RefundStatus.SUCCEEDED
+    return completed

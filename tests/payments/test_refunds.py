@@ -5,10 +5,12 @@ approval above the threshold, the errors, and advances (domain.md §3 and §5)."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import stripe
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import Encounter, EncounterKind, Invoice, InvoiceStatus, JournalEntry, Role
@@ -16,6 +18,7 @@ from billing.selectors.invoices import deposit_balance, invoice_balance
 from billing.services.deposits import encounter_discharge
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from payments.services.transitions import payment_transition
+from payments.tasks import resend_approved_refunds
 from tests.assertions import assert_error
 from tests.billing.billing_assertions import assert_invoice_agrees_with_books
 from tests.billing.factories import (
@@ -409,6 +412,24 @@ def test_approval_retried_after_a_stripe_outage_sends_the_refund_once(
     assert retried.json()["status"] == "succeeded"
     assert [r["amount"] for r in stripe_refunds(fake, payment)] == [800_000]
     assert fresh(payment).amount_refunded == 800_000
+
+
+def test_a_card_refund_stuck_by_a_stripe_outage_is_sent_again_by_beat_once(fake, cashier, settings):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    payment = card_payment(fake, amount=400_000, invoice=bill(400_000))
+    fake.fail_next("/v1/refunds", status=503)
+    assert_error(request_refund(cashier, payment, amount=300_000), 502, "provider_error")
+    refund = Refund.objects.get(payment=payment)
+    assert refund.status == RefundStatus.APPROVED  # still holding its amount
+    Refund.objects.filter(pk=refund.pk).update(created_at=timezone.now() - timedelta(minutes=6))
+
+    assert resend_approved_refunds.delay().get() == 1
+    assert resend_approved_refunds.delay().get() == 0
+
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.SUCCEEDED
+    assert [r["amount"] for r in stripe_refunds(fake, payment)] == [300_000]
+    assert fresh(payment).amount_refunded == 300_000
+    assert refund_entries() == 1
 
 
 # ---- refused requests --------------------------------------------------------------------------
