@@ -134,6 +134,15 @@ def process_on_reader(*, reader_id: str, intent_id: str, idempotency_key: str) -
     )
 
 
+def cancel_reader_action(*, reader_id: str, idempotency_key: str) -> None:
+    """Stop the reader asking for a card (the patient walked away or chose another way)."""
+    _call(
+        client().v1.terminal.readers.cancel_action,
+        reader_id,
+        options={"idempotency_key": f"{idempotency_key}:cancel-reader"},
+    )
+
+
 def retrieve_intent(*, intent_id: str) -> IntentState:
     return _state(_call(client().v1.payment_intents.retrieve, intent_id))
 

@@ -18,6 +18,7 @@ payment, so it reserves nothing and the client may retry with the same key.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -244,6 +245,13 @@ def payment_cancel(*, payment: Payment) -> Payment:
             f"A {payment.status} payment cannot be canceled.", detail={"status": payment.status}
         )
     if payment.provider == Provider.STRIPE and payment.provider_reference:
+        if payment.method == PaymentMethod.CARD_PRESENT and payment.card_reader_id:
+            # The reader first, so that it stops asking for a card; if it already took one,
+            # canceling the intent below finds out.
+            with contextlib.suppress(stripe_provider.ProviderError):
+                stripe_provider.cancel_reader_action(
+                    reader_id=payment.card_reader_id, idempotency_key=_provider_key(payment)
+                )
         try:
             intent = stripe_provider.cancel_intent(
                 intent_id=payment.provider_reference, idempotency_key=_provider_key(payment)

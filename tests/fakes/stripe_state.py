@@ -189,6 +189,14 @@ class FakeStripeAccount:
         ):
             reader = self._find("terminal.reader", parts[3], "reader")
             return self._reader_process(reader, params)
+        if (
+            method == "POST"
+            and parts[:3] == ["v1", "terminal", "readers"]
+            and parts[4:] == ["cancel_action"]
+        ):
+            reader = self._find("terminal.reader", parts[3], "reader")
+            reader["action"] = None  # the reader stops asking for a card
+            return copy.deepcopy(reader)
         if method == "GET" and parts == ["v1", "balance_transactions"]:
             return self._balance_list(params)
         if method == "GET" and len(parts) >= 3:

@@ -165,14 +165,19 @@ def test_a_kiosk_without_a_reader_cannot_take_a_card(stripe_fake, device_client)
     assert not stripe_fake.request_log
 
 
-def test_canceling_a_kiosk_card_payment_cancels_its_intent(stripe_fake, device_client):
-    kiosk, _ = kiosk_with_reader(device_client, stripe_fake.add_reader())
+def test_canceling_a_kiosk_card_payment_stops_the_reader_and_cancels_its_intent(
+    stripe_fake, device_client
+):
+    reader = stripe_fake.add_reader()
+    kiosk, _ = kiosk_with_reader(device_client, reader)
     created = pay(kiosk, invoice=payable_invoice(), amount=1_000, method="card_present").json()
+    assert stripe_fake.get(reader)["action"]["status"] == "in_progress"
 
     response = cancel(kiosk, created["id"])
 
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "canceled"
+    assert stripe_fake.get(reader)["action"] is None  # no longer asking for a card
     assert stripe_fake.get(created["provider_reference"])["status"] == "canceled"
 
 
