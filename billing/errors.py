@@ -55,6 +55,11 @@ class Conflict(DomainError):
 # --- Money -------------------------------------------------------------------------------
 
 
+class InvalidAmount(DomainError):
+    code = "invalid_amount"
+    default_message = "The amount must be a positive whole number of minor units."
+
+
 class CurrencyMismatch(DomainError):
     code = "currency_mismatch"
     default_message = "Amounts in different currencies cannot be combined."

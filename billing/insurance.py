@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Q
 
 from billing.models import InsuranceCoverage, InsuranceParameters, Patient, RouteRatio
+from billing.money import round_half_up
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +55,6 @@ class Rules:
         return cls(benefit_level=0, route_ratio=Decimal(0), visit_threshold=0)
 
 
-def _round_half_up(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def split(lines: Sequence[SplitInput], rules: Rules, *, visit_in_scope_total: int) -> list[Share]:
     """The fund's and the patient's share of each line.
 
@@ -71,7 +68,7 @@ def split(lines: Sequence[SplitInput], rules: Rules, *, visit_in_scope_total: in
     rate = level / 100 * rules.route_ratio / 100
     shares = []
     for line in lines:
-        fund = min(_round_half_up(Decimal(line.in_scope_amount) * rate), line.amount)
+        fund = min(round_half_up(Decimal(line.in_scope_amount) * rate), line.amount)
         fund = max(fund, 0)
         shares.append(Share(fund, line.amount - fund))
     return shares

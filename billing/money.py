@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Self
 
 from billing.errors import CurrencyMismatch
@@ -15,6 +16,11 @@ from billing.errors import CurrencyMismatch
 # ISO 4217 minor-unit exponents for the currencies the hospital may see.
 MINOR_UNIT_EXPONENT: dict[str, int] = {"VND": 0, "USD": 2, "EUR": 2, "JPY": 0, "KRW": 0}
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def round_half_up(value: Decimal) -> int:
+    """A rate-derived amount to whole minor units, half up (the rounding rule of domain.md §1)."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True, slots=True, order=False)

@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from billing.chart import (
+    DEPOSIT_LIABILITY,
+    INSURANCE_RECEIVABLE,
+    PATIENT_RECEIVABLE,
+    REFUND_OWED,
+)
 from billing.models import (
     OPEN_INVOICE_STATUSES,
     Encounter,
@@ -16,11 +22,6 @@ from billing.models import (
     JournalLine,
     Patient,
 )
-
-PATIENT_RECEIVABLE = "1311"
-INSURANCE_RECEIVABLE = "1312"
-DEPOSIT_LIABILITY = "33881"
-REFUND_OWED = "33882"
 
 
 def _net_debits(account_code: str, references: Iterable[str]) -> dict[str, int]:

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.errors import DomainError
+from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE, REFUND_OWED
+from billing.errors import InvalidAmount
 from billing.models import (
     Deposit,
     Encounter,
@@ -23,21 +24,10 @@ from billing.models import (
     JournalEntry,
 )
 from billing.money import Money
-from billing.selectors.invoices import (
-    DEPOSIT_LIABILITY,
-    PATIENT_RECEIVABLE,
-    REFUND_OWED,
-    deposit_balance,
-    invoice_balance,
-)
+from billing.selectors.invoices import deposit_balance, invoice_balance
 from billing.services.encounters import EncounterClosed
 from billing.services.invoices import NothingToBill, invoice_issue, invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
-
-
-class InvalidAmount(DomainError):
-    code = "invalid_amount"
-    default_message = "The amount must be a positive whole number of the invoice currency."
 
 
 def deposit_posting_key(source_type: str, source_id: str) -> str:

@@ -12,6 +12,13 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from billing.chart import (
+    INSURANCE_RECEIVABLE,
+    OUTPUT_VAT,
+    PATIENT_RECEIVABLE,
+    PHARMACY_REVENUE,
+    SERVICE_REVENUE,
+)
 from billing.errors import DomainError
 from billing.insurance import SplitInput, rules_for, split
 from billing.models import (
@@ -26,14 +33,11 @@ from billing.models import (
     ServiceCategory,
     VatRate,
 )
-from billing.money import Money
-from billing.selectors.invoices import INSURANCE_RECEIVABLE, PATIENT_RECEIVABLE, invoice_balance
+from billing.money import Money, round_half_up
+from billing.selectors.invoices import invoice_balance
 from billing.services.ledger import Posting, ledger_post, ledger_reverse
 from billing.services.sequences import sequence_next
 
-SERVICE_REVENUE = "5113"
-PHARMACY_REVENUE = "5111"
-OUTPUT_VAT = "3331"
 # Checks that apps above billing add, run under the invoice's row lock before a void
 # (payments refuses while a payment of the invoice is still in flight).
 VOID_GUARDS: list[Callable[[Invoice], None]] = []
@@ -64,7 +68,7 @@ def _vat_included(amount: int, vat_rate: str) -> int:
     if vat_rate in (VatRate.KCT, VatRate.ZERO):
         return 0
     rate = Decimal(vat_rate)
-    return int((Decimal(amount) * rate / (100 + rate)).quantize(Decimal(1), "ROUND_HALF_UP"))
+    return round_half_up(Decimal(amount) * rate / (100 + rate))
 
 
 def _visit_in_scope_total(encounter: Encounter, new_charges: list[Charge]) -> int:

@@ -253,38 +253,19 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
 PAYMENT_SYNC_AFTER_MINUTES = env.int("PAYMENT_SYNC_AFTER_MINUTES", default=10)
 # ...until it is this old (an abandoned card form is not asked about forever).
 PAYMENT_SYNC_MAX_AGE_HOURS = env.int("PAYMENT_SYNC_MAX_AGE_HOURS", default=48)
-# Each entry expires before its next run, so a backlog never piles up while workers are down.
+# Task name -> seconds between runs. Each run expires before the next one is due, so a
+# backlog never piles up while the workers are down.
+_PAYMENTS_BEAT = {
+    "payments.relay_outbox": 15,
+    "payments.expire_qr_payments": 60,
+    "payments.retry_webhook_events": 60,
+    "payments.sync_stuck_payments": 300,
+    "payments.resend_approved_refunds": 300,
+    "payments.prune_idempotency_keys": 3600,
+}
 CELERY_BEAT_SCHEDULE.update(
     {
-        "payments.relay_outbox": {
-            "task": "payments.relay_outbox",
-            "schedule": 15.0,
-            "options": {"expires": 14},
-        },
-        "payments.expire_qr_payments": {
-            "task": "payments.expire_qr_payments",
-            "schedule": 60.0,
-            "options": {"expires": 55},
-        },
-        "payments.retry_webhook_events": {
-            "task": "payments.retry_webhook_events",
-            "schedule": 60.0,
-            "options": {"expires": 55},
-        },
-        "payments.sync_stuck_payments": {
-            "task": "payments.sync_stuck_payments",
-            "schedule": 300.0,
-            "options": {"expires": 290},
-        },
-        "payments.resend_approved_refunds": {
-            "task": "payments.resend_approved_refunds",
-            "schedule": 300.0,
-            "options": {"expires": 290},
-        },
-        "payments.prune_idempotency_keys": {
-            "task": "payments.prune_idempotency_keys",
-            "schedule": 3600.0,
-            "options": {"expires": 3500},
-        },
+        task: {"task": task, "schedule": float(every), "options": {"expires": every * 0.95}}
+        for task, every in _PAYMENTS_BEAT.items()
     }
 )

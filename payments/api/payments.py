@@ -15,14 +15,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
-from billing.errors import DomainError, NotFound
+from billing.errors import DomainError, InvalidAmount, NotFound
 from billing.models import OPEN_INVOICE_STATUSES, Device, DeviceKind, Encounter, Invoice, Role
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.permissions import staff_roles
 from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose, PaymentStatus
 from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal, pay_link_invoice_id
 from payments.providers.vietqr import build_payload, qr_png, qr_svg
-from payments.services.amounts import InvalidAmount, InvoiceNotPayable
+from payments.services.amounts import InvoiceNotPayable
 from payments.services.idempotency import idempotent
 from payments.services.payments import (
     MethodNotAllowed,

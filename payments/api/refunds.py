@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.chart import BANK, MAIN_CASH
 from billing.errors import NotFound
 from config.api.permissions import IsCashier, IsSupervisor
 from payments.models import Payment, Refund, RefundStatus
@@ -132,6 +133,6 @@ class RefundPayoutApi(APIView):
             raise RefundStateConflict(detail={"status": refund.status})
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        account = "1111" if data.validated_data["paid_by"] == "cash" else "1121"
+        account = MAIN_CASH if data.validated_data["paid_by"] == "cash" else BANK
         refund = refund_complete(refund=refund, paid_out_by=_user(request), credit_account=account)
         return Response(RefundOutputSerializer(refund).data)

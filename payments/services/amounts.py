@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from django.db.models import Sum
 
-from billing.errors import DomainError
+from billing.errors import CurrencyMismatch, DomainError, InvalidAmount
 from billing.models import OPEN_INVOICE_STATUSES, Invoice
 from billing.selectors.invoices import invoice_balance
 from payments.models import ACTIVE_STATUSES, Payment
-
-
-class InvalidAmount(DomainError):
-    code = "invalid_amount"
-    default_message = "The amount must be a positive whole number of minor units."
 
 
 class AmountExceedsDue(DomainError):
     status = 402
     code = "amount_exceeds_due"
     default_message = "The amount is more than what is still due on the invoice."
-
-
-class CurrencyMismatch(DomainError):
-    code = "currency_mismatch"
-    default_message = "The payment's currency is not the invoice's currency."
 
 
 class InvoiceNotPayable(DomainError):

@@ -15,6 +15,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 
+from billing.chart import SUSPENSE, VIETQR_CLEARING
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from payments.models import (
@@ -34,8 +35,7 @@ from payments.services.transitions import payment_transition
 
 logger = logging.getLogger(__name__)
 
-BANK_TRANSFER_CLEARING = "1132"
-SUSPENSE = "3388"
+BANK_TRANSFER_CLEARING = VIETQR_CLEARING
 BANK_CURRENCY = "VND"  # NAPAS 247 transfers are in dong
 # Casso's "test webhook" button sends this transaction id (with a made-up transfer).
 CASSO_TEST_TRANSACTION_ID = "0"

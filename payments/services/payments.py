@@ -27,12 +27,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.errors import DomainError
+from billing.errors import CurrencyMismatch, DomainError, InvalidAmount
 from billing.models import Encounter, EncounterStatus, Invoice
 from payments.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, Provider
 from payments.providers import stripe as stripe_provider
 from payments.providers.bank_feeds import new_memo_code
-from payments.services.amounts import CurrencyMismatch, InvalidAmount, check_invoice_amount
+from payments.services.amounts import check_invoice_amount
 from payments.services.transitions import IllegalTransition, payment_transition
 
 PROVIDER_FOR_METHOD = {
@@ -301,12 +301,3 @@ def payment_expire_due(*, now: Any = None) -> int:
         _, applied = payment_transition(payment=payment, to=PaymentStatus.EXPIRED)
         expired += applied
     return expired
-
-
-__all__ = [
-    "PaymentRequest",
-    "payment_cancel",
-    "payment_create",
-    "payment_expire_due",
-    "payment_sync_from_provider",
-]

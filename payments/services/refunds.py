@@ -27,10 +27,11 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE
 from billing.errors import DomainError
 from billing.models import Encounter, Invoice
 from billing.money import Money
-from billing.selectors.invoices import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE, deposit_balance
+from billing.selectors.invoices import deposit_balance
 from billing.services.invoices import invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
 from payments.models import (

@@ -19,6 +19,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from billing.chart import MAIN_CASH, PATIENT_RECEIVABLE, STRIPE_CLEARING, VIETQR_CLEARING
 from billing.errors import DomainError
 from billing.models import Invoice
 from billing.money import Money
@@ -56,8 +57,11 @@ STAGE: dict[str, int] = {
 }
 
 # The clearing account each rail's money lands in until settlement.
-CLEARING_ACCOUNT = {Provider.STRIPE: "1131", Provider.BANK_TRANSFER: "1132", Provider.CASH: "1111"}
-PATIENT_RECEIVABLE = "1311"
+CLEARING_ACCOUNT = {
+    Provider.STRIPE: STRIPE_CLEARING,
+    Provider.BANK_TRANSFER: VIETQR_CLEARING,
+    Provider.CASH: MAIN_CASH,
+}
 
 
 class IllegalTransition(DomainError):

@@ -11,6 +11,7 @@ import pytest
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
+from billing.errors import InvalidAmount
 from billing.models import (
     DeviceKind,
     Encounter,
@@ -23,7 +24,7 @@ from billing.models import (
 )
 from billing.money import Money
 from billing.selectors.invoices import deposit_balance, patient_deposit_balance, refund_owed
-from billing.services.deposits import InvalidAmount, deposit_receive, encounter_discharge
+from billing.services.deposits import deposit_receive, encounter_discharge
 from billing.services.encounters import EncounterClosed
 from billing.services.invoices import invoice_issue
 from tests.assertions import assert_error

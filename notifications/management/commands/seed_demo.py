@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from billing.chart import MAIN_CASH, OWNER_EQUITY
 from billing.models import Device, DeviceKind, PriceListItem, Role, ServiceCategory, VatRate
 from billing.money import Money
 from billing.services.identity import device_create, staff_create
@@ -147,8 +148,8 @@ class Command(BaseCommand):
         ledger_post(
             posting_key="demo:opening-float",
             lines=[
-                Posting.dr("1111", Money(20_000_000, "VND")),
-                Posting.cr("4111", Money(20_000_000, "VND")),
+                Posting.dr(MAIN_CASH, Money(20_000_000, "VND")),
+                Posting.cr(OWNER_EQUITY, Money(20_000_000, "VND")),
             ],
             source_type="manual",
             memo="Quỹ tiền mặt đầu kỳ (opening cash in the main safe)",
