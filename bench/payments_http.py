@@ -251,17 +251,16 @@ class RawPayments:
     """
 
     def __init__(self, device_id: int) -> None:
-        from payments.services.bank_transfers import BANK_TRANSFER_CLEARING
-        from payments.services.transitions import PATIENT_RECEIVABLE
+        from billing.chart import PATIENT_RECEIVABLE, VIETQR_CLEARING
 
         self.device_id = device_id
         with raw_connect() as conn:
             rows = conn.execute(
                 "SELECT code, id FROM billing_account WHERE code IN (%s, %s)",
-                (BANK_TRANSFER_CLEARING, PATIENT_RECEIVABLE),
+                (VIETQR_CLEARING, PATIENT_RECEIVABLE),
             ).fetchall()
         ids: dict[str, int] = dict(rows)
-        self.debit_id, self.credit_id = ids[BANK_TRANSFER_CLEARING], ids[PATIENT_RECEIVABLE]
+        self.debit_id, self.credit_id = ids[VIETQR_CLEARING], ids[PATIENT_RECEIVABLE]
         defaults = {k: v for k, v in line_defaults().items() if k != "reference"}
         self.insert_lines = (
             f"INSERT INTO billing_journalline ({line_insert_columns(defaults).as_string()},"

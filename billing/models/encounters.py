@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 
@@ -113,6 +115,10 @@ class ServiceLine(models.Model):
 
     class Meta:
         abstract = True
+
+    def service_snapshot(self) -> dict[str, Any]:
+        """The snapshot fields' values, to copy into another line."""
+        return {f.name: getattr(self, f.name) for f in ServiceLine._meta.get_fields()}
 
 
 class ChargeStatus(models.TextChoices):

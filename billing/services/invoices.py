@@ -145,16 +145,10 @@ def invoice_issue(*, encounter: Encounter, issued_by: str) -> Invoice:
         InvoiceLine(
             invoice=invoice,
             charge=charge,
-            service_code=charge.service_code,
-            name=charge.name,
-            unit=charge.unit,
-            category=charge.category,
-            quantity=charge.quantity,
-            unit_price=charge.unit_price,
+            **charge.service_snapshot(),
             amount=charge.amount,
             insurance_share=share.insurance,
             patient_share=share.patient,
-            vat_rate=charge.vat_rate,
             vat_amount=_vat_included(charge.amount, charge.vat_rate),
         )
         for charge, share in zip(charges, shares, strict=True)

@@ -35,7 +35,6 @@ from payments.services.transitions import payment_transition
 
 logger = logging.getLogger(__name__)
 
-BANK_TRANSFER_CLEARING = VIETQR_CLEARING
 BANK_CURRENCY = "VND"  # NAPAS 247 transfers are in dong
 # Casso's "test webhook" button sends this transaction id (with a made-up transfer).
 CASSO_TEST_TRANSACTION_ID = "0"
@@ -70,7 +69,7 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
                 payment=payment,
                 to=PaymentStatus.SUCCEEDED,
                 event_at=transfer.occurred_at,
-                debit_account=BANK_TRANSFER_CLEARING,
+                debit_account=VIETQR_CLEARING,
             )
             return f"succeeded: {payment.public_id}"
         item = _hold_in_suspense(transfer, reason, payment)
@@ -153,7 +152,7 @@ def _hold_in_suspense(
     ledger_post(
         posting_key=f"bank:{transfer.provider}:{transfer.transaction_id}",
         lines=[
-            Posting.dr(BANK_TRANSFER_CLEARING, money),
+            Posting.dr(VIETQR_CLEARING, money),
             Posting.cr(SUSPENSE, money, reference=f"reconciliation:{item.pk}"),
         ],
         source_type="bank_transfer",
