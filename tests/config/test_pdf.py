@@ -1,0 +1,46 @@
+"""The shared PDF start: Vietnamese text survives rendering and extraction."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from pypdf import PdfReader
+
+from config.pdf import THERMAL_80MM, pdf_document
+
+
+def _text_of(document_bytes: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(document_bytes)).pages)
+
+
+def test_vietnamese_diacritics_come_back_out_of_the_pdf() -> None:
+    document = pdf_document()
+    document.add_page()
+    document.multi_cell(w=0, text="Nguyễn Thị Hằng\nMột trăm tám mươi nghìn đồng")
+
+    text = _text_of(bytes(document.output()))
+
+    assert "Nguyễn Thị Hằng" in text
+    assert "Một trăm tám mươi nghìn đồng" in text
+
+
+def test_the_font_is_embedded_so_printing_needs_nothing_installed() -> None:
+    document = pdf_document(page_format=THERMAL_80MM)
+    document.add_page()
+    document.set_font(style="B")
+    document.cell(text="Biên lai thu tiền")
+
+    reader = PdfReader(io.BytesIO(bytes(document.output())))
+    resources: Any = reader.pages[0]["/Resources"]  # pypdf types PDF objects loosely
+    fonts = resources["/Font"]
+    descriptors = [
+        font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+        for font in fonts.values()
+    ]
+
+    assert (
+        reader.pages[0].mediabox.width == round(80 / 25.4 * 72, 2)
+        or abs(float(reader.pages[0].mediabox.width) - 80 / 25.4 * 72) < 0.01
+    )
+    assert all("/FontFile2" in descriptor for descriptor in descriptors)
