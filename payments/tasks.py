@@ -1,7 +1,9 @@
 """Celery tasks of payments: thin wrappers over services, scheduled by beat.
 
 Every task is idempotent (``acks_late``: a task redelivered after a worker died does no harm),
-takes ids (or nothing), never model instances or personal data, and has an explicit name.
+takes ids (or nothing), never model instances or personal data, and has an explicit name. The
+base ``ReliableTask`` counts deliveries, retries transient errors with backoff and parks a
+message that keeps failing (``payments.task_deliveries``).
 """
 
 from __future__ import annotations
@@ -14,63 +16,37 @@ from payments.services.idempotency import idempotency_prune
 from payments.services.payments import payment_expire_due
 from payments.services.refunds import refunds_resend_approved
 from payments.services.webhooks import webhook_retry_unapplied
+from payments.task_deliveries import ReliableTask
 
 
-@shared_task(
-    name="payments.relay_outbox", acks_late=True, reject_on_worker_lost=True, ignore_result=True
-)
+@shared_task(name="payments.relay_outbox", base=ReliableTask)
 def relay_outbox() -> int:
     """Publish outbox events to their subscribers (after each commit that wrote some, and
     every few seconds from beat in case a process died between commit and publish)."""
     return outbox_relay()
 
 
-@shared_task(
-    name="payments.expire_qr_payments",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name="payments.expire_qr_payments", base=ReliableTask)
 def expire_qr_payments() -> int:
     return payment_expire_due()
 
 
-@shared_task(
-    name="payments.sync_stuck_payments",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name="payments.sync_stuck_payments", base=ReliableTask)
 def sync_stuck_payments() -> int:
     """Ask Stripe about payments stuck in flight, then cancel abandoned phone card forms."""
     return payments_sync_stuck() + payments_cancel_abandoned()
 
 
-@shared_task(
-    name="payments.retry_webhook_events",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name="payments.retry_webhook_events", base=ReliableTask)
 def retry_webhook_events() -> int:
     return webhook_retry_unapplied()
 
 
-@shared_task(
-    name="payments.prune_idempotency_keys",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name="payments.prune_idempotency_keys", base=ReliableTask)
 def prune_idempotency_keys() -> int:
     return idempotency_prune()
 
 
-@shared_task(
-    name="payments.resend_approved_refunds",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name="payments.resend_approved_refunds", base=ReliableTask)
 def resend_approved_refunds() -> int:
     return refunds_resend_approved()

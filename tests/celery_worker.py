@@ -23,6 +23,17 @@ ROOT = Path(__file__).resolve().parent.parent
 def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
     """Starts ``celery worker`` (solo pool) against the test database and this process's
     queue, and switches tasks from in-process to the broker for the test."""
+    yield from _worker_running(pool="solo")
+
+
+@pytest.fixture
+def celery_prefork_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
+    """The same with one prefork child: a child that dies is replaced, and its message
+    rejected back to the queue (``reject_on_worker_lost``), as in production."""
+    yield from _worker_running(pool="prefork")
+
+
+def _worker_running(*, pool: str) -> Iterator[subprocess.Popen[bytes]]:
     name = connection.settings_dict["NAME"]
     env = {
         **os.environ,
@@ -42,7 +53,11 @@ def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
             "config",
             "worker",
             "--pool",
-            "solo",
+            pool,
+            "--concurrency",
+            "1",
+            "--include",
+            "tests.task_probes",
             "--queues",
             settings.CELERY_TASK_DEFAULT_QUEUE,
             "--without-gossip",

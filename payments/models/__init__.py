@@ -10,6 +10,7 @@ from payments.models.payments import (
     PaymentStatus,
     Provider,
 )
+from payments.models.tasks import TaskDelivery
 from payments.models.webhooks import (
     BankTransferSeen,
     ReconciliationItem,
@@ -38,6 +39,7 @@ __all__ = [
     "ReconciliationStatus",
     "Refund",
     "RefundStatus",
+    "TaskDelivery",
     "WebhookEvent",
     "WebhookProvider",
 ]

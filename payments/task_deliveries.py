@@ -1,0 +1,129 @@
+"""The base of every Celery task of ours: counted deliveries, bounded retries, parking.
+
+``acks_late`` with ``reject_on_worker_lost`` means a task whose worker dies is delivered
+again; that is what makes a crash lose nothing, and also what makes a message that kills its
+worker (a poison message) come back forever. ``ReliableTask`` counts each delivery in
+``TaskDelivery`` (under the message's task id, which a retry keeps) before the body runs:
+
+- past ``max_attempts`` deliveries the message is parked, not run, and shows in the admin;
+- a transient error (``transient_errors``: database or network trouble) is retried with
+  exponential backoff and jitter, never with a countdown near the broker's visibility
+  timeout (Redis would hand a message held that long to a second worker);
+- any other error parks the message at once: running it again would fail the same way;
+- success removes the row.
+
+In eager mode (the embedded default) tasks run inside the caller and their errors reach it,
+so nothing is counted there.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+from celery import Task, current_app
+from django.conf import settings
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from payments.models import TaskDelivery
+
+logger = logging.getLogger(__name__)
+
+
+def retry_countdown(attempt: int, *, base: float = 2.0) -> float:
+    """Seconds before retry number ``attempt`` (1, 2, …): doubling from ``base``, with
+    jitter, and always well inside the broker's visibility timeout."""
+    ceiling = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] / 4
+    backoff = min(base * 2 ** (attempt - 1), ceiling)
+    return backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
+
+
+def task_delivery_begin(*, task_id: str, task_name: str, kwargs: dict[str, Any]) -> TaskDelivery:
+    """Counts one delivery of a task message (atomic, safe when two workers race)."""
+    with transaction.atomic():
+        counted = TaskDelivery.objects.filter(task_id=task_id).update(
+            attempts=F("attempts") + 1, updated_at=timezone.now()
+        )
+        if not counted:
+            try:
+                with transaction.atomic():
+                    TaskDelivery.objects.create(
+                        task_id=task_id, task_name=task_name, kwargs=kwargs, attempts=1
+                    )
+            except IntegrityError:  # the same message delivered twice at once
+                TaskDelivery.objects.filter(task_id=task_id).update(attempts=F("attempts") + 1)
+        return TaskDelivery.objects.get(task_id=task_id)
+
+
+def task_delivery_park(*, delivery: TaskDelivery, error: str) -> None:
+    TaskDelivery.objects.filter(pk=delivery.pk).update(
+        parked_at=timezone.now(), last_error=error[:300], updated_at=timezone.now()
+    )
+    # The error's text stays in the row (admin only): a database error can quote values.
+    logger.error(
+        "task %s (%s) parked after %d deliveries: %s",
+        delivery.task_name,
+        delivery.task_id,
+        delivery.attempts,
+        error.split(":", 1)[0],
+    )
+
+
+def task_delivery_requeue(*, delivery: TaskDelivery) -> None:
+    """Sends a parked task again under its own id, with its count reset (after the cause of
+    its failure was dealt with). The message goes out after the surrounding commit."""
+    with transaction.atomic():
+        TaskDelivery.objects.filter(pk=delivery.pk).update(
+            attempts=0, parked_at=None, last_error="", updated_at=timezone.now()
+        )
+        name, task_id, kwargs = delivery.task_name, delivery.task_id, delivery.kwargs
+        transaction.on_commit(
+            lambda: current_app.signature(name, kwargs=kwargs).apply_async(task_id=task_id)
+        )
+
+
+class ReliableTask(Task):
+    acks_late = True
+    reject_on_worker_lost = True
+    ignore_result = True
+    max_retries = None  # our own count (``max_attempts``) decides, across redeliveries too
+    max_attempts = 5
+    retry_base_seconds = 2.0
+    transient_errors: tuple[type[Exception], ...] = (
+        OperationalError,
+        InterfaceError,
+        ConnectionError,
+        TimeoutError,
+    )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.request.is_eager or not self.request.id:
+            return super().__call__(*args, **kwargs)
+        delivery = task_delivery_begin(task_id=self.request.id, task_name=self.name, kwargs=kwargs)
+        if delivery.parked_at is not None:
+            return None  # parked while this copy waited in the queue
+        if delivery.attempts > self.max_attempts:
+            task_delivery_park(
+                delivery=delivery, error=delivery.last_error or "delivered too often"
+            )
+            return None
+        try:
+            result = super().__call__(*args, **kwargs)
+        except self.transient_errors as error:
+            described = f"{type(error).__name__}: {error}"
+            if delivery.attempts >= self.max_attempts:
+                task_delivery_park(delivery=delivery, error=described)
+                return None
+            TaskDelivery.objects.filter(pk=delivery.pk).update(last_error=described[:300])
+            raise self.retry(
+                exc=error,
+                countdown=retry_countdown(delivery.attempts, base=self.retry_base_seconds),
+            ) from error
+        except Exception as error:  # a bug or bad data: the same message would fail again
+            task_delivery_park(delivery=delivery, error=f"{type(error).__name__}: {error}")
+            return None
+        TaskDelivery.objects.filter(pk=delivery.pk).delete()
+        return result

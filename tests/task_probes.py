@@ -1,0 +1,35 @@
+"""Tasks that exist only for the tests: a real worker loads them (``--include``) to show how
+``ReliableTask`` counts, retries and parks deliveries. Each run is counted in Redis under
+the key the test passes, so the test can see what the worker did."""
+
+from __future__ import annotations
+
+import os
+
+import redis
+from celery import shared_task
+from django.conf import settings
+
+from payments.task_deliveries import ReliableTask
+
+
+def probe_runs(key: str) -> int:
+    return int(redis.Redis.from_url(settings.REDIS_URL).get(f"{key}:runs") or 0)
+
+
+def probe_done(key: str) -> bool:
+    return bool(redis.Redis.from_url(settings.REDIS_URL).exists(f"{key}:done"))
+
+
+@shared_task(name="tests.probe", base=ReliableTask, max_attempts=3, retry_base_seconds=0.2)
+def probe(*, key: str, failures: int, failure: str) -> None:
+    """Fails its first ``failures`` runs the way ``failure`` says, then succeeds."""
+    store = redis.Redis.from_url(settings.REDIS_URL)
+    runs = store.incr(f"{key}:runs")
+    if runs <= failures:
+        if failure == "worker_dies":
+            os._exit(1)  # the process running it is gone, as with an out-of-memory kill
+        if failure == "transient":
+            raise ConnectionError("the gateway did not answer")
+        raise ValueError("this message can never succeed")
+    store.set(f"{key}:done", runs)
