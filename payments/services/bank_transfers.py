@@ -4,8 +4,10 @@ A transfer is matched by the memo code found in the bank's memo (never by amount
 pitfall 12), then checked against the receiving account, the payment's status and expiry
 and its amount. A transfer that matches completes the payment (Dr 1132 bank-transfer
 clearing, through the state machine). Anything else is money that arrived all the same: it
-becomes a ``ReconciliationItem`` with its reason and is booked Dr 1132 / Cr 3388 suspense, so
-the ledger always agrees with the bank, until finance resolves it. Nothing is dropped.
+becomes a ``ReconciliationItem`` with its reason and is booked to 3388 suspense against the
+account the money reached (1132 for the VietQR receiving account, 1121 for another of the
+hospital's accounts the feed watches), so the ledger always agrees with the bank, until
+finance resolves it. Nothing is dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 
-from billing.chart import SUSPENSE, VIETQR_CLEARING
+from billing.chart import BANK, SUSPENSE, VIETQR_CLEARING
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from payments.models import (
@@ -115,8 +117,12 @@ def _match(transfer: BankTransfer) -> tuple[Payment | None, str | None]:
     return payment, _mismatch(transfer, payment)
 
 
+def _reached_vietqr_account(transfer: BankTransfer) -> bool:
+    return transfer.account_number.replace(" ", "") == settings.VIETQR_ACCOUNT
+
+
 def _mismatch(transfer: BankTransfer, payment: Payment) -> str | None:
-    if transfer.account_number.replace(" ", "") != settings.VIETQR_ACCOUNT:
+    if not _reached_vietqr_account(transfer):
         return ReconciliationReason.WRONG_ACCOUNT
     if payment.status == PaymentStatus.EXPIRED:
         return ReconciliationReason.EXPIRED
@@ -149,10 +155,13 @@ def _hold_in_suspense(
         },
     )
     money = Money(transfer.amount, BANK_CURRENCY)
+    # 1132 clears the VietQR receiving account only; money that reached another of the
+    # hospital's accounts is already in that bank account (1121).
+    reached = VIETQR_CLEARING if _reached_vietqr_account(transfer) else BANK
     ledger_post(
         posting_key=f"bank:{transfer.provider}:{transfer.transaction_id}",
         lines=[
-            Posting.dr(VIETQR_CLEARING, money),
+            Posting.dr(reached, money),
             Posting.cr(SUSPENSE, money, reference=f"reconciliation:{item.pk}"),
         ],
         source_type="bank_transfer",

@@ -53,14 +53,19 @@ def transfer(
 
 
 def assert_held_in_suspense(
-    transaction_id: int, reason: str, amount: int, payment: Payment | None
+    transaction_id: int,
+    reason: str,
+    amount: int,
+    payment: Payment | None,
+    *,
+    reached: str = "1132",
 ) -> None:
     item = ReconciliationItem.objects.get(provider="sepay", transaction_id=str(transaction_id))
     assert (item.reason, item.amount, item.status) == (reason, amount, ReconciliationStatus.OPEN)
     assert item.payment_id == (payment.pk if payment else None)
     entry = JournalEntry.objects.get(posting_key=f"bank:sepay:{transaction_id}")
     lines = {(line.account.code, line.debit, line.credit) for line in entry.lines.all()}
-    assert lines == {("1132", amount, 0), ("3388", 0, amount)}
+    assert lines == {(reached, amount, 0), ("3388", 0, amount)}
     assert "KHOA" not in entry.memo  # the ledger memo never copies the bank memo
     event = WebhookEvent.objects.get(provider="sepay", event_id=str(transaction_id))
     assert event.outcome == f"reconciliation: {reason}"
@@ -102,10 +107,12 @@ CASES: dict[
     "no_code": (nothing, AMOUNT, lambda p: "chuyen tien vien phi TRAN VAN KHOA", None, False),
     "unknown_code": (nothing, AMOUNT, lambda p: bank_memo("VPZZZZZ"), None, False),
     "two_codes": (nothing, AMOUNT, lambda p: f"{code_of(p)} VPZZZZZ", None, False),
+    "no_code_other_account": (nothing, AMOUNT, lambda p: "ung ho quy", "9704229999999", False),
 }
 REASONS = {
     "expired_not_yet_swept": R.EXPIRED,
     "two_codes": R.UNKNOWN_CODE,
+    "no_code_other_account": R.NO_CODE,
 }
 
 
@@ -121,7 +128,12 @@ def test_a_transfer_that_cannot_complete_its_payment_is_held_in_suspense_with_it
     transaction_id = transfer(amount, memo_for(payment), account=account)
 
     reason = REASONS.get(case, case)
-    assert_held_in_suspense(transaction_id, reason, amount, payment if names_payment else None)
+    # Money that reached another of the hospital's accounts is booked to that bank (1121),
+    # not to the VietQR clearing account.
+    reached = "1132" if account is None else "1121"
+    assert_held_in_suspense(
+        transaction_id, reason, amount, payment if names_payment else None, reached=reached
+    )
     assert Payment.objects.get(pk=payment.pk).status == status_before
     assert not JournalEntry.objects.filter(source_id=payment.public_id).exists()
 
