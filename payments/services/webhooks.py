@@ -3,11 +3,12 @@
 ``webhook_receive`` inserts the event with ``INSERT … ON CONFLICT (provider, event_id) DO
 NOTHING``: a redelivery (providers retry, and Stripe sends an event more than once) finds
 the row and is acknowledged without being applied again. ``webhook_apply`` then applies it
-in its own transaction, under a lock on the event row, and records what it did
-(``outcome``) together with its effect: the payment's transition and the event's
-``applied_at`` commit or roll back together. An event that fails to apply stays stored with
-``attempts`` and ``last_error`` for ``webhook_retry_unapplied`` (beat); after
-``WEBHOOK_MAX_ATTEMPTS`` it is parked for a human.
+under a lock on the event row (a savepoint inside the storing transaction, or its own
+transaction when the retry job calls it), and records what it did (``outcome``) together
+with its effect: the payment's transition and the event's ``applied_at`` commit or roll back
+together. An event that fails to apply stays stored with ``attempts`` and ``last_error``
+for ``webhook_retry_unapplied`` (beat); after ``WEBHOOK_MAX_ATTEMPTS`` it is parked for a
+human.
 
 Stripe events move payments through ``payment_transition``, which ignores a move to an
 earlier stage, so an old event delivered last (``processing`` after ``succeeded``) cannot
@@ -77,9 +78,29 @@ def webhook_receive(
 ) -> tuple[WebhookEvent, bool]:
     """Store a provider event once, then apply it. Returns (event, created).
 
-    A duplicate (same provider and event id, also when delivered concurrently) is not stored
-    or applied again: ``created`` is False. Storing commits before applying starts, so an
-    event that fails to apply is still kept (and retried); only a failure to store raises."""
+    A duplicate (same provider and event id, also when delivered concurrently: the second
+    insert waits for the first transaction) is not stored or applied again: ``created`` is
+    False. Storing and applying share one transaction (one commit per delivery), applying in
+    a savepoint: an event that fails to apply is still kept, with its failure, and retried;
+    only a failure to store raises, and then the provider delivers it again."""
+    with transaction.atomic():
+        return _store_and_apply(
+            provider=provider,
+            event_id=event_id,
+            event_type=event_type,
+            payload=payload,
+            occurred_at=occurred_at,
+        )
+
+
+def _store_and_apply(
+    *,
+    provider: str,
+    event_id: str,
+    event_type: str,
+    payload: Mapping[str, Any],
+    occurred_at: datetime | None,
+) -> tuple[WebhookEvent, bool]:
     table = WebhookEvent._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
