@@ -15,21 +15,28 @@
 
 No transaction is held while the request executes: the key row is committed as locked
 first, so provider calls inside the request never run under a database lock.
+
+The key's own writes (lock, response, release) commit without waiting for the disk flush
+(PostgreSQL ``synchronous_commit = off`` for those transactions only). That is safe: the
+write-ahead log is flushed in order, so the payment's own (synchronous) commit makes the lock
+before it durable too; and a response lost in a crash leaves a lock that goes stale and is
+taken over, which resumes the payment the first request committed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
@@ -83,6 +90,18 @@ def _lock_timeout() -> timedelta:
     return timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS)
 
 
+@contextlib.contextmanager
+def _key_transaction() -> Iterator[None]:
+    """A transaction for the key's own rows, committed without waiting for the flush; inside
+    a caller's transaction it is just a savepoint and changes nothing of its durability."""
+    relaxed = not connection.in_atomic_block and connection.vendor == "postgresql"
+    with transaction.atomic():
+        if relaxed:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
 def idempotency_begin(
     *, scope: str, key: str, method: str, path: str, fingerprint: str
 ) -> IdempotencyRecord | Replay:
@@ -91,7 +110,7 @@ def idempotency_begin(
     while True:
         now = timezone.now()
         try:
-            with transaction.atomic():
+            with _key_transaction():
                 return IdempotencyRecord.objects.create(
                     scope=scope,
                     key=key,
@@ -122,13 +141,18 @@ def idempotency_begin(
 
 
 def idempotency_complete(*, record: IdempotencyRecord, status: int, body: Any) -> None:
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
-        response_status=status, response_body=body, locked_at=None, completed_at=timezone.now()
-    )
+    with _key_transaction():
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            response_status=status,
+            response_body=body,
+            locked_at=None,
+            completed_at=timezone.now(),
+        )
 
 
 def idempotency_release(*, record: IdempotencyRecord) -> None:
-    IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
+    with _key_transaction():
+        IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
 
 
 def idempotency_prune(*, older_than_hours: int | None = None) -> int:

@@ -1,0 +1,35 @@
+"""The idempotency key's own rows commit without waiting for the disk flush; that must
+never weaken the durability of a transaction the caller opened."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from payments.models import IdempotencyRecord
+from payments.services.idempotency import idempotency_begin
+from tests.payments.factories import new_key
+from tests.payments.webhook_factories import reference_data_restored  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("reference_data_restored")
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_keys_relaxed_commit_never_leaks_into_a_callers_transaction():
+    """The key's rows commit without waiting for the flush; a caller's transaction (where a
+    payment might be written) keeps full durability."""
+    with transaction.atomic():
+        idempotency_begin(scope="user:1", key=new_key(), method="POST", path="/x", fingerprint="f")
+        assert _synchronous_commit() == "on"
+
+    record = idempotency_begin(
+        scope="user:1", key=new_key(), method="POST", path="/x", fingerprint="f"
+    )
+    assert isinstance(record, IdempotencyRecord)
+    assert _synchronous_commit() == "on"  # SET LOCAL ended with the key's own transaction
