@@ -23,6 +23,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -472,15 +474,26 @@ class RawPayments:
 # --- the server ----------------------------------------------------------------------------
 
 
+# Production runs on Redis with real workers: so does the bench server (its own Redis
+# database and queue), with one worker relaying the outbox as it would in production.
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/13"
+BENCH_QUEUE = "vienphi-bench"
+
+
 @contextmanager
 def _server(workers: int, conn_max_age: int) -> Iterator[int]:
     from bench.http_server import gunicorn_server
 
-    extra = {"SEPAY_API_KEY": SEPAY_KEY, "DB_CONN_MAX_AGE": str(conn_max_age)}
+    extra = {
+        "SEPAY_API_KEY": SEPAY_KEY,
+        "DB_CONN_MAX_AGE": str(conn_max_age),
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", BENCH_REDIS_URL),
+        "CELERY_QUEUE": BENCH_QUEUE,
+    }
     saved = {name: os.environ.get(name) for name in extra}
     os.environ.update(extra)
     try:
-        with gunicorn_server(workers=workers, quiet=True) as server:
+        with _celery_worker(), gunicorn_server(workers=workers, quiet=True) as server:
             yield server.port
     finally:
         for name, value in saved.items():
@@ -488,6 +501,37 @@ def _server(workers: int, conn_max_age: int) -> Iterator[int]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def _celery_worker() -> Iterator[None]:
+    """One ``celery worker`` (prefork, one child) on the bench queue, its queue purged first
+    and last so no message outlives the run."""
+    from bench.http_server import PROJECT_ROOT
+
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork"]
+    command += ["--concurrency=1", f"--queues={BENCH_QUEUE}", "--loglevel=WARNING"]
+    command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    purge = [sys.executable, "-m", "celery", "-A", "config", "purge", "-f", "-Q", BENCH_QUEUE]
+    env, devnull = os.environ.copy(), subprocess.DEVNULL
+    subprocess.run(  # noqa: S603 - fixed argv
+        purge, check=True, cwd=PROJECT_ROOT, env=env, stdout=devnull, stderr=devnull
+    )
+    worker = subprocess.Popen(  # noqa: S603 - fixed argv
+        command, cwd=PROJECT_ROOT, env=env, stdout=devnull, stderr=devnull
+    )
+    try:
+        yield
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        subprocess.run(  # noqa: S603 - fixed argv
+            purge, check=False, cwd=PROJECT_ROOT, env=env, stdout=devnull, stderr=devnull
+        )
 
 
 def conn_max_age_default() -> int:
@@ -507,8 +551,8 @@ def run(
     conn_max_age = conn_max_age_default() if conn_max_age is None else conn_max_age
     print(
         f"\n== payments over HTTP: {payments:,} payments (create + confirm), gunicorn"
-        f" {workers} sync workers (DB_CONN_MAX_AGE={conn_max_age}),"
-        f" {concurrency} concurrent clients ==",
+        f" {workers} sync workers (DB_CONN_MAX_AGE={conn_max_age}), Redis broker and one"
+        f" celery worker, {concurrency} concurrent clients ==",
         flush=True,
     )
     quarter_budget = max(20, payments // 4)
