@@ -16,6 +16,28 @@ pytest_plugins = ["tests.fakes.fixtures"]
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def reference_data_present(request: pytest.FixtureRequest) -> None:
+    """Every database test starts with the rows migrations load (chart of accounts, role
+    groups, BHYT rules), whatever ran before it on this process: a transactional test ends
+    by truncating every table, and test files are spread over processes in no fixed order.
+    One query when the rows are there (the usual case)."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = {"db", "transactional_db"} & set(request.fixturenames)
+    if marker is None and not uses_db:
+        return
+    transactional = (marker is not None and marker.kwargs.get("transaction", False)) or (
+        "transactional_db" in request.fixturenames
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from billing.chart import SUSPENSE
+    from billing.models import Account
+    from tests.payments.webhook_factories import reference_data_load
+
+    if not Account.objects.filter(code=SUSPENSE).exists():
+        reference_data_load()
+
+
 @pytest.fixture
 def shared_testdata() -> Path:
     path = SHARED / "testdata"
