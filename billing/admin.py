@@ -100,7 +100,13 @@ class PriceListItemAdmin(admin.ModelAdmin):
 
 @admin.register(InsuranceParameters)
 class InsuranceParametersAdmin(admin.ModelAdmin):
-    list_display = ["effective_from", "base_salary", "visit_threshold_percent", "source"]
+    list_display = [
+        "effective_from",
+        "base_salary",
+        "visit_threshold_percent",
+        "copay_cap_months",
+        "source",
+    ]
 
 
 @admin.register(RouteRatio)

@@ -5,6 +5,11 @@ never more than the line; the patient pays the rest, so the two shares always ad
 the line's amount exactly. Out-of-scope items (no insurance price) and on-demand services
 are the patient's alone. A visit whose in-scope total is below the threshold (15 % of the
 base salary) is covered at 100 % of the route ratio.
+
+A patient with five consecutive years of cover (from the card's "đủ 5 năm liên tục" date)
+whose co-pay on in-scope care in the calendar year has reached six months of base salary
+co-pays nothing more that year on the correct route: ``Rules.copay_cap_remaining`` is what
+is left of the cap, and the fund pays every dong of co-pay beyond it.
 """
 
 from __future__ import annotations
@@ -14,9 +19,18 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
 
-from billing.models import InsuranceCoverage, InsuranceParameters, Patient, RouteRatio
+from billing.models import (
+    InsuranceCoverage,
+    InsuranceParameters,
+    InvoiceLine,
+    InvoiceStatus,
+    Patient,
+    Route,
+    RouteRatio,
+)
 from billing.money import round_half_up
 
 
@@ -49,6 +63,8 @@ class Rules:
     benefit_level: int  # percent; 0 when the patient has no valid cover
     route_ratio: Decimal  # percent
     visit_threshold: int  # VND
+    # What the patient may still co-pay this year before the fund pays it all; None: no cap.
+    copay_cap_remaining: int | None = None
 
     @classmethod
     def uninsured(cls) -> Rules:
@@ -66,10 +82,16 @@ def split(lines: Sequence[SplitInput], rules: Rules, *, visit_in_scope_total: in
     if rules.route_ratio == 100 and 0 < visit_in_scope_total < rules.visit_threshold:
         level = Decimal(100)
     rate = level / 100 * rules.route_ratio / 100
+    remaining = rules.copay_cap_remaining
     shares = []
     for line in lines:
         fund = min(round_half_up(Decimal(line.in_scope_amount) * rate), line.amount)
         fund = max(fund, 0)
+        if remaining is not None and line.in_scope_amount > 0:
+            copay = max(min(line.in_scope_amount, line.amount) - fund, 0)
+            allowed = min(copay, remaining)
+            fund += copay - allowed  # past the cap, the fund pays the co-pay too
+            remaining -= allowed
         shares.append(Share(fund, line.amount - fund))
     return shares
 
@@ -94,8 +116,37 @@ def rules_for(*, patient: Patient, route: str, encounter_kind: str, on: date) ->
         .order_by("-effective_from", "-encounter_kind")
         .first()
     )
+    capped = (
+        parameters is not None
+        and coverage.five_years_from is not None
+        and coverage.five_years_from <= on
+        and route in (Route.CORRECT, Route.EMERGENCY)
+    )
     return Rules(
         benefit_level=coverage.benefit_level,
         route_ratio=ratio.ratio_percent if ratio else Decimal(0),
         visit_threshold=parameters.visit_threshold if parameters else 0,
+        copay_cap_remaining=(
+            max(parameters.copay_cap - patient_copay_in_year(patient=patient, year=on.year), 0)
+            if capped and parameters is not None
+            else None
+        ),
     )
+
+
+def patient_copay_in_year(*, patient: Patient, year: int) -> int:
+    """What the patient co-paid on in-scope care in the invoices (not void) of visits that
+    began in ``year``: each in-scope line's insured cost less the fund's share."""
+    # The line keeps the price billed; the insured price and on-demand flag are its charge's.
+    in_scope = Q(charge__insurance_unit_price__isnull=False, charge__on_demand=False)
+    lines = InvoiceLine.objects.filter(
+        in_scope,
+        invoice__patient=patient,
+        invoice__encounter__opened_at__year=year,
+    ).exclude(invoice__status=InvoiceStatus.VOID)
+    total = lines.aggregate(
+        copay=Coalesce(
+            Sum(F("charge__insurance_unit_price") * F("quantity") - F("insurance_share")), 0
+        )
+    )["copay"]
+    return max(int(total), 0)

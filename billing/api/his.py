@@ -40,6 +40,13 @@ class CoverageSerializer(serializers.Serializer):
     valid_from = serializers.DateField()
     valid_to = serializers.DateField()
     route = serializers.ChoiceField(choices=Route.choices, default=Route.CORRECT)
+    five_years_from = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The card's 'Thời điểm đủ 5 năm liên tục': from then the year's co-pay is "
+        "capped at six months of base salary.",
+    )
 
 
 class PatientOutputSerializer(serializers.Serializer):

@@ -23,6 +23,11 @@ class InsuranceParameters(models.Model):
         help_text="A visit whose in-scope total is below this share of the base salary is "
         "covered 100 %",
     )
+    copay_cap_months = models.PositiveSmallIntegerField(
+        default=6,
+        help_text="After 5 consecutive years of cover, a year's co-pay on in-scope care is "
+        "capped at this many months of the base salary",
+    )
     source = models.CharField(max_length=200, blank=True, help_text="Decree or circular")
 
     class Meta:
@@ -38,6 +43,10 @@ class InsuranceParameters(models.Model):
     @property
     def visit_threshold(self) -> int:
         return int(self.base_salary * self.visit_threshold_percent / 100)
+
+    @property
+    def copay_cap(self) -> int:
+        return self.base_salary * self.copay_cap_months
 
 
 class RouteRatio(models.Model):

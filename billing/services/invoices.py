@@ -106,7 +106,11 @@ def invoice_issue(*, encounter: Encounter, issued_by: str) -> Invoice:
     """Bill the encounter's unbilled charges: snapshot them into lines with the insurance
     split, number the invoice gap-free per series and year, and post receivables (patient
     and fund) against revenue and VAT. Concurrent issuers of one encounter serialise on the
-    encounter row: one invoice, no charge billed twice."""
+    encounter row: one invoice, no charge billed twice; and on the patient row, so that
+    the year's co-pay cap is counted with every earlier invoice."""
+    # FOR UPDATE over the join locks the patient's row too, so the patient's other visits
+    # are billed one at a time: the year's co-pay cap (billing.insurance) is never spent twice
+    # by two invoices issued at once (tests/billing/test_copay_cap.py).
     encounter = Encounter.objects.select_for_update().select_related("patient").get(pk=encounter.pk)
     charges = list(
         Charge.objects.filter(encounter=encounter, status=ChargeStatus.ACTIVE, invoice__isnull=True)

@@ -81,8 +81,10 @@ def coverage_set(
     valid_from: date,
     valid_to: date,
     route: str = Route.CORRECT,
+    five_years_from: date | None = None,
 ) -> InsuranceCoverage:
-    """Record the patient's BHYT cover for a period (replacing one with the same start)."""
+    """Record the patient's BHYT cover for a period (replacing one with the same start).
+    ``five_years_from`` is the card's "đủ 5 năm liên tục" date, when it has one."""
     if benefit_level not in (80, 95, 100):
         raise InvalidCoverage("Benefit level must be 100, 95 or 80.", param="benefit_level")
     if valid_to < valid_from:
@@ -90,7 +92,12 @@ def coverage_set(
     coverage, _ = InsuranceCoverage.objects.update_or_create(
         patient=patient,
         valid_from=valid_from,
-        defaults={"benefit_level": benefit_level, "valid_to": valid_to, "route": route},
+        defaults={
+            "benefit_level": benefit_level,
+            "valid_to": valid_to,
+            "route": route,
+            "five_years_from": five_years_from,
+        },
     )
     return coverage
 

@@ -4,6 +4,7 @@ nothing half-written, and who may call it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -41,6 +42,26 @@ def patient_body(**fields: Any) -> dict[str, Any]:
 # --- patients ------------------------------------------------------------------------------
 
 
+def test_the_his_records_the_cards_five_year_date_for_the_co_pay_cap(his: APIClient) -> None:
+    response = his.post(
+        "/api/v1/patients",
+        patient_body(
+            coverage={
+                "benefit_level": 80,
+                "valid_from": "2026-01-01",
+                "valid_to": "2026-12-31",
+                "five_years_from": "2024-03-01",
+            },
+        ),
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["coverages"][0]["five_years_from"] == "2024-03-01"
+    coverage = Patient.objects.get(pk=response.json()["id"]).coverages.get()
+    assert coverage.five_years_from == date(2024, 3, 1)
+
+
 def test_the_his_registers_a_patient_with_masked_identifiers_and_cover(his: APIClient) -> None:
     citizen_id = citizen_id_new()
 
@@ -68,6 +89,7 @@ def test_the_his_registers_a_patient_with_masked_identifiers_and_cover(his: APIC
             "valid_from": "2026-01-01",
             "valid_to": "2026-12-31",
             "route": Route.CORRECT,
+            "five_years_from": None,
         }
     ]
     assert citizen_id not in response.content.decode()
