@@ -18,13 +18,19 @@ def _signed(account_type: str, debit: int, credit: int) -> int:
 
 
 def _lines(
-    *, as_of: datetime | None = None, after: datetime | None = None
+    *,
+    as_of: datetime | None = None,
+    since: datetime | None = None,
+    before: datetime | None = None,
 ) -> QuerySet[JournalLine]:
+    """Lines posted up to and including ``as_of``, or in ``[since, before)``."""
     lines = JournalLine.objects.all()
     if as_of is not None:
         lines = lines.filter(entry__posted_at__lte=as_of)
-    if after is not None:
-        lines = lines.filter(entry__posted_at__gt=after)
+    if since is not None:
+        lines = lines.filter(entry__posted_at__gte=since)
+    if before is not None:
+        lines = lines.filter(entry__posted_at__lt=before)
     return lines
 
 
@@ -61,15 +67,20 @@ class AccountStatement:
 def account_statement(
     *, account: Account, date_from: datetime | None = None, date_to: datetime | None = None
 ) -> AccountStatement:
-    """Opening balance before ``date_from``, each line in order with a running balance."""
-    opening = (
-        account_balance(account=account, as_of=date_from)
-        if date_from is not None
-        else Money.zero(account.currency)
-    )
-    # The opening balance includes entries posted exactly at date_from; the lines follow it.
+    """The lines posted in ``[date_from, date_to)`` in order, each with the running balance,
+    after the opening balance of everything posted before ``date_from``. The period is
+    half-open, as for the journal's entries and the export: consecutive statements chain,
+    and an entry posted exactly at a boundary appears in exactly one of them."""
+    opening = Money.zero(account.currency)
+    if date_from is not None:
+        totals = (
+            _lines(before=date_from)
+            .filter(account=account)
+            .aggregate(debit=Coalesce(Sum("debit"), 0), credit=Coalesce(Sum("credit"), 0))
+        )
+        opening = Money(_signed(account.type, totals["debit"], totals["credit"]), account.currency)
     rows = (
-        _lines(as_of=date_to, after=date_from)
+        _lines(since=date_from, before=date_to)
         .filter(account=account)
         .select_related("entry")
         .order_by("entry__posted_at", "entry_id", "id")

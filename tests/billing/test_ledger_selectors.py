@@ -85,14 +85,15 @@ def test_a_balance_is_read_on_the_accounts_normal_side():
 
 
 def test_a_statement_has_an_opening_balance_running_balances_and_a_closing_balance():
-    _cash_payment("before", 500_000, MARCH_1)
-    first = _cash_payment("first", 100_000, MARCH_10)
+    _cash_payment("before", 500_000, MARCH_1 - SECOND)
+    first = _cash_payment("first", 100_000, MARCH_1)
     refund = _refund("refund", 30_000, MARCH_10 + SECOND)
-    last = _cash_payment("last", 40_000, MARCH_20)
-    _cash_payment("after", 999_000, MARCH_20 + SECOND)
+    last = _cash_payment("last", 40_000, MARCH_20 - SECOND)
+    _cash_payment("after", 999_000, MARCH_20)
 
     statement = account_statement(account=_account("1111"), date_from=MARCH_1, date_to=MARCH_20)
 
+    # [March 1, March 20): an entry at the start belongs to it, one at the end does not.
     assert statement.opening_balance == vnd(500_000)
     assert [(line.entry_id, line.debit, line.credit, line.balance) for line in statement.lines] == [
         (first, 100_000, 0, 600_000),
@@ -100,7 +101,9 @@ def test_a_statement_has_an_opening_balance_running_balances_and_a_closing_balan
         (last, 40_000, 0, 610_000),
     ]
     assert statement.closing_balance == vnd(610_000)
-    assert statement.closing_balance == account_balance(account=_account("1111"), as_of=MARCH_20)
+    assert statement.closing_balance == account_balance(
+        account=_account("1111"), as_of=MARCH_20 - SECOND
+    )
     assert (statement.lines[0].source_type, statement.lines[0].memo) == ("payment", "cash 100000")
 
 
@@ -137,9 +140,10 @@ def test_consecutive_statements_chain_and_an_entry_at_the_boundary_appears_in_ex
     earlier = account_statement(account=cash, date_from=MARCH_1, date_to=MARCH_10)
     later = account_statement(account=cash, date_from=MARCH_10, date_to=MARCH_20)
 
-    assert earlier.closing_balance == later.opening_balance == vnd(150_000)
+    assert earlier.closing_balance == later.opening_balance == vnd(100_000)
     entry_ids = [line.entry_id for line in earlier.lines + later.lines]
     assert entry_ids.count(on_boundary) == 1
+    assert on_boundary in [line.entry_id for line in later.lines]  # [from, to): it opens later
     assert entry_ids.count(late) == 1
     assert later.closing_balance == vnd(170_000)
 
