@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from billing.errors import (
     AlreadyReversed,
+    CurrencyMismatch,
     DomainError,
     InvalidJournalLine,
     PostingKeyConflict,
@@ -85,7 +86,7 @@ def _explain_account_refusal(postings: Sequence[Posting]) -> DomainError:
                 param=f"lines[{index}].account",
             )
         if posting.currency != account.currency:
-            return InvalidJournalLine(
+            return CurrencyMismatch(
                 f"Account {account.code} is kept in {account.currency}, not {posting.currency}.",
                 param=f"lines[{index}].currency",
             )

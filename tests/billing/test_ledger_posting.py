@@ -7,6 +7,7 @@ from django.db import transaction
 
 from billing.errors import (
     AlreadyReversed,
+    CurrencyMismatch,
     DomainError,
     InvalidJournalLine,
     PostingKeyConflict,
@@ -108,7 +109,7 @@ def test_a_line_on_an_inactive_account_is_refused():
 def test_an_amount_in_another_currency_than_its_account_is_refused():
     lines = [Posting.dr("1311", Money(1_000, "USD")), Posting.cr("5113", Money(1_000, "USD"))]
 
-    with pytest.raises(InvalidJournalLine, match="kept in VND, not USD") as refused:
+    with pytest.raises(CurrencyMismatch, match="kept in VND, not USD") as refused:
         ledger_post(posting_key="k:usd-on-vnd", lines=lines, source_type="test")
 
     assert refused.value.param == "lines[0].currency"
@@ -272,3 +273,13 @@ def test_a_second_reversal_under_another_key_is_refused_not_a_server_error():
 
     assert refused.value.status == 409
     assert JournalEntry.objects.filter(reverses=original).count() == 1
+
+
+def test_a_replay_after_an_account_was_deactivated_returns_the_entry_already_posted():
+    first = ledger_post(posting_key="visit:after-close", lines=_visit_fee(), source_type="test")
+    Account.objects.filter(code=_visit_fee()[0].account_code).update(is_active=False)
+
+    again = ledger_post(posting_key="visit:after-close", lines=_visit_fee(), source_type="test")
+
+    assert again.pk == first.pk
+    assert JournalEntry.objects.filter(posting_key="visit:after-close").count() == 1
