@@ -52,6 +52,20 @@ def _apply_identifiers(patient: Patient, data: dict[str, Any]) -> None:
             patient.insurance_id_kind = patient.insurance_id_hash = patient.insurance_id_masked = ""
 
 
+def _check_card_against_cover(fields: dict[str, Any], coverage: dict[str, Any] | None) -> None:
+    """A legacy 15-character card carries its benefit level (3rd character, domain.md §7):
+    a cover sent with it at another level is a mistake to refuse, not to store."""
+    if not coverage or not fields.get("insurance_number"):
+        return
+    card_level = insurance_id_parse(fields["insurance_number"]).benefit_level
+    if card_level is not None and coverage.get("benefit_level") != card_level:
+        raise InvalidCoverage(
+            f"The card's code says {card_level} %, the cover says"
+            f" {coverage.get('benefit_level')} %.",
+            param="coverage.benefit_level",
+        )
+
+
 def _save(patient: Patient) -> None:
     try:
         with transaction.atomic():
@@ -109,6 +123,7 @@ def patient_create(
     """Register a patient. A code that exists already is refused (409), never merged."""
     if Patient.objects.filter(code=code).exists():
         raise PatientCodeExists(param="code")
+    _check_card_against_cover(fields, coverage)
     patient = Patient(
         code=code,
         full_name=full_name,
@@ -128,6 +143,7 @@ def patient_update(
     *, patient: Patient, coverage: dict[str, Any] | None = None, **fields: Any
 ) -> Patient:
     """Change the given fields only (a PATCH)."""
+    _check_card_against_cover(fields, coverage)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     for name in ("code", "full_name", "date_of_birth", "phone", "email"):
         if name in fields:

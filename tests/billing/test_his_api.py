@@ -62,6 +62,25 @@ def test_the_his_records_the_cards_five_year_date_for_the_co_pay_cap(his: APICli
     assert coverage.five_years_from == date(2024, 3, 1)
 
 
+def test_a_cover_that_contradicts_the_legacy_cards_benefit_digit_is_refused(
+    his: APIClient,
+) -> None:
+    before = row_counts()
+
+    response = his.post(
+        "/api/v1/patients",
+        patient_body(
+            insurance_number="DN4010123456789",  # 3rd character 4: an 80 % card
+            coverage={"benefit_level": 100, "valid_from": "2026-01-01", "valid_to": "2026-12-31"},
+        ),
+        format="json",
+    )
+
+    error = assert_error(response, 400, "invalid_coverage", param="coverage.benefit_level")
+    assert "80 %" in error["message"]
+    assert row_counts() == before
+
+
 def test_the_his_registers_a_patient_with_masked_identifiers_and_cover(his: APIClient) -> None:
     citizen_id = citizen_id_new()
 
