@@ -13,10 +13,18 @@ from rest_framework.test import APIClient
 
 from billing.models import Encounter, Invoice, JournalLine
 from billing.selectors.ledger import trial_balance
-from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose, PaymentStatus
+from payments.models import (
+    CashierSession,
+    Payment,
+    PaymentChannel,
+    PaymentMethod,
+    PaymentPurpose,
+    PaymentStatus,
+)
 from payments.services.payments import PaymentRequest, payment_create
 from payments.services.transitions import payment_transition
 from tests.fakes.stripe_server import FakeStripeServer
+from tests.payments.cashier_builders import cash_take, session_new
 
 STRIPE_KEY = "sk_test_vienphi_refunds"
 CARD_CLEARING = "1131"
@@ -85,13 +93,14 @@ def transfer_payment(
 
 
 def cash_payment(
-    *, amount: int, invoice: Invoice | None = None, encounter: Encounter | None = None
+    *,
+    amount: int,
+    invoice: Invoice | None = None,
+    encounter: Encounter | None = None,
+    session: CashierSession | None = None,
 ) -> Payment:
-    payment = _create(
-        method=PaymentMethod.CASH, amount=amount, invoice=invoice, encounter=encounter
-    )
-    payment, _ = payment_transition(payment=payment, to=PaymentStatus.SUCCEEDED)
-    return payment
+    """Cash taken at the desk, in ``session`` (by default a new cashier's new session)."""
+    return cash_take(session or session_new(), amount=amount, invoice=invoice, encounter=encounter)
 
 
 def pending_transfer(*, amount: int, invoice: Invoice) -> Payment:
