@@ -8,10 +8,9 @@ import itertools
 from typing import Any
 
 import stripe
-from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from billing.models import Encounter, Invoice, JournalLine
+from billing.models import Encounter, Invoice
 from billing.selectors.ledger import trial_balance
 from payments.models import (
     CashierSession,
@@ -24,6 +23,7 @@ from payments.models import (
 from payments.services.payments import PaymentRequest, payment_create
 from payments.services.transitions import payment_transition
 from tests.fakes.stripe_server import FakeStripeServer
+from tests.payments.cashier_builders import balance as balance  # one reader of the books
 from tests.payments.cashier_builders import cash_take, session_new
 
 STRIPE_KEY = "sk_test_vienphi_refunds"
@@ -134,15 +134,6 @@ def pay_out(client: APIClient, refund_id: str, paid_by: str, key: str | None = N
         format="json",
         headers={"Idempotency-Key": key or new_key()},
     )
-
-
-def balance(account_code: str, reference: str | None = None) -> int:
-    """Debits minus credits on an account (optionally one sub-ledger reference)."""
-    lines = JournalLine.objects.filter(account__code=account_code)
-    if reference is not None:
-        lines = lines.filter(reference=reference)
-    totals = lines.aggregate(debit=Sum("debit"), credit=Sum("credit"))
-    return (totals["debit"] or 0) - (totals["credit"] or 0)
 
 
 def assert_trial_balance_balanced() -> None:

@@ -37,8 +37,9 @@ def cash_transfer_create(
     """Move ``amount`` from one drawer (or the safe, ``None``) to another drawer (or the
     safe). Both sessions are locked (in id order, so two opposite transfers cannot
     deadlock) and must be open; the giving drawer may not go below zero
-    (``insufficient_drawer_cash``, 402). A cashier moves cash out of or into their own
-    drawer; a supervisor any. One journal entry; both sessions' expected cash follow."""
+    (``insufficient_drawer_cash``, 402). A cashier moves cash only out of their own drawer
+    (or from the safe into it); a supervisor any. One journal entry; both sessions'
+    expected cash follow."""
     if type(amount) is not int or amount <= 0:
         raise InvalidTransfer("The amount is a positive whole number of VND.", param="amount")
     if from_session is None and to_session is None:
@@ -46,7 +47,11 @@ def cash_transfer_create(
     if from_session is not None and to_session is not None and from_session.pk == to_session.pk:
         raise InvalidTransfer("A drawer cannot transfer to itself.", param="to_session")
     sessions = [s for s in (from_session, to_session) if s is not None]
-    if Role.SUPERVISOR not in staff_roles(by) and all(s.cashier_id != by.pk for s in sessions):
+    # Cash leaves a drawer only by its own cashier (or a supervisor): nobody empties
+    # another cashier's drawer; cash from the safe goes into one's own drawer.
+    giving = from_session if from_session is not None else to_session
+    assert giving is not None
+    if Role.SUPERVISOR not in staff_roles(by) and giving.cashier_id != by.pk:
         raise NotYourSession()
     with transaction.atomic():
         locked = {s.pk: session_lock_open(session=s) for s in sorted(sessions, key=lambda s: s.pk)}

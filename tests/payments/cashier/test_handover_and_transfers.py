@@ -198,12 +198,20 @@ def test_transfers_to_closed_sessions_or_nowhere_are_refused(staff_client):
     assert not CashTransfer.objects.exists()
 
 
-def test_a_cashier_moves_cash_only_for_their_own_drawer(staff_client):
+def test_a_cashier_takes_cash_only_out_of_their_own_drawer(staff_client):
     _, session = at_desk(staff_client, count={"50000": 1})
+    thief, own = at_desk(staff_client)
 
-    response = post(
-        staff_client(Role.CASHIER), TRANSFERS_URL, {"from_session": session.public_id, "amount": 1}
+    to_the_safe = post(thief, TRANSFERS_URL, {"from_session": session.public_id, "amount": 1})
+    to_mine = post(
+        thief,
+        TRANSFERS_URL,
+        {"from_session": session.public_id, "to_session": own.public_id, "amount": 1},
     )
+    into_theirs = post(thief, TRANSFERS_URL, {"to_session": session.public_id, "amount": 1})
 
-    assert_error(response, 403, "not_your_session")
+    assert_error(to_the_safe, 403, "not_your_session")
+    assert_error(to_mine, 403, "not_your_session")
+    assert_error(into_theirs, 403, "not_your_session")
     assert not CashTransfer.objects.exists()
+    assert drawer(session) == 50_000
