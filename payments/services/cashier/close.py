@@ -135,12 +135,13 @@ def session_close(*, session: CashierSession, count: Any, closed_by: User) -> Ca
 
 
 def session_approve_close(*, session: CashierSession, approved_by: User) -> CashierSession:
-    """A supervisor other than the session's cashier signs off a large variance."""
+    """A supervisor other than the session's cashier (and than whoever counted it) signs
+    off a large variance."""
     with transaction.atomic():
         session = _lock(session)
         if session.status != S.PENDING_APPROVAL:
             raise SessionNotPendingApproval(detail={"status": session.status})
-        if session.cashier_id == approved_by.pk:
+        if approved_by.pk in (session.cashier_id, session.counted_by_id):
             raise ApprovalByCashier()
         session.status = S.CLOSED
         session.approved_by = approved_by

@@ -94,7 +94,9 @@ class NotYourSession(DomainError):
 class ApprovalByCashier(DomainError):
     status = 403
     code = "approval_by_cashier"
-    default_message = "A session's variance must be approved by someone other than its cashier."
+    default_message = (
+        "A session's variance is approved by someone other than its cashier and its counter."
+    )
 
 
 class HandoverToSelf(DomainError):

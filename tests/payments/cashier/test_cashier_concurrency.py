@@ -17,8 +17,9 @@ from rest_framework.test import APIClient
 
 from billing.models import Encounter, EncounterKind, Role
 from billing.selectors.invoices import deposit_balance, refund_owed
+from billing.services.deposits import encounter_discharge
 from billing.services.identity import device_create, staff_create, token_issue
-from payments.models import CashierSession, Payment, Refund, RefundStatus
+from payments.models import CashierSession, Payment, Refund, RefundOwedPayout, RefundStatus
 from tests.assertions import assert_error
 from tests.billing.conftest import chart, leave_database_as_found  # noqa: F401 - fixtures
 from tests.billing.factories import (
@@ -38,6 +39,7 @@ from tests.payments.cashier_builders import (
     fresh,
     open_session,
     pay_cash,
+    post,
     report,
     terminal_new,
 )
@@ -164,6 +166,31 @@ def test_concurrent_opens_leave_one_session_per_terminal_and_per_cashier():
     assert CashierSession.objects.filter(terminal=terminal).count() == 1
     # Only the opened sessions took a float out of the safe.
     assert balance("1111") == -2 * 500_000
+
+
+def test_a_discharge_leftover_paid_out_by_several_cashiers_at_once_is_paid_once():
+    cashier = devices_of_one_cashier(1)[0]
+    session = opened(cashier)
+    encounter = inpatient_with_cash_advance(session)
+    encounter_discharge(encounter=encounter, by="test")
+    assert refund_owed(encounter=encounter) == 400_000
+    desks = [devices_of_one_cashier(1)[0] for _ in range(4)]
+
+    outcomes = run_at_once(
+        4,
+        lambda i: post(
+            desks[i],
+            "/api/v1/cashier/refunds-owed",
+            {"encounter_id": encounter.pk, "paid_by": "bank_transfer"},
+        ),
+    )
+
+    assert sorted(o.status_code for o in outcomes) == [201, 409, 409, 409], outcomes
+    for refused in (o for o in outcomes if o.status_code == 409):
+        assert_error(refused, 409, "nothing_owed")
+    assert RefundOwedPayout.objects.get().amount == 400_000
+    assert refund_owed(encounter=encounter) == 0
+    assert -balance("1121") == 400_000
 
 
 def inpatient_with_cash_advance(session: CashierSession) -> Encounter:

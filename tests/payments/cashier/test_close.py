@@ -137,6 +137,18 @@ def test_a_supervisors_own_variance_is_approved_by_someone_else(staff_client):
     assert fresh(session).status == CashierSessionStatus.PENDING_APPROVAL
 
 
+def test_a_supervisor_who_counted_a_drawer_does_not_approve_its_variance(desk, staff_client):
+    _, session = desk
+    counting, other = staff_client(Role.SUPERVISOR), staff_client(Role.SUPERVISOR)
+    assert close(counting, session, {}).json()["status"] == "pending_approval"
+
+    own_count = counting.post(f"{SESSIONS_URL}/{session.public_id}/approve-close")
+
+    assert_error(own_count, 403, "approval_by_cashier")
+    approved = other.post(f"{SESSIONS_URL}/{session.public_id}/approve-close")
+    assert approved.json()["status"] == "closed"
+
+
 def test_closing_twice_is_refused_with_its_own_code(desk):
     cashier, session = desk
     assert close(cashier, session, FLOAT).status_code == 200
