@@ -24,7 +24,7 @@ from tests.payments.cashier_builders import (
     report,
     terminal_new,
 )
-from tests.payments.factories import pay, payable_invoice
+from tests.payments.factories import pay, payable_invoice, stripe_at
 from tests.payments.refund_builders import pay_out, request_refund
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +113,30 @@ def test_every_figure_agrees_with_the_ledger(staff_client):
     assert ledger["drawer_balance_after_close"] == 0 == drawer(session)
     assert z["agrees"] is True
     assert z["session"]["cashier"] == session.cashier.username
+
+
+def test_card_at_the_desk_and_its_refund_are_reported_per_method(staff_client, fake_stripe):
+    reader = fake_stripe.add_reader(label="Desk reader")
+    cashier, session = at_desk(staff_client, terminal=terminal_new(card_reader_id=reader))
+    invoice = payable_invoice(400_000)
+    with stripe_at(fake_stripe):
+        body = pay(cashier, invoice=invoice, amount=400_000, method="card_present").json()
+        fake_stripe.complete_reader_action(reader)  # the patient taps the desk's reader
+        # What the terminal.reader.action_succeeded webhook then does (tested with webhooks).
+        card, _ = payment_transition(
+            payment=Payment.objects.get(public_id=body["id"]), to=PaymentStatus.SUCCEEDED
+        )
+        refund = request_refund(cashier, card, amount=150_000).json()
+    assert refund["status"] == "succeeded"  # a card refund goes back through Stripe
+    close(cashier, session, {})
+
+    z = report(cashier, session)
+
+    assert z["payments_by_method"]["card_present"] == {"count": 1, "amount": 400_000}
+    assert z["refunds_by_method"]["card_present"] == {"count": 1, "amount": 150_000}
+    assert z["ledger"]["takings_by_method"]["card_present"] == 400_000
+    assert (z["net_takings"], z["expected_cash"], z["variance"]) == (250_000, 0, 0)
+    assert z["agrees"]
 
 
 def test_the_report_shows_who_approved_a_large_variance(staff_client):
