@@ -176,6 +176,23 @@ def _payment_body(payment: Payment, request: Request) -> dict[str, Any]:
     return dict(PaymentOutputSerializer(payment, context={"request": request}).data)
 
 
+def _what_is_paid(values: dict[str, Any], user: Any) -> tuple[Invoice | None, Encounter | None]:
+    """The invoice (or, for an advance, the encounter) the payer may pay."""
+    if values.get("invoice_id"):
+        invoice = Invoice.objects.filter(pk=values["invoice_id"]).first()
+        if invoice is None or (
+            isinstance(user, PayLinkPrincipal) and user.invoice_id != invoice.pk
+        ):
+            raise NotFound("No such invoice.", param="invoice_id")
+        return invoice, None
+    if isinstance(user, PayLinkPrincipal):
+        raise NotFound("A pay link pays its own invoice only.", param="encounter_id")
+    encounter = Encounter.objects.filter(pk=values["encounter_id"]).first()
+    if encounter is None:
+        raise NotFound("No such encounter.", param="encounter_id")
+    return None, encounter
+
+
 class PaymentCreateApi(APIView):
     authentication_classes = AUTHENTICATION
     permission_classes = [PaymentParties]
@@ -221,9 +238,9 @@ class PaymentCreateApi(APIView):
         to the cashier's open session; cash (`tendered`, change computed) succeeds at once
         into the session's drawer; `card_present` uses the terminal's reader. Errors:
         `amount_exceeds_due` (402), `invalid_amount`, `currency_mismatch`,
-        `invoice_not_payable` (409),
-        `encounter_closed` (409), `method_not_allowed_here`, `cashier_session_required`
-        (desk: no open session), `cashier_session_closed` (409), `tendered_below_amount`,
+        `invoice_not_payable` (409), `encounter_closed` (409), `method_not_allowed_here`,
+        `cashier_session_required` (desk: no open session), `cashier_session_closed` (409),
+        `tendered_below_amount`,
         `no_card_reader`, `card_declined` (402), `provider_error` (502),
         `provider_not_configured` (503), `idempotency_key_missing`,
         `idempotency_key_reused` (409), `request_in_progress` (409)."""
@@ -243,19 +260,7 @@ class PaymentCreateApi(APIView):
         user = request.user
         # Every desk payment belongs to the cashier's open session (its terminal's reader).
         session = session_open_for(cashier=user) if channel == PaymentChannel.DESK else None
-        invoice = encounter = None
-        if values.get("invoice_id"):
-            invoice = Invoice.objects.filter(pk=values["invoice_id"]).first()
-            if invoice is None or (
-                isinstance(user, PayLinkPrincipal) and user.invoice_id != invoice.pk
-            ):
-                raise NotFound("No such invoice.", param="invoice_id")
-        else:
-            if isinstance(user, PayLinkPrincipal):
-                raise NotFound("A pay link pays its own invoice only.", param="encounter_id")
-            encounter = Encounter.objects.filter(pk=values["encounter_id"]).first()
-            if encounter is None:
-                raise NotFound("No such encounter.", param="encounter_id")
+        invoice, encounter = _what_is_paid(values, user)
         reader = user.card_reader_id if isinstance(user, Device) else ""
         payment_request = PaymentRequest(
             purpose=PaymentPurpose.INVOICE if invoice else PaymentPurpose.DEPOSIT,
