@@ -16,9 +16,11 @@ from billing.errors import NotFound
 from billing.models import Encounter
 from config.api.permissions import IsCashier, IsSupervisor
 from payments.models import (
+    ACTIVE_SESSION_STATUSES,
     COUNTED_SESSION_STATUSES,
     DENOMINATIONS,
     CashierSession,
+    CashierSessionStatus,
     PayoutMethod,
     Terminal,
 )
@@ -131,6 +133,31 @@ class SessionOpenApi(APIView):
             opening_count=data.validated_data["opening_count"],
         )
         return Response(body(session), status=201)
+
+
+class SessionCurrentApi(APIView):
+    permission_classes = [IsCashier]
+
+    class OutputSerializer(serializers.Serializer):
+        session = SessionOutputSerializer(allow_null=True)
+        handovers_to_me = SessionOutputSerializer(many=True)
+
+    @extend_schema(tags=["cashier"], responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        """The caller's active session (open or being handed over; `null` if none) and the
+        drawers handed over to the caller, waiting for their count."""
+        user = staff(request)
+        sessions = CashierSession.objects.select_related("terminal", "cashier")
+        current = sessions.filter(cashier=user, status__in=ACTIVE_SESSION_STATUSES).first()
+        waiting = sessions.filter(
+            handover_receiver=user, status=CashierSessionStatus.HANDOVER_PENDING
+        )
+        return Response(
+            {
+                "session": body(current) if current else None,
+                "handovers_to_me": [body(s) for s in waiting],
+            }
+        )
 
 
 class SessionDetailApi(APIView):

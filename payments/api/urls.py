@@ -34,6 +34,11 @@ urlpatterns = [
     path("refunds/<str:public_id>/cancel", refunds.RefundCancelApi.as_view(), name="refund-cancel"),
     path("cashier/sessions", cashier.SessionOpenApi.as_view(), name="cashier-session-open"),
     path(
+        "cashier/sessions/current",
+        cashier.SessionCurrentApi.as_view(),
+        name="cashier-session-current",
+    ),
+    path(
         "cashier/sessions/<str:public_id>",
         cashier.SessionDetailApi.as_view(),
         name="cashier-session-detail",

@@ -65,6 +65,11 @@ def test_pitfall_8_handover_with_a_difference_both_sessions_reconcile(staff_clie
         "cashier_session_required",
     )
 
+    waiting = receiver.get(f"{SESSIONS_URL}/current").json()
+    assert waiting["session"] is None
+    assert [s["id"] for s in waiting["handovers_to_me"]] == [first.public_id]
+    assert giver.get(f"{SESSIONS_URL}/current").json()["session"]["status"] == "handover_pending"
+
     accepted = accept(receiver, first, {"100000": 3, "20000": 1})
 
     assert accepted.status_code == 201, accepted.content
@@ -83,6 +88,7 @@ def test_pitfall_8_handover_with_a_difference_both_sessions_reconcile(staff_clie
         first.public_id,
     )
     second = CashierSession.objects.get(public_id=taken["id"])
+    assert receiver.get(f"{SESSIONS_URL}/current").json()["session"]["id"] == second.public_id
     assert second.terminal_id == first.terminal_id
     assert balance(OVER_SHORT) == 10_000  # the giver's variance
     assert drawer(first) == 0  # the giving session reconciles to zero
