@@ -3,6 +3,7 @@ discharge leftovers paid back. Reports are in ``cashier_reports.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -43,6 +44,13 @@ KEY = OpenApiParameter(
     description="Unique per cash movement; a retry with it is answered the same.",
 )
 COUNT_HELP = "Notes by denomination: {" + ", ".join(f'"{d}": n' for d in DENOMINATIONS) + "}"
+
+
+def money_post_schema(request: Any, response: Any, status: int) -> Callable[..., Any]:
+    """The OpenAPI description of a desk POST that moves cash (it needs an Idempotency-Key)."""
+    return extend_schema(
+        tags=["cashier"], request=request, responses={status: response}, parameters=[KEY]
+    )
 
 
 def staff(request: Request) -> User:
@@ -110,12 +118,7 @@ class SessionOpenApi(APIView):
         terminal = serializers.CharField(max_length=15, help_text="terminal code")
         opening_count = serializers.DictField(help_text=COUNT_HELP)
 
-    @extend_schema(
-        tags=["cashier"],
-        request=InputSerializer,
-        responses={201: SessionOutputSerializer},
-        parameters=[KEY],
-    )
+    @money_post_schema(InputSerializer, SessionOutputSerializer, 201)
     @idempotent
     def post(self, request: Request) -> Response:
         """Open a session on a terminal with an opening float counted by denomination (taken
@@ -174,12 +177,7 @@ class SessionDetailApi(APIView):
 class SessionCloseApi(APIView):
     permission_classes = [IsCashier]
 
-    @extend_schema(
-        tags=["cashier"],
-        request=CountSerializer,
-        responses={200: SessionOutputSerializer},
-        parameters=[KEY],
-    )
+    @money_post_schema(CountSerializer, SessionOutputSerializer, 200)
     @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         """Blind close: send only the counted notes; the answer then reveals expected cash
@@ -214,12 +212,7 @@ class SessionHandoverApi(APIView):
     class InputSerializer(CountSerializer):
         to = serializers.CharField(help_text="username of the receiving cashier")
 
-    @extend_schema(
-        tags=["cashier"],
-        request=InputSerializer,
-        responses={200: SessionOutputSerializer},
-        parameters=[KEY],
-    )
+    @money_post_schema(InputSerializer, SessionOutputSerializer, 200)
     @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         """Hand the open drawer to the next cashier with the giver's count; the session
@@ -248,12 +241,7 @@ class SessionHandoverAcceptApi(APIView):
         giver_counted_cash = serializers.IntegerField()
         difference_from_giver = serializers.IntegerField()
 
-    @extend_schema(
-        tags=["cashier"],
-        request=CountSerializer,
-        responses={201: OutputSerializer},
-        parameters=[KEY],
-    )
+    @money_post_schema(CountSerializer, OutputSerializer, 201)
     @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         """The receiver's verified count: the giving session closes on it (a difference
@@ -298,12 +286,7 @@ class CashTransferCreateApi(APIView):
         note = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(
-        tags=["cashier"],
-        request=InputSerializer,
-        responses={201: OutputSerializer},
-        parameters=[KEY],
-    )
+    @money_post_schema(InputSerializer, OutputSerializer, 201)
     @idempotent
     def post(self, request: Request) -> Response:
         """Move cash between two open drawers, or between a drawer and the main safe (leave
@@ -351,12 +334,7 @@ class RefundOwedPayoutApi(APIView):
         bank_reference = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(
-        tags=["cashier"],
-        request=InputSerializer,
-        responses={201: OutputSerializer},
-        parameters=[KEY],
-    )
+    @money_post_schema(InputSerializer, OutputSerializer, 201)
     @idempotent
     def post(self, request: Request) -> Response:
         """Pay back the advance left over at discharge (refunds owed, 33882): cash from the

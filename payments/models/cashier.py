@@ -36,6 +36,13 @@ def new_refund_owed_payout_id() -> str:
     return _public_id("rp")
 
 
+def staff_reference() -> models.ForeignKey:
+    """An optional reference to the staff member who did something to a session."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+
 class Terminal(models.Model):
     """A cashier desk with its cash drawer (and, optionally, a Stripe Terminal reader)."""
 
@@ -92,13 +99,7 @@ class CashierSession(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="handed_over_to"
     )
     # Handover: who receives the drawer, and what the giving cashier counted.
-    handover_receiver = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    handover_receiver = staff_reference()
     handover_count = models.JSONField(null=True, blank=True)
     handover_counted_cash = models.BigIntegerField(null=True, blank=True)
     # The count that closes the session (the receiver's verified count after a handover).
@@ -106,21 +107,9 @@ class CashierSession(models.Model):
     counted_cash = models.BigIntegerField(null=True, blank=True)
     expected_cash = models.BigIntegerField(null=True, blank=True)
     variance = models.BigIntegerField(null=True, blank=True)
-    counted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    counted_by = staff_reference()
     counted_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    approved_by = staff_reference()
     approved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
