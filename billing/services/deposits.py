@@ -43,9 +43,11 @@ def deposit_receive(
     received_by: str,
     source_type: str,
     source_id: str,
+    debit_reference: str = "",
 ) -> Deposit:
     """Record an advance that arrived through ``source`` (a payment) into ``debit_account``
-    (a drawer's cash, a provider's clearing account). Idempotent per source."""
+    (a drawer's cash, a provider's clearing account), its line carrying ``debit_reference``
+    (a cashier session's drawer sub-ledger). Idempotent per source."""
     existing = Deposit.objects.filter(source_type=source_type, source_id=source_id).first()
     if existing is not None:
         return existing
@@ -67,7 +69,7 @@ def deposit_receive(
     ledger_post(
         posting_key=deposit_posting_key(source_type, source_id),
         lines=[
-            Posting.dr(debit_account, amount),
+            Posting.dr(debit_account, amount, debit_reference),
             Posting.cr(DEPOSIT_LIABILITY, amount, encounter.ledger_reference),
         ],
         source_type="deposit",

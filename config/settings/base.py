@@ -205,7 +205,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # fpdf2 subsets fonts through fontTools, which logs every table at INFO.
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # --- Personal data ----------------------------------------------------------------------
@@ -244,6 +248,9 @@ PAY_LINK_TTL_HOURS = env.int("PAY_LINK_TTL_HOURS", default=72)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Refunds above this amount (VND) need a supervisor's approval.
 REFUND_APPROVAL_THRESHOLD = env.int("REFUND_APPROVAL_THRESHOLD", default=500_000)
+# Cashier desk: a drawer's close whose |counted - expected| is above this (VND) waits for
+# a supervisor's approval; at or below it the session closes at once.
+CASHIER_VARIANCE_APPROVAL_THRESHOLD = env.int("CASHIER_VARIANCE_APPROVAL_THRESHOLD", default=50_000)
 
 # --- Payments housekeeping (Celery beat) ------------------------------------------------
 # A stored webhook event that failed to apply is retried by beat until this many attempts,

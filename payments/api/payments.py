@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
-from billing.errors import DomainError, InvalidAmount, NotFound
+from billing.errors import InvalidAmount, NotFound
 from billing.models import OPEN_INVOICE_STATUSES, Device, DeviceKind, Encounter, Invoice, Role
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.permissions import staff_roles
@@ -23,6 +23,9 @@ from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpo
 from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal, pay_link_invoice_id
 from payments.providers.vietqr import build_payload, qr_png, qr_svg
 from payments.services.amounts import InvoiceNotPayable
+from payments.services.cashier.advance_receipt import advance_receipt_data
+from payments.services.cashier.cash import cash_payment_take
+from payments.services.cashier.sessions import session_open_for
 from payments.services.idempotency import idempotent
 from payments.services.payments import (
     MethodNotAllowed,
@@ -40,11 +43,6 @@ METHODS_BY_CHANNEL = {
 }
 
 
-class CashierSessionRequired(DomainError):
-    code = "cashier_session_required"
-    default_message = "Cash is taken at the desk inside an open cashier session."
-
-
 # The largest amount a bigint column holds; the invoice or the deposit sets the real limit.
 MAX_AMOUNT = 2**63 - 1
 
@@ -58,7 +56,7 @@ class MinorUnitsField(serializers.IntegerField):
             raise InvalidAmount(
                 "The amount must be a JSON integer of minor units (whole VND), "
                 "not a string or a fraction.",
-                param="amount",
+                param=self.field_name or "amount",
             )
         return data
 
@@ -159,14 +157,40 @@ class PaymentOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     succeeded_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
+    cashier_session = serializers.CharField(source="cashier_session.public_id", allow_null=True)
+    tendered = serializers.IntegerField(allow_null=True)
+    change_given = serializers.IntegerField(allow_null=True)
     next_action = serializers.SerializerMethodField()
+    advance_receipt = serializers.SerializerMethodField(
+        help_text="Desk advances that succeeded: print-ready advance receipt data."
+    )
 
     def get_next_action(self, payment: Payment) -> dict[str, Any] | None:
         return next_action(payment, self.context["request"])
 
+    def get_advance_receipt(self, payment: Payment) -> dict[str, Any] | None:
+        return advance_receipt_data(payment=payment)
+
 
 def _payment_body(payment: Payment, request: Request) -> dict[str, Any]:
     return dict(PaymentOutputSerializer(payment, context={"request": request}).data)
+
+
+def _what_is_paid(values: dict[str, Any], user: Any) -> tuple[Invoice | None, Encounter | None]:
+    """The invoice (or, for an advance, the encounter) the payer may pay."""
+    if values.get("invoice_id"):
+        invoice = Invoice.objects.filter(pk=values["invoice_id"]).first()
+        if invoice is None or (
+            isinstance(user, PayLinkPrincipal) and user.invoice_id != invoice.pk
+        ):
+            raise NotFound("No such invoice.", param="invoice_id")
+        return invoice, None
+    if isinstance(user, PayLinkPrincipal):
+        raise NotFound("A pay link pays its own invoice only.", param="encounter_id")
+    encounter = Encounter.objects.filter(pk=values["encounter_id"]).first()
+    if encounter is None:
+        raise NotFound("No such encounter.", param="encounter_id")
+    return None, encounter
 
 
 class PaymentCreateApi(APIView):
@@ -179,6 +203,9 @@ class PaymentCreateApi(APIView):
         amount = MinorUnitsField()
         currency = serializers.CharField(max_length=3, default="VND")
         method = serializers.ChoiceField(choices=PaymentMethod.choices)
+        tendered = MinorUnitsField(
+            required=False, help_text="cash: the notes handed over (≥ amount); change = difference"
+        )
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if bool(attrs.get("invoice_id")) == bool(attrs.get("encounter_id")):
@@ -186,6 +213,8 @@ class PaymentCreateApi(APIView):
                     {"invoice_id": "Send exactly one of invoice_id or encounter_id."},
                     code="required",
                 )
+            if attrs["method"] != PaymentMethod.CASH and "tendered" in attrs:
+                raise serializers.ValidationError({"tendered": "Only cash is tendered."})
             return attrs
 
     @extend_schema(
@@ -205,9 +234,13 @@ class PaymentCreateApi(APIView):
     @idempotent
     def post(self, request: Request) -> Response:
         """Start a payment of an invoice (or an advance on an encounter). The server
-        checks the amount against what is still payable. Errors: `amount_exceeds_due`
-        (402), `invalid_amount`, `currency_mismatch`, `invoice_not_payable` (409),
-        `encounter_closed` (409), `method_not_allowed_here`, `cashier_session_required`,
+        checks the amount against what is still payable. At the desk the payment belongs
+        to the cashier's open session; cash (`tendered`, change computed) succeeds at once
+        into the session's drawer; `card_present` uses the terminal's reader. Errors:
+        `amount_exceeds_due` (402), `invalid_amount`, `currency_mismatch`,
+        `invoice_not_payable` (409), `encounter_closed` (409), `method_not_allowed_here`,
+        `cashier_session_required` (desk: no open session), `cashier_session_closed` (409),
+        `tendered_below_amount`,
         `no_card_reader`, `card_declined` (402), `provider_error` (502),
         `provider_not_configured` (503), `idempotency_key_missing`,
         `idempotency_key_reused` (409), `request_in_progress` (409)."""
@@ -220,37 +253,34 @@ class PaymentCreateApi(APIView):
             raise MethodNotAllowed(
                 f"{method} is not taken on the {channel} channel.", param="method"
             )
-        if method == PaymentMethod.CASH:  # cashier sessions are not built yet
-            raise CashierSessionRequired(param="method")
-        user = request.user
-        invoice = encounter = None
-        if values.get("invoice_id"):
-            invoice = Invoice.objects.filter(pk=values["invoice_id"]).first()
-            if invoice is None or (
-                isinstance(user, PayLinkPrincipal) and user.invoice_id != invoice.pk
-            ):
-                raise NotFound("No such invoice.", param="invoice_id")
-        else:
-            if isinstance(user, PayLinkPrincipal):
-                raise NotFound("A pay link pays its own invoice only.", param="encounter_id")
-            encounter = Encounter.objects.filter(pk=values["encounter_id"]).first()
-            if encounter is None:
-                raise NotFound("No such encounter.", param="encounter_id")
-        payment = payment_create(
-            PaymentRequest(
-                purpose=PaymentPurpose.INVOICE if invoice else PaymentPurpose.DEPOSIT,
-                invoice=invoice,
-                encounter=encounter,
-                amount=values["amount"],
-                currency=values["currency"],
-                method=method,
-                channel=channel,
-                idempotency_key=request.headers["Idempotency-Key"],
-                card_reader_id=user.card_reader_id if isinstance(user, Device) else "",
-                created_by_device=user if isinstance(user, Device) else None,
-                created_by_user=(user if not isinstance(user, Device | PayLinkPrincipal) else None),
+        if method == PaymentMethod.CASH and "tendered" not in values:
+            raise serializers.ValidationError(
+                {"tendered": "Cash needs the amount tendered."}, code="required"
             )
+        user = request.user
+        # Every desk payment belongs to the cashier's open session (its terminal's reader).
+        session = session_open_for(cashier=user) if channel == PaymentChannel.DESK else None
+        invoice, encounter = _what_is_paid(values, user)
+        reader = user.card_reader_id if isinstance(user, Device) else ""
+        payment_request = PaymentRequest(
+            purpose=PaymentPurpose.INVOICE if invoice else PaymentPurpose.DEPOSIT,
+            invoice=invoice,
+            encounter=encounter,
+            amount=values["amount"],
+            currency=values["currency"],
+            method=method,
+            channel=channel,
+            idempotency_key=request.headers["Idempotency-Key"],
+            card_reader_id=session.terminal.card_reader_id if session else reader,
+            created_by_device=user if isinstance(user, Device) else None,
+            created_by_user=(user if not isinstance(user, Device | PayLinkPrincipal) else None),
+            cashier_session=session,
+            tendered=values.get("tendered"),
         )
+        if method == PaymentMethod.CASH:
+            payment = cash_payment_take(request=payment_request)
+        else:
+            payment = payment_create(payment_request)
         return Response(_payment_body(payment, request), status=201)
 
 

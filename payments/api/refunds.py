@@ -1,5 +1,6 @@
 """Refunds: a cashier requests, a supervisor approves above the threshold, the desk pays
-out bank-transfer and cash refunds."""
+out bank-transfer refunds and cash refunds (from the cashier's open session's drawer); a
+refund still waiting can be canceled."""
 
 from __future__ import annotations
 
@@ -12,15 +13,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.chart import BANK, MAIN_CASH
 from billing.errors import NotFound
 from config.api.permissions import IsCashier, IsSupervisor
-from payments.models import Payment, Refund, RefundStatus
+from payments.models import CashierSession, Payment, PayoutMethod, Refund, RefundStatus
+from payments.services.cashier.payouts import refund_pay_out
 from payments.services.idempotency import idempotent
 from payments.services.refunds import (
     REFUND_REASONS,
     RefundStateConflict,
-    refund_complete,
+    refund_cancel,
     refund_decide,
     refund_request,
 )
@@ -46,11 +47,22 @@ class RefundOutputSerializer(serializers.Serializer):
     decided_by = serializers.CharField(source="decided_by.username", allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
+    payout_method = serializers.CharField()
+    cashier_session = serializers.CharField(source="cashier_session.public_id", allow_null=True)
 
 
 def _user(request: Request) -> User:
     assert isinstance(request.user, User)  # the role permissions admit staff only
     return request.user
+
+
+def open_session_of(user: User) -> CashierSession | None:
+    """The caller's open desk session, if any (not locked)."""
+    return (
+        CashierSession.objects.select_related("terminal__cash_account")
+        .filter(cashier=user, status="open")
+        .first()
+    )
 
 
 def _refund(public_id: str) -> Refund:
@@ -92,6 +104,7 @@ class RefundCreateApi(APIView):
             note=values["note"],
             requested_by=_user(request),
             idempotency_key=request.headers["Idempotency-Key"],
+            cashier_session=open_session_of(_user(request)),
         )
         return Response(RefundOutputSerializer(refund).data, status=201)
 
@@ -114,9 +127,7 @@ class RefundPayoutApi(APIView):
     permission_classes = [IsCashier]
 
     class InputSerializer(serializers.Serializer):
-        paid_by = serializers.ChoiceField(
-            choices=[("cash", "Cash from the main safe"), ("bank_transfer", "Bank transfer")]
-        )
+        paid_by = serializers.ChoiceField(choices=PayoutMethod.choices)
 
     @extend_schema(
         tags=["refunds"],
@@ -126,13 +137,32 @@ class RefundPayoutApi(APIView):
     )
     @idempotent
     def post(self, request: Request, public_id: str) -> Response:
-        """Record that a bank-transfer or cash refund was paid out (money leaves the
-        hospital: an Idempotency-Key is required, as for every money movement)."""
+        """Pay out a bank-transfer or cash refund (money leaves the hospital: an
+        Idempotency-Key is required). Cash comes out of the caller's open session's drawer:
+        `cashier_session_required` without one, `insufficient_drawer_cash` (402) above what
+        the drawer holds; `refund_state_conflict` (409) unless it is `pending_payout`."""
         refund = _refund(public_id)
         if refund.status != RefundStatus.PENDING_PAYOUT:
             raise RefundStateConflict(detail={"status": refund.status})
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        account = MAIN_CASH if data.validated_data["paid_by"] == "cash" else BANK
-        refund = refund_complete(refund=refund, paid_out_by=_user(request), credit_account=account)
+        user = _user(request)
+        refund = refund_pay_out(
+            refund=refund,
+            method=data.validated_data["paid_by"],
+            session=open_session_of(user),
+            by=user,
+        )
+        return Response(RefundOutputSerializer(refund).data)
+
+
+class RefundCancelApi(APIView):
+    permission_classes = [IsCashier]
+
+    @extend_schema(tags=["refunds"], request=None, responses={200: RefundOutputSerializer})
+    def post(self, request: Request, public_id: str) -> Response:
+        """Cancel a refund still waiting for approval or for its payout (by its requester
+        or a supervisor): it moves no money and frees its amount. Errors:
+        `refund_state_conflict` (409), `refund_cancel_not_allowed` (403)."""
+        refund = refund_cancel(refund=_refund(public_id), by=_user(request))
         return Response(RefundOutputSerializer(refund).data)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments.api import payments, refunds
+from payments.api import cashier, cashier_reports, payments, refunds
 
 urlpatterns = [
     path("payments", payments.PaymentCreateApi.as_view(), name="payment-create"),
@@ -31,6 +31,54 @@ urlpatterns = [
         name="refund-reject",
     ),
     path("refunds/<str:public_id>/payout", refunds.RefundPayoutApi.as_view(), name="refund-payout"),
+    path("refunds/<str:public_id>/cancel", refunds.RefundCancelApi.as_view(), name="refund-cancel"),
+    path("cashier/sessions", cashier.SessionOpenApi.as_view(), name="cashier-session-open"),
+    path(
+        "cashier/sessions/current",
+        cashier.SessionCurrentApi.as_view(),
+        name="cashier-session-current",
+    ),
+    path(
+        "cashier/sessions/<str:public_id>",
+        cashier.SessionDetailApi.as_view(),
+        name="cashier-session-detail",
+    ),
+    path(
+        "cashier/sessions/<str:public_id>/close",
+        cashier.SessionCloseApi.as_view(),
+        name="cashier-session-close",
+    ),
+    path(
+        "cashier/sessions/<str:public_id>/approve-close",
+        cashier.SessionApproveCloseApi.as_view(),
+        name="cashier-session-approve-close",
+    ),
+    path(
+        "cashier/sessions/<str:public_id>/handover",
+        cashier.SessionHandoverApi.as_view(),
+        name="cashier-session-handover",
+    ),
+    path(
+        "cashier/sessions/<str:public_id>/handover/accept",
+        cashier.SessionHandoverAcceptApi.as_view(),
+        name="cashier-session-handover-accept",
+    ),
+    path(
+        "cashier/sessions/<str:public_id>/report",
+        cashier_reports.SessionReportApi.as_view(),
+        name="cashier-session-report",
+    ),
+    path("cashier/transfers", cashier.CashTransferCreateApi.as_view(), name="cashier-transfer"),
+    path(
+        "cashier/refunds-owed",
+        cashier.RefundOwedPayoutApi.as_view(),
+        name="cashier-refund-owed-payout",
+    ),
+    path(
+        "cashier/terminals/<str:code>/report",
+        cashier_reports.TerminalDayReportApi.as_view(),
+        name="cashier-terminal-report",
+    ),
     path("invoices/<int:pk>/pay-link", payments.PayLinkCreateApi.as_view(), name="pay-link"),
     path("pay/<str:token>", payments.PayLinkShowApi.as_view(), name="pay-link-show"),
 ]

@@ -1,3 +1,14 @@
+from payments.models.cashier import (
+    ACTIVE_SESSION_STATUSES,
+    COUNTED_SESSION_STATUSES,
+    DENOMINATIONS,
+    CashierSession,
+    CashierSessionStatus,
+    CashTransfer,
+    PayoutMethod,
+    RefundOwedPayout,
+    Terminal,
+)
 from payments.models.idempotency import IdempotencyRecord
 from payments.models.outbox import OutboxEvent
 from payments.models.payments import (
@@ -23,9 +34,15 @@ from payments.models.webhooks import (
 )
 
 __all__ = [
+    "ACTIVE_SESSION_STATUSES",
     "ACTIVE_STATUSES",
     "CAPTURED_STATUSES",
+    "COUNTED_SESSION_STATUSES",
+    "DENOMINATIONS",
     "BankTransferSeen",
+    "CashTransfer",
+    "CashierSession",
+    "CashierSessionStatus",
     "IdempotencyRecord",
     "OutboxEvent",
     "Payment",
@@ -33,13 +50,16 @@ __all__ = [
     "PaymentMethod",
     "PaymentPurpose",
     "PaymentStatus",
+    "PayoutMethod",
     "Provider",
     "ReconciliationItem",
     "ReconciliationReason",
     "ReconciliationStatus",
     "Refund",
+    "RefundOwedPayout",
     "RefundStatus",
     "TaskDelivery",
+    "Terminal",
     "WebhookEvent",
     "WebhookProvider",
 ]

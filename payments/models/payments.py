@@ -92,6 +92,17 @@ class Payment(models.Model):
     idempotency_key = models.CharField(max_length=255)
     client_secret = models.CharField(max_length=200, blank=True)
     card_reader_id = models.CharField(max_length=64, blank=True)
+    # Desk payments belong to the cashier session that took them.
+    cashier_session = models.ForeignKey(
+        "payments.CashierSession",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+    )
+    # Cash: what the patient handed over and the change the server computed.
+    tendered = models.BigIntegerField(null=True, blank=True)
+    change_given = models.BigIntegerField(null=True, blank=True)
     created_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
     )
@@ -122,6 +133,15 @@ class Payment(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=PaymentStatus.values), name="payment_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=(Q(tendered__isnull=True) & Q(change_given__isnull=True))
+                | (Q(tendered__gte=F("amount")) & Q(change_given=F("tendered") - F("amount"))),
+                name="payment_change_is_tendered_less_amount",
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="cash") | Q(cashier_session__isnull=False),
+                name="payment_cash_in_a_session",
             ),
         ]
         indexes = [

@@ -128,6 +128,7 @@ class RefundStatus(models.TextChoices):
     PENDING_PAYOUT = "pending_payout", "To be paid out at the desk or by transfer"
     SUCCEEDED = "succeeded", "Refunded"
     FAILED = "failed", "Failed at the provider"
+    CANCELED = "canceled", "Canceled before it was paid out"
 
 
 class Refund(models.Model):
@@ -152,6 +153,18 @@ class Refund(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     paid_out_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The desk session that paid it out (or, for a card, in which it was requested).
+    cashier_session = models.ForeignKey(
+        "payments.CashierSession",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+    )
+    payout_method = models.CharField(max_length=14, blank=True, help_text="cash, bank_transfer")
+    canceled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -33,6 +33,7 @@ from payments.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatu
 from payments.providers import stripe as stripe_provider
 from payments.providers.bank_feeds import new_memo_code
 from payments.services.amounts import check_invoice_amount
+from payments.services.cashier.sessions import session_lock_open
 from payments.services.transitions import IllegalTransition, payment_transition
 
 PROVIDER_FOR_METHOD = {
@@ -74,9 +75,15 @@ class PaymentRequest:
     card_reader_id: str = ""
     created_by_user: Any = None
     created_by_device: Any = None
+    # Desk payments: the cashier's open session; cash: the notes handed over.
+    cashier_session: Any = None
+    tendered: int | None = None
 
 
-def _reserve(request: PaymentRequest) -> Payment:
+def payment_reserve(request: PaymentRequest) -> Payment:
+    """Commit a ``pending`` payment after checking its amount under the invoice's (or the
+    encounter's) row lock — and, for a desk payment, under its session's lock taken first,
+    so a session closed meanwhile refuses it (``cashier_session_closed``)."""
     if type(request.amount) is not int or request.amount <= 0:
         raise InvalidAmount(param="amount")
     if request.method in (PaymentMethod.CARD, PaymentMethod.CARD_PRESENT):
@@ -88,6 +95,8 @@ def _reserve(request: PaymentRequest) -> Payment:
         if request.method == PaymentMethod.CARD_PRESENT and not request.card_reader_id:
             raise NoCardReader(param="method")
     with transaction.atomic():
+        if request.cashier_session is not None:
+            session_lock_open(session=request.cashier_session)
         if request.purpose == PaymentPurpose.INVOICE:
             assert request.invoice is not None
             invoice = Invoice.objects.select_for_update().get(pk=request.invoice.pk)
@@ -114,7 +123,11 @@ def _reserve(request: PaymentRequest) -> Payment:
             card_reader_id=request.card_reader_id,
             created_by_user=request.created_by_user,
             created_by_device=request.created_by_device,
+            cashier_session=request.cashier_session,
         )
+        if request.tendered is not None:
+            payment.tendered = request.tendered
+            payment.change_given = request.tendered - request.amount
         if request.method == PaymentMethod.VIETQR:
             payment.expires_at = timezone.now() + timedelta(minutes=settings.VIETQR_TTL_MINUTES)
             for _ in range(5):  # the memo code is unique; a collision is astronomically rare
@@ -196,7 +209,7 @@ def _abandon_intent(payment: Payment, error: DomainError) -> None:
     _fail(payment, error)
 
 
-def _started_earlier(request: PaymentRequest) -> Payment | None:
+def payment_started_earlier(request: PaymentRequest) -> Payment | None:
     """The payment an earlier execution of this very request committed (same client, same
     key, same parameters) before it died without answering; a failed one is not resumed."""
     since = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
@@ -232,7 +245,10 @@ def payment_create(request: PaymentRequest) -> Payment:
 
     Called again for a request whose first execution died (the idempotency key was taken
     over), it finishes that execution's payment instead of reserving a second one."""
-    payment = _started_earlier(request) or _reserve(request)
+    if request.method == PaymentMethod.CASH:
+        # Cash succeeds at once, in one transaction: payments.services.cashier.cash.
+        raise MethodNotAllowed("Cash is taken by cash_payment_take.", param="method")
+    payment = payment_started_earlier(request) or payment_reserve(request)
     if payment.provider == Provider.STRIPE and payment.status == PaymentStatus.PENDING:
         return _start_card(payment)  # Stripe replays what it already did under our key
     return payment

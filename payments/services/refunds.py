@@ -29,13 +29,15 @@ from django.utils import timezone
 
 from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE
 from billing.errors import DomainError
-from billing.models import Encounter, Invoice
+from billing.models import Encounter, Invoice, Role
 from billing.money import Money
 from billing.selectors.invoices import deposit_balance
 from billing.services.invoices import invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
+from config.api.permissions import staff_roles
 from payments.models import (
     CAPTURED_STATUSES,
+    CashierSession,
     OutboxEvent,
     Payment,
     PaymentPurpose,
@@ -95,6 +97,12 @@ class InvalidRefund(DomainError):
     code = "invalid_refund"
 
 
+class RefundCancelNotAllowed(DomainError):
+    status = 403
+    code = "refund_cancel_not_allowed"
+    default_message = "Only the refund's requester or a supervisor may cancel it."
+
+
 def _held(payment: Payment) -> int:
     return (
         Refund.objects.filter(payment=payment, status__in=_HELD).aggregate(s=Sum("amount"))["s"]
@@ -129,8 +137,12 @@ def refund_request(
     note: str = "",
     requested_by: User,
     idempotency_key: str,
+    cashier_session: CashierSession | None = None,
 ) -> Refund:
     """Record a refund request; process it at once when no approval is needed.
+
+    ``cashier_session``: the requester's open desk session, if any (a card refund is
+    counted in that session's report; a desk payout records the paying session instead).
 
     ``amount=None`` refunds all that is still refundable. Takes the payment row lock (and,
     for an advance, the encounter's). Idempotent per requester and key: a retry after the
@@ -148,6 +160,9 @@ def refund_request(
             refund = _resume(earlier, amount, reason)
         else:
             refund = _refund_create(payment, amount, reason, note, requested_by, idempotency_key)
+            if cashier_session is not None:
+                refund.cashier_session = cashier_session
+                refund.save(update_fields=["cashier_session"])
     if refund.status == RefundStatus.APPROVED:
         return refund_process(refund=refund)
     return refund
@@ -247,11 +262,15 @@ def refund_complete(
     provider_reference: str = "",
     paid_out_by: User | None = None,
     credit_account: str | None = None,
+    credit_reference: str = "",
+    cashier_session: CashierSession | None = None,
+    payout_method: str = "",
 ) -> Refund:
     """Record that the money went back: post the reversing entry and update the payment.
 
     For a desk payout, ``credit_account`` is where the money left from (a drawer's cash
-    account, or the bank account for a transfer back)."""
+    account on ``credit_reference``, the session's sub-ledger, or the bank account for a
+    transfer back); the refund records the session and the payout method."""
     with transaction.atomic():
         refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund.pk)
         if refund.status == RefundStatus.SUCCEEDED:
@@ -271,7 +290,7 @@ def refund_complete(
             debit = Posting.dr(PATIENT_RECEIVABLE, money, f"invoice:{payment.invoice_id}")
         ledger_post(
             posting_key=f"refund:{refund.public_id}",
-            lines=[debit, Posting.cr(credit, money)],
+            lines=[debit, Posting.cr(credit, money, credit_reference)],
             source_type="refund",
             source_id=refund.public_id,
             memo=f"Refund {refund.public_id} of payment {payment.public_id} ({refund.reason})",
@@ -280,7 +299,18 @@ def refund_complete(
         refund.provider_reference = provider_reference or refund.provider_reference
         refund.completed_at = timezone.now()
         refund.paid_out_by = paid_out_by
-        refund.save(update_fields=["status", "provider_reference", "completed_at", "paid_out_by"])
+        refund.cashier_session = cashier_session or refund.cashier_session
+        refund.payout_method = payout_method
+        refund.save(
+            update_fields=[
+                "status",
+                "provider_reference",
+                "completed_at",
+                "paid_out_by",
+                "cashier_session",
+                "payout_method",
+            ]
+        )
         payment.amount_refunded += refund.amount
         payment.save(update_fields=["amount_refunded"])
         fully = payment.amount_refunded == payment.amount
@@ -315,3 +345,19 @@ def refunds_resend_approved(*, older_than_minutes: int = 5, limit: int = 100) ->
             continue
         completed += refund.status == RefundStatus.SUCCEEDED
     return completed
+
+
+def refund_cancel(*, refund: Refund, by: User) -> Refund:
+    """Cancel a refund still waiting for approval or for its desk payout: it moves no money
+    and stops holding its amount. Only its requester or a supervisor may cancel it."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.status not in (RefundStatus.REQUESTED, RefundStatus.PENDING_PAYOUT):
+            raise RefundStateConflict(detail={"status": refund.status})
+        if refund.requested_by_id != by.pk and Role.SUPERVISOR not in staff_roles(by):
+            raise RefundCancelNotAllowed()
+        refund.status = RefundStatus.CANCELED
+        refund.canceled_by = by
+        refund.completed_at = timezone.now()
+        refund.save(update_fields=["status", "canceled_by", "completed_at"])
+    return refund

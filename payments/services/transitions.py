@@ -6,9 +6,10 @@
     failed → succeeded (a card retried on the same PaymentIntent after a decline)
 
 Success posts to the ledger exactly once (posting key ``payment:<id>:captured``): the
-provider's clearing account against the patient receivable of the invoice, or — for an
-advance — against the deposit liability of the encounter. An event that would move a
-payment backwards (``processing`` after ``succeeded``) is ignored, never applied.
+provider's clearing account (for cash, the session's drawer account) against the patient
+receivable of the invoice, or — for an advance — against the deposit liability of the
+encounter. An event that would move a payment backwards (``processing`` after
+``succeeded``) is ignored, never applied.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from billing.money import Money
 from billing.services.deposits import deposit_receive
 from billing.services.invoices import invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
-from payments.models import OutboxEvent, Payment, PaymentPurpose, PaymentStatus, Provider
+from payments.models import (
+    CashierSession,
+    OutboxEvent,
+    Payment,
+    PaymentPurpose,
+    PaymentStatus,
+    Provider,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +64,7 @@ STAGE: dict[str, int] = {
     S.REFUNDED: 4,
 }
 
-# The clearing account each rail's money lands in until settlement.
+# The clearing account each rail's money lands in until settlement (cash: its drawer).
 CLEARING_ACCOUNT = {
     Provider.STRIPE: STRIPE_CLEARING,
     Provider.BANK_TRANSFER: VIETQR_CLEARING,
@@ -70,14 +78,28 @@ class IllegalTransition(DomainError):
     default_message = "The payment cannot make this change from its current status."
 
 
-def _post_capture(payment: Payment, debit_account: str) -> None:
+def _debit_side(payment: Payment, debit_account: str | None) -> tuple[str, str]:
+    """Where the money landed: cash in its session's drawer (the line carries the session's
+    reference), anything else in its rail's clearing account."""
+    if payment.provider == Provider.CASH:
+        assert payment.cashier_session_id is not None  # a CHECK constraint: cash has one
+        session = CashierSession.objects.select_related("terminal__cash_account").get(
+            pk=payment.cashier_session_id
+        )
+        return session.terminal.cash_account.code, session.ledger_reference
+    return debit_account or CLEARING_ACCOUNT[Provider(payment.provider)], ""
+
+
+def _post_capture(payment: Payment, debit_account: str | None) -> None:
     money = Money(payment.amount, payment.currency)
+    debit_account, debit_reference = _debit_side(payment, debit_account)
     if payment.purpose == PaymentPurpose.DEPOSIT:
         assert payment.encounter is not None
         deposit_receive(
             encounter=payment.encounter,
             amount=money,
             debit_account=debit_account,
+            debit_reference=debit_reference,
             received_by=f"payment:{payment.public_id}",
             source_type="payment",
             source_id=payment.public_id,
@@ -88,7 +110,7 @@ def _post_capture(payment: Payment, debit_account: str) -> None:
     ledger_post(
         posting_key=payment.captured_posting_key,
         lines=[
-            Posting.dr(debit_account, money),
+            Posting.dr(debit_account, money, debit_reference),
             Posting.cr(PATIENT_RECEIVABLE, money, invoice.ledger_reference),
         ],
         source_type="payment",
@@ -140,7 +162,7 @@ def payment_transition(
         if to == S.SUCCEEDED:
             payment.succeeded_at = timezone.now()
             fields.append("succeeded_at")
-            _post_capture(payment, debit_account or CLEARING_ACCOUNT[Provider(payment.provider)])
+            _post_capture(payment, debit_account)
             OutboxEvent.objects.create(
                 topic="payment.succeeded",
                 payload={"payment_id": payment.pk},

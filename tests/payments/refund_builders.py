@@ -8,15 +8,23 @@ import itertools
 from typing import Any
 
 import stripe
-from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from billing.models import Encounter, Invoice, JournalLine
+from billing.models import Encounter, Invoice
 from billing.selectors.ledger import trial_balance
-from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose, PaymentStatus
+from payments.models import (
+    CashierSession,
+    Payment,
+    PaymentChannel,
+    PaymentMethod,
+    PaymentPurpose,
+    PaymentStatus,
+)
 from payments.services.payments import PaymentRequest, payment_create
 from payments.services.transitions import payment_transition
 from tests.fakes.stripe_server import FakeStripeServer
+from tests.payments.cashier_builders import balance as balance  # one reader of the books
+from tests.payments.cashier_builders import cash_take, session_new
 
 STRIPE_KEY = "sk_test_vienphi_refunds"
 CARD_CLEARING = "1131"
@@ -85,13 +93,14 @@ def transfer_payment(
 
 
 def cash_payment(
-    *, amount: int, invoice: Invoice | None = None, encounter: Encounter | None = None
+    *,
+    amount: int,
+    invoice: Invoice | None = None,
+    encounter: Encounter | None = None,
+    session: CashierSession | None = None,
 ) -> Payment:
-    payment = _create(
-        method=PaymentMethod.CASH, amount=amount, invoice=invoice, encounter=encounter
-    )
-    payment, _ = payment_transition(payment=payment, to=PaymentStatus.SUCCEEDED)
-    return payment
+    """Cash taken at the desk, in ``session`` (by default a new cashier's new session)."""
+    return cash_take(session or session_new(), amount=amount, invoice=invoice, encounter=encounter)
 
 
 def pending_transfer(*, amount: int, invoice: Invoice) -> Payment:
@@ -125,15 +134,6 @@ def pay_out(client: APIClient, refund_id: str, paid_by: str, key: str | None = N
         format="json",
         headers={"Idempotency-Key": key or new_key()},
     )
-
-
-def balance(account_code: str, reference: str | None = None) -> int:
-    """Debits minus credits on an account (optionally one sub-ledger reference)."""
-    lines = JournalLine.objects.filter(account__code=account_code)
-    if reference is not None:
-        lines = lines.filter(reference=reference)
-    totals = lines.aggregate(debit=Sum("debit"), credit=Sum("credit"))
-    return (totals["debit"] or 0) - (totals["credit"] or 0)
 
 
 def assert_trial_balance_balanced() -> None:

@@ -19,11 +19,12 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
-from billing.models import Device, DeviceKind, Role
+from billing.models import Device, DeviceKind
 from payments.models import IdempotencyRecord, Payment, PaymentStatus
 from payments.services.idempotency import idempotency_prune, request_fingerprint
 from tests.assertions import assert_error
 from tests.fakes.stripe_server import FakeStripeServer
+from tests.payments.cashier_builders import at_desk
 from tests.payments.factories import (
     PAYMENTS_URL,
     new_key,
@@ -271,7 +272,7 @@ def test_keys_are_scoped_per_client(device_client, staff_client):
     clients = [
         device_client(DeviceKind.KIOSK)[0],
         device_client(DeviceKind.KIOSK)[0],
-        staff_client(Role.CASHIER),
+        at_desk(staff_client)[0],
         pay_link_client(invoice),
     ]
     responses = [pay(client, key=key, invoice=invoice, amount=100_000) for client in clients]

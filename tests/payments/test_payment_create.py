@@ -28,6 +28,7 @@ from payments.services.transitions import payment_transition
 from tests.assertions import assert_error
 from tests.billing.billing_assertions import assert_invoice_agrees_with_books, receivable
 from tests.billing.factories import encounter_new, payment_post
+from tests.payments.cashier_builders import at_desk
 from tests.payments.factories import new_key, pay, pay_link_client, payable_invoice, stripe_at
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,8 @@ def kiosk(device_client: Any) -> tuple[APIClient, Device]:
 
 @pytest.fixture
 def cashier(staff_client: Any) -> APIClient:
-    client: APIClient = staff_client(Role.CASHIER)
+    """A cashier at the desk: desk payments belong to an open session."""
+    client, _ = at_desk(staff_client)
     return client
 
 
@@ -231,7 +233,7 @@ def test_an_advance_in_another_currency_is_refused(kiosk):
         ("phone", "cash", 400, "method_not_allowed_here"),
         ("desk", "vietqr", 201, None),
         ("desk", "card", 400, "method_not_allowed_here"),
-        ("desk", "cash", 400, "cashier_session_required"),
+        ("desk", "cash", 201, None),
     ],
 )
 def test_each_channel_takes_its_own_methods(
@@ -244,8 +246,9 @@ def test_each_channel_takes_its_own_methods(
         "desk": cashier,
     }[payer]
 
+    tendered: dict[str, Any] = {"tendered": 100_000} if (payer, method) == ("desk", "cash") else {}
     with stripe_at(fake_stripe):
-        response = pay(client, invoice=invoice, amount=100_000, method=method)
+        response = pay(client, invoice=invoice, amount=100_000, method=method, **tendered)
 
     if code is None:
         assert response.status_code == status, response.content
@@ -261,7 +264,8 @@ def test_card_present_at_the_desk_needs_a_card_reader(cashier):
 
 
 def test_a_supervisor_takes_payments_at_the_desk(staff_client):
-    response = pay(staff_client(Role.SUPERVISOR), invoice=payable_invoice(), amount=100_000)
+    supervisor, _ = at_desk(staff_client, Role.SUPERVISOR)
+    response = pay(supervisor, invoice=payable_invoice(), amount=100_000)
     assert response.status_code == 201, response.content
     assert response.json()["channel"] == "desk"
 

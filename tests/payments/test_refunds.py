@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from billing.models import Encounter, EncounterKind, Invoice, InvoiceStatus, JournalEntry, Role
 from billing.selectors.invoices import deposit_balance, invoice_balance
 from billing.services.deposits import encounter_discharge
-from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.models import CashierSession, Payment, PaymentStatus, Refund, RefundStatus
 from payments.services.transitions import payment_transition
 from payments.tasks import resend_approved_refunds
 from tests.assertions import assert_error
@@ -29,6 +29,7 @@ from tests.billing.factories import (
     visit_invoice,
 )
 from tests.fakes.stripe_server import FakeStripeServer
+from tests.payments.cashier_builders import at_desk, drawer
 from tests.payments.refund_builders import (
     BANK,
     CARD_CLEARING,
@@ -68,8 +69,14 @@ def fake(fake_stripe: FakeStripeServer, settings) -> FakeStripeServer:
 
 
 @pytest.fixture
-def cashier(staff_client: Callable[..., APIClient]) -> APIClient:
-    return staff_client(Role.CASHIER)
+def desk(staff_client: Callable[..., APIClient]) -> tuple[APIClient, CashierSession]:
+    """A cashier at the desk whose drawer opened with a 1,000,000 float."""
+    return at_desk(staff_client, count={"500000": 2})
+
+
+@pytest.fixture
+def cashier(desk: tuple[APIClient, CashierSession]) -> APIClient:
+    return desk[0]
 
 
 @pytest.fixture
@@ -245,7 +252,8 @@ def test_bank_transfer_refund_waits_for_payout_and_posts_only_when_paid_out(cash
     assert_trial_balance_balanced()
 
 
-def test_cash_refund_is_paid_out_from_the_main_safe(cashier):
+def test_cash_refund_is_paid_out_from_the_cashiers_drawer(desk):
+    cashier, session = desk
     invoice = bill(200_000)
     payment = cash_payment(amount=200_000, invoice=invoice)
     safe_before = balance(MAIN_SAFE)
@@ -256,7 +264,12 @@ def test_cash_refund_is_paid_out_from_the_main_safe(cashier):
     paid = pay_out(cashier, response.json()["id"], "cash")
 
     assert paid.status_code == 200, paid.content
-    assert safe_before - balance(MAIN_SAFE) == 200_000
+    assert (paid.json()["payout_method"], paid.json()["cashier_session"]) == (
+        "cash",
+        session.public_id,
+    )
+    assert drawer(session) == 1_000_000 - 200_000
+    assert balance(MAIN_SAFE) == safe_before
     payment = fresh(payment)
     assert (payment.status, payment.amount_refunded) == (PaymentStatus.REFUNDED, 200_000)
     assert_invoice_owes(invoice, 200_000, InvoiceStatus.ISSUED)

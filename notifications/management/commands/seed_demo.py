@@ -20,6 +20,7 @@ from billing.money import Money
 from billing.services.identity import device_create, staff_create
 from billing.services.ledger import Posting, ledger_post
 from billing.services.patients import patient_create
+from payments.services.cashier.terminals import terminal_create
 
 CREDENTIALS_FILE = Path(
     os.environ.get("DEMO_CREDENTIALS_FILE") or Path(settings.BASE_DIR) / ".demo-credentials.json"
@@ -153,6 +154,12 @@ class Command(BaseCommand):
             ],
             source_type="manual",
             memo="Quỹ tiền mặt đầu kỳ (opening cash in the main safe)",
+        )
+        terminal = terminal_create(code="Q01", name="Quầy thu ngân 1")
+        credentials["terminal"] = terminal.code
+        self.stdout.write(
+            f"Cashier terminal: {terminal.code} (drawer account {terminal.cash_account.code}); "
+            f"{STAFF[0][0]} opens a session on it with POST /api/v1/cashier/sessions."
         )
         for code, name, unit, category, price, insurance, on_demand, vat in PRICE_LIST:
             PriceListItem.objects.create(

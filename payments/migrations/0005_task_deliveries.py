@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0003_bank_transfer_seen'),
+        ('payments', '0004_cashier_desk'),
     ]
 
     operations = [

@@ -1,0 +1,361 @@
+"""The cashier's desk: sessions (open, blind close, approval, handover), cash transfers and
+discharge leftovers paid back. Reports are in ``cashier_reports.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import User
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.errors import NotFound
+from billing.models import Encounter
+from config.api.permissions import IsCashier, IsSupervisor
+from payments.models import (
+    ACTIVE_SESSION_STATUSES,
+    COUNTED_SESSION_STATUSES,
+    DENOMINATIONS,
+    CashierSession,
+    CashierSessionStatus,
+    PayoutMethod,
+    Terminal,
+)
+from payments.services.cashier.close import (
+    session_approve_close,
+    session_close,
+    session_handover,
+    session_handover_accept,
+)
+from payments.services.cashier.payouts import refund_owed_pay_out
+from payments.services.cashier.sessions import session_check_owner, session_open
+from payments.services.cashier.transfers import cash_transfer_create
+from payments.services.idempotency import idempotent
+
+KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Unique per cash movement; a retry with it is answered the same.",
+)
+COUNT_HELP = "Notes by denomination: {" + ", ".join(f'"{d}": n' for d in DENOMINATIONS) + "}"
+
+
+def money_post_schema(request: Any, response: Any, status: int) -> Callable[..., Any]:
+    """The OpenAPI description of a desk POST that moves cash (it needs an Idempotency-Key)."""
+    return extend_schema(
+        tags=["cashier"], request=request, responses={status: response}, parameters=[KEY]
+    )
+
+
+def staff(request: Request) -> User:
+    assert isinstance(request.user, User)  # the role permissions admit staff only
+    return request.user
+
+
+def session_get(public_id: str, param: str = "id") -> CashierSession:
+    session = (
+        CashierSession.objects.select_related("terminal__cash_account", "cashier")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if session is None:
+        raise NotFound("No such cashier session.", param=param)
+    return session
+
+
+class SessionOutputSerializer(serializers.Serializer):
+    """Expected cash and variance appear only once the count is recorded (blind close)."""
+
+    id = serializers.CharField(source="public_id")
+    terminal = serializers.CharField(source="terminal.code")
+    cashier = serializers.CharField(source="cashier.username")
+    status = serializers.CharField()
+    currency = serializers.CharField()
+    opening_float = serializers.IntegerField()
+    opening_count = serializers.DictField(child=serializers.IntegerField())
+    opened_at = serializers.DateTimeField()
+    handed_over_from = serializers.CharField(
+        source="handed_over_from.public_id", allow_null=True, default=None
+    )
+    handover_to = serializers.CharField(
+        source="handover_receiver.username", allow_null=True, default=None
+    )
+    counted_cash = serializers.IntegerField(allow_null=True)
+    closing_count = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
+    expected_cash = serializers.SerializerMethodField()
+    variance = serializers.SerializerMethodField()
+    counted_at = serializers.DateTimeField(allow_null=True)
+    approved_by = serializers.CharField(
+        source="approved_by.username", allow_null=True, default=None
+    )
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_expected_cash(self, session: CashierSession) -> int | None:
+        return session.expected_cash if session.status in COUNTED_SESSION_STATUSES else None
+
+    def get_variance(self, session: CashierSession) -> int | None:
+        return session.variance if session.status in COUNTED_SESSION_STATUSES else None
+
+
+def body(session: CashierSession) -> dict[str, Any]:
+    return dict(SessionOutputSerializer(session).data)
+
+
+class CountSerializer(serializers.Serializer):
+    count = serializers.DictField(help_text=COUNT_HELP)
+
+
+class SessionOpenApi(APIView):
+    permission_classes = [IsCashier]
+
+    class InputSerializer(serializers.Serializer):
+        terminal = serializers.CharField(max_length=15, help_text="terminal code")
+        opening_count = serializers.DictField(help_text=COUNT_HELP)
+
+    @money_post_schema(InputSerializer, SessionOutputSerializer, 201)
+    @idempotent
+    def post(self, request: Request) -> Response:
+        """Open a session on a terminal with an opening float counted by denomination (taken
+        from the main safe). Errors: `terminal_has_open_session` (409),
+        `cashier_has_open_session` (409), `unknown_denomination`, `invalid_count`,
+        `terminal_inactive` (409)."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        terminal = Terminal.objects.filter(code=data.validated_data["terminal"]).first()
+        if terminal is None:
+            raise NotFound("No such terminal.", param="terminal")
+        session = session_open(
+            terminal=terminal,
+            cashier=staff(request),
+            opening_count=data.validated_data["opening_count"],
+        )
+        return Response(body(session), status=201)
+
+
+class SessionCurrentApi(APIView):
+    permission_classes = [IsCashier]
+
+    class OutputSerializer(serializers.Serializer):
+        session = SessionOutputSerializer(allow_null=True)
+        handovers_to_me = SessionOutputSerializer(many=True)
+
+    @extend_schema(tags=["cashier"], responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        """The caller's active session (open or being handed over; `null` if none) and the
+        drawers handed over to the caller, waiting for their count."""
+        user = staff(request)
+        sessions = CashierSession.objects.select_related("terminal", "cashier")
+        current = sessions.filter(cashier=user, status__in=ACTIVE_SESSION_STATUSES).first()
+        waiting = sessions.filter(
+            handover_receiver=user, status=CashierSessionStatus.HANDOVER_PENDING
+        )
+        return Response(
+            {
+                "session": body(current) if current else None,
+                "handovers_to_me": [body(s) for s in waiting],
+            }
+        )
+
+
+class SessionDetailApi(APIView):
+    permission_classes = [IsCashier]
+
+    @extend_schema(tags=["cashier"], responses={200: SessionOutputSerializer})
+    def get(self, request: Request, public_id: str) -> Response:
+        """A session (a cashier sees their own; a supervisor any)."""
+        session = session_get(public_id)
+        session_check_owner(session=session, user=staff(request))
+        return Response(body(session))
+
+
+class SessionCloseApi(APIView):
+    permission_classes = [IsCashier]
+
+    @money_post_schema(CountSerializer, SessionOutputSerializer, 200)
+    @idempotent
+    def post(self, request: Request, public_id: str) -> Response:
+        """Blind close: send only the counted notes; the answer then reveals expected cash
+        and variance (posted to cash over/short). Above
+        `CASHIER_VARIANCE_APPROVAL_THRESHOLD` the session is `pending_approval`. Errors:
+        `session_already_closed` (409), `session_handover_pending` (409),
+        `session_has_payments_in_flight` (409), `unknown_denomination`, `invalid_count`."""
+        data = CountSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        session = session_close(
+            session=session_get(public_id),
+            count=data.validated_data["count"],
+            closed_by=staff(request),
+        )
+        return Response(body(session))
+
+
+class SessionApproveCloseApi(APIView):
+    permission_classes = [IsSupervisor]
+
+    @extend_schema(tags=["cashier"], request=None, responses={200: SessionOutputSerializer})
+    def post(self, request: Request, public_id: str) -> Response:
+        """A supervisor (not the session's cashier) approves a variance above the
+        threshold. Errors: `session_not_pending_approval` (409), `approval_by_cashier`."""
+        session = session_approve_close(session=session_get(public_id), approved_by=staff(request))
+        return Response(body(session))
+
+
+class SessionHandoverApi(APIView):
+    permission_classes = [IsCashier]
+
+    class InputSerializer(CountSerializer):
+        to = serializers.CharField(help_text="username of the receiving cashier")
+
+    @money_post_schema(InputSerializer, SessionOutputSerializer, 200)
+    @idempotent
+    def post(self, request: Request, public_id: str) -> Response:
+        """Hand the open drawer to the next cashier with the giver's count; the session
+        takes no more cash until the receiver verifies the count. Errors:
+        `handover_to_self`, `handover_receiver_invalid`, `cashier_has_open_session` (409)."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        receiver = User.objects.filter(username=data.validated_data["to"]).first()
+        if receiver is None:
+            raise NotFound("No such cashier.", param="to")
+        session = session_handover(
+            session=session_get(public_id),
+            receiver=receiver,
+            count=data.validated_data["count"],
+            by=staff(request),
+        )
+        return Response(body(session))
+
+
+class SessionHandoverAcceptApi(APIView):
+    permission_classes = [IsCashier]
+
+    class OutputSerializer(serializers.Serializer):
+        handed_over = SessionOutputSerializer()
+        session = SessionOutputSerializer()
+        giver_counted_cash = serializers.IntegerField()
+        difference_from_giver = serializers.IntegerField()
+
+    @money_post_schema(CountSerializer, OutputSerializer, 201)
+    @idempotent
+    def post(self, request: Request, public_id: str) -> Response:
+        """The receiver's verified count: the giving session closes on it (a difference
+        from its expected cash is its variance) and the receiver's session opens with it as
+        float. Errors: `session_not_handed_over` (409), `not_handover_receiver` (403)."""
+        data = CountSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        given, received = session_handover_accept(
+            session=session_get(public_id),
+            count=data.validated_data["count"],
+            receiver=staff(request),
+        )
+        giver_count = given.handover_counted_cash or 0
+        out = {
+            "handed_over": body(given),
+            "session": body(received),
+            "giver_counted_cash": giver_count,
+            "difference_from_giver": received.opening_float - giver_count,
+        }
+        return Response(out, status=201)
+
+
+class CashTransferCreateApi(APIView):
+    permission_classes = [IsCashier]
+
+    class InputSerializer(serializers.Serializer):
+        from_session = serializers.CharField(required=False, help_text="empty: the main safe")
+        to_session = serializers.CharField(required=False, help_text="empty: the main safe")
+        amount = serializers.IntegerField()
+        note = serializers.CharField(max_length=300, required=False, default="")
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.CharField(source="public_id")
+        from_session = serializers.CharField(
+            source="from_session.public_id", allow_null=True, default=None
+        )
+        to_session = serializers.CharField(
+            source="to_session.public_id", allow_null=True, default=None
+        )
+        amount = serializers.IntegerField()
+        currency = serializers.CharField()
+        note = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    @money_post_schema(InputSerializer, OutputSerializer, 201)
+    @idempotent
+    def post(self, request: Request) -> Response:
+        """Move cash between two open drawers, or between a drawer and the main safe (leave
+        that side out). Errors: `insufficient_drawer_cash` (402), `cashier_session_closed`
+        (409), `invalid_transfer`, `not_your_session` (403)."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        transfer = cash_transfer_create(
+            from_session=(
+                session_get(values["from_session"], "from_session")
+                if values.get("from_session")
+                else None
+            ),
+            to_session=(
+                session_get(values["to_session"], "to_session")
+                if values.get("to_session")
+                else None
+            ),
+            amount=values["amount"],
+            note=values["note"],
+            by=staff(request),
+        )
+        return Response(self.OutputSerializer(transfer).data, status=201)
+
+
+class RefundOwedPayoutApi(APIView):
+    permission_classes = [IsCashier]
+
+    class InputSerializer(serializers.Serializer):
+        encounter_id = serializers.IntegerField()
+        amount = serializers.IntegerField(required=False, help_text="default: all still owed")
+        paid_by = serializers.ChoiceField(choices=PayoutMethod.choices)
+        bank_reference = serializers.CharField(max_length=100, required=False, default="")
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.CharField(source="public_id")
+        encounter_id = serializers.IntegerField()
+        amount = serializers.IntegerField()
+        currency = serializers.CharField()
+        method = serializers.CharField()
+        cashier_session = serializers.CharField(
+            source="cashier_session.public_id", allow_null=True, default=None
+        )
+        bank_reference = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    @money_post_schema(InputSerializer, OutputSerializer, 201)
+    @idempotent
+    def post(self, request: Request) -> Response:
+        """Pay back the advance left over at discharge (refunds owed, 33882): cash from the
+        caller's open session's drawer, or record the bank transfer. Errors: `nothing_owed`
+        (409), `amount_exceeds_refund_owed` (402), `insufficient_drawer_cash` (402),
+        `cashier_session_required`."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        encounter = Encounter.objects.filter(pk=values["encounter_id"]).first()
+        if encounter is None:
+            raise NotFound("No such encounter.", param="encounter_id")
+        user = staff(request)
+        open_session = CashierSession.objects.filter(cashier=user, status="open").first()
+        payout = refund_owed_pay_out(
+            encounter=encounter,
+            amount=values.get("amount"),
+            method=values["paid_by"],
+            session=open_session,
+            by=user,
+            idempotency_key=request.headers["Idempotency-Key"],
+            bank_reference=values["bank_reference"],
+        )
+        return Response(self.OutputSerializer(payout).data, status=201)

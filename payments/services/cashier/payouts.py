@@ -1,0 +1,119 @@
+"""Money given back at the desk: approved refunds of cash and bank-transfer payments, and
+advances left over at discharge (refunds owed, 33882). Cash comes out of the cashier's open
+session's drawer and never more than it holds."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from billing.chart import BANK, REFUND_OWED
+from billing.models import Encounter
+from billing.money import Money
+from billing.selectors.invoices import refund_owed
+from billing.services.ledger import Posting, ledger_post
+from payments.models import CashierSession, PayoutMethod, Refund, RefundOwedPayout
+from payments.services.cashier.errors import (
+    AmountExceedsRefundOwed,
+    CashierSessionRequired,
+    InsufficientDrawerCash,
+    NothingOwed,
+)
+from payments.services.cashier.figures import session_expected_cash
+from payments.services.cashier.sessions import session_lock_open
+from payments.services.refunds import InvalidRefund, refund_complete
+
+
+def _drawer_has(session: CashierSession, amount: int) -> None:
+    available = session_expected_cash(session=session)
+    if amount > available:
+        raise InsufficientDrawerCash(detail={"available": available, "amount": amount})
+
+
+def refund_pay_out(
+    *, refund: Refund, method: str, session: CashierSession | None, by: User
+) -> Refund:
+    """Pay out an approved cash or bank-transfer refund (``pending_payout``).
+
+    Cash: under the session's row lock, at most what the drawer holds; the reversing entry
+    credits the drawer's account on the session's sub-ledger. Bank transfer: credits the
+    bank account (1121), recorded on the session if the cashier has one open. The refund's
+    own lock and state make a second payout a ``refund_state_conflict``; an advance already
+    applied at discharge is refused as before (the encounter's lock)."""
+    with transaction.atomic():
+        if method == PayoutMethod.CASH:
+            if session is None:
+                raise CashierSessionRequired(param="paid_by")
+            session = session_lock_open(session=session)
+            _drawer_has(session, refund.amount)
+            account, reference = session.terminal.cash_account.code, session.ledger_reference
+        else:
+            account, reference = BANK, ""
+        return refund_complete(
+            refund=refund,
+            paid_out_by=by,
+            credit_account=account,
+            credit_reference=reference,
+            cashier_session=session,
+            payout_method=method,
+        )
+
+
+def refund_owed_pay_out(
+    *,
+    encounter: Encounter,
+    amount: int | None,
+    method: str,
+    session: CashierSession | None,
+    by: User,
+    idempotency_key: str,
+    bank_reference: str = "",
+) -> RefundOwedPayout:
+    """Pay back (all or part of) the advance left over at discharge: cash from the session's
+    drawer, or a bank transfer made by the hospital. Under the session's lock (cash) and
+    the encounter's lock, never more than is still owed (``amount_exceeds_refund_owed``,
+    402); one entry debiting 33882 for the encounter. Idempotent per cashier and key."""
+    if amount is not None and (type(amount) is not int or amount <= 0):
+        raise InvalidRefund("The amount must be a positive whole number.", param="amount")
+    with transaction.atomic():
+        earlier = RefundOwedPayout.objects.filter(paid_by=by, idempotency_key=idempotency_key)
+        if earlier.exists():
+            return earlier.get()
+        if method == PayoutMethod.CASH:
+            if session is None:
+                raise CashierSessionRequired(param="paid_by")
+            session = session_lock_open(session=session)
+        else:
+            session = None
+        encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+        owed = refund_owed(encounter=encounter)
+        if owed <= 0:
+            raise NothingOwed()
+        amount = owed if amount is None else amount
+        if amount > owed:
+            raise AmountExceedsRefundOwed(param="amount", detail={"owed": owed})
+        if session is not None:
+            _drawer_has(session, amount)
+        payout = RefundOwedPayout.objects.create(
+            encounter=encounter,
+            amount=amount,
+            method=method,
+            cashier_session=session,
+            bank_reference=bank_reference[:100],
+            paid_by=by,
+            idempotency_key=idempotency_key,
+        )
+        money = Money(amount, payout.currency)
+        credit = (
+            Posting.cr(session.terminal.cash_account.code, money, session.ledger_reference)
+            if session is not None
+            else Posting.cr(BANK, money)
+        )
+        ledger_post(
+            posting_key=f"refund_owed_payout:{payout.public_id}",
+            lines=[Posting.dr(REFUND_OWED, money, encounter.ledger_reference), credit],
+            source_type="refund_owed_payout",
+            source_id=payout.public_id,
+            memo=f"Advance left over at discharge of {encounter.his_reference} paid back",
+        )
+    return payout

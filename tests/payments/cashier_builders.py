@@ -1,0 +1,147 @@
+"""Builders for the cashier-desk tests: terminals, cashiers at the desk with an open session
+(through the API, as a desk client does it), cash payments, counts, and the drawer's books
+read straight from the journal lines."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Sum
+from rest_framework.test import APIClient
+
+from billing.models import Encounter, Invoice, JournalLine, Role
+from billing.services.identity import staff_create
+from payments.models import (
+    CashierSession,
+    Payment,
+    PaymentChannel,
+    PaymentMethod,
+    PaymentPurpose,
+    Terminal,
+)
+from payments.services.cashier.cash import cash_payment_take
+from payments.services.cashier.sessions import session_open
+from payments.services.cashier.terminals import terminal_create
+from payments.services.payments import PaymentRequest
+
+SESSIONS_URL = "/api/v1/cashier/sessions"
+OVER_SHORT = "1381"
+MAIN_SAFE = "1111"
+_keys = itertools.count(1)
+
+
+def key(prefix: str = "desk") -> str:
+    return f"{prefix}-{next(_keys)}-{uuid.uuid4().hex[:8]}"
+
+
+def terminal_new(*, card_reader_id: str = "") -> Terminal:
+    return terminal_create(
+        code=f"Q{uuid.uuid4().hex[:8].upper()}", name="Quầy thu ngân", card_reader_id=card_reader_id
+    )
+
+
+def post(client: APIClient, url: str, body: dict[str, Any], idem: str | None = None) -> Any:
+    return client.post(url, body, format="json", headers={"Idempotency-Key": idem or key()})
+
+
+def open_session(client: APIClient, terminal: Terminal, count: dict[str, int] | None = None) -> Any:
+    return post(client, SESSIONS_URL, {"terminal": terminal.code, "opening_count": count or {}})
+
+
+def at_desk(
+    staff_client: Callable[..., APIClient],
+    role: str = Role.CASHIER,
+    *,
+    count: dict[str, int] | None = None,
+    terminal: Terminal | None = None,
+) -> tuple[APIClient, CashierSession]:
+    """A cashier (client) with a session open on a new terminal (or ``terminal``)."""
+    client = staff_client(role)
+    response = open_session(client, terminal or terminal_new(), count)
+    assert response.status_code == 201, response.content
+    return client, CashierSession.objects.get(public_id=response.json()["id"])
+
+
+def desk_user(role: str = Role.CASHIER) -> User:
+    user, _ = staff_create(username=f"desk-{uuid.uuid4().hex[:10]}", role=role)
+    assert isinstance(user, User)
+    return user
+
+
+def session_new(
+    *, count: dict[str, int] | None = None, cashier: User | None = None
+) -> CashierSession:
+    """A session opened through the service (for tests that need no HTTP client)."""
+    return session_open(
+        terminal=terminal_new(), cashier=cashier or desk_user(), opening_count=count or {}
+    )
+
+
+def cash_take(
+    session: CashierSession,
+    *,
+    amount: int,
+    tendered: int | None = None,
+    invoice: Invoice | None = None,
+    encounter: Encounter | None = None,
+) -> Payment:
+    return cash_payment_take(
+        request=PaymentRequest(
+            purpose=PaymentPurpose.INVOICE if invoice is not None else PaymentPurpose.DEPOSIT,
+            amount=amount,
+            currency="VND",
+            method=PaymentMethod.CASH,
+            channel=PaymentChannel.DESK,
+            idempotency_key=key("cash"),
+            invoice=invoice,
+            encounter=encounter,
+            created_by_user=session.cashier,
+            cashier_session=session,
+            tendered=amount if tendered is None else tendered,
+        )
+    )
+
+
+def pay_cash(
+    client: APIClient, *, amount: int, tendered: int, invoice: Invoice | None = None, **body: Any
+) -> Any:
+    if invoice is not None:
+        body["invoice_id"] = invoice.pk
+    return post(
+        client,
+        "/api/v1/payments",
+        {"amount": amount, "tendered": tendered, "method": "cash", **body},
+    )
+
+
+def close(client: APIClient, session: CashierSession, count: dict[str, int]) -> Any:
+    return post(client, f"{SESSIONS_URL}/{session.public_id}/close", {"count": count})
+
+
+def report(client: APIClient, session: CashierSession) -> dict[str, Any]:
+    response = client.get(f"{SESSIONS_URL}/{session.public_id}/report")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def balance(account_code: str, reference: str | None = None) -> int:
+    """Debits minus credits on an account (optionally one sub-ledger reference)."""
+    lines = JournalLine.objects.filter(account__code=account_code)
+    if reference is not None:
+        lines = lines.filter(reference=reference)
+    totals = lines.aggregate(debit=Sum("debit"), credit=Sum("credit"))
+    return (totals["debit"] or 0) - (totals["credit"] or 0)
+
+
+def drawer(session: CashierSession) -> int:
+    """What the ledger says the session's drawer holds now (its sub-ledger)."""
+    session = CashierSession.objects.select_related("terminal__cash_account").get(pk=session.pk)
+    return balance(session.terminal.cash_account.code, session.ledger_reference)
+
+
+def fresh(session: CashierSession) -> CashierSession:
+    return CashierSession.objects.get(pk=session.pk)
