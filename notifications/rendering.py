@@ -26,7 +26,6 @@ _A4_COLUMNS = (
     ("BHYT trả", 26),
     ("Người bệnh trả", 26),
 )
-_MM_TO_PT = 72 / 25.4
 
 
 def _qr_png(url: str) -> io.BytesIO:
@@ -136,9 +135,10 @@ def _a4_table(document: FPDF, lines: list[dict[str, Any]]) -> None:
                 row.cell(value)
 
 
-def _thermal(content: dict[str, Any], number: str, public: bool) -> FPDF:
-    # One long page, trimmed to the printed height at the end.
-    document = pdf_document(page_format=(THERMAL_80MM[0], 1000.0))
+def _thermal_draw(
+    content: dict[str, Any], number: str, public: bool, height: float = 1000.0
+) -> FPDF:
+    document = pdf_document(page_format=(THERMAL_80MM[0], height))
     document.set_margins(4, 4, 4)
     document.set_auto_page_break(False)
     document.add_page()
@@ -180,10 +180,14 @@ def _thermal(content: dict[str, Any], number: str, public: bool) -> FPDF:
     document.image(_qr_png(content["verification_url"]), w=26, x=(80 - 26) / 2)
     _line(document, f"Mã tra cứu: {content['verification_code']}")
     _line(document, content["verification_url"])
-    # Trim the roll to what was printed.
-    height = document.get_y() + 4
-    document.pages[1].set_dimensions(80 * _MM_TO_PT, height * _MM_TO_PT)
     return document
+
+
+def _thermal(content: dict[str, Any], number: str, public: bool) -> FPDF:
+    """Drawn twice: once on a long page to measure, then on a page as long as the
+    printout (a roll has no fixed page length; fpdf2 needs the height up front)."""
+    measured = _thermal_draw(content, number, public).get_y() + 4
+    return _thermal_draw(content, number, public, height=measured)
 
 
 def receipt_pdf(
