@@ -20,6 +20,7 @@ are bounded by ``MESSAGE_MAX_ATTEMPTS`` either way.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import requests
@@ -41,10 +42,12 @@ ESMS_PERMANENT = {
 
 
 class ConsoleSmsBackend:
-    """Logs the message with the number masked (nothing leaves the machine)."""
+    """Logs the message with the number masked and a pay link's token cut out (a token is
+    the whole credential for paying that invoice); nothing leaves the machine."""
 
     def send(self, *, recipient: str, body: str, request_id: str) -> str:
-        logger.info("SMS %s to %s: %s", request_id, mask_recipient(recipient), body)
+        shown = re.sub(r"/pay/\S+", "/pay/<token>", body)
+        logger.info("SMS %s to %s: %s", request_id, mask_recipient(recipient), shown)
         return f"console-{request_id}"
 
 

@@ -249,3 +249,17 @@ def test_no_pay_link_sms_without_a_phone() -> None:
     invoice = receipt_invoice(phone="")
 
     assert not Message.objects.filter(invoice=invoice).exists()
+
+
+def test_the_console_backend_never_logs_a_pay_links_token(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.SMS_BACKEND = "console"
+    sms = Message.objects.get(invoice=receipt_invoice(), template="pay_link")
+    token = urlsplit(sms.body.split()[-1]).path.rsplit("/", 1)[1]
+
+    with caplog.at_level(logging.INFO):
+        assert message_send(message_id=sms.pk).status == MessageStatus.SENT
+
+    assert "/pay/<token>" in caplog.text
+    assert token not in caplog.text
