@@ -341,6 +341,8 @@ MESSAGE_RETRY_MAX_SECONDS = min(
 )
 # A message queued (or "sending") this long without news lost its task: beat sends it again.
 MESSAGE_STALE_MINUTES = env.int("MESSAGE_STALE_MINUTES", default=10)
+# A receipt still without its PDF this long after issue lost its render task: beat renders it.
+RECEIPT_PDF_STALE_MINUTES = env.int("RECEIPT_PDF_STALE_MINUTES", default=5)
 CELERY_BEAT_SCHEDULE.update(
     {
         task: {"task": task, "schedule": float(every), "options": {"expires": every * 0.95}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
@@ -61,10 +62,10 @@ def receipt_pdfs_render(*, receipt_id: int, layouts: list[str] | None = None) ->
     return rendered
 
 
-def receipts_missing_pdf(*, older_than_minutes: int = 5, limit: int = 200) -> list[int]:
-    """Receipts issued a while ago whose channel's PDF is still missing (the render task
-    was lost): beat renders them."""
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+def receipts_missing_pdf(*, limit: int = 200) -> list[int]:
+    """Receipts issued more than ``RECEIPT_PDF_STALE_MINUTES`` ago without any stored PDF
+    (the render task was lost): beat renders them."""
+    cutoff = timezone.now() - timedelta(minutes=settings.RECEIPT_PDF_STALE_MINUTES)
     candidates = Receipt.objects.filter(issued_at__lte=cutoff).exclude(
         pdfs__layout__in=[PdfLayout.A4, PdfLayout.THERMAL]
     )
