@@ -19,13 +19,18 @@ from config.api.permissions import allow
 from notifications.models import MessageChannel, MessageStatus, PdfLayout, Receipt, ReceiptKind
 from notifications.selectors import receipt_visible
 from notifications.services.messages import receipt_resend
-from notifications.services.pdfs import receipt_pdf_get
+from notifications.services.pdfs import primary_layout, receipt_pdf_get
 from payments.models import Payment
 from payments.services.idempotency import idempotent
 
 ReceiptReaders = allow(
     roles=(Role.CASHIER, Role.SUPERVISOR, Role.FINANCE, Role.ADMIN), devices=(DeviceKind.KIOSK,)
 )
+
+
+class ReceiptNotIssued(NotFound):
+    code = "receipt_not_issued_yet"
+    default_message = "This payment has no receipt (yet)."
 
 
 class MessageOutputSerializer(serializers.Serializer):
@@ -97,9 +102,7 @@ class ReceiptPdfApi(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         """The receipt as PDF: `layout=thermal` (80 mm roll, what kiosks print) or `a4`."""
         receipt = receipt_visible(user=request.user, receipt_id=pk)
-        layout = request.query_params.get("layout") or (
-            PdfLayout.A4 if receipt.channel == "phone" else PdfLayout.THERMAL
-        )
+        layout = request.query_params.get("layout") or primary_layout(receipt)
         if layout not in PdfLayout.values:
             raise InvalidRequest("layout must be thermal or a4.", param="layout")
         response = HttpResponse(
@@ -157,8 +160,3 @@ class PaymentReceiptApi(APIView):
         if receipt is None:
             raise ReceiptNotIssued()
         return Response(receipt_body(receipt_visible(user=user, receipt_id=receipt.pk), request))
-
-
-class ReceiptNotIssued(NotFound):
-    code = "receipt_not_issued_yet"
-    default_message = "This payment has no receipt (yet)."

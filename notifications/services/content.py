@@ -98,7 +98,11 @@ def receipt_content(
     """The snapshot printed on a receipt. The buyer's citizen ID is the masked form billing
     stores (the raw number is never kept)."""
     invoice = payment.invoice
-    patient = invoice.patient if invoice is not None else payment.encounter.patient  # type: ignore[union-attr]
+    if invoice is not None:
+        patient = invoice.patient
+    else:
+        assert payment.encounter is not None  # a deposit (payment_pays_one_thing)
+        patient = payment.encounter.patient
     if payment.purpose == PaymentPurpose.DEPOSIT:
         lines = [
             {
