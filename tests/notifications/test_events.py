@@ -74,3 +74,17 @@ def test_beat_renders_pdfs_and_sends_messages_whose_tasks_were_lost(settings: An
     assert sent == 2
     assert set(Message.objects.filter(receipt=receipt).values_list("status", flat=True)) == {"sent"}
     assert ReceiptPdf.objects.filter(receipt=receipt).count() == 1
+
+
+def test_a_refund_receipt_is_issued_right_after_the_refund_commits_without_beat(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    payment = paid(invoice=receipt_invoice())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = refunded(payment, 25_000)
+
+    receipt = Receipt.objects.get(refund=refund)
+    assert receipt.amount == 25_000
+    assert receipt.reverses == Receipt.objects.get(payment=payment, refund__isnull=True)
+    assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 0

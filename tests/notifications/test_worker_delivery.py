@@ -12,7 +12,6 @@ import pytest
 from notifications.models import Message, MessageChannel, MessageStatus, Receipt
 from notifications.tasks import issue_payment_receipt
 from payments.models import OutboxEvent
-from payments.tasks import relay_outbox
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401 (fixture)
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.smtp_server import FakeSmtp
@@ -92,8 +91,7 @@ def test_a_refund_receipt_message_refused_for_good_is_not_retried(
     )
     fake_sms_gateway.fail_next(1, "permanent")
 
-    refunded(payment, 50_000)
-    relay_outbox.delay()  # what beat does every few seconds
+    refunded(payment, 50_000)  # its event is relayed to the worker after commit
 
     assert wait_until(lambda: Receipt.objects.filter(refund__isnull=False).exists())
     sms = Message.objects.get(receipt__refund__isnull=False)
