@@ -263,3 +263,17 @@ def test_the_console_backend_never_logs_a_pay_links_token(
 
     assert "/pay/<token>" in caplog.text
     assert token not in caplog.text
+
+
+def test_the_receipt_admin_is_read_only_and_lists_no_names(admin_user: User) -> None:
+    receipt = issued()
+    client = Client()
+    client.force_login(admin_user)
+
+    listing = client.get("/admin/notifications/receipt/")
+    detail = client.get(f"/admin/notifications/receipt/{receipt.pk}/change/")
+
+    assert listing.status_code == detail.status_code == 200
+    assert receipt.display_number in listing.content.decode()
+    assert PATIENT_NAME not in listing.content.decode()
+    assert b'name="_save"' not in detail.content
