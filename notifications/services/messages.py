@@ -218,34 +218,42 @@ def retry_delay(attempts: int) -> float:
     return float(min(base * 2 ** max(attempts - 1, 0), settings.MESSAGE_RETRY_MAX_SECONDS))
 
 
+def _record_failure(message: Message, error: SendError) -> SendOutcome:
+    now = timezone.now()
+    exhausted = message.attempts >= settings.MESSAGE_MAX_ATTEMPTS
+    if isinstance(error, TransientSendError) and not exhausted:
+        delay: float | None = retry_delay(message.attempts)
+        status, next_at = MessageStatus.QUEUED, now + timedelta(seconds=delay or 0)
+    else:
+        delay, status, next_at = None, MessageStatus.FAILED, None
+    Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+        status=status, last_error=str(error)[:300], next_attempt_at=next_at, updated_at=now
+    )
+    logger.warning(
+        "message %s attempt %s: %s (%s)",
+        message.pk,
+        message.attempts,
+        "permanent" if isinstance(error, PermanentSendError) else "transient",
+        error,
+    )
+    return SendOutcome(status=status, retry_in=delay)
+
+
 def message_send(*, message_id: int) -> SendOutcome:
     """Send one queued message once. Returns its new status and, after a transient failure
-    with attempts left, how long to wait before the next try."""
+    with attempts left, how long to wait before the next try. Every attempt counts, also
+    one that fails in an unexpected way, so no message is tried forever."""
     message = _claim(message_id)
     if message is None:
         current = Message.objects.filter(pk=message_id).values_list("status", flat=True).first()
         return SendOutcome(status=current or "missing")
-    now = timezone.now()
     try:
         provider_id = _deliver(message)
-    except SendError as exc:
-        exhausted = message.attempts >= settings.MESSAGE_MAX_ATTEMPTS
-        if isinstance(exc, TransientSendError) and not exhausted:
-            delay = retry_delay(message.attempts)
-            status, next_at = MessageStatus.QUEUED, now + timedelta(seconds=delay)
-        else:
-            delay, status, next_at = None, MessageStatus.FAILED, None
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-            status=status, last_error=str(exc)[:300], next_attempt_at=next_at, updated_at=now
-        )
-        logger.warning(
-            "message %s attempt %s: %s (%s)",
-            message.pk,
-            message.attempts,
-            "permanent" if isinstance(exc, PermanentSendError) else "transient",
-            exc,
-        )
-        return SendOutcome(status=status, retry_in=delay)
+    except SendError as error:
+        return _record_failure(message, error)
+    except Exception as error:  # a bug or a malformed address; its text may hold the address
+        return _record_failure(message, TransientSendError(f"unexpected {type(error).__name__}"))
+    now = timezone.now()
     Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
         status=MessageStatus.SENT,
         provider_message_id=provider_id[:100],

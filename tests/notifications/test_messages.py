@@ -277,3 +277,19 @@ def test_the_receipt_admin_is_read_only_and_lists_no_names(admin_user: User) -> 
     assert receipt.display_number in listing.content.decode()
     assert PATIENT_NAME not in listing.content.decode()
     assert b'name="_save"' not in detail.content
+
+
+def test_an_address_the_mail_library_rejects_counts_as_an_attempt_and_logs_no_address(
+    messaging: tuple[FakeSmsGateway, FakeSmtp], settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.MESSAGE_MAX_ATTEMPTS = 2
+    message = _message(MessageChannel.EMAIL)
+    Message.objects.filter(pk=message.pk).update(recipient="bad\nheader@example.vn")
+
+    with caplog.at_level(logging.INFO):
+        statuses = [message_send(message_id=message.pk).status for _ in range(3)]
+
+    assert statuses == ["queued", "failed", "failed"]
+    message.refresh_from_db()
+    assert message.last_error == "unexpected ValueError"
+    assert "header@example.vn" not in caplog.text
