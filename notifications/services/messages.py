@@ -28,7 +28,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing.errors import DomainError
-from billing.models import Invoice, Patient
+from billing.models import OPEN_INVOICE_STATUSES, Invoice, Patient
+from billing.selectors.invoices import deposit_balance, invoice_balances
 from notifications.backends import PermanentSendError, SendError, TransientSendError, sms_backend
 from notifications.backends.email import email_send
 from notifications.models import Message, MessageChannel, MessageStatus, Receipt, ReceiptKind
@@ -155,14 +156,29 @@ def receipt_resend(*, receipt: Receipt, channel: str) -> Message:
         return _receipt_message(receipt, channel, recipient, key)
 
 
+def _left_to_pay(invoice: Invoice) -> int:
+    """What the patient still has to pay on a new invoice once the encounter's advances go
+    to its open invoices, oldest first (as discharge applies them in the same transaction,
+    after the invoice is issued)."""
+    balances = invoice_balances(
+        Invoice.objects.filter(
+            encounter_id=invoice.encounter_id, status__in=OPEN_INVOICE_STATUSES, pk__lte=invoice.pk
+        )
+    )
+    older = sum(b.amount_due for pk, b in balances.items() if pk != invoice.pk)
+    advances = max(deposit_balance(encounter=invoice.encounter) - older, 0)
+    return max(balances[invoice.pk].amount_due - advances, 0) if invoice.pk in balances else 0
+
+
 def invoice_pay_link_enqueue(*, invoice: Invoice) -> Message | None:
-    """The pay-link SMS for a newly issued invoice whose patient has a phone and owes
-    something (amount, hospital and link only: no name). Runs in ``invoice_issue``'s
-    transaction."""
+    """The pay-link SMS for a newly issued invoice whose patient has a phone and still has
+    something to pay after the encounter's advances (amount, hospital, invoice number and
+    link only: no name). Runs in ``invoice_issue``'s transaction."""
     from payments.paylinks import pay_link_token
 
     patient = invoice.patient
-    if not patient.phone or invoice.patient_share <= 0:
+    to_pay = _left_to_pay(invoice) if patient.phone else 0
+    if to_pay <= 0:
         return None
     token = pay_link_token(invoice=invoice)
     return message_enqueue(
@@ -171,7 +187,7 @@ def invoice_pay_link_enqueue(*, invoice: Invoice) -> Message | None:
         recipient=patient.phone,
         context={
             "number": invoice.display_number,
-            "amount": vnd(invoice.patient_share),
+            "amount": vnd(to_pay),
             "url": f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/pay/{token}",
         },
         dedupe_key=f"invoice:{invoice.pk}:pay_link:sms",

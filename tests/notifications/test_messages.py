@@ -16,11 +16,22 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from billing.models import EncounterKind
+from billing.services.deposits import encounter_discharge
 from notifications.models import Message, MessageChannel, MessageStatus
 from notifications.services.messages import message_send, messages_due, retry_delay
+from tests.billing.factories import charges_post, price_item
 from tests.fakes.sms_gateway import BRAND_NAME, FakeSmsGateway
 from tests.fakes.smtp_server import FakeSmtp
-from tests.notifications.builders import EMAIL, PATIENT_NAME, PHONE, issued, receipt_invoice
+from tests.notifications.builders import (
+    EMAIL,
+    PATIENT_NAME,
+    PHONE,
+    issued,
+    paid,
+    patient_encounter,
+    receipt_invoice,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -293,3 +304,27 @@ def test_an_address_the_mail_library_rejects_counts_as_an_attempt_and_logs_no_ad
     message.refresh_from_db()
     assert message.last_error == "unexpected ValueError"
     assert "header@example.vn" not in caplog.text
+
+
+@pytest.mark.parametrize(("advance", "sms_amount"), [(2_000_000, None), (50_000, "70.000")])
+def test_at_discharge_the_pay_link_sms_asks_only_what_the_advances_leave_to_pay(
+    advance: int, sms_amount: str | None
+) -> None:
+    encounter, _ = patient_encounter(kind=EncounterKind.INPATIENT)
+    paid(encounter=encounter, amount=advance)
+    charges_post(
+        encounter,
+        (price_item(price=500_000), 1),
+        (price_item(price=20_000, insurance_price=None), 1),
+    )
+
+    result = encounter_discharge(encounter=encounter, by="test")
+
+    (invoice,) = result.invoices
+    assert invoice.patient_share == 120_000
+    sms = Message.objects.filter(invoice=invoice, template="pay_link").first()
+    if sms_amount is None:
+        assert sms is None
+    else:
+        assert sms is not None
+        assert f"thanh toan {sms_amount} dong" in sms.body
