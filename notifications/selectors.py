@@ -8,21 +8,23 @@ from billing.errors import NotFound
 from billing.models import Device, DeviceKind
 from config.api.permissions import staff_roles
 from notifications.models import Receipt
+from payments.paylinks import PayLinkPrincipal
 
 
 def receipt_visible(*, user: Any, receipt_id: int) -> Receipt:
-    """A receipt the caller may read: any staff role, or the kiosk that took the payment.
-    Anything else is 404, as if it did not exist."""
+    """A receipt the caller may read: any staff role, the kiosk that took the payment, or
+    the holder of the pay link of the invoice it pays. Anything else is 404, as if it did
+    not exist."""
     receipt = Receipt.objects.select_related("payment", "refund").filter(pk=receipt_id).first()
-    visible = receipt is not None and (
-        (
-            isinstance(user, Device)
-            and user.kind == DeviceKind.KIOSK
-            and receipt.device_id == user.pk
-        )
-        or (not isinstance(user, Device) and bool(staff_roles(user)))
-    )
-    if receipt is None or not visible:
+    if receipt is None:
+        raise NotFound("No such receipt.", param="id")
+    if isinstance(user, PayLinkPrincipal):
+        visible = receipt.payment.invoice_id == user.invoice_id
+    elif isinstance(user, Device):
+        visible = user.kind == DeviceKind.KIOSK and receipt.device_id == user.pk
+    else:
+        visible = bool(staff_roles(user))
+    if not visible:
         raise NotFound("No such receipt.", param="id")
     return receipt
 

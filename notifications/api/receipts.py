@@ -1,5 +1,6 @@
-"""Receipts for staff and kiosks: read one, fetch its PDF (kiosks print the thermal
-layout), send its link again, and find the receipt of a payment."""
+"""Receipts for staff, kiosks and phones: read one, fetch its PDF (kiosks print the thermal
+layout), send its link again (staff and kiosks), and find the receipt of a payment. A phone
+holding an invoice's pay link reads the receipts of that invoice's payments."""
 
 from __future__ import annotations
 
@@ -9,23 +10,38 @@ from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.errors import InvalidRequest, NotFound
 from billing.models import Device, DeviceKind, Role
+from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.permissions import allow
 from notifications.models import MessageChannel, MessageStatus, PdfLayout, Receipt, ReceiptKind
 from notifications.selectors import receipt_visible
 from notifications.services.messages import receipt_resend
 from notifications.services.pdfs import primary_layout, receipt_pdf_get
 from payments.models import Payment
+from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal
 from payments.services.idempotency import idempotent
 
 ReceiptReaders = allow(
     roles=(Role.CASHIER, Role.SUPERVISOR, Role.FINANCE, Role.ADMIN), devices=(DeviceKind.KIOSK,)
 )
+READ_AUTHENTICATION = [StaffTokenAuthentication, DeviceKeyAuthentication, PayLinkAuthentication]
+
+
+class ReceiptReadersOrPayLink(BasePermission):
+    """Staff, kiosks, and a pay-link holder (which receipts each sees: ``receipt_visible``)."""
+
+    message = ReceiptReaders.message
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if isinstance(request.user, PayLinkPrincipal):
+            return True
+        return ReceiptReaders().has_permission(request, view)
 
 
 class ReceiptNotIssued(NotFound):
@@ -78,7 +94,8 @@ def receipt_body(receipt: Receipt, request: Request) -> dict[str, Any]:
 
 
 class ReceiptDetailApi(APIView):
-    permission_classes = [ReceiptReaders]
+    authentication_classes = READ_AUTHENTICATION
+    permission_classes = [ReceiptReadersOrPayLink]
 
     @extend_schema(tags=["receipts"], responses={200: ReceiptOutputSerializer})
     def get(self, request: Request, pk: int) -> Response:
@@ -88,7 +105,8 @@ class ReceiptDetailApi(APIView):
 
 
 class ReceiptPdfApi(APIView):
-    permission_classes = [ReceiptReaders]
+    authentication_classes = READ_AUTHENTICATION
+    permission_classes = [ReceiptReadersOrPayLink]
 
     @extend_schema(
         tags=["receipts"],
@@ -144,7 +162,8 @@ class ReceiptResendApi(APIView):
 
 
 class PaymentReceiptApi(APIView):
-    permission_classes = [ReceiptReaders]
+    authentication_classes = READ_AUTHENTICATION
+    permission_classes = [ReceiptReadersOrPayLink]
 
     @extend_schema(tags=["receipts"], responses={200: ReceiptOutputSerializer})
     def get(self, request: Request, public_id: str) -> Response:
@@ -152,8 +171,10 @@ class PaymentReceiptApi(APIView):
         payment has not succeeded or its receipt is still being issued: poll again."""
         payment = Payment.objects.filter(public_id=public_id).first()
         user = request.user
-        if payment is None or (
-            isinstance(user, Device) and payment.created_by_device_id != user.pk
+        if (
+            payment is None
+            or (isinstance(user, Device) and payment.created_by_device_id != user.pk)
+            or (isinstance(user, PayLinkPrincipal) and payment.invoice_id != user.invoice_id)
         ):
             raise NotFound("No such payment.", param="id")
         receipt = Receipt.objects.filter(payment=payment, refund__isnull=True).first()

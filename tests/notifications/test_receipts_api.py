@@ -19,6 +19,7 @@ from tests.notifications.builders import (
     PHONE,
     issued,
     paid,
+    pdf_text,
     receipt_invoice,
     refund_receipt,
 )
@@ -166,3 +167,33 @@ def test_the_receipt_operations_are_in_the_openapi_document(anon_client: APIClie
         "/api/v1/payments/{public_id}/receipt",
     } <= set(paths)
     assert paths["/api/v1/receipts/verify/{code}"]["get"].get("security") in (None, [{}], [])
+
+
+def test_a_phone_with_the_pay_link_reads_the_receipt_of_that_invoice_only() -> None:
+    from tests.payments.factories import pay_link_client
+
+    invoice = receipt_invoice()
+    receipt = issued(invoice=invoice, channel=PaymentChannel.PHONE)
+    other = issued()
+    phone = pay_link_client(invoice)
+
+    found = phone.get(f"/api/v1/payments/{receipt.payment.public_id}/receipt")
+    pdf = phone.get(f"/api/v1/receipts/{receipt.pk}.pdf")
+
+    assert found.json()["id"] == receipt.pk
+    assert pdf.status_code == 200
+    assert PATIENT_NAME in pdf_text(pdf.content)  # A4, the phone channel's layout
+    assert_error(phone.get(f"/api/v1/receipts/{other.pk}"), 404, "not_found", "id")
+    assert_error(
+        phone.get(f"/api/v1/payments/{other.payment.public_id}/receipt"), 404, "not_found", "id"
+    )
+    assert_error(
+        phone.post(
+            f"/api/v1/receipts/{receipt.pk}/resend",
+            {"channel": "sms"},
+            format="json",
+            headers={"Idempotency-Key": "phone-resend"},
+        ),
+        401,
+        "authentication_required",  # a pay link is not a credential for sending
+    )
