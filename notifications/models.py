@@ -149,6 +149,9 @@ class Message(models.Model):
         max_length=8, choices=MessageStatus.choices, default=MessageStatus.QUEUED
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Times a person queued the failed message again (admin resend): part of the gateway's
+    # RequestId, so a refused attempt's id is never reused for a new one.
+    resends = models.PositiveSmallIntegerField(default=0)
     provider_message_id = models.CharField(max_length=100, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

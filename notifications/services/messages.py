@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -213,7 +213,9 @@ def _claim(message_id: int) -> Message | None:
 
 
 def _deliver(message: Message) -> str:
-    request_id = f"vienphi-msg-{message.pk}"
+    # The same id on every retry of one try-series: the gateway drops a repeat of an SMS it
+    # accepted but whose answer we lost.
+    request_id = f"vienphi-msg-{message.pk}" + (f"-r{message.resends}" if message.resends else "")
     if message.channel == MessageChannel.SMS:
         backend: Any = sms_backend()
         return str(
@@ -286,7 +288,11 @@ def message_requeue(*, message: Message) -> bool:
     sent after commit. Returns False for a message that is not failed."""
     with transaction.atomic():
         updated = Message.objects.filter(pk=message.pk, status=MessageStatus.FAILED).update(
-            status=MessageStatus.QUEUED, attempts=0, next_attempt_at=None, updated_at=timezone.now()
+            status=MessageStatus.QUEUED,
+            attempts=0,
+            resends=F("resends") + 1,
+            next_attempt_at=None,
+            updated_at=timezone.now(),
         )
         if updated:
             transaction.on_commit(lambda: _send_soon(message.pk), robust=True)

@@ -237,8 +237,10 @@ def test_the_admin_lists_failed_messages_masked_and_resends_them(
     assert PHONE not in listing.content.decode()
     assert response.status_code == 302
     message.refresh_from_db()
-    assert (message.status, message.attempts) == (MessageStatus.QUEUED, 0)
+    assert (message.status, message.attempts, message.resends) == (MessageStatus.QUEUED, 0, 1)
     assert message_send(message_id=message.pk).status == MessageStatus.SENT
+    refused, resent = gateway.requests
+    assert resent["RequestId"] == f"{refused['RequestId']}-r1"
 
 
 def test_an_invoice_issued_to_a_patient_with_a_phone_queues_a_pay_link_sms(
