@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from billing.models import Invoice, VatRate
 from notifications.words import amount_in_words_vi
-from payments.models import Payment, PaymentMethod, PaymentPurpose, Refund
+from payments.models import Payment, PaymentMethod, Refund
 
 TITLES = {
     "payment": "BIÊN LAI THU TIỀN",
@@ -85,6 +85,19 @@ def _invoice_part(invoice: Invoice) -> dict[str, Any]:
     }
 
 
+def _single_line(name: str, amount: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "unit": "lần",
+        "quantity": 1,
+        "unit_price": amount,
+        "amount": amount,
+        "vat": "KCT",
+        "insurance_share": 0,
+        "patient_share": amount,
+    }
+
+
 def receipt_content(
     *,
     kind: str,
@@ -103,23 +116,13 @@ def receipt_content(
     else:
         assert payment.encounter is not None  # a deposit (payment_pays_one_thing)
         patient = payment.encounter.patient
-    if payment.purpose == PaymentPurpose.DEPOSIT:
-        lines = [
-            {
-                "name": "Tạm ứng viện phí",
-                "unit": "lần",
-                "quantity": 1,
-                "unit_price": payment.amount,
-                "amount": payment.amount,
-                "vat": "KCT",
-                "insurance_share": 0,
-                "patient_share": payment.amount,
-            }
-        ]
-        invoice_part: dict[str, Any] = {"number": "", "lines": lines}
-    else:
-        assert invoice is not None
+    if invoice is not None:
         invoice_part = _invoice_part(invoice)
+    else:
+        invoice_part = {"number": "", "lines": [_single_line("Tạm ứng viện phí", amount)]}
+    if refund is not None:
+        # What is given back, as one line; the invoice's own lines stay on the receipt reversed.
+        invoice_part["lines"] = [_single_line(f"Hoàn trả theo biên lai {reverses}", amount)]
     return {
         "title": TITLES[kind],
         "seller": {

@@ -169,6 +169,11 @@ def test_a_refund_receipt_reverses_the_payments_receipt_once() -> None:
     assert refund.content["title"] == "BIÊN LAI HOÀN TRẢ TIỀN"
     assert refund.content["reverses"] == original.display_number
     assert refund.content["amount_in_words"] == "Ba mươi nghìn đồng"
+    (line,) = refund.content["invoice"]["lines"]
+    assert (line["name"], line["amount"]) == (
+        f"Hoàn trả theo biên lai {original.display_number}",
+        30_000,
+    )
     assert Receipt.objects.filter(payment=payment).count() == 2
 
 
