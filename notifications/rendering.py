@@ -43,7 +43,7 @@ def _number_block(number: str) -> list[str]:
 
 def _line(document: FPDF, text: str, *, bold: bool = False, size: float | None = None) -> None:
     document.set_font(style="B" if bold else "", size=size or document.font_size_pt)
-    document.multi_cell(w=0, text=text, new_x="LMARGIN", new_y="NEXT")
+    document.multi_cell(w=0, text=text, align="L", new_x="LMARGIN", new_y="NEXT")
 
 
 def _money_lines(content: dict[str, Any]) -> list[tuple[str, bool]]:
