@@ -8,12 +8,15 @@ api_v1: list[URLPattern | URLResolver] = [
     path("auth/token", AuthTokenCreateApi.as_view(), name="auth-token"),
     path("", include("billing.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     # Called by payment providers, signed by them: no user authentication, no CSRF.
     path("webhooks/", include("payments.api.webhook_urls")),
+    # Public receipt verification (the QR code on every receipt).
+    path("", include("notifications.api.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", HealthApi.as_view(), name="healthz"),

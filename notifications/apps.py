@@ -5,3 +5,18 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = "Receipts and notifications"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from billing.signals import invoice_issued
+        from notifications.receivers import TOPICS, on_invoice_issued, on_outbox_event_saved
+        from payments.models import OutboxEvent
+        from payments.outbox import subscribe
+
+        for topic, task_name in TOPICS.items():
+            subscribe(topic, task_name)
+        invoice_issued.connect(on_invoice_issued, dispatch_uid="notifications.pay_link_sms")
+        post_save.connect(
+            on_outbox_event_saved, sender=OutboxEvent, dispatch_uid="notifications.relay_soon"
+        )

@@ -37,6 +37,7 @@ from billing.money import Money, round_half_up
 from billing.selectors.invoices import invoice_balance
 from billing.services.ledger import Posting, ledger_post, ledger_reverse
 from billing.services.sequences import sequence_next
+from billing.signals import invoice_issued
 
 # Checks that apps above billing add, run under the invoice's row lock before a void
 # (payments refuses while a payment of the invoice is still in flight).
@@ -163,7 +164,9 @@ def invoice_issue(*, encounter: Encounter, issued_by: str) -> Invoice:
     )
     assert updated == len(charges), "charges billed concurrently despite the encounter lock"
     _post_issue(invoice, lines)
-    return invoice_refresh_status(invoice=invoice)
+    invoice = invoice_refresh_status(invoice=invoice)
+    invoice_issued.send(sender=Invoice, invoice=invoice)
+    return invoice
 
 
 def _post_issue(invoice: Invoice, lines: list[InvoiceLine]) -> None:

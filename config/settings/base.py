@@ -115,6 +115,11 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # --- The hospital -----------------------------------------------------------------------
 HOSPITAL_CURRENCY = "VND"
 HOSPITAL_NAME = env.str("HOSPITAL_NAME", default="Bệnh viện Đa khoa Demo Hà Nội")
+# The seller on receipts (Decree 123/2020/ND-CP Art. 10).
+HOSPITAL_ADDRESS = env.str(
+    "HOSPITAL_ADDRESS", default="Số 1 Đường Giải Phóng, Quận Hai Bà Trưng, Hà Nội"
+)
+HOSPITAL_TAX_CODE = env.str("HOSPITAL_TAX_CODE", default="0100000000")
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -154,6 +159,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ReceiptKindEnum": "notifications.models.ReceiptKind.choices",
+        "MessageChannelEnum": "notifications.models.MessageChannel.choices",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.add_error_responses",
@@ -274,5 +283,75 @@ CELERY_BEAT_SCHEDULE.update(
     {
         task: {"task": task, "schedule": float(every), "options": {"expires": every * 0.95}}
         for task, every in _PAYMENTS_BEAT.items()
+    }
+)
+
+# --- Receipts and messages (notifications) ----------------------------------------------
+# Form number (Decree 123/2020/ND-CP: 1 VAT invoice, 2 sales invoice, 5 receipts/tickets)
+# and the 6-character symbol per channel; "{yy}" becomes the two digits of the issue year
+# (C26TKA in 2026), so a symbol never has to be edited on 1 January.
+RECEIPT_FORM = env.str("RECEIPT_FORM", default="5")
+RECEIPT_SERIES = env.dict(
+    "RECEIPT_SERIES",
+    default={"kiosk": "C{yy}TKA", "desk": "C{yy}TQA", "phone": "C{yy}TDA"},
+)
+# Where rendered receipt PDFs are stored: a key of STORAGES (FileSystemStorage under
+# MEDIA_ROOT by default; point "receipts" at S3 or similar in production).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "receipts": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": f"{MEDIA_ROOT}/receipts"},
+    },
+}
+# Patient messages: SMS backend ("console" logs a masked copy; "esms" is the eSMS.vn HTTP
+# gateway) and e-mail through Django's EMAIL_BACKEND (console unless EMAIL_HOST is set).
+SMS_BACKEND = env.str("SMS_BACKEND", default="console")
+SMS_GATEWAY_URL = env.str(
+    "SMS_GATEWAY_URL",
+    default="https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/",
+)
+SMS_API_KEY = env.str("SMS_API_KEY", default="")
+SMS_SECRET_KEY = env.str("SMS_SECRET_KEY", default="")
+SMS_BRAND_NAME = env.str("SMS_BRAND_NAME", default="")
+SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=bool(EMAIL_HOST))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.locmem.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="vienphi <no-reply@localhost>")
+# Which messages a patient gets after paying (when the contact is on file), and in which
+# language ("vi" or "en").
+RECEIPT_MESSAGE_CHANNELS = env.list("RECEIPT_MESSAGE_CHANNELS", default=["sms", "email"])
+MESSAGE_LANGUAGE = env.str("MESSAGE_LANGUAGE", default="vi")
+# Sending: attempts before a message is failed, the first retry delay (doubling each time),
+# and the cap (below the broker's visibility timeout, so a waiting retry is never
+# redelivered early).
+MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=5)
+MESSAGE_RETRY_BASE_SECONDS = env.float("MESSAGE_RETRY_BASE_SECONDS", default=30.0)
+MESSAGE_RETRY_MAX_SECONDS = min(
+    env.float("MESSAGE_RETRY_MAX_SECONDS", default=1800.0),
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] * 0.9,
+)
+# A message queued (or "sending") this long without news lost its task: beat sends it again.
+MESSAGE_STALE_MINUTES = env.int("MESSAGE_STALE_MINUTES", default=10)
+# A receipt still without its PDF this long after issue lost its render task: beat renders it.
+RECEIPT_PDF_STALE_MINUTES = env.int("RECEIPT_PDF_STALE_MINUTES", default=5)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        task: {"task": task, "schedule": float(every), "options": {"expires": every * 0.95}}
+        for task, every in {
+            "notifications.send_due_messages": 60,
+            "notifications.render_missing_pdfs": 300,
+        }.items()
     }
 )

@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
@@ -104,6 +105,36 @@ class Command(BaseCommand):
             if server is not None and server.poll() is None:
                 server.terminate()
                 server.wait(timeout=10)
+
+    def show_receipt(self, walk: Walk, payment_id: str, kiosk: str) -> None:
+        walk.step("The receipt: issued after commit, numbered gap-free, printed at the kiosk")
+        receipt = walk.call("GET", f"/api/v1/payments/{payment_id}/receipt", auth=kiosk).json()
+        content = receipt["content"]
+        self.stdout.write(
+            f"  {content['title']} {receipt['number']} (form {receipt['form']}, symbol "
+            f"{receipt['symbol']}, no. {receipt['serial']:08d}) of {content['issued_on']}"
+        )
+        self.stdout.write(f"  {receipt['amount']:,} VND: {content['amount_in_words']}")
+        for line in content["invoice"]["lines"][:3]:
+            self.stdout.write(
+                f"  {line['name'][:30]:<30} {line['amount']:>9,} VAT {line['vat']:<3} "
+                f"BHYT {line['insurance_share']:>9,} patient {line['patient_share']:>8,}"
+            )
+        pdf = walk.call("GET", f"/api/v1/receipts/{receipt['id']}.pdf?layout=thermal", auth=kiosk)
+        folder = getattr(storages["receipts"], "location", "the receipts storage")
+        self.stdout.write(
+            f"  80 mm PDF: {len(pdf.content):,} bytes from {receipt['pdf_url']} "
+            f"(stored under {folder})"
+        )
+        for message in receipt["messages"]:
+            self.stdout.write(
+                f"  {message['channel']} to {message['recipient']}: {message['status']}"
+            )
+        public = walk.http.get(content["verification_url"], timeout=10)
+        self.stdout.write(
+            f"  the QR code opens {content['verification_url']} -> {public.status_code} "
+            f"(no name or ID on it: {content['buyer']['name'] not in public.text})"
+        )
 
     def walk(self, base: str) -> None:
         credentials = json.loads(CREDENTIALS_FILE.read_text())
@@ -252,6 +283,8 @@ class Command(BaseCommand):
             f"  invoice {settled['number']}: {settled['status']}, paid {settled['amount_paid']:,},"
             f" due {settled['amount_due']:,}"
         )
+
+        self.show_receipt(walk, payment["id"], kiosk)
 
         walk.step("The chart of accounts")
         accounts = walk.call("GET", "/api/v1/ledger/accounts", auth=token).json()

@@ -124,6 +124,9 @@ PATIENTS = [
     ("BN0002", "Trần Văn Đức", "001085098765", "001085098765", 100),
     ("BN0003", "Lê Hoàng Yến", "079301234567", "", None),
 ]
+# The first patient left a phone and an e-mail (invented): she gets the pay-link SMS and
+# the receipt link (console SMS backend: the number is logged masked).
+CONTACTS = {"BN0001": {"phone": "0912000001", "email": "nhung.demo@example.vn"}}
 
 
 class Command(BaseCommand):
@@ -193,6 +196,7 @@ class Command(BaseCommand):
                 citizen_id=citizen_id,
                 insurance_number=insurance_number,
                 coverage=coverage,
+                **CONTACTS.get(code, {}),
             )
             credentials["patients"].append(
                 {"id": patient.pk, "code": code, "citizen_id": citizen_id}

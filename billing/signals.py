@@ -1,0 +1,11 @@
+"""Signals billing sends for the apps above it (which billing never imports).
+
+``invoice_issued(sender=Invoice, invoice=...)`` is sent inside ``invoice_issue``'s
+transaction, after the invoice, its lines and its ledger entry are written: a receiver's
+writes commit or roll back with the invoice."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+invoice_issued = Signal()

@@ -1,0 +1,84 @@
+"""The public verification of a receipt, opened from the QR code printed on it.
+
+Anyone holding the receipt's verification code (12 random characters, on the paper) may
+check that it is genuine: the document's form, symbol and number, the seller, the date and
+the amount. Nothing personal: no name, no ID number, no services."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.errors import NotFound
+from notifications.models import PdfLayout, ReceiptKind
+from notifications.rendering import receipt_pdf
+from notifications.selectors import public_content, receipt_by_code, receipt_public_fields
+
+
+class SellerSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    address = serializers.CharField()
+    tax_code = serializers.CharField()
+
+
+class PublicReceiptSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    kind = serializers.ChoiceField(choices=ReceiptKind.choices)
+    title = serializers.CharField()
+    form = serializers.CharField()
+    symbol = serializers.CharField()
+    number = serializers.CharField()
+    issued_on = serializers.CharField(help_text="dd/mm/yyyy, Asia/Ho_Chi_Minh")
+    seller = SellerSerializer()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    amount_in_words = serializers.CharField()
+    payment_method = serializers.CharField()
+    reverses = serializers.CharField(help_text="the receipt a refund receipt reverses")
+    reversed_by = serializers.ListField(child=serializers.CharField())
+
+
+class ReceiptVerifyApi(APIView):
+    authentication_classes: list[type] = []
+    permission_classes: list[type] = []
+
+    @extend_schema(tags=["receipts"], auth=[], responses={200: PublicReceiptSerializer})
+    def get(self, request: Request, code: str) -> Response:
+        """Is this receipt genuine? Public: the non-personal fields of the receipt with this
+        verification code (`404 not_found` otherwise)."""
+        return Response(receipt_public_fields(receipt_by_code(code=code)))
+
+
+def receipt_verify_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The page the printed QR code opens (HTML, Vietnamese)."""
+    try:
+        receipt = receipt_by_code(code=code)
+    except NotFound:
+        return render(request, "notifications/public/not_found.html", status=404)
+    return render(
+        request,
+        "notifications/public/receipt.html",
+        {"receipt": receipt_public_fields(receipt), "code": receipt.verification_code},
+    )
+
+
+def receipt_verify_pdf(request: HttpRequest, code: str) -> HttpResponse:
+    """The public A4 PDF: the same document without the buyer and the service lines."""
+    try:
+        receipt = receipt_by_code(code=code)
+    except NotFound:
+        return render(request, "notifications/public/not_found.html", status=404)
+    data = receipt_pdf(
+        content=public_content(receipt),
+        number=receipt.display_number,
+        layout=PdfLayout.A4,
+        public=True,
+    )
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{receipt.display_number}.pdf"'
+    return response

@@ -1,0 +1,183 @@
+"""Receipts for staff, kiosks and phones: read one, fetch its PDF (kiosks print the thermal
+layout), send its link again (staff and kiosks), and find the receipt of a payment. A phone
+holding an invoice's pay link reads the receipts of that invoice's payments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.errors import InvalidRequest, NotFound
+from billing.models import Device, DeviceKind, Role
+from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
+from config.api.permissions import allow
+from notifications.models import MessageChannel, MessageStatus, PdfLayout, Receipt, ReceiptKind
+from notifications.selectors import receipt_visible
+from notifications.services.messages import receipt_resend
+from notifications.services.pdfs import primary_layout, receipt_pdf_get
+from payments.models import Payment
+from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal
+from payments.services.idempotency import idempotent
+
+ReceiptReaders = allow(
+    roles=(Role.CASHIER, Role.SUPERVISOR, Role.FINANCE, Role.ADMIN), devices=(DeviceKind.KIOSK,)
+)
+READ_AUTHENTICATION = [StaffTokenAuthentication, DeviceKeyAuthentication, PayLinkAuthentication]
+
+
+class ReceiptReadersOrPayLink(BasePermission):
+    """Staff, kiosks, and a pay-link holder (which receipts each sees: ``receipt_visible``)."""
+
+    message = ReceiptReaders.message
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if isinstance(request.user, PayLinkPrincipal):
+            return True
+        return ReceiptReaders().has_permission(request, view)
+
+
+class ReceiptNotIssued(NotFound):
+    code = "receipt_not_issued_yet"
+    default_message = "This payment has no receipt (yet)."
+
+
+class MessageOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    channel = serializers.ChoiceField(choices=MessageChannel.choices)
+    recipient = serializers.CharField(source="recipient_masked")
+    status = serializers.ChoiceField(choices=MessageStatus.choices)
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReceiptOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ReceiptKind.choices)
+    number = serializers.CharField(source="display_number")
+    form = serializers.CharField()
+    symbol = serializers.CharField()
+    serial = serializers.IntegerField(source="number")
+    issued_at = serializers.DateTimeField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    payment_id = serializers.CharField(source="payment.public_id")
+    refund_id = serializers.CharField(source="refund.public_id", allow_null=True, default=None)
+    reverses_id = serializers.IntegerField(allow_null=True)
+    verification_code = serializers.CharField()
+    content = serializers.JSONField(help_text="the frozen content printed on the receipt")
+    pdf_url = serializers.SerializerMethodField()
+    messages = MessageOutputSerializer(many=True)
+
+    def get_pdf_url(self, receipt: Receipt) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("receipt-pdf", kwargs={"pk": receipt.pk})
+        )
+
+
+def receipt_body(receipt: Receipt, request: Request) -> dict[str, Any]:
+    receipt = (
+        Receipt.objects.prefetch_related("messages")
+        .select_related("payment", "refund")
+        .get(pk=receipt.pk)
+    )
+    return dict(ReceiptOutputSerializer(receipt, context={"request": request}).data)
+
+
+class ReceiptDetailApi(APIView):
+    authentication_classes = READ_AUTHENTICATION
+    permission_classes = [ReceiptReadersOrPayLink]
+
+    @extend_schema(tags=["receipts"], responses={200: ReceiptOutputSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        """A receipt with its content and the messages sent for it (recipients masked).
+        Staff, or the kiosk that took the payment."""
+        return Response(receipt_body(receipt_visible(user=request.user, receipt_id=pk), request))
+
+
+class ReceiptPdfApi(APIView):
+    authentication_classes = READ_AUTHENTICATION
+    permission_classes = [ReceiptReadersOrPayLink]
+
+    @extend_schema(
+        tags=["receipts"],
+        parameters=[
+            OpenApiParameter(
+                "layout", str, enum=PdfLayout.values, description="default: the channel's"
+            )
+        ],
+        responses={(200, "application/pdf"): bytes},
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        """The receipt as PDF: `layout=thermal` (80 mm roll, what kiosks print) or `a4`."""
+        receipt = receipt_visible(user=request.user, receipt_id=pk)
+        layout = request.query_params.get("layout") or primary_layout(receipt)
+        if layout not in PdfLayout.values:
+            raise InvalidRequest("layout must be thermal or a4.", param="layout")
+        response = HttpResponse(
+            receipt_pdf_get(receipt=receipt, layout=layout), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = f'inline; filename="{receipt.display_number}.pdf"'
+        return response
+
+
+class ReceiptResendApi(APIView):
+    permission_classes = [ReceiptReaders]
+
+    class InputSerializer(serializers.Serializer):
+        channel = serializers.ChoiceField(choices=MessageChannel.choices)
+
+    @extend_schema(
+        tags=["receipts"],
+        request=InputSerializer,
+        responses={202: MessageOutputSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Unique per resend: a retried request never sends twice.",
+            )
+        ],
+    )
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        """Send the receipt's link again to the patient's phone or e-mail on file (a new
+        message; `409 recipient_missing` when there is none)."""
+        receipt = receipt_visible(user=request.user, receipt_id=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = receipt_resend(receipt=receipt, channel=data.validated_data["channel"])
+        return Response(MessageOutputSerializer(message).data, status=202)
+
+
+class PaymentReceiptApi(APIView):
+    authentication_classes = READ_AUTHENTICATION
+    permission_classes = [ReceiptReadersOrPayLink]
+
+    @extend_schema(tags=["receipts"], responses={200: ReceiptOutputSerializer})
+    def get(self, request: Request, public_id: str) -> Response:
+        """The receipt of a payment (or deposit). `404 receipt_not_issued_yet` while the
+        payment has not succeeded or its receipt is still being issued: poll again."""
+        payment = Payment.objects.filter(public_id=public_id).first()
+        user = request.user
+        if (
+            payment is None
+            or (isinstance(user, Device) and payment.created_by_device_id != user.pk)
+            or (isinstance(user, PayLinkPrincipal) and payment.invoice_id != user.invoice_id)
+        ):
+            raise NotFound("No such payment.", param="id")
+        receipt = Receipt.objects.filter(payment=payment, refund__isnull=True).first()
+        if receipt is None:
+            raise ReceiptNotIssued()
+        return Response(receipt_body(receipt_visible(user=user, receipt_id=receipt.pk), request))

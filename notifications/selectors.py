@@ -1,0 +1,66 @@
+"""Reading receipts: who may see which, and the non-personal view the public gets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing.errors import NotFound
+from billing.models import Device, DeviceKind
+from config.api.permissions import staff_roles
+from notifications.models import Receipt
+from payments.paylinks import PayLinkPrincipal
+
+
+def receipt_visible(*, user: Any, receipt_id: int) -> Receipt:
+    """A receipt the caller may read: any staff role, the kiosk that took the payment, or
+    the holder of the pay link of the invoice it pays. Anything else is 404, as if it did
+    not exist."""
+    receipt = Receipt.objects.select_related("payment", "refund").filter(pk=receipt_id).first()
+    if receipt is None:
+        raise NotFound("No such receipt.", param="id")
+    if isinstance(user, PayLinkPrincipal):
+        visible = receipt.payment.invoice_id == user.invoice_id
+    elif isinstance(user, Device):
+        visible = user.kind == DeviceKind.KIOSK and receipt.device_id == user.pk
+    else:
+        visible = bool(staff_roles(user))
+    if not visible:
+        raise NotFound("No such receipt.", param="id")
+    return receipt
+
+
+def receipt_by_code(*, code: str) -> Receipt:
+    receipt = Receipt.objects.filter(verification_code=code.upper()).first()
+    if receipt is None:
+        raise NotFound("No receipt has this verification code.", param="code")
+    return receipt
+
+
+def receipt_public_fields(receipt: Receipt) -> dict[str, Any]:
+    """What anyone holding the code may see: the document's identity, the seller and the
+    amount. Never the buyer, the ID number or the services (medical information)."""
+    content = receipt.content
+    return {
+        "valid": True,
+        "kind": receipt.kind,
+        "title": content["title"],
+        "form": receipt.form,
+        "symbol": receipt.symbol,
+        "number": f"{receipt.number:08d}",
+        "issued_on": content["issued_on"],
+        "seller": content["seller"],
+        "amount": receipt.amount,
+        "currency": receipt.currency,
+        "amount_in_words": content["amount_in_words"],
+        "payment_method": content["payment"]["method"],
+        "reverses": content["reverses"],
+        "reversed_by": [r.display_number for r in receipt.reversals.order_by("id")],
+    }
+
+
+def public_content(receipt: Receipt) -> dict[str, Any]:
+    """The receipt's content with every personal field blanked (for the public PDF)."""
+    content = dict(receipt.content)
+    content["buyer"] = {"name": "", "citizen_id_masked": "", "patient_code": ""}
+    content["invoice"] = {"number": "", "lines": []}
+    return content

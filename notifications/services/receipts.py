@@ -1,0 +1,135 @@
+"""Issuing receipts: one per successful payment or deposit, one per completed refund.
+
+Issuing runs in one transaction that
+
+1. locks the payment row, so duplicate or concurrent events for one payment serialise and
+   the second finds the receipt the first made (also backed by unique constraints: one
+   receipt per payment, one per refund);
+2. takes the next number of the series with ``sequence_next`` (the sequence row stays locked
+   until commit; a rollback gives the number back, so numbers are gap-free per form and
+   symbol and restart each year with the symbol's year digits);
+3. writes the frozen content and the patient's messages (outbox rows);
+4. on commit, asks Celery to render the PDFs and to send the messages.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.services.sequences import sequence_next
+from notifications.models import Receipt, ReceiptChannel, ReceiptKind, new_verification_code
+from notifications.services.content import receipt_content, receipt_series
+from notifications.services.messages import receipt_messages_enqueue
+from payments.models import CAPTURED_STATUSES, Payment, PaymentPurpose, Refund, RefundStatus
+
+logger = logging.getLogger(__name__)
+
+
+def _render_soon(receipt_id: int) -> None:
+    from notifications.tasks import render_receipt_pdfs
+
+    render_receipt_pdfs.delay(receipt_id)
+
+
+def _issue(
+    *,
+    kind: str,
+    payment: Payment,
+    channel: str,
+    amount: int,
+    refund: Refund | None = None,
+    reverses: Receipt | None = None,
+) -> Receipt:
+    issued_at = timezone.now()
+    year = timezone.localdate(issued_at).year
+    form, symbol = receipt_series(channel=channel, year=year)
+    code = new_verification_code()
+    receipt = Receipt.objects.create(
+        kind=kind,
+        payment=payment,
+        refund=refund,
+        reverses=reverses,
+        channel=channel,
+        form=form,
+        symbol=symbol,
+        number=sequence_next(series=f"receipt:{form}{symbol}", year=year),
+        issued_at=issued_at,
+        currency=payment.currency,
+        amount=amount,
+        verification_code=code,
+        device=payment.created_by_device,
+        content=receipt_content(
+            kind=kind,
+            payment=payment,
+            amount=amount,
+            issued_at=issued_at,
+            code=code,
+            refund=refund,
+            reverses=reverses.display_number if reverses is not None else "",
+        ),
+    )
+    receipt_messages_enqueue(receipt=receipt)
+    transaction.on_commit(lambda: _render_soon(receipt.pk), robust=True)
+    logger.info("receipt %s issued for payment %s", receipt.display_number, payment.pk)
+    return receipt
+
+
+def _payment_receipt(payment: Payment) -> Receipt:
+    existing = Receipt.objects.filter(payment=payment, refund__isnull=True).first()
+    if existing is not None:
+        return existing
+    return _issue(
+        kind=ReceiptKind.DEPOSIT
+        if payment.purpose == PaymentPurpose.DEPOSIT
+        else ReceiptKind.PAYMENT,
+        payment=payment,
+        channel=ReceiptChannel(payment.channel),
+        amount=payment.amount,
+    )
+
+
+def receipt_issue_for_payment(*, payment_id: int) -> Receipt | None:
+    """The receipt of a captured payment or deposit, issued on the first call and returned
+    as it is on every later one (never a second receipt, number or message). ``None`` for
+    a payment that never succeeded."""
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("created_by_device", "created_by_user")
+            .get(pk=payment_id)
+        )
+        if payment.status not in CAPTURED_STATUSES:
+            logger.warning("payment %s is %s: no receipt", payment.pk, payment.status)
+            return None
+        return _payment_receipt(payment)
+
+
+def receipt_issue_for_refund(*, refund_id: int) -> Receipt | None:
+    """The refund receipt of a completed refund, reversing the payment's receipt (issued
+    first if its own event has not arrived yet). Idempotent like
+    :func:`receipt_issue_for_payment`; issued in the desk series."""
+    with transaction.atomic():
+        refund = Refund.objects.get(pk=refund_id)
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("created_by_device", "created_by_user")
+            .get(pk=refund.payment_id)
+        )
+        if refund.status != RefundStatus.SUCCEEDED:
+            logger.warning("refund %s is %s: no receipt", refund.pk, refund.status)
+            return None
+        existing = Receipt.objects.filter(refund=refund).first()
+        if existing is not None:
+            return existing
+        original = _payment_receipt(payment)
+        return _issue(
+            kind=ReceiptKind.REFUND,
+            payment=payment,
+            channel=ReceiptChannel.DESK,
+            amount=refund.amount,
+            refund=refund,
+            reverses=original,
+        )

@@ -1,0 +1,141 @@
+"""Builders for the receipt and message tests: an invoice with a medical line (KCT) and a
+pharmacy line (5 % VAT) for a patient with a Vietnamese name, payments on it that
+succeeded through the state machine, advances and refunds."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import uuid
+from typing import Any
+
+from django.contrib.auth.models import User
+from pypdf import PdfReader
+
+from billing.models import Device, Encounter, EncounterKind, Invoice, Role, ServiceCategory
+from billing.services.identity import staff_create
+from billing.services.invoices import invoice_issue
+from notifications.models import Receipt
+from notifications.services.receipts import receipt_issue_for_payment, receipt_issue_for_refund
+from payments.models import (
+    Payment,
+    PaymentChannel,
+    PaymentMethod,
+    PaymentPurpose,
+    PaymentStatus,
+    Refund,
+)
+from payments.services.payments import PaymentRequest, payment_create
+from payments.services.refunds import refund_complete, refund_request
+from payments.services.transitions import payment_transition
+from tests.billing.factories import (
+    charges_post,
+    citizen_id_new,
+    encounter_new,
+    patient_with_coverage,
+    price_item,
+)
+
+PATIENT_NAME = "Nguyễn Thị Hằng"
+PHONE = "0912345678"
+EMAIL = "hang.nguyen@example.vn"
+TRANSFER_CLEARING = "1132"
+_serial = itertools.count(1)
+
+
+def patient_encounter(
+    *, phone: str = PHONE, email: str = EMAIL, kind: str = EncounterKind.OUTPATIENT
+) -> tuple[Encounter, str]:
+    """An open encounter of a patient named ``PATIENT_NAME`` with a citizen ID; returns the
+    encounter and the raw citizen ID (which no receipt may show)."""
+    citizen_id = citizen_id_new()
+    patient = patient_with_coverage(
+        benefit_level=80, full_name=PATIENT_NAME, phone=phone, email=email, citizen_id=citizen_id
+    )
+    return encounter_new(patient=patient, kind=kind), citizen_id
+
+
+def receipt_invoice(**contact: Any) -> Invoice:
+    """An issued invoice: an examination 500,000 ₫ (BHYT pays 80 %, KCT) and 10 tablets of
+    an out-of-scope drug at 2,000 ₫ with 5 % VAT. The patient owes 120,000 ₫."""
+    encounter, _ = patient_encounter(**contact)
+    exam = price_item(name="Khám Nội tổng hợp", price=500_000, unit="lần")
+    drug = price_item(
+        name="Paracetamol 500mg",
+        unit="viên",
+        category=ServiceCategory.DRUG,
+        price=2_000,
+        insurance_price=None,
+        vat_rate="5",
+    )
+    charges_post(encounter, (exam, 1), (drug, 10))
+    return invoice_issue(encounter=encounter, issued_by="test")
+
+
+def paid(
+    *,
+    invoice: Invoice | None = None,
+    encounter: Encounter | None = None,
+    amount: int | None = None,
+    channel: str = PaymentChannel.DESK,
+    device: Device | None = None,
+    user: User | None = None,
+) -> Payment:
+    """A VietQR payment of the invoice (or an advance for the encounter) that succeeded
+    through the state machine (ledger posted, outbox event written)."""
+    if invoice is None and encounter is None:
+        invoice = receipt_invoice()
+    payment = payment_create(
+        PaymentRequest(
+            purpose=PaymentPurpose.INVOICE if invoice is not None else PaymentPurpose.DEPOSIT,
+            amount=amount or (invoice.patient_share if invoice is not None else 500_000),
+            currency="VND",
+            method=PaymentMethod.VIETQR,
+            channel=channel,
+            idempotency_key=f"receipts-{uuid.uuid4()}",
+            invoice=invoice,
+            encounter=encounter,
+            created_by_device=device,
+            created_by_user=user,
+        )
+    )
+    payment, _ = payment_transition(
+        payment=payment, to=PaymentStatus.SUCCEEDED, debit_account=TRANSFER_CLEARING
+    )
+    return payment
+
+
+def issued(**kwargs: Any) -> Receipt:
+    """The receipt of a new paid invoice (see :func:`paid`)."""
+    receipt = receipt_issue_for_payment(payment_id=paid(**kwargs).pk)
+    assert receipt is not None
+    return receipt
+
+
+def cashier(name: str = "Trần Văn Bình") -> User:
+    user, _ = staff_create(username=f"cashier-{next(_serial)}", role=Role.CASHIER, full_name=name)
+    assert isinstance(user, User)
+    return user
+
+
+def refunded(payment: Payment, amount: int) -> Refund:
+    """A bank-transfer refund requested and paid out at the desk."""
+    desk = cashier()
+    refund = refund_request(
+        payment=payment,
+        amount=amount,
+        reason="requested_by_patient",
+        requested_by=desk,
+        idempotency_key=f"refund-{uuid.uuid4()}",
+    )
+    return refund_complete(refund=refund, paid_out_by=desk, credit_account="1121")
+
+
+def refund_receipt(payment: Payment, amount: int) -> Receipt:
+    receipt = receipt_issue_for_refund(refund_id=refunded(payment, amount).pk)
+    assert receipt is not None
+    return receipt
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)

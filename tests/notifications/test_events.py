@@ -1,0 +1,90 @@
+"""Pitfall 3, in-process: payment and refund events delivered three times each, shuffled,
+give one receipt per payment and per refund and one message per receipt and channel; the
+beat jobs pick up what a lost task left behind."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from notifications.models import Message, MessageChannel, Receipt, ReceiptKind, ReceiptPdf
+from notifications.tasks import (
+    issue_payment_receipt,
+    issue_refund_receipt,
+    render_missing_pdfs,
+    send_due_messages,
+)
+from payments.models import OutboxEvent
+from tests.notifications.builders import issued, paid, receipt_invoice, refunded
+
+pytestmark = pytest.mark.django_db
+
+
+def test_events_delivered_three_times_shuffled_give_one_receipt_and_message_each() -> None:
+    payment = paid(invoice=receipt_invoice())
+    refund = refunded(payment, 40_000)
+    deliveries: list[Any] = []
+    for event in OutboxEvent.objects.all():
+        task = issue_payment_receipt if event.topic == "payment.succeeded" else issue_refund_receipt
+        deliveries += [(task, {"event_id": event.pk, **event.payload})] * 3
+    random.Random(3).shuffle(deliveries)
+
+    for task, kwargs in deliveries:
+        task.apply(kwargs=kwargs)
+
+    assert len(deliveries) == 6
+    receipts = {r.kind: r for r in Receipt.objects.filter(payment=payment)}
+    assert set(receipts) == {ReceiptKind.PAYMENT, ReceiptKind.REFUND}
+    assert receipts[ReceiptKind.REFUND].refund == refund
+    assert receipts[ReceiptKind.REFUND].reverses == receipts[ReceiptKind.PAYMENT]
+    for receipt in receipts.values():
+        channels = Message.objects.filter(receipt=receipt).values_list("channel", flat=True)
+        assert sorted(channels) == [MessageChannel.EMAIL, MessageChannel.SMS]
+
+
+def test_messages_can_be_written_in_english(settings: Any) -> None:
+    settings.MESSAGE_LANGUAGE = "en"
+
+    receipt = issued()
+
+    sms = Message.objects.get(receipt=receipt, channel=MessageChannel.SMS)
+    email = Message.objects.get(receipt=receipt, channel=MessageChannel.EMAIL)
+    assert sms.body.startswith(f"{'Benh vien Da khoa Demo Ha Noi'}: received 120.000 VND.")
+    assert email.subject.endswith(f"receipt {receipt.display_number}")
+    assert sms.language == email.language == "en"
+
+
+def test_beat_renders_pdfs_and_sends_messages_whose_tasks_were_lost(settings: Any) -> None:
+    settings.SMS_BACKEND = "console"
+    receipt = issued()
+    long_ago = timezone.now() - timedelta(hours=1)
+    Message.objects.filter(receipt=receipt).update(updated_at=long_ago)
+
+    fresh = render_missing_pdfs.apply().get()
+    settings.RECEIPT_PDF_STALE_MINUTES = 0
+    rendered = render_missing_pdfs.apply().get()
+    sent = send_due_messages.apply().get()
+
+    assert fresh == 0  # its render task may still be on its way
+    assert rendered == 1
+    assert sent == 2
+    assert set(Message.objects.filter(receipt=receipt).values_list("status", flat=True)) == {"sent"}
+    assert ReceiptPdf.objects.filter(receipt=receipt).count() == 1
+
+
+def test_a_refund_receipt_is_issued_right_after_the_refund_commits_without_beat(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    payment = paid(invoice=receipt_invoice())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = refunded(payment, 25_000)
+
+    receipt = Receipt.objects.get(refund=refund)
+    assert receipt.amount == 25_000
+    assert receipt.reverses == Receipt.objects.get(payment=payment, refund__isnull=True)
+    assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 0

@@ -1,0 +1,100 @@
+"""Pitfall 13: many terminals issuing receipts at once, on PostgreSQL with real threads and
+connections. Numbers are unique and contiguous per series; a transaction that rolls back
+gives its number back; one payment handled by many workers at once gets one receipt."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+import pytest
+from django.db import transaction
+
+from config.celery import app
+from notifications.models import Message, Receipt
+from notifications.services.receipts import receipt_issue_for_payment
+from payments.models import Payment, PaymentChannel
+from tests.concurrency import run_at_once
+from tests.notifications.builders import paid, receipt_invoice
+from tests.payments.webhook_factories import (
+    reference_data_load,
+    reference_data_restored,  # noqa: F401 (fixture)
+)
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("reference_data_restored"),
+]
+
+
+@pytest.fixture(autouse=True)
+def events_left_for_the_workers(transactional_db: None) -> Iterator[None]:
+    """Payments succeed through the state machine, but their events stay in the outbox
+    (published to a queue no worker reads) so that the test's threads are the workers."""
+    reference_data_load()
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = eager
+
+
+class RolledBack(Exception):
+    pass
+
+
+def _payments(count: int, channel: str) -> list[Payment]:
+    invoice = receipt_invoice(phone="", email="")
+    return [paid(invoice=invoice, amount=1_000, channel=channel) for _ in range(count)]
+
+
+def test_many_terminals_issuing_at_once_get_unique_contiguous_numbers_per_series() -> None:
+    payments = _payments(12, PaymentChannel.DESK) + _payments(12, PaymentChannel.KIOSK)
+
+    outcomes = run_at_once(
+        len(payments), lambda i: receipt_issue_for_payment(payment_id=payments[i].pk)
+    )
+
+    assert all(isinstance(receipt, Receipt) for receipt in outcomes), outcomes
+    numbers: defaultdict[str, list[int]] = defaultdict(list)
+    for receipt in Receipt.objects.all():
+        numbers[receipt.symbol].append(receipt.number)
+    assert len(numbers) == 2
+    for series in numbers.values():
+        assert sorted(series) == list(range(1, 13))
+
+
+def test_transactions_that_roll_back_give_their_numbers_back() -> None:
+    payments = _payments(16, PaymentChannel.DESK)
+
+    def issue(index: int) -> int:
+        with transaction.atomic():
+            receipt = receipt_issue_for_payment(payment_id=payments[index].pk)
+            assert receipt is not None
+            if index % 2:
+                raise RolledBack()  # e.g. the caller's later step failed
+            return receipt.number
+
+    outcomes = run_at_once(len(payments), issue)
+
+    assert sum(isinstance(outcome, RolledBack) for outcome in outcomes) == 8
+    assert sorted(Receipt.objects.values_list("number", flat=True)) == list(range(1, 9))
+    later = receipt_issue_for_payment(payment_id=payments[1].pk)
+    assert later is not None
+    assert later.number == 9
+
+
+def test_one_payment_handled_by_many_workers_at_once_gets_one_receipt_and_one_message_each() -> (
+    None
+):
+    payment = paid(invoice=receipt_invoice())
+
+    outcomes = run_at_once(8, lambda _: receipt_issue_for_payment(payment_id=payment.pk))
+
+    assert {receipt.pk for receipt in outcomes} == {Receipt.objects.get().pk}
+    assert Receipt.objects.get().number == 1
+    assert sorted(
+        Message.objects.filter(receipt__isnull=False).values_list("channel", flat=True)
+    ) == [
+        "email",
+        "sms",
+    ]

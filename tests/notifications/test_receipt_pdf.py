@@ -1,0 +1,126 @@
+"""Receipt PDFs: Vietnamese text survives into the PDF (read back with pypdf), both layouts,
+stored by the render task, served to staff and to the kiosk that took the payment only."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from rest_framework.test import APIClient
+
+from billing.models import DeviceKind, Role
+from notifications.models import PdfLayout, ReceiptPdf
+from notifications.tasks import render_receipt_pdfs
+from payments.models import PaymentChannel
+from tests.assertions import assert_error
+from tests.notifications.builders import PATIENT_NAME, issued, pdf_text, receipt_invoice
+
+pytestmark = pytest.mark.django_db
+
+MM = 72 / 25.4
+
+
+def _pdf(client: APIClient, receipt_id: int, layout: str = "") -> bytes:
+    query = f"?layout={layout}" if layout else ""
+    response = client.get(f"/api/v1/receipts/{receipt_id}.pdf{query}")
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/pdf"
+    return bytes(response.content)
+
+
+@pytest.mark.parametrize("layout", [PdfLayout.A4, PdfLayout.THERMAL])
+def test_the_pdf_reads_back_the_patients_name_and_the_amount_in_words(
+    staff_client: Callable[..., APIClient], layout: str
+) -> None:
+    receipt = issued(invoice=receipt_invoice())
+
+    text = pdf_text(_pdf(staff_client(Role.CASHIER), receipt.pk, layout))
+
+    assert PATIENT_NAME in text
+    assert "Một trăm hai mươi nghìn đồng" in text
+    assert "BIÊN LAI THU TIỀN" in text
+    assert receipt.content["buyer"]["citizen_id_masked"] in text
+    assert "KCT" in text
+    assert "Paracetamol 500mg" in text
+    assert receipt.symbol in text
+    assert f"{receipt.number:08d}" in text
+    assert receipt.content["issued_on"] in text
+    assert receipt.verification_code in text
+
+
+def test_the_thermal_layout_is_80_mm_wide_and_as_long_as_its_content(
+    staff_client: Callable[..., APIClient],
+) -> None:
+    receipt = issued()
+
+    page = PdfReader(io.BytesIO(_pdf(staff_client(Role.CASHIER), receipt.pk, "thermal"))).pages[0]
+    heights: list[float] = []
+    page.extract_text(
+        visitor_text=lambda text, cm, tm, *_: heights.append(tm[5]) if text.strip() else None
+    )
+
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    assert abs(width - 80 * MM) < 0.01
+    assert 60 * MM < height < 297 * MM
+    assert heights
+    assert all(0 < y < height for y in heights), "text printed outside the roll"
+
+
+def test_the_a4_layout_is_an_a4_page(staff_client: Callable[..., APIClient]) -> None:
+    receipt = issued()
+
+    page = PdfReader(io.BytesIO(_pdf(staff_client(Role.FINANCE), receipt.pk, "a4"))).pages[0]
+
+    assert abs(float(page.mediabox.width) - 210 * MM) < 0.01
+
+
+def test_the_render_task_stores_the_channels_layout_once(receipt_storage: Path) -> None:
+    receipt = issued()
+
+    assert render_receipt_pdfs.delay(receipt.pk).get() == 1
+    assert render_receipt_pdfs.delay(receipt.pk).get() == 0
+
+    stored = ReceiptPdf.objects.get(receipt=receipt)
+    assert stored.layout == PdfLayout.THERMAL  # a desk prints on the roll
+    assert PATIENT_NAME in pdf_text((receipt_storage / stored.path).read_bytes())
+
+
+def test_the_kiosk_that_took_the_payment_prints_it_and_no_other_kiosk_sees_it(
+    device_client: Callable[..., tuple[APIClient, object]],
+) -> None:
+    kiosk, device = device_client(DeviceKind.KIOSK)
+    other, _ = device_client(DeviceKind.KIOSK)
+    his, _ = device_client(DeviceKind.HIS)
+    receipt = issued(channel=PaymentChannel.KIOSK, device=device)
+
+    assert PATIENT_NAME in pdf_text(_pdf(kiosk, receipt.pk))
+    assert_error(other.get(f"/api/v1/receipts/{receipt.pk}.pdf"), 404, "not_found", "id")
+    assert_error(his.get(f"/api/v1/receipts/{receipt.pk}.pdf"), 403, "permission_denied")
+    assert_error(
+        APIClient().get(f"/api/v1/receipts/{receipt.pk}.pdf"), 401, "authentication_required"
+    )
+
+
+def test_an_unknown_layout_is_a_clear_400(staff_client: Callable[..., APIClient]) -> None:
+    receipt = issued()
+
+    response = staff_client(Role.CASHIER).get(f"/api/v1/receipts/{receipt.pk}.pdf?layout=a5")
+
+    assert_error(response, 400, "invalid_request", "layout")
+
+
+def test_the_public_pdf_shows_the_document_but_nothing_personal() -> None:
+    receipt = issued()
+
+    response = APIClient().get(f"/r/{receipt.verification_code}.pdf")
+
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    assert "Một trăm hai mươi nghìn đồng" in text
+    assert receipt.symbol in text
+    assert PATIENT_NAME not in text
+    assert receipt.content["buyer"]["citizen_id_masked"] not in text
+    assert "Paracetamol" not in text
