@@ -64,10 +64,12 @@ def test_beat_renders_pdfs_and_sends_messages_whose_tasks_were_lost(settings: An
     long_ago = timezone.now() - timedelta(hours=1)
     Message.objects.filter(receipt=receipt).update(updated_at=long_ago)
 
-    fresh = render_missing_pdfs.apply().get()
+    # ``.result``, not ``.get()``: eager tasks run concurrently by threaded tests elsewhere
+    # in this process can leave Celery's process-wide "join would block" flag set.
+    fresh = render_missing_pdfs.apply().result
     settings.RECEIPT_PDF_STALE_MINUTES = 0
-    rendered = render_missing_pdfs.apply().get()
-    sent = send_due_messages.apply().get()
+    rendered = render_missing_pdfs.apply().result
+    sent = send_due_messages.apply().result
 
     assert fresh == 0  # its render task may still be on its way
     assert rendered == 1
