@@ -9,6 +9,10 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
+        # Register the subscribed tasks in every process, not only in workers (Celery's
+        # autodiscovery runs at worker start): the outbox relay sends them by name, and
+        # under the embedded default (eager) an unregistered name would not run in-process.
+        import notifications.tasks  # noqa: F401
         from billing.signals import invoice_issued
         from notifications.receivers import TOPICS, on_invoice_issued, on_outbox_event_saved
         from payments.models import OutboxEvent

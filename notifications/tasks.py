@@ -1,6 +1,7 @@
 """Celery tasks of notifications: thin, named, ids only (never personal data), idempotent
 (``acks_late``): a redelivered task finds the receipt issued, the PDF stored, the message
-sent or taken."""
+sent or taken. The base ``ReliableTask`` (payments.task_deliveries) counts deliveries,
+retries database and network trouble with backoff and parks a task that keeps failing."""
 
 from __future__ import annotations
 
@@ -9,48 +10,29 @@ from celery import shared_task
 from notifications.services.messages import message_send, messages_due
 from notifications.services.pdfs import receipt_pdfs_render, receipts_missing_pdf
 from notifications.services.receipts import receipt_issue_for_payment, receipt_issue_for_refund
+from payments.task_deliveries import ReliableTask
 
 
-@shared_task(
-    name="notifications.issue_payment_receipt",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name="notifications.issue_payment_receipt", base=ReliableTask)
 def issue_payment_receipt(event_id: int, payment_id: int, **_: object) -> int | None:
     """Subscriber of ``payment.succeeded``: the payment's (or deposit's) receipt."""
     receipt = receipt_issue_for_payment(payment_id=payment_id)
     return receipt.pk if receipt is not None else None
 
 
-@shared_task(
-    name="notifications.issue_refund_receipt",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name="notifications.issue_refund_receipt", base=ReliableTask)
 def issue_refund_receipt(event_id: int, refund_id: int, **_: object) -> int | None:
     """Subscriber of ``refund.succeeded``: the refund receipt."""
     receipt = receipt_issue_for_refund(refund_id=refund_id)
     return receipt.pk if receipt is not None else None
 
 
-@shared_task(
-    name="notifications.render_receipt_pdfs",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name="notifications.render_receipt_pdfs", base=ReliableTask)
 def render_receipt_pdfs(receipt_id: int) -> int:
     return receipt_pdfs_render(receipt_id=receipt_id)
 
 
-@shared_task(
-    name="notifications.send_message",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name="notifications.send_message", base=ReliableTask)
 def send_message(message_id: int) -> str:
     """Send one message; after a transient failure, schedule the next try (backoff)."""
     outcome = message_send(message_id=message_id)
@@ -59,12 +41,7 @@ def send_message(message_id: int) -> str:
     return outcome.status
 
 
-@shared_task(
-    name="notifications.send_due_messages",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name="notifications.send_due_messages", base=ReliableTask)
 def send_due_messages() -> int:
     """Beat: send again messages whose task was lost."""
     due = messages_due()
@@ -73,12 +50,7 @@ def send_due_messages() -> int:
     return len(due)
 
 
-@shared_task(
-    name="notifications.render_missing_pdfs",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name="notifications.render_missing_pdfs", base=ReliableTask)
 def render_missing_pdfs() -> int:
     """Beat: render PDFs whose render task was lost."""
     missing = receipts_missing_pdf()

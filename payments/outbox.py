@@ -30,29 +30,65 @@ def subscribe(topic: str, task_name: str) -> None:
 
 
 def outbox_relay(*, batch_size: int = 100) -> int:
-    """Publish unpublished events; returns how many were published."""
+    """Publish unpublished events; returns how many were published.
+
+    With a broker, publishing only sends messages, inside the transaction that holds the
+    events' row locks and marks them published (a crash before commit publishes again:
+    subscribers are idempotent). Under the embedded default (eager mode) a "published"
+    task runs right here, and its own row locks must not be held inside that transaction
+    — two relays would then wait on each other's subscribers — so the events are marked in
+    it and their subscribers run after its commit; one that fails is put back for the next
+    relay."""
+    if current_app.conf.task_always_eager:
+        return _relay_in_process(batch_size)
     published = 0
     with transaction.atomic():
-        events = list(
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(published_at__isnull=True, attempts__lt=MAX_PUBLISH_ATTEMPTS)
-            .order_by("id")[:batch_size]
-        )
-        for event in events:
+        for event in _take(batch_size):
             try:
-                for task_name in SUBSCRIBERS.get(event.topic, []):
-                    # A signature runs in-process under the embedded default (eager mode)
-                    # and goes to the broker otherwise.
-                    current_app.signature(
-                        task_name, kwargs={"event_id": event.pk, **event.payload}
-                    ).apply_async()
+                _publish(event)
             except Exception:  # broker down: retry on the next relay
                 logger.exception("outbox event %s could not be published", event.pk)
                 event.attempts += 1
                 event.save(update_fields=["attempts"])
                 continue
-            event.published_at = timezone.now()
-            event.attempts += 1
-            event.save(update_fields=["published_at", "attempts"])
+            _mark_published(event)
             published += 1
+    return published
+
+
+def _take(batch_size: int) -> list[OutboxEvent]:
+    return list(
+        OutboxEvent.objects.select_for_update(skip_locked=True)
+        .filter(published_at__isnull=True, attempts__lt=MAX_PUBLISH_ATTEMPTS)
+        .order_by("id")[:batch_size]
+    )
+
+
+def _publish(event: OutboxEvent) -> None:
+    for task_name in SUBSCRIBERS.get(event.topic, []):
+        current_app.signature(
+            task_name, kwargs={"event_id": event.pk, **event.payload}
+        ).apply_async()
+
+
+def _mark_published(event: OutboxEvent) -> None:
+    event.published_at = timezone.now()
+    event.attempts += 1
+    event.save(update_fields=["published_at", "attempts"])
+
+
+def _relay_in_process(batch_size: int) -> int:
+    with transaction.atomic():
+        events = _take(batch_size)
+        for event in events:
+            _mark_published(event)
+    published = 0
+    for event in events:
+        try:
+            _publish(event)
+        except Exception:
+            logger.exception("outbox event %s failed in process; put back", event.pk)
+            OutboxEvent.objects.filter(pk=event.pk).update(published_at=None)
+            continue
+        published += 1
     return published

@@ -23,6 +23,7 @@ import random
 from typing import Any
 
 from celery import Task, current_app
+from celery.exceptions import Ignore, Reject, Retry
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F
@@ -112,6 +113,8 @@ class ReliableTask(Task):
             return None
         try:
             result = super().__call__(*args, **kwargs)
+        except (Retry, Ignore, Reject):  # the task itself asked Celery for these
+            raise
         except self.transient_errors as error:
             described = f"{type(error).__name__}: {error}"
             if delivery.attempts >= self.max_attempts:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -68,7 +69,32 @@ def _validation_error(exc: exceptions.ValidationError) -> tuple[str, str, str | 
     return code, message, param or None
 
 
+# PostgreSQL's answers to a conflict between concurrent transactions: nothing of the request
+# was kept, and the same request is expected to succeed when sent again.
+TRANSIENT_SQLSTATES = {
+    "40P01": "deadlock_detected",
+    "40001": "serialization_failure",
+    "55P03": "lock_not_available",
+}
+
+
+def _transient_database_error(exc: Exception) -> bool:
+    cause = exc.__cause__
+    return isinstance(exc, OperationalError) and (
+        getattr(cause, "sqlstate", None) in TRANSIENT_SQLSTATES
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if _transient_database_error(exc):
+        rollback_request_transactions(context.get("request"))
+        body = error_body(
+            "database_contention",
+            "A concurrent change got in the way; nothing was saved. Send the same request "
+            "again (with the same Idempotency-Key).",
+            detail={"retry_after_seconds": 1},
+        )
+        return Response(body, status=503, headers={"Retry-After": "1"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

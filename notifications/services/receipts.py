@@ -97,7 +97,7 @@ def receipt_issue_for_payment(*, payment_id: int) -> Receipt | None:
     a payment that never succeeded."""
     with transaction.atomic():
         payment = (
-            Payment.objects.select_for_update(of=("self",))
+            Payment.objects.select_for_update(no_key=True, of=("self",))
             .select_related("created_by_device", "created_by_user")
             .get(pk=payment_id)
         )
@@ -114,7 +114,7 @@ def receipt_issue_for_refund(*, refund_id: int) -> Receipt | None:
     with transaction.atomic():
         refund = Refund.objects.get(pk=refund_id)
         payment = (
-            Payment.objects.select_for_update(of=("self",))
+            Payment.objects.select_for_update(no_key=True, of=("self",))
             .select_related("created_by_device", "created_by_user")
             .get(pk=refund.payment_id)
         )

@@ -152,7 +152,7 @@ def refund_request(
     if reason not in REFUND_REASONS:
         raise InvalidRefund(f"reason must be one of {', '.join(REFUND_REASONS)}.", param="reason")
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        payment = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
         earlier = Refund.objects.filter(
             payment=payment, requested_by=requested_by, idempotency_key=idempotency_key
         ).first()
@@ -205,7 +205,7 @@ def refund_decide(*, refund: Refund, approve: bool, decided_by: User) -> Refund:
     with the same provider key, so it is refunded at most once."""
     with transaction.atomic():
         refund = (
-            Refund.objects.select_for_update(of=("self",))
+            Refund.objects.select_for_update(no_key=True, of=("self",))
             .select_related("payment")
             .get(pk=refund.pk)
         )
@@ -272,12 +272,19 @@ def refund_complete(
     account on ``credit_reference``, the session's sub-ledger, or the bank account for a
     transfer back); the refund records the session and the payout method."""
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund.pk)
+        # FOR NO KEY UPDATE (here and on the payment): exclusive among lockers, yet no wait
+        # for a transaction committing a row that references these (a receipt's foreign
+        # keys take KEY SHARE at commit) — FOR UPDATE there deadlocked with receipt issuing.
+        refund = (
+            Refund.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("payment")
+            .get(pk=refund.pk)
+        )
         if refund.status == RefundStatus.SUCCEEDED:
             return refund
         if refund.status not in (RefundStatus.APPROVED, RefundStatus.PENDING_PAYOUT):
             raise RefundStateConflict(detail={"status": refund.status})
-        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+        payment = Payment.objects.select_for_update(no_key=True).get(pk=refund.payment_id)
         if payment.provider != Provider.STRIPE:  # the desk has not given the money yet
             _check_advance_held(payment, refund.amount)
         money = Money(refund.amount, refund.currency)
@@ -351,7 +358,7 @@ def refund_cancel(*, refund: Refund, by: User) -> Refund:
     """Cancel a refund still waiting for approval or for its desk payout: it moves no money
     and stops holding its amount. Only its requester or a supervisor may cancel it."""
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        refund = Refund.objects.select_for_update(no_key=True).get(pk=refund.pk)
         if refund.status not in (RefundStatus.REQUESTED, RefundStatus.PENDING_PAYOUT):
             raise RefundStateConflict(detail={"status": refund.status})
         if refund.requested_by_id != by.pk and Role.SUPERVISOR not in staff_roles(by):

@@ -1,0 +1,57 @@
+"""A conflict between concurrent transactions (a deadlock PostgreSQL broke) is not a 500: the
+client is told nothing was saved and to send the same request again."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import OperationalError, connection, transaction
+
+from config.api.errors import exception_handler
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _real_deadlock() -> OperationalError:
+    """Two transactions taking two rows in opposite order: PostgreSQL aborts one of them."""
+    both_hold_one = threading.Barrier(2)
+    caught: list[OperationalError] = []
+
+    def take(first: str, second: str) -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                lock = "SELECT id FROM billing_account WHERE code = %s FOR UPDATE"
+                cursor.execute(lock, [first])
+                both_hold_one.wait(timeout=10)
+                cursor.execute(lock, [second])
+        except OperationalError as error:
+            caught.append(error)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=take, args=("1111", "1121")),
+        threading.Thread(target=take, args=("1121", "1111")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(caught) == 1, caught
+    return caught[0]
+
+
+def test_a_deadlock_answers_503_database_contention_with_retry_after() -> None:
+    deadlock = _real_deadlock()
+
+    response = exception_handler(deadlock, {})
+
+    assert response is not None
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.data["error"]["code"] == "database_contention"
+
+
+def test_other_database_errors_stay_server_errors() -> None:
+    assert exception_handler(OperationalError("the server closed the connection"), {}) is None
