@@ -23,7 +23,7 @@ from tests.concurrency import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("leave_database_as_found", "chart"),
+    pytest.mark.usefixtures("chart"),
 ]
 
 THREADS = 16

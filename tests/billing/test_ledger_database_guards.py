@@ -16,7 +16,7 @@ from billing.models import Account, AccountType
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("leave_database_as_found", "chart"),
+    pytest.mark.usefixtures("chart"),
 ]
 
 Statement = tuple[str, Any]

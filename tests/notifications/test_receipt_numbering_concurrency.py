@@ -18,12 +18,10 @@ from tests.concurrency import run_at_once
 from tests.notifications.builders import paid, receipt_invoice
 from tests.payments.webhook_factories import (
     reference_data_load,
-    reference_data_restored,  # noqa: F401 (fixture)
 )
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("reference_data_restored"),
 ]
 
 

@@ -19,14 +19,11 @@ from tests.notifications.builders import paid, receipt_invoice, refunded
 from tests.notifications.conftest import messaging_settings
 from tests.payments.webhook_factories import (
     reference_data_load,
-    reference_data_restored,  # noqa: F401 (fixture)
 )
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures(
-        "reference_data_restored", "worker_sends_to_the_fakes", "celery_worker"
-    ),
+    pytest.mark.usefixtures("worker_sends_to_the_fakes", "celery_worker"),
 ]
 
 

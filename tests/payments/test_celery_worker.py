@@ -15,13 +15,12 @@ from payments.tasks import expire_qr_payments
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401 (fixture)
 from tests.payments.webhook_factories import (
     reference_data_load,
-    reference_data_restored,  # noqa: F401 (fixture)
     vietqr_payment,
 )
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("reference_data_restored", "celery_worker"),
+    pytest.mark.usefixtures("celery_worker"),
 ]
 
 

@@ -9,9 +9,6 @@ from django.db import connection, transaction
 from payments.models import IdempotencyRecord
 from payments.services.idempotency import idempotency_begin
 from tests.payments.factories import new_key
-from tests.payments.webhook_factories import reference_data_restored  # noqa: F401 (fixture)
-
-pytestmark = pytest.mark.usefixtures("reference_data_restored")
 
 
 def _synchronous_commit() -> str:

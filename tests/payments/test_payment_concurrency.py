@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from billing.models import Device, DeviceKind
 from billing.services.identity import device_create
 from payments.models import IdempotencyRecord, Payment, PaymentStatus
-from tests.billing.conftest import chart, leave_database_as_found  # noqa: F401 (fixtures)
+from tests.billing.conftest import chart  # noqa: F401 (fixture)
 from tests.billing.factories import insurance_rules_load
 from tests.concurrency import run_at_once
 from tests.fakes.stripe_server import FakeStripeServer
@@ -32,7 +32,7 @@ from tests.payments.factories import (
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("leave_database_as_found", "chart"),
+    pytest.mark.usefixtures("chart"),
 ]
 
 SAME_REQUESTS = 50

@@ -15,7 +15,7 @@ from billing.models import Invoice, InvoiceStatus, JournalEntry, Role
 from billing.selectors.invoices import invoice_balance
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from tests.assertions import assert_error
-from tests.billing.conftest import chart, leave_database_as_found  # noqa: F401 - fixtures
+from tests.billing.conftest import chart  # noqa: F401 - fixture
 from tests.billing.factories import insurance_rules_load, visit_invoice
 from tests.concurrency import run_at_once
 from tests.fakes.stripe_server import FakeStripeServer
@@ -34,7 +34,7 @@ from tests.payments.refund_builders import (
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("leave_database_as_found", "chart", "billing_rules"),
+    pytest.mark.usefixtures("chart", "billing_rules"),
 ]
 
 THREADS = 10

@@ -17,10 +17,7 @@ from tests.celery_worker import (  # noqa: F401 (fixtures)
     celery_worker,
     wait_until,
 )
-from tests.payments.webhook_factories import reference_data_restored  # noqa: F401 (fixture)
 from tests.task_probes import probe, probe_done, probe_runs
-
-pytestmark = pytest.mark.usefixtures("reference_data_restored")
 
 worker_test = pytest.mark.django_db(transaction=True)
 

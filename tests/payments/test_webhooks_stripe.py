@@ -33,7 +33,6 @@ from tests.payments.webhook_factories import (
     patient_pays_by_card,
     post_stripe,
     reference_data_load,
-    reference_data_restored,  # noqa: F401 - a module fixture, used by name below
     signed,
     stripe_configured,  # noqa: F401 - a fixture, used by name below
     stripe_event,
@@ -537,7 +536,6 @@ def test_when_the_event_cannot_be_stored_the_answer_is_500_so_stripe_retries(
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("reference_data_restored")
 def test_the_webhook_racing_its_redelivery_and_the_clients_sync_records_one_payment_and_entry(
     fake_stripe: FakeStripeServer,
 ):

@@ -14,7 +14,6 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -74,16 +73,6 @@ def stripe_configured(settings: Any, fake_stripe: FakeStripeServer) -> FakeStrip
     settings.STRIPE_WEBHOOK_SECRETS = list(fake_stripe.webhook_secrets)
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     return fake_stripe
-
-
-@pytest.fixture(scope="module")
-def reference_data_restored(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """For a module with a transactional test (which ends by truncating every table): load
-    the migrations' rows again once the module is done, for the tests that run after it.
-    (Cheaper than tests/billing's serialise-and-restore: a TRUNCATE costs over a second.)"""
-    yield
-    with django_db_blocker.unblock():
-        reference_data_load()
 
 
 # --- invoices and payments -------------------------------------------------------------

@@ -21,7 +21,7 @@ from billing.services.deposits import encounter_discharge
 from billing.services.identity import device_create, staff_create, token_issue
 from payments.models import CashierSession, Payment, Refund, RefundOwedPayout, RefundStatus
 from tests.assertions import assert_error
-from tests.billing.conftest import chart, leave_database_as_found  # noqa: F401 - fixtures
+from tests.billing.conftest import chart  # noqa: F401 - fixture
 from tests.billing.factories import (
     charges_post,
     encounter_new,
@@ -48,7 +48,7 @@ from tests.payments.refund_builders import pay_out, request_refund
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("leave_database_as_found", "chart", "rules"),
+    pytest.mark.usefixtures("chart", "rules"),
 ]
 
 FLOAT = {"100000": 5}  # 500,000
