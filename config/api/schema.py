@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiExample
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers
+
+
+def idempotency_key_header(description: str) -> OpenApiParameter:
+    """The ``Idempotency-Key`` header every POST that moves money requires."""
+    return OpenApiParameter(
+        "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, description=description
+    )
+
 
 ERROR_SCHEMA = {
     "type": "object",

@@ -19,6 +19,7 @@ from billing.errors import InvalidRequest, NotFound
 from billing.models import Device, DeviceKind, Role
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.permissions import allow
+from config.api.schema import idempotency_key_header
 from notifications.models import MessageChannel, MessageStatus, PdfLayout, Receipt, ReceiptKind
 from notifications.selectors import receipt_visible
 from notifications.services.messages import receipt_resend
@@ -141,13 +142,7 @@ class ReceiptResendApi(APIView):
         request=InputSerializer,
         responses={202: MessageOutputSerializer},
         parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                required=True,
-                description="Unique per resend: a retried request never sends twice.",
-            )
+            idempotency_key_header("Unique per resend: a retried request never sends twice.")
         ],
     )
     @idempotent

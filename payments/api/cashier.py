@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from billing.errors import NotFound
 from billing.models import Encounter
 from config.api.permissions import IsCashier, IsSupervisor
+from config.api.schema import idempotency_key_header
 from payments.models import (
     ACTIVE_SESSION_STATUSES,
     COUNTED_SESSION_STATUSES,
@@ -36,13 +37,7 @@ from payments.services.cashier.sessions import session_check_owner, session_open
 from payments.services.cashier.transfers import cash_transfer_create
 from payments.services.idempotency import idempotent
 
-KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="Unique per cash movement; a retry with it is answered the same.",
-)
+KEY = idempotency_key_header("Unique per cash movement; a retry with it is answered the same.")
 COUNT_HELP = "Notes by denomination: {" + ", ".join(f'"{d}": n' for d in DENOMINATIONS) + "}"
 
 

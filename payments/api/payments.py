@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -19,6 +19,7 @@ from billing.errors import InvalidAmount, NotFound
 from billing.models import OPEN_INVOICE_STATUSES, Device, DeviceKind, Encounter, Invoice, Role
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.permissions import staff_roles
+from config.api.schema import idempotency_key_header
 from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose, PaymentStatus
 from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal, pay_link_invoice_id
 from payments.providers.vietqr import build_payload, qr_png, qr_svg
@@ -222,12 +223,8 @@ class PaymentCreateApi(APIView):
         request=InputSerializer,
         responses={201: PaymentOutputSerializer},
         parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                required=True,
-                description="Unique per payment attempt; a retry with it is answered the same.",
+            idempotency_key_header(
+                "Unique per payment attempt; a retry with it is answered the same."
             )
         ],
     )

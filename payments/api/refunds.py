@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from billing.errors import NotFound
 from config.api.permissions import IsCashier, IsSupervisor
+from config.api.schema import idempotency_key_header
 from payments.models import CashierSession, Payment, PayoutMethod, Refund, RefundStatus
 from payments.services.cashier.payouts import refund_pay_out
 from payments.services.idempotency import idempotent
@@ -26,13 +27,7 @@ from payments.services.refunds import (
     refund_request,
 )
 
-_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="Unique per refund attempt.",
-)
+_KEY = idempotency_key_header("Unique per refund attempt.")
 
 
 class RefundOutputSerializer(serializers.Serializer):
