@@ -7,20 +7,14 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
-
         # Register the subscribed tasks in every process, not only in workers (Celery's
         # autodiscovery runs at worker start): the outbox relay sends them by name, and
         # under the embedded default (eager) an unregistered name would not run in-process.
         import notifications.tasks  # noqa: F401
         from billing.signals import invoice_issued
-        from notifications.receivers import TOPICS, on_invoice_issued, on_outbox_event_saved
-        from payments.models import OutboxEvent
+        from notifications.receivers import TOPICS, on_invoice_issued
         from payments.outbox import subscribe
 
         for topic, task_name in TOPICS.items():
             subscribe(topic, task_name)
         invoice_issued.connect(on_invoice_issued, dispatch_uid="notifications.pay_link_sms")
-        post_save.connect(
-            on_outbox_event_saved, sender=OutboxEvent, dispatch_uid="notifications.relay_soon"
-        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from typing import Any
 
 from celery import current_app
 from django.db import transaction
@@ -22,6 +23,24 @@ logger = logging.getLogger(__name__)
 SUBSCRIBERS: defaultdict[str, list[str]] = defaultdict(list)
 # An event that fails to publish this many times is parked (left unpublished, logged).
 MAX_PUBLISH_ATTEMPTS = 10
+
+
+def outbox_emit(*, topic: str, payload: dict[str, Any], dedupe_key: str) -> OutboxEvent:
+    """Write an event in the caller's transaction (ids only in ``payload``), and relay the
+    outbox right after that transaction commits; beat relays it should this process die in
+    between. A rollback leaves no row and relays nothing. ``dedupe_key`` is unique: one
+    business event, one row."""
+    event = OutboxEvent.objects.create(topic=topic, payload=payload, dedupe_key=dedupe_key)
+    # Robust: a broker that is down must not fail what committed (beat relays later).
+    transaction.on_commit(_relay_soon, robust=True)
+    return event
+
+
+def _relay_soon() -> None:
+    # Imported here: payments.tasks imports the services, which import this module.
+    from payments.tasks import relay_outbox
+
+    relay_outbox.delay()
 
 
 def subscribe(topic: str, task_name: str) -> None:

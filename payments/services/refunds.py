@@ -38,7 +38,6 @@ from config.api.permissions import staff_roles
 from payments.models import (
     CAPTURED_STATUSES,
     CashierSession,
-    OutboxEvent,
     Payment,
     PaymentPurpose,
     PaymentStatus,
@@ -46,6 +45,7 @@ from payments.models import (
     Refund,
     RefundStatus,
 )
+from payments.outbox import outbox_emit
 from payments.providers import stripe as stripe_provider
 from payments.services.idempotency import IdempotencyKeyReused
 from payments.services.transitions import CLEARING_ACCOUNT, payment_transition
@@ -327,7 +327,7 @@ def refund_complete(
         )
         if payment.invoice_id is not None:
             invoice_refresh_status(invoice=Invoice.objects.get(pk=payment.invoice_id))
-        OutboxEvent.objects.create(
+        outbox_emit(
             topic="refund.succeeded",
             payload={"refund_id": refund.pk, "payment_id": payment.pk},
             dedupe_key=f"refund:{refund.pk}:succeeded",

@@ -29,12 +29,12 @@ from billing.services.invoices import invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
 from payments.models import (
     CashierSession,
-    OutboxEvent,
     Payment,
     PaymentPurpose,
     PaymentStatus,
     Provider,
 )
+from payments.outbox import outbox_emit
 
 logger = logging.getLogger(__name__)
 
@@ -120,13 +120,6 @@ def _post_capture(payment: Payment, debit_account: str | None) -> None:
     invoice_refresh_status(invoice=invoice)
 
 
-def _relay_outbox_soon() -> None:
-    # Imported here: payments.tasks imports the services, which import this module.
-    from payments.tasks import relay_outbox
-
-    relay_outbox.delay()
-
-
 def payment_transition(
     *,
     payment: Payment,
@@ -142,7 +135,9 @@ def payment_transition(
     duplicate event) is ignored; any other move the machine does not allow raises
     :class:`IllegalTransition`."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        # NO KEY UPDATE: exclusive among lockers, and no wait for rows that merely reference
+        # the payment (refunds, receipts) being committed by others.
+        payment = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
         current = payment.status
         if to == current and to != S.PARTIALLY_REFUNDED:
             return payment, False
@@ -163,13 +158,11 @@ def payment_transition(
             payment.succeeded_at = timezone.now()
             fields.append("succeeded_at")
             _post_capture(payment, debit_account)
-            OutboxEvent.objects.create(
+            outbox_emit(
                 topic="payment.succeeded",
                 payload={"payment_id": payment.pk},
                 dedupe_key=f"payment:{payment.pk}:succeeded",
             )
-            # Robust: a broker that is down must not fail a committed payment (beat relays).
-            transaction.on_commit(_relay_outbox_soon, robust=True)
         if to in (S.FAILED, S.CANCELED, S.EXPIRED) and (failure_code or failure_message):
             payment.failure_code = failure_code[:64]
             payment.failure_message = failure_message[:300]
