@@ -21,6 +21,18 @@ if _missing:
 if not USING_POSTGRES:
     raise ImproperlyConfigured("Production runs on PostgreSQL: DATABASE_URL must be postgres://")
 
+# Patients' messages through the eSMS gateway need its credentials and registered brand name.
+if SMS_BACKEND == "esms":  # noqa: F405 - from base
+    _sms_missing = [
+        name
+        for name in ("SMS_API_KEY", "SMS_SECRET_KEY", "SMS_BRAND_NAME")
+        if not env.str(name, default="")
+    ]
+    if _sms_missing:
+        raise ImproperlyConfigured(
+            "SMS_BACKEND=esms needs these environment variables: " + ", ".join(_sms_missing)
+        )
+
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
 if len(SECRET_KEY) < 50:

@@ -70,9 +70,15 @@ def test_production_names_the_one_missing_variable(missing: str) -> None:
     [
         ("SECRET_KEY", "too-short", "SECRET_KEY must be at least 50"),
         ("DATABASE_URL", "sqlite:////tmp/vienphi.sqlite3", "Production runs on PostgreSQL"),
+        (
+            "SMS_BACKEND",
+            "esms",
+            "SMS_BACKEND=esms needs these environment variables: "
+            "SMS_API_KEY, SMS_SECRET_KEY, SMS_BRAND_NAME",
+        ),
     ],
 )
-def test_production_refuses_a_weak_key_or_another_database(
+def test_production_refuses_a_weak_key_another_database_or_sms_without_credentials(
     variable: str, value: str, message: str
 ) -> None:
     result = _run(
