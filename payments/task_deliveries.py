@@ -34,11 +34,17 @@ from payments.models import TaskDelivery
 logger = logging.getLogger(__name__)
 
 
+def backoff_seconds(attempt: int, *, base: float, ceiling: float) -> float:
+    """``base`` doubled for each attempt after the first (1, 2, …), at most ``ceiling`` and
+    never more than a quarter of the broker's visibility timeout: Redis hands a message
+    held longer than that to a second worker."""
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    return float(min(base * 2 ** max(attempt - 1, 0), ceiling, visibility / 4))
+
+
 def retry_countdown(attempt: int, *, base: float = 2.0) -> float:
-    """Seconds before retry number ``attempt`` (1, 2, …): doubling from ``base``, with
-    jitter, and always well inside the broker's visibility timeout."""
-    ceiling = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] / 4
-    backoff = min(base * 2 ** (attempt - 1), ceiling)
+    """Seconds before retry number ``attempt`` of a task: the backoff, with jitter."""
+    backoff = backoff_seconds(attempt, base=base, ceiling=float("inf"))
     return backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
 
 

@@ -22,7 +22,7 @@ def probe_done(key: str) -> bool:
 
 
 @shared_task(name="tests.probe", base=ReliableTask, max_attempts=3, retry_base_seconds=0.2)
-def probe(*, key: str, failures: int, failure: str) -> None:
+def probe(*, key: str, failures: int, failure: str, **_: object) -> None:
     """Fails its first ``failures`` runs the way ``failure`` says, then succeeds."""
     store = redis.Redis.from_url(settings.REDIS_URL)
     runs = store.incr(f"{key}:runs")

@@ -334,14 +334,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="vienphi <no-reply@lo
 RECEIPT_MESSAGE_CHANNELS = env.list("RECEIPT_MESSAGE_CHANNELS", default=["sms", "email"])
 MESSAGE_LANGUAGE = env.str("MESSAGE_LANGUAGE", default="vi")
 # Sending: attempts before a message is failed, the first retry delay (doubling each time),
-# and the cap (below the broker's visibility timeout, so a waiting retry is never
-# redelivered early).
+# and its cap (never above a quarter of the broker's visibility timeout either, so a
+# waiting retry is never redelivered early: payments.task_deliveries.backoff_seconds).
 MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=5)
 MESSAGE_RETRY_BASE_SECONDS = env.float("MESSAGE_RETRY_BASE_SECONDS", default=30.0)
-MESSAGE_RETRY_MAX_SECONDS = min(
-    env.float("MESSAGE_RETRY_MAX_SECONDS", default=1800.0),
-    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] * 0.9,
-)
+MESSAGE_RETRY_MAX_SECONDS = env.float("MESSAGE_RETRY_MAX_SECONDS", default=900.0)
 # A message queued (or "sending") this long without news lost its task: beat sends it again.
 MESSAGE_STALE_MINUTES = env.int("MESSAGE_STALE_MINUTES", default=10)
 # A receipt still without its PDF this long after issue lost its render task: beat renders it.

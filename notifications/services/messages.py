@@ -33,6 +33,7 @@ from billing.selectors.invoices import deposit_balance, invoice_balances
 from notifications.backends import PermanentSendError, SendError, TransientSendError, sms_backend
 from notifications.backends.email import email_send
 from notifications.models import Message, MessageChannel, MessageStatus, Receipt, ReceiptKind
+from payments.task_deliveries import backoff_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -230,10 +231,13 @@ def _deliver(message: Message) -> str:
 
 
 def retry_delay(attempts: int) -> float:
-    """Exponential backoff after ``attempts`` failed tries, capped below the broker's
-    visibility timeout."""
-    base = settings.MESSAGE_RETRY_BASE_SECONDS
-    return float(min(base * 2 ** max(attempts - 1, 0), settings.MESSAGE_RETRY_MAX_SECONDS))
+    """The wait after ``attempts`` failed tries (the tasks' backoff, without jitter: the
+    message's ``next_attempt_at`` shows it)."""
+    return backoff_seconds(
+        attempts,
+        base=settings.MESSAGE_RETRY_BASE_SECONDS,
+        ceiling=settings.MESSAGE_RETRY_MAX_SECONDS,
+    )
 
 
 def _record_failure(message: Message, error: SendError) -> SendOutcome:

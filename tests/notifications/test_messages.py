@@ -111,7 +111,9 @@ def test_backoff_doubles_and_stays_below_the_brokers_visibility_timeout(settings
     settings.MESSAGE_RETRY_MAX_SECONDS = 1800
 
     assert [retry_delay(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
-    assert retry_delay(20) == 1800 < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert (
+        retry_delay(20) == 900 <= settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] / 4
+    )
 
 
 def test_a_permanent_failure_stops_at_once(messaging: tuple[FakeSmsGateway, FakeSmtp]) -> None:

@@ -3,6 +3,7 @@ relay the outbox to its subscribers, prune idempotency keys — each idempotent.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -248,3 +249,29 @@ def test_an_abandoned_phone_card_payment_is_canceled_and_its_reservation_release
     assert Payment.objects.get(pk=recent.pk).status == PaymentStatus.PENDING
     assert abandoned.invoice is not None
     assert invoice_payable_amount(invoice=abandoned.invoice) == abandoned.amount
+
+
+def test_an_in_process_subscriber_that_fails_puts_its_event_back_for_the_next_relay(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Under the embedded default (eager) subscribers run after the relay's commit; one that
+    raises leaves its event unpublished, and the next relay runs it again."""
+    from payments import outbox
+    from tests.task_probes import probe_done
+
+    key = f"probe:{uuid.uuid4().hex}"
+    monkeypatch.setitem(outbox.SUBSCRIBERS, "test.flaky", ["tests.probe"])
+    event = OutboxEvent.objects.create(
+        topic="test.flaky",
+        payload={"key": key, "failures": 1, "failure": "permanent"},
+        dedupe_key=key,
+    )
+
+    assert outbox.outbox_relay() == 0
+    event.refresh_from_db()
+    assert (event.published_at, event.attempts) == (None, 1)
+
+    assert outbox.outbox_relay() == 1
+    event.refresh_from_db()
+    assert event.published_at is not None
+    assert probe_done(key)
