@@ -21,8 +21,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def finance_authorization() -> str:
     """An ``Authorization`` header value for a new finance user of the bench database."""
-    from billing.models import Role
-    from billing.services.identity import staff_create, token_issue
+    from config.identity.models import Role
+    from config.identity.services import staff_create, token_issue
 
     username = f"bench-finance-{time.time_ns()}"
     _, password = staff_create(username=username, role=Role.FINANCE)

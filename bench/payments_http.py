@@ -124,7 +124,7 @@ def bills_issue(count: int) -> list[Bill]:
 
 def kiosk_authorization() -> tuple[int, str]:
     """A new kiosk device: its id and its ``Authorization`` header value."""
-    from billing.services.identity import device_create
+    from config.identity.services import device_create
 
     device, key = device_create(kind="kiosk", name=f"bench-kiosk-{time.time_ns()}")
     return device.pk, f"Device {key}"

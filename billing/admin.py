@@ -1,19 +1,17 @@
-"""Django admin: the price list and insurance rules are edited here; money, ledger and
-identity records are read-only (changes go through services that post to the ledger)."""
+"""Django admin: the price list and insurance rules are edited here; money and ledger
+records are read-only (changes go through services that post to the ledger)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 
 from billing.identifiers import mask_name
 from billing.models import (
     Account,
     Deposit,
-    Device,
     InsuranceCoverage,
     InsuranceParameters,
     Invoice,
@@ -25,29 +23,7 @@ from billing.models import (
     PriceListItem,
     RouteRatio,
 )
-from billing.services.identity import device_revoke
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from config.admin import ReadOnlyAdmin, ReadOnlyInline
 
 
 @admin.register(Account)
@@ -180,23 +156,3 @@ class DepositAdmin(ReadOnlyAdmin):
 class LookupAuditAdmin(ReadOnlyAdmin):
     list_display = ["at", "device", "identifier_kind", "found", "patient"]
     list_filter = ["identifier_kind", "found"]
-
-
-@admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
-    """Devices are created with ``manage.py create_device`` (the key is printed once)."""
-
-    list_display = ["name", "kind", "key_hint", "card_reader_id", "revoked_at", "last_seen_at"]
-    list_filter = ["kind"]
-    fields = ["name", "kind", "key_hint", "card_reader_id", "created_at", "revoked_at"]
-    readonly_fields = ["name", "kind", "key_hint", "created_at", "revoked_at"]
-    actions = ["revoke"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.action(description="Revoke the selected devices' keys")
-    def revoke(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
-        for device in queryset:
-            device_revoke(device=device)
-        self.message_user(request, f"{queryset.count()} device(s) revoked.", messages.SUCCESS)

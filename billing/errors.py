@@ -1,56 +1,12 @@
-"""The one error hierarchy of vienphi (after Zulip's JsonableError and Stripe's error body).
+"""billing's errors: money, the ledger, patients, encounters and charges, invoices.
 
-Every failure a client can cause is a subclass of :class:`DomainError` with a stable
-machine-readable ``code`` and an HTTP status. The API frame renders it as
-``{"error": {"code", "message", "param"?, "detail"?}}`` and rolls the transaction back.
+The base classes (``DomainError``, ``InvalidRequest``, ``NotFound``, ``Conflict``) are the
+frame's (``config.errors``); each class here has its own stable ``code`` and HTTP status.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-
-class DomainError(Exception):
-    status: ClassVar[int] = 400
-    code: ClassVar[str] = "invalid_request"
-    default_message: ClassVar[str] = "The request could not be processed."
-
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        param: str | None = None,
-        detail: Any = None,
-    ) -> None:
-        self.message = message or self.default_message
-        self.param = param
-        self.detail = detail
-        super().__init__(self.message)
-
-    def as_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.param is not None:
-            body["param"] = self.param
-        if self.detail is not None:
-            body["detail"] = self.detail
-        return {"error": body}
-
-
-class InvalidRequest(DomainError):
-    code = "invalid_request"
-
-
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
-    default_message = "No such object."
-
-
-class Conflict(DomainError):
-    status = 409
-    code = "conflict"
-    default_message = "The request conflicts with the current state."
-
+from config.errors import DomainError
 
 # --- Money -------------------------------------------------------------------------------
 
@@ -93,3 +49,116 @@ class AlreadyReversed(DomainError):
     status = 409
     code = "ledger_already_reversed"
     default_message = "This journal entry has already been reversed."
+
+
+# --- Patients ----------------------------------------------------------------------------
+
+
+class InvalidCitizenId(DomainError):
+    code = "invalid_citizen_id"
+    default_message = "A citizen ID has 12 digits: province, century/sex digit, year, serial."
+
+
+class InvalidInsuranceNumber(DomainError):
+    code = "invalid_insurance_number"
+    default_message = (
+        "An insurance identifier is a 12-digit citizen ID, a 10-digit social-insurance "
+        "number or a 15-character card code (e.g. DN4010123456789)."
+    )
+
+
+class PatientCodeExists(DomainError):
+    status = 409
+    code = "patient_code_exists"
+    default_message = "A patient with this hospital patient code already exists."
+
+
+class CitizenIdTaken(DomainError):
+    status = 409
+    code = "citizen_id_taken"
+    default_message = "Another patient is registered with this citizen ID."
+
+
+class InsuranceNumberTaken(DomainError):
+    status = 409
+    code = "insurance_number_taken"
+    default_message = "Another patient is registered with this insurance number."
+
+
+class InvalidCoverage(DomainError):
+    code = "invalid_coverage"
+
+
+class PatientNotFound(DomainError):
+    status = 404
+    code = "patient_not_found"
+    default_message = "No patient matches this identifier."
+
+
+# --- Encounters and charges --------------------------------------------------------------
+
+
+class EncounterClosed(DomainError):
+    status = 409
+    code = "encounter_closed"
+    default_message = "The encounter is closed (the patient was discharged)."
+
+
+class EncounterReferenceConflict(DomainError):
+    status = 409
+    code = "encounter_reference_conflict"
+    default_message = "This HIS encounter reference is already used for another patient."
+
+
+class UnknownServiceCode(DomainError):
+    code = "unknown_service_code"
+    default_message = "No service in the price list has this code."
+
+
+class NoPriceInForce(DomainError):
+    code = "no_price_in_force"
+    default_message = "The service has no price in force at the time of service."
+
+
+class InvalidQuantity(DomainError):
+    code = "invalid_quantity"
+    default_message = "Quantity must be a whole number within the limit of one charge line."
+
+
+class ChargeReferenceConflict(DomainError):
+    status = 409
+    code = "charge_reference_conflict"
+    default_message = "This HIS charge reference was already posted with different content."
+
+
+class ChargeAlreadyVoided(DomainError):
+    status = 409
+    code = "charge_already_voided"
+    default_message = "The charge is already voided."
+
+
+class ChargeAlreadyInvoiced(DomainError):
+    status = 409
+    code = "charge_already_invoiced"
+    default_message = "The charge is on an issued invoice; void the invoice first."
+
+
+# --- Invoices ----------------------------------------------------------------------------
+
+
+class NothingToBill(DomainError):
+    status = 409
+    code = "nothing_to_bill"
+    default_message = "The encounter has no unbilled charges."
+
+
+class InvoiceAlreadyVoid(DomainError):
+    status = 409
+    code = "invoice_already_void"
+    default_message = "The invoice is already void."
+
+
+class InvoiceHasPayments(DomainError):
+    status = 409
+    code = "invoice_has_payments"
+    default_message = "Payments are left on this invoice: refund them before voiding it."

@@ -16,7 +16,7 @@ from datetime import date
 from django.conf import settings
 from django.utils import timezone
 
-from billing.errors import DomainError
+from billing.errors import InvalidCitizenId, InvalidInsuranceNumber
 from billing.models.patients import InsuranceIdKind
 
 # Province codes of the citizen ID (Circular 07/2016/TT-BCA, 63 provinces).
@@ -34,19 +34,6 @@ _SOCIAL_INSURANCE = re.compile(r"^\d{10}$")
 _LEGACY_CARD = re.compile(r"^[A-Z]{2}[1-5]\d{2}\d{10}$")
 # The legacy card's benefit code (3rd character) → benefit level (domain.md §4).
 LEGACY_CARD_BENEFIT = {"1": 100, "2": 100, "3": 95, "4": 80, "5": 100}
-
-
-class InvalidCitizenId(DomainError):
-    code = "invalid_citizen_id"
-    default_message = "A citizen ID has 12 digits: province, century/sex digit, year, serial."
-
-
-class InvalidInsuranceNumber(DomainError):
-    code = "invalid_insurance_number"
-    default_message = (
-        "An insurance identifier is a 12-digit citizen ID, a 10-digit social-insurance "
-        "number or a 15-character card code (e.g. DN4010123456789)."
-    )
 
 
 def _compact(value: str) -> str:

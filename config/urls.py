@@ -23,7 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "config.api.errors.bad_request"
-handler403 = "config.api.errors.permission_denied"
-handler404 = "config.api.errors.route_not_found"
-handler500 = "config.api.errors.server_error"
+handler400 = "config.error_responses.bad_request"
+handler403 = "config.error_responses.permission_denied"
+handler404 = "config.error_responses.route_not_found"
+handler500 = "config.error_responses.server_error"

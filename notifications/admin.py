@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from billing.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin
 from notifications.models import Message, MessageStatus, Receipt
 from notifications.services.messages import message_requeue
 

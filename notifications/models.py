@@ -56,7 +56,7 @@ class Receipt(models.Model):
     verification_code = models.CharField(max_length=16, unique=True, default=new_verification_code)
     # The kiosk that took the payment may fetch the receipt to print it.
     device = models.ForeignKey(
-        "billing.Device", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "identity.Device", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     content = models.JSONField(help_text="frozen snapshot printed on the receipt")
 

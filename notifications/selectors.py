@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.errors import NotFound
-from billing.models import Device, DeviceKind
-from config.api.permissions import staff_roles
+from config.errors import NotFound
+from config.identity.models import Device, DeviceKind
+from config.identity.selectors import staff_roles
 from notifications.models import Receipt
 from payments.paylinks import PayLinkPrincipal
 

@@ -1,16 +1,16 @@
 """Celery tasks of notifications: thin, named, ids only (never personal data), idempotent
 (``acks_late``): a redelivered task finds the receipt issued, the PDF stored, the message
-sent or taken. The base ``ReliableTask`` (payments.task_deliveries) counts deliveries,
+sent or taken. The base ``ReliableTask`` (config.tasks) counts deliveries,
 retries database and network trouble with backoff and parks a task that keeps failing."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from config.tasks import ReliableTask
 from notifications.services.messages import message_send, messages_due
 from notifications.services.pdfs import receipt_pdfs_render, receipts_missing_pdf
 from notifications.services.receipts import receipt_issue_for_payment, receipt_issue_for_refund
-from payments.task_deliveries import ReliableTask
 
 
 @shared_task(name="notifications.issue_payment_receipt", base=ReliableTask)

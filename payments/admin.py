@@ -1,19 +1,16 @@
 """Django admin for payments. Terminals are registered here (or with ``manage.py
 create_terminal``); cashier sessions are read-only (they change only through the cashier
-API); parked task deliveries, which need a person, are listed with a requeue action."""
+API)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 
-from billing.admin import ReadOnlyAdmin
-from payments.models import CashierSession, TaskDelivery, Terminal
+from payments.models import CashierSession, Terminal
 from payments.services.cashier.terminals import terminal_create
-from payments.task_deliveries import task_delivery_requeue
 
 
 @admin.register(Terminal)
@@ -59,33 +56,3 @@ class CashierSessionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-class ParkedFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("parked", "Parked (needs a person)"), ("in_flight", "In flight or retrying")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "parked":
-            return queryset.filter(parked_at__isnull=False)
-        if self.value() == "in_flight":
-            return queryset.filter(parked_at__isnull=True)
-        return queryset
-
-
-@admin.register(TaskDelivery)
-class TaskDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["task_name", "task_id", "attempts", "parked_at", "last_error", "updated_at"]
-    list_filter = [ParkedFilter, "task_name"]
-    search_fields = ["task_id", "task_name"]
-    actions = ["requeue"]
-
-    @admin.action(description="Requeue the selected parked tasks")
-    def requeue(self, request: HttpRequest, queryset: QuerySet[TaskDelivery]) -> None:
-        parked = list(queryset.filter(parked_at__isnull=False))
-        for delivery in parked:
-            task_delivery_requeue(delivery=delivery)
-        self.message_user(request, f"{len(parked)} task(s) requeued.", messages.SUCCESS)

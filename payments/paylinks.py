@@ -16,16 +16,10 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from billing.errors import DomainError
 from billing.models import Invoice
+from payments.errors import PayLinkInvalid
 
 _SALT = "vienphi.paylink"
-
-
-class PayLinkInvalid(DomainError):
-    status = 404
-    code = "pay_link_invalid"
-    default_message = "This pay link is invalid or has expired."
 
 
 @dataclass(frozen=True)

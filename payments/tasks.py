@@ -3,20 +3,20 @@
 Every task is idempotent (``acks_late``: a task redelivered after a worker died does no harm),
 takes ids (or nothing), never model instances or personal data, and has an explicit name. The
 base ``ReliableTask`` counts deliveries, retries transient errors with backoff and parks a
-message that keeps failing (``payments.task_deliveries``).
+message that keeps failing (``config.tasks``).
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from config.tasks import ReliableTask
 from payments.outbox import outbox_relay
 from payments.services.housekeeping import payments_cancel_abandoned, payments_sync_stuck
 from payments.services.idempotency import idempotency_prune
 from payments.services.payments import payment_expire_due
 from payments.services.refunds import refunds_resend_approved
 from payments.services.webhooks import webhook_retry_unapplied
-from payments.task_deliveries import ReliableTask
 
 
 @shared_task(name="payments.relay_outbox", base=ReliableTask)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from billing.models import Device, Role
-from billing.services.identity import device_create, staff_create, token_issue
+from config.identity.models import Device, Role
+from config.identity.services import device_create, staff_create, token_issue
 
 pytest_plugins = ["tests.fakes.fixtures"]
 

@@ -10,7 +10,7 @@ import redis
 from celery import shared_task
 from django.conf import settings
 
-from payments.task_deliveries import ReliableTask
+from config.tasks import ReliableTask
 
 
 def probe_runs(key: str) -> int:

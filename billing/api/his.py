@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
-from billing.errors import NotFound
 from billing.models import Charge, Encounter, EncounterKind, Patient, Route
 from billing.selectors.invoices import deposit_balance, refund_owed
 from billing.services.deposits import encounter_discharge
@@ -22,6 +21,7 @@ from billing.services.encounters import ChargeInput, charge_void, charges_add, e
 from billing.services.invoices import invoice_issue
 from billing.services.patients import patient_create, patient_update
 from config.api.permissions import IsHis
+from config.errors import NotFound
 
 
 def _get(model: Any, pk: int, name: str) -> Any:

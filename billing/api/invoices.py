@@ -13,11 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.errors import NotFound
-from billing.models import Invoice, InvoiceStatus, Role
+from billing.models import Invoice, InvoiceStatus
 from billing.selectors.invoices import InvoiceBalance, invoice_balances
 from billing.services.invoices import invoice_void
 from config.api.permissions import IsSupervisor, allow
+from config.errors import NotFound
+from config.identity.models import Role
 
 IsStaff = allow(roles=(Role.CASHIER, Role.SUPERVISOR, Role.FINANCE))
 

@@ -13,10 +13,10 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
-from billing.models import Device
 from billing.selectors.patients import kiosk_lookup
 from config.api.permissions import IsKiosk
 from config.api.throttling import RateFromSettings
+from config.identity.models import Device
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from billing.models.encounters import (
     ServiceCategory,
     VatRate,
 )
-from billing.models.identity import ApiToken, Device, DeviceKind, Role
 from billing.models.insurance import InsuranceParameters, RouteRatio
 from billing.models.invoices import (
     OPEN_INVOICE_STATUSES,
@@ -31,12 +30,9 @@ __all__ = [
     "OPEN_INVOICE_STATUSES",
     "Account",
     "AccountType",
-    "ApiToken",
     "Charge",
     "ChargeStatus",
     "Deposit",
-    "Device",
-    "DeviceKind",
     "DocumentSequence",
     "Encounter",
     "EncounterKind",
@@ -52,7 +48,6 @@ __all__ = [
     "LookupAudit",
     "Patient",
     "PriceListItem",
-    "Role",
     "Route",
     "RouteRatio",
     "ServiceCategory",

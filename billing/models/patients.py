@@ -87,7 +87,7 @@ class LookupAudit(models.Model):
     The identifier itself is never stored, not even hashed: the patient (when found) is
     the link."""
 
-    device = models.ForeignKey("billing.Device", on_delete=models.PROTECT)
+    device = models.ForeignKey("identity.Device", on_delete=models.PROTECT)
     identifier_kind = models.CharField(max_length=20)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True)
     found = models.BooleanField()

@@ -6,18 +6,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from billing.errors import DomainError
+from billing.errors import PatientNotFound
 from billing.identifiers import citizen_id_normalize, insurance_id_parse, mask_name, pii_hash
-from billing.models import Device, Invoice, LookupAudit, Patient
+from billing.models import Invoice, LookupAudit, Patient
 from billing.selectors.invoices import invoices_open_for_patient, patient_deposit_balance
+from config.errors import DomainError
+from config.identity.models import Device
 
 logger = logging.getLogger(__name__)
-
-
-class PatientNotFound(DomainError):
-    status = 404
-    code = "patient_not_found"
-    default_message = "No patient matches this identifier."
 
 
 def patient_by_identifier(*, identifier_kind: str, value: str) -> Patient | None:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE, REFUND_OWED
-from billing.errors import InvalidAmount
+from billing.errors import EncounterClosed, InvalidAmount, NothingToBill
 from billing.models import (
     Deposit,
     Encounter,
@@ -25,8 +25,7 @@ from billing.models import (
 )
 from billing.money import Money
 from billing.selectors.invoices import deposit_balance, invoice_balance
-from billing.services.encounters import EncounterClosed
-from billing.services.invoices import NothingToBill, invoice_issue, invoice_refresh_status
+from billing.services.invoices import invoice_issue, invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
 
 

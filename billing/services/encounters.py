@@ -10,7 +10,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.errors import DomainError, NotFound
+from billing.errors import (
+    ChargeAlreadyInvoiced,
+    ChargeAlreadyVoided,
+    ChargeReferenceConflict,
+    EncounterClosed,
+    EncounterReferenceConflict,
+    InvalidQuantity,
+    NoPriceInForce,
+    UnknownServiceCode,
+)
 from billing.models import (
     Charge,
     ChargeStatus,
@@ -21,55 +30,10 @@ from billing.models import (
     PriceListItem,
     Route,
 )
-
-
-class EncounterClosed(DomainError):
-    status = 409
-    code = "encounter_closed"
-    default_message = "The encounter is closed (the patient was discharged)."
-
-
-class EncounterReferenceConflict(DomainError):
-    status = 409
-    code = "encounter_reference_conflict"
-    default_message = "This HIS encounter reference is already used for another patient."
-
-
-class UnknownServiceCode(DomainError):
-    code = "unknown_service_code"
-    default_message = "No service in the price list has this code."
-
-
-class NoPriceInForce(DomainError):
-    code = "no_price_in_force"
-    default_message = "The service has no price in force at the time of service."
-
+from config.errors import NotFound
 
 # Far above any real line (tablets, bed-days), far below the 32-bit quantity column.
 MAX_CHARGE_QUANTITY = 100_000
-
-
-class InvalidQuantity(DomainError):
-    code = "invalid_quantity"
-    default_message = f"Quantity must be a whole number from 1 to {MAX_CHARGE_QUANTITY:,}."
-
-
-class ChargeReferenceConflict(DomainError):
-    status = 409
-    code = "charge_reference_conflict"
-    default_message = "This HIS charge reference was already posted with different content."
-
-
-class ChargeAlreadyVoided(DomainError):
-    status = 409
-    code = "charge_already_voided"
-    default_message = "The charge is already voided."
-
-
-class ChargeAlreadyInvoiced(DomainError):
-    status = 409
-    code = "charge_already_invoiced"
-    default_message = "The charge is on an issued invoice; void the invoice first."
 
 
 def encounter_open(
@@ -149,7 +113,10 @@ def charges_add(*, encounter: Encounter, items: Sequence[ChargeInput]) -> list[C
     charges: list[Charge] = []
     for index, item in enumerate(items):
         if type(item.quantity) is not int or not 1 <= item.quantity <= MAX_CHARGE_QUANTITY:
-            raise InvalidQuantity(param=f"charges[{index}].quantity")
+            raise InvalidQuantity(
+                f"Quantity must be a whole number from 1 to {MAX_CHARGE_QUANTITY:,}.",
+                param=f"charges[{index}].quantity",
+            )
         if item.his_reference:
             existing = Charge.objects.filter(his_reference=item.his_reference).first()
             if existing is not None:

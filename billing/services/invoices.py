@@ -19,7 +19,7 @@ from billing.chart import (
     PHARMACY_REVENUE,
     SERVICE_REVENUE,
 )
-from billing.errors import DomainError
+from billing.errors import InvoiceAlreadyVoid, InvoiceHasPayments, NothingToBill
 from billing.insurance import SplitInput, rules_for, split
 from billing.models import (
     Charge,
@@ -44,24 +44,6 @@ from billing.signals import invoice_issued
 VOID_GUARDS: list[Callable[[Invoice], None]] = []
 # Entries that move an invoice's receivable without being a payment of it.
 _NOT_PAYMENTS = ("invoice", "deposit_application")
-
-
-class NothingToBill(DomainError):
-    status = 409
-    code = "nothing_to_bill"
-    default_message = "The encounter has no unbilled charges."
-
-
-class InvoiceAlreadyVoid(DomainError):
-    status = 409
-    code = "invoice_already_void"
-    default_message = "The invoice is already void."
-
-
-class InvoiceHasPayments(DomainError):
-    status = 409
-    code = "invoice_has_payments"
-    default_message = "Payments are left on this invoice: refund them before voiding it."
 
 
 def _vat_included(amount: int, vat_rate: str) -> int:

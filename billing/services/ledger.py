@@ -28,7 +28,6 @@ from django.utils import timezone
 from billing.errors import (
     AlreadyReversed,
     CurrencyMismatch,
-    DomainError,
     InvalidJournalLine,
     PostingKeyConflict,
     UnbalancedEntry,
@@ -36,6 +35,7 @@ from billing.errors import (
 )
 from billing.models import Account, JournalEntry
 from billing.money import Money
+from config.errors import DomainError
 
 
 @dataclass(frozen=True, slots=True)

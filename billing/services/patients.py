@@ -7,31 +7,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from billing.errors import DomainError
+from billing.errors import CitizenIdTaken, InsuranceNumberTaken, InvalidCoverage, PatientCodeExists
 from billing.identifiers import citizen_id_normalize, insurance_id_parse, mask, pii_hash
 from billing.models import InsuranceCoverage, Patient, Route
-
-
-class PatientCodeExists(DomainError):
-    status = 409
-    code = "patient_code_exists"
-    default_message = "A patient with this hospital patient code already exists."
-
-
-class CitizenIdTaken(DomainError):
-    status = 409
-    code = "citizen_id_taken"
-    default_message = "Another patient is registered with this citizen ID."
-
-
-class InsuranceNumberTaken(DomainError):
-    status = 409
-    code = "insurance_number_taken"
-    default_message = "Another patient is registered with this insurance number."
-
-
-class InvalidCoverage(DomainError):
-    code = "invalid_coverage"
 
 
 def _apply_identifiers(patient: Patient, data: dict[str, Any]) -> None:

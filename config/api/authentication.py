@@ -11,8 +11,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from billing.models import ApiToken, Device
-from billing.models.identity import secret_digest
+from config.identity.models import ApiToken, Device, secret_digest
 
 
 def _credential(request: Request, keyword: bytes) -> str | None:

@@ -1,5 +1,5 @@
-"""Role checks. A staff user's roles are their groups; ``admin`` holds every role and a
-``supervisor`` can do what a ``cashier`` can. Devices have a kind instead of a role."""
+"""Role checks on API views: staff by their roles (``config.identity.selectors.staff_roles``),
+devices by their kind."""
 
 from __future__ import annotations
 
@@ -8,27 +8,8 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from billing.models import Device, DeviceKind, Role
-
-_IMPLIED: dict[str, set[str]] = {
-    Role.ADMIN: set(Role.values),
-    Role.SUPERVISOR: {Role.SUPERVISOR, Role.CASHIER},
-    Role.FINANCE: {Role.FINANCE},
-    Role.CASHIER: {Role.CASHIER},
-}
-
-
-def staff_roles(user: Any) -> set[str]:
-    if isinstance(user, Device) or user is None or not getattr(user, "is_authenticated", False):
-        return set()
-    cached: set[str] | None = getattr(user, "_vienphi_roles", None)
-    if cached is None:
-        names = set(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            names.add(Role.ADMIN)
-        cached = set().union(*(_IMPLIED.get(name, set()) for name in names))
-        user._vienphi_roles = cached
-    return cached
+from config.identity.models import Device, DeviceKind, Role
+from config.identity.selectors import staff_roles
 
 
 class RolePermission(BasePermission):

@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from billing.services.identity import token_issue
-from config.api.permissions import staff_roles
 from config.api.schema import ErrorSerializer
 from config.api.throttling import RateFromSettings
+from config.identity.selectors import staff_roles
+from config.identity.services import token_issue
 
 _PROBE_TIMEOUT_SECONDS = 2
 

@@ -32,9 +32,13 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # The frame: who calls (staff, devices) and counted task deliveries.
+    "config.identity",
+    "config.task_deliveries",
     "billing",
     "payments",
     "notifications",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -46,7 +50,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Lets the API error handler roll back only the transactions a request opened.
-    "config.api.transactions.AtomicDepthMiddleware",
+    "config.transactions.AtomicDepthMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -132,7 +136,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "config.error_responses.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {
         "auth_token": env.str("THROTTLE_AUTH_TOKEN", default="10/min"),
@@ -335,7 +339,7 @@ RECEIPT_MESSAGE_CHANNELS = env.list("RECEIPT_MESSAGE_CHANNELS", default=["sms", 
 MESSAGE_LANGUAGE = env.str("MESSAGE_LANGUAGE", default="vi")
 # Sending: attempts before a message is failed, the first retry delay (doubling each time),
 # and its cap (never above a quarter of the broker's visibility timeout either, so a
-# waiting retry is never redelivered early: payments.task_deliveries.backoff_seconds).
+# waiting retry is never redelivered early: config.tasks.backoff_seconds).
 MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=5)
 MESSAGE_RETRY_BASE_SECONDS = env.float("MESSAGE_RETRY_BASE_SECONDS", default=30.0)
 MESSAGE_RETRY_MAX_SECONDS = env.float("MESSAGE_RETRY_MAX_SECONDS", default=900.0)

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.errors import NotFound
+from config.errors import NotFound
 from notifications.models import PdfLayout, ReceiptKind
 from notifications.rendering import receipt_pdf
 from notifications.selectors import public_content, receipt_by_code, receipt_public_fields

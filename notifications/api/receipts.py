@@ -15,11 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.errors import InvalidRequest, NotFound
-from billing.models import Device, DeviceKind, Role
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.permissions import allow
 from config.api.schema import idempotency_key_header
+from config.errors import InvalidRequest, NotFound
+from config.identity.models import Device, DeviceKind, Role
+from notifications.errors import ReceiptNotIssued
 from notifications.models import MessageChannel, MessageStatus, PdfLayout, Receipt, ReceiptKind
 from notifications.selectors import receipt_visible
 from notifications.services.messages import receipt_resend
@@ -43,11 +44,6 @@ class ReceiptReadersOrPayLink(BasePermission):
         if isinstance(request.user, PayLinkPrincipal):
             return True
         return ReceiptReaders().has_permission(request, view)
-
-
-class ReceiptNotIssued(NotFound):
-    code = "receipt_not_issued_yet"
-    default_message = "This payment has no receipt (yet)."
 
 
 class MessageOutputSerializer(serializers.Serializer):

@@ -27,21 +27,15 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from billing.errors import DomainError
 from billing.models import OPEN_INVOICE_STATUSES, Invoice, Patient
 from billing.selectors.invoices import deposit_balance, invoice_balances
+from config.tasks import backoff_seconds
 from notifications.backends import PermanentSendError, SendError, TransientSendError, sms_backend
 from notifications.backends.email import email_send
+from notifications.errors import RecipientMissing
 from notifications.models import Message, MessageChannel, MessageStatus, Receipt, ReceiptKind
-from payments.task_deliveries import backoff_seconds
 
 logger = logging.getLogger(__name__)
-
-
-class RecipientMissing(DomainError):
-    status = 409
-    code = "recipient_missing"
-    default_message = "The patient has no contact on file for this channel."
 
 
 def vnd(amount: int) -> str:

@@ -13,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.errors import NotFound
 from billing.models import Encounter
 from config.api.permissions import IsCashier, IsSupervisor
 from config.api.schema import idempotency_key_header
+from config.errors import NotFound
 from payments.models import (
     ACTIVE_SESSION_STATUSES,
     COUNTED_SESSION_STATUSES,

@@ -13,12 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.errors import NotFound
-from billing.models import Role
-from config.api.permissions import allow, staff_roles
+from config.api.permissions import allow
+from config.errors import NotFound
+from config.identity.models import Role
+from config.identity.selectors import staff_roles
 from payments.api.cashier import session_get, staff
+from payments.errors import SessionNotCounted
 from payments.models import COUNTED_SESSION_STATUSES, Terminal
-from payments.services.cashier.errors import SessionNotCounted
 from payments.services.cashier.report import session_report, terminal_day_report
 from payments.services.cashier.report_pdf import report_pdf
 from payments.services.cashier.sessions import session_check_owner

@@ -15,25 +15,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
-from billing.errors import InvalidAmount, NotFound
-from billing.models import OPEN_INVOICE_STATUSES, Device, DeviceKind, Encounter, Invoice, Role
+from billing.errors import InvalidAmount
+from billing.models import OPEN_INVOICE_STATUSES, Encounter, Invoice
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
-from config.api.permissions import staff_roles
 from config.api.schema import idempotency_key_header
+from config.errors import NotFound
+from config.identity.models import Device, DeviceKind, Role
+from config.identity.selectors import staff_roles
+from payments.errors import InvoiceNotPayable, MethodNotAllowed
 from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose, PaymentStatus
 from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal, pay_link_invoice_id
 from payments.providers.vietqr import build_payload, qr_png, qr_svg
-from payments.services.amounts import InvoiceNotPayable
 from payments.services.cashier.advance_receipt import advance_receipt_data
 from payments.services.cashier.cash import cash_payment_take
 from payments.services.cashier.sessions import session_open_for
 from payments.services.idempotency import idempotent
-from payments.services.payments import (
-    MethodNotAllowed,
-    PaymentRequest,
-    payment_cancel,
-    payment_create,
-)
+from payments.services.payments import PaymentRequest, payment_cancel, payment_create
 
 AUTHENTICATION = [StaffTokenAuthentication, DeviceKeyAuthentication, PayLinkAuthentication]
 

@@ -13,19 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.errors import NotFound
 from config.api.permissions import IsCashier, IsSupervisor
 from config.api.schema import idempotency_key_header
+from config.errors import NotFound
+from payments.errors import RefundStateConflict
 from payments.models import CashierSession, Payment, PayoutMethod, Refund, RefundStatus
 from payments.services.cashier.payouts import refund_pay_out
 from payments.services.idempotency import idempotent
-from payments.services.refunds import (
-    REFUND_REASONS,
-    RefundStateConflict,
-    refund_cancel,
-    refund_decide,
-    refund_request,
-)
+from payments.services.refunds import REFUND_REASONS, refund_cancel, refund_decide, refund_request
 
 _KEY = idempotency_key_header("Unique per refund attempt.")
 

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.errors import error_body
+from config.error_responses import error_body
 from payments.models import WebhookProvider
 from payments.providers import stripe as stripe_provider
 from payments.providers.bank_feeds import (

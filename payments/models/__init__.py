@@ -21,7 +21,6 @@ from payments.models.payments import (
     PaymentStatus,
     Provider,
 )
-from payments.models.tasks import TaskDelivery
 from payments.models.webhooks import (
     BankTransferSeen,
     ReconciliationItem,
@@ -58,7 +57,6 @@ __all__ = [
     "Refund",
     "RefundOwedPayout",
     "RefundStatus",
-    "TaskDelivery",
     "Terminal",
     "WebhookEvent",
     "WebhookProvider",

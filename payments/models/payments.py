@@ -107,7 +107,7 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
     )
     created_by_device = models.ForeignKey(
-        "billing.Device", on_delete=models.PROTECT, null=True, blank=True
+        "identity.Device", on_delete=models.PROTECT, null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -17,30 +17,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 
-from billing.errors import DomainError
-
-
-class ProviderNotConfigured(DomainError):
-    status = 503
-    code = "provider_not_configured"
-    default_message = "Card payments are not configured on this installation."
-
-
-class ProviderError(DomainError):
-    status = 502
-    code = "provider_error"
-    default_message = "The card provider could not be reached; nothing was charged twice."
-
-
-class ProviderRefused(ProviderError):
-    """Stripe answered and refused for good (a bad or impossible request, e.g. a charge
-    already refunded in the dashboard): retrying with the same key cannot succeed."""
-
-
-class CardDeclined(DomainError):
-    status = 402
-    code = "card_declined"
-    default_message = "The card was declined."
+from payments.errors import CardDeclined, ProviderError, ProviderNotConfigured, ProviderRefused
 
 
 @dataclass(frozen=True, slots=True)

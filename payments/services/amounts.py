@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from django.db.models import Sum
 
-from billing.errors import CurrencyMismatch, DomainError, InvalidAmount
+from billing.errors import CurrencyMismatch, InvalidAmount
 from billing.models import OPEN_INVOICE_STATUSES, Invoice
 from billing.selectors.invoices import invoice_balance
+from payments.errors import AmountExceedsDue, InvoiceNotPayable, InvoicePaymentsInFlight
 from payments.models import ACTIVE_STATUSES, Payment
-
-
-class AmountExceedsDue(DomainError):
-    status = 402
-    code = "amount_exceeds_due"
-    default_message = "The amount is more than what is still due on the invoice."
-
-
-class InvoiceNotPayable(DomainError):
-    status = 409
-    code = "invoice_not_payable"
-    default_message = "The invoice is paid or void."
 
 
 def invoice_payable_amount(*, invoice: Invoice) -> int:
@@ -53,12 +42,6 @@ def check_invoice_amount(*, invoice: Invoice, amount: int, currency: str) -> Non
             param="amount",
             detail={"payable": payable},
         )
-
-
-class InvoicePaymentsInFlight(DomainError):
-    status = 409
-    code = "invoice_has_payments_in_flight"
-    default_message = "A payment of this invoice is still in flight: cancel it or let it finish."
 
 
 def refuse_void_with_payments_in_flight(invoice: Invoice) -> None:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from billing.errors import DomainError
+from config.errors import DomainError
 from payments.models import ACTIVE_STATUSES, Payment, PaymentMethod, PaymentStatus, Provider
 from payments.services.payments import payment_cancel, payment_sync_from_provider
 

@@ -42,26 +42,11 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.errors import DomainError
-from billing.models import Device
+from config.error_responses import exception_handler
+from config.errors import DomainError
+from config.identity.models import Device
+from payments.errors import IdempotencyKeyMissing, IdempotencyKeyReused, RequestInProgress
 from payments.models import IdempotencyRecord
-
-
-class IdempotencyKeyMissing(DomainError):
-    code = "idempotency_key_missing"
-    default_message = "POSTs that move money need an Idempotency-Key header (at most 255 chars)."
-
-
-class IdempotencyKeyReused(DomainError):
-    status = 409
-    code = "idempotency_key_reused"
-    default_message = "This Idempotency-Key was used with a different request."
-
-
-class RequestInProgress(DomainError):
-    status = 409
-    code = "request_in_progress"
-    default_message = "A request with this Idempotency-Key is still in progress; retry shortly."
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +156,6 @@ def idempotent(view_method: ViewMethod) -> ViewMethod:
 
     @functools.wraps(view_method)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-        from config.api.errors import exception_handler
-
         key = request.headers.get("Idempotency-Key", "")
         if not key or len(key) > 255:
             raise IdempotencyKeyMissing(param="Idempotency-Key")

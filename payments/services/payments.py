@@ -27,14 +27,16 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.errors import CurrencyMismatch, DomainError, InvalidAmount
+from billing.errors import CurrencyMismatch, EncounterClosed, InvalidAmount
 from billing.models import Encounter, EncounterStatus, Invoice
+from config.errors import DomainError
+from payments.errors import IllegalTransition, MethodNotAllowed, NoCardReader, ProviderError
 from payments.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, Provider
 from payments.providers import stripe as stripe_provider
 from payments.providers.bank_feeds import new_memo_code
 from payments.services.amounts import check_invoice_amount
 from payments.services.cashier.sessions import session_lock_open
-from payments.services.transitions import IllegalTransition, payment_transition
+from payments.services.transitions import payment_transition
 
 PROVIDER_FOR_METHOD = {
     PaymentMethod.CARD: Provider.STRIPE,
@@ -44,22 +46,6 @@ PROVIDER_FOR_METHOD = {
 }
 # Stripe's amount field has at most 8 digits (domain.md §1).
 STRIPE_MAX_AMOUNT = 99_999_999
-
-
-class NoCardReader(DomainError):
-    code = "no_card_reader"
-    default_message = "This device has no card reader registered."
-
-
-class EncounterNotOpen(DomainError):
-    status = 409
-    code = "encounter_closed"
-    default_message = "Advances are taken only for an open encounter."
-
-
-class MethodNotAllowed(DomainError):
-    code = "method_not_allowed_here"
-    default_message = "This payment method is not available on this channel."
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +91,7 @@ def payment_reserve(request: PaymentRequest) -> Payment:
             assert request.encounter is not None
             encounter = Encounter.objects.select_for_update().get(pk=request.encounter.pk)
             if encounter.status != EncounterStatus.OPEN:
-                raise EncounterNotOpen()
+                raise EncounterClosed("Advances are taken only for an open encounter.")
             if request.currency != settings.HOSPITAL_CURRENCY:
                 raise CurrencyMismatch(
                     f"Advances are taken in {settings.HOSPITAL_CURRENCY}.", param="currency"
@@ -264,7 +250,7 @@ def payment_cancel(*, payment: Payment) -> Payment:
         if payment.method == PaymentMethod.CARD_PRESENT and payment.card_reader_id:
             # The reader first, so that it stops asking for a card; if it already took one,
             # canceling the intent below finds out.
-            with contextlib.suppress(stripe_provider.ProviderError):
+            with contextlib.suppress(ProviderError):
                 stripe_provider.cancel_reader_action(
                     reader_id=payment.card_reader_id, idempotency_key=_provider_key(payment)
                 )
@@ -272,7 +258,7 @@ def payment_cancel(*, payment: Payment) -> Payment:
             intent = stripe_provider.cancel_intent(
                 intent_id=payment.provider_reference, idempotency_key=_provider_key(payment)
             )
-        except stripe_provider.ProviderError:
+        except ProviderError:
             # Stripe refuses to cancel an intent that has succeeded: ask what it is now.
             intent = stripe_provider.retrieve_intent(intent_id=payment.provider_reference)
             if intent.status not in ("succeeded", "canceled"):

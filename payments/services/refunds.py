@@ -28,13 +28,25 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE
-from billing.errors import DomainError
-from billing.models import Encounter, Invoice, Role
+from billing.models import Encounter, Invoice
 from billing.money import Money
 from billing.selectors.invoices import deposit_balance
 from billing.services.invoices import invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
-from config.api.permissions import staff_roles
+from config.errors import DomainError
+from config.identity.models import Role
+from config.identity.selectors import staff_roles
+from payments.errors import (
+    IdempotencyKeyReused,
+    InvalidRefund,
+    ProviderError,
+    ProviderRefused,
+    RefundCancelNotAllowed,
+    RefundExceedsCaptured,
+    RefundNotAllowed,
+    RefundStateConflict,
+    SelfApproval,
+)
 from payments.models import (
     CAPTURED_STATUSES,
     CashierSession,
@@ -47,7 +59,6 @@ from payments.models import (
 )
 from payments.outbox import outbox_emit
 from payments.providers import stripe as stripe_provider
-from payments.services.idempotency import IdempotencyKeyReused
 from payments.services.transitions import CLEARING_ACCOUNT, payment_transition
 
 logger = logging.getLogger(__name__)
@@ -67,40 +78,6 @@ _HELD = (
     RefundStatus.PENDING_PAYOUT,
     RefundStatus.SUCCEEDED,
 )
-
-
-class RefundNotAllowed(DomainError):
-    status = 409
-    code = "payment_not_refundable"
-    default_message = "Only a succeeded payment can be refunded."
-
-
-class RefundExceedsCaptured(DomainError):
-    status = 402
-    code = "refund_exceeds_captured"
-    default_message = "Refunds would add up to more than was captured."
-
-
-class RefundStateConflict(DomainError):
-    status = 409
-    code = "refund_state_conflict"
-    default_message = "The refund is not in a state that allows this."
-
-
-class SelfApproval(DomainError):
-    status = 403
-    code = "approval_by_requester"
-    default_message = "A refund must be approved by someone other than who requested it."
-
-
-class InvalidRefund(DomainError):
-    code = "invalid_refund"
-
-
-class RefundCancelNotAllowed(DomainError):
-    status = 403
-    code = "refund_cancel_not_allowed"
-    default_message = "Only the refund's requester or a supervisor may cancel it."
 
 
 def _held(payment: Payment) -> int:
@@ -242,7 +219,7 @@ def refund_process(*, refund: Refund) -> Refund:
             amount=refund.amount,
             idempotency_key=f"vienphi:{refund.public_id}",
         )
-    except stripe_provider.ProviderRefused as exc:
+    except ProviderRefused as exc:
         # Refused for good: the refund fails and stops holding its amount.
         Refund.objects.filter(pk=refund.pk, status=RefundStatus.APPROVED).update(
             status=RefundStatus.FAILED,
@@ -250,7 +227,7 @@ def refund_process(*, refund: Refund) -> Refund:
             completed_at=timezone.now(),
         )
         raise
-    except stripe_provider.ProviderError:
+    except ProviderError:
         # A transient failure: left approved, a retry sends it again with the same key.
         raise
     return refund_complete(refund=refund, provider_reference=reference)

@@ -21,12 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.chart import MAIN_CASH, PATIENT_RECEIVABLE, STRIPE_CLEARING, VIETQR_CLEARING
-from billing.errors import DomainError
 from billing.models import Invoice
 from billing.money import Money
 from billing.services.deposits import deposit_receive
 from billing.services.invoices import invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
+from payments.errors import IllegalTransition
 from payments.models import (
     CashierSession,
     Payment,
@@ -70,12 +70,6 @@ CLEARING_ACCOUNT = {
     Provider.BANK_TRANSFER: VIETQR_CLEARING,
     Provider.CASH: MAIN_CASH,
 }
-
-
-class IllegalTransition(DomainError):
-    status = 409
-    code = "payment_state_conflict"
-    default_message = "The payment cannot make this change from its current status."
 
 
 def _debit_side(payment: Payment, debit_account: str | None) -> tuple[str, str]:

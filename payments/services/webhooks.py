@@ -26,10 +26,11 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from payments.errors import IllegalTransition
 from payments.models import Payment, PaymentStatus, Provider, WebhookEvent, WebhookProvider
 from payments.providers.bank_feeds import casso_transactions, sepay_transaction
 from payments.services.bank_transfers import bank_transfer_apply
-from payments.services.transitions import IllegalTransition, payment_transition
+from payments.services.transitions import payment_transition
 
 logger = logging.getLogger(__name__)
 

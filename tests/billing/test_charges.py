@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from billing.models import Charge, ChargeStatus, DeviceKind, Encounter
+from billing.models import Charge, ChargeStatus, Encounter
 from billing.services.deposits import encounter_discharge
 from billing.services.encounters import MAX_CHARGE_QUANTITY
 from billing.services.invoices import invoice_issue
+from config.identity.models import DeviceKind
 from tests.assertions import assert_error
 from tests.billing.billing_assertions import row_counts
 from tests.billing.factories import charges_post, encounter_new, price_item

@@ -11,22 +11,20 @@ import pytest
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from billing.errors import InvalidAmount
+from billing.errors import EncounterClosed, InvalidAmount
 from billing.models import (
-    DeviceKind,
     Encounter,
     EncounterKind,
     EncounterStatus,
     Invoice,
     InvoiceStatus,
     JournalLine,
-    Role,
 )
 from billing.money import Money
 from billing.selectors.invoices import deposit_balance, patient_deposit_balance, refund_owed
 from billing.services.deposits import deposit_receive, encounter_discharge
-from billing.services.encounters import EncounterClosed
 from billing.services.invoices import invoice_issue
+from config.identity.models import DeviceKind, Role
 from tests.assertions import assert_error
 from tests.billing.billing_assertions import assert_invoice_agrees_with_books, row_counts
 from tests.billing.factories import (

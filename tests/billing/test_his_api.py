@@ -11,7 +11,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.identifiers import mask, pii_hash
-from billing.models import DeviceKind, Encounter, InsuranceIdKind, Patient, Role, Route
+from billing.models import Encounter, InsuranceIdKind, Patient, Route
+from config.identity.models import DeviceKind, Role
 from tests.assertions import assert_error
 from tests.billing.billing_assertions import row_counts
 from tests.billing.factories import (

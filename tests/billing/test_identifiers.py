@@ -10,15 +10,8 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from billing.identifiers import (
-    InvalidCitizenId,
-    InvalidInsuranceNumber,
-    citizen_id_normalize,
-    insurance_id_parse,
-    mask,
-    mask_name,
-    pii_hash,
-)
+from billing.errors import InvalidCitizenId, InvalidInsuranceNumber
+from billing.identifiers import citizen_id_normalize, insurance_id_parse, mask, mask_name, pii_hash
 from billing.models import InsuranceIdKind, Patient
 from billing.selectors.patients import patient_by_identifier
 from tests.billing.factories import citizen_id_new, patient_with_coverage

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
+from billing.errors import NothingToBill
 from billing.models import Charge, Encounter, Invoice, InvoiceLine
-from billing.services.invoices import NothingToBill, invoice_issue
+from billing.services.invoices import invoice_issue
 from tests.billing.billing_assertions import assert_invoice_agrees_with_books
 from tests.billing.factories import (
     charges_post,

@@ -16,16 +16,15 @@ from billing.errors import UnknownAccount
 from billing.models import (
     Account,
     Charge,
-    DeviceKind,
     Encounter,
     Invoice,
     InvoiceStatus,
     JournalEntry,
-    Role,
     ServiceCategory,
     VatRate,
 )
 from billing.services.invoices import invoice_issue
+from config.identity.models import DeviceKind, Role
 from tests.assertions import assert_error
 from tests.billing.billing_assertions import (
     assert_invoice_agrees_with_books,

@@ -12,8 +12,9 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from billing.models import DeviceKind, InvoiceStatus, LookupAudit, Patient, Role
+from billing.models import InvoiceStatus, LookupAudit, Patient
 from billing.services.invoices import invoice_issue
+from config.identity.models import DeviceKind, Role
 from tests.assertions import assert_error
 from tests.billing.billing_assertions import row_counts
 from tests.billing.factories import (

@@ -8,7 +8,6 @@ from django.db import transaction
 from billing.errors import (
     AlreadyReversed,
     CurrencyMismatch,
-    DomainError,
     InvalidJournalLine,
     PostingKeyConflict,
     UnbalancedEntry,
@@ -18,6 +17,7 @@ from billing.models import Account, JournalEntry, JournalLine
 from billing.money import Money
 from billing.selectors.ledger import account_balance
 from billing.services.ledger import Posting, ledger_post, ledger_reverse
+from config.errors import DomainError
 
 pytestmark = pytest.mark.usefixtures("chart")
 

@@ -15,8 +15,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from billing.models import ApiToken, Device, DeviceKind, Role
-from billing.services.identity import staff_create, token_revoke
+from config.identity.models import ApiToken, Device, DeviceKind, Role
+from config.identity.services import staff_create, token_revoke
 from tests.assertions import assert_error
 
 TOKEN_URL = "/api/v1/auth/token"

@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.db import OperationalError, connection, transaction
 
-from config.api.errors import exception_handler
+from config.error_responses import exception_handler
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from billing.errors import Conflict
+from config.errors import Conflict
 from tests.assertions import assert_error
 
 WRITTEN = "written-by-a-failing-request"
@@ -75,8 +75,8 @@ urlpatterns = [
     path("crashes", CrashesApi.as_view()),
 ]
 
-handler404 = "config.api.errors.route_not_found"
-handler500 = "config.api.errors.server_error"
+handler404 = "config.error_responses.route_not_found"
+handler500 = "config.error_responses.server_error"
 
 
 def test_domain_error_in_a_service_leaves_nothing_written(db: None, anon_client: APIClient) -> None:

@@ -14,9 +14,9 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from billing.models import ApiToken, DeviceKind, Role
-from billing.services.identity import staff_create
 from config.api.views import AuthTokenThrottle
+from config.identity.models import ApiToken, DeviceKind, Role
+from config.identity.services import staff_create
 from tests.assertions import assert_error
 
 TOKEN_URL = "/api/v1/auth/token"

@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
-from billing.models import DeviceKind, Role
-from billing.services.identity import role_group
+from config.identity.models import DeviceKind, Role
+from config.identity.services import role_group
 from tests.assertions import assert_error
 
 FINANCE_ENDPOINTS = [

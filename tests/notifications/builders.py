@@ -12,9 +12,10 @@ from typing import Any
 from django.contrib.auth.models import User
 from pypdf import PdfReader
 
-from billing.models import Device, Encounter, EncounterKind, Invoice, Role, ServiceCategory
-from billing.services.identity import staff_create
+from billing.models import Encounter, EncounterKind, Invoice, ServiceCategory
 from billing.services.invoices import invoice_issue
+from config.identity.models import Device, Role
+from config.identity.services import staff_create
 from notifications.models import Receipt
 from notifications.services.receipts import receipt_issue_for_payment, receipt_issue_for_refund
 from payments.models import (

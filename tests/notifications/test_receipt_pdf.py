@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 from rest_framework.test import APIClient
 
-from billing.models import DeviceKind, Role
+from config.identity.models import DeviceKind, Role
 from notifications.models import PdfLayout, ReceiptPdf
 from notifications.tasks import render_receipt_pdfs
 from payments.models import PaymentChannel

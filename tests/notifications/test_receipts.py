@@ -10,8 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from billing.models import DeviceKind
-from billing.services.identity import device_create
+from config.identity.models import DeviceKind
+from config.identity.services import device_create
 from notifications.models import Message, Receipt, ReceiptKind
 from notifications.services.content import receipt_series
 from notifications.services.receipts import receipt_issue_for_payment, receipt_issue_for_refund

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from billing.models import Device, DeviceKind, Role
+from config.identity.models import Device, DeviceKind, Role
 from notifications.models import Message, MessageChannel
 from payments.models import PaymentChannel
 from tests.assertions import assert_error

@@ -13,8 +13,9 @@ from django.contrib.auth.models import User
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from billing.models import Encounter, Invoice, JournalLine, Role
-from billing.services.identity import staff_create
+from billing.models import Encounter, Invoice, JournalLine
+from config.identity.models import Role
+from config.identity.services import staff_create
 from payments.models import (
     CashierSession,
     Payment,

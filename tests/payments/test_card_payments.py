@@ -13,7 +13,8 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from billing.models import Device, DeviceKind, Invoice, InvoiceStatus, JournalEntry, Role
+from billing.models import Invoice, InvoiceStatus, JournalEntry
+from config.identity.models import Device, DeviceKind, Role
 from payments.models import IdempotencyRecord, Payment, PaymentStatus
 from tests.assertions import assert_error
 from tests.billing.billing_assertions import assert_invoice_agrees_with_books

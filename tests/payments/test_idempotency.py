@@ -19,7 +19,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
-from billing.models import Device, DeviceKind
+from config.identity.models import Device, DeviceKind
 from payments.models import IdempotencyRecord, Payment, PaymentStatus
 from payments.services.idempotency import idempotency_prune, request_fingerprint
 from tests.assertions import assert_error

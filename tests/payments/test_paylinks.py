@@ -12,7 +12,8 @@ from django.core import signing
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from billing.models import DeviceKind, Invoice, Role
+from billing.models import Invoice
+from config.identity.models import DeviceKind, Role
 from payments.models import IdempotencyRecord, Payment
 from payments.paylinks import pay_link_token
 from tests.assertions import assert_error

@@ -15,8 +15,8 @@ from django.db.models import Sum
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from billing.models import Device, DeviceKind
-from billing.services.identity import device_create
+from config.identity.models import Device, DeviceKind
+from config.identity.services import device_create
 from payments.models import IdempotencyRecord, Payment, PaymentStatus
 from tests.billing.conftest import chart  # noqa: F401 (fixture)
 from tests.billing.factories import insurance_rules_load

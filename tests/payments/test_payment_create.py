@@ -11,16 +11,9 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from billing.models import (
-    Device,
-    DeviceKind,
-    EncounterStatus,
-    Invoice,
-    InvoiceStatus,
-    JournalEntry,
-    Role,
-)
+from billing.models import EncounterStatus, Invoice, InvoiceStatus, JournalEntry
 from billing.services.invoices import invoice_void
+from config.identity.models import Device, DeviceKind, Role
 from payments.models import Payment, PaymentStatus
 from payments.paylinks import pay_link_token
 from payments.providers.vietqr import decode_payload

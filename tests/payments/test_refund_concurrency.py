@@ -11,8 +11,9 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
-from billing.models import Invoice, InvoiceStatus, JournalEntry, Role
+from billing.models import Invoice, InvoiceStatus, JournalEntry
 from billing.selectors.invoices import invoice_balance
+from config.identity.models import Role
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from tests.assertions import assert_error
 from tests.billing.conftest import chart  # noqa: F401 - fixture

@@ -13,9 +13,10 @@ import stripe
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from billing.models import Encounter, EncounterKind, Invoice, InvoiceStatus, JournalEntry, Role
+from billing.models import Encounter, EncounterKind, Invoice, InvoiceStatus, JournalEntry
 from billing.selectors.invoices import deposit_balance, invoice_balance
 from billing.services.deposits import encounter_discharge
+from config.identity.models import Role
 from payments.models import CashierSession, Payment, PaymentStatus, Refund, RefundStatus
 from payments.services.transitions import payment_transition
 from payments.tasks import resend_approved_refunds

@@ -9,8 +9,9 @@ import uuid
 import pytest
 from django.conf import settings
 
-from payments.models import OutboxEvent, TaskDelivery
-from payments.task_deliveries import retry_countdown, task_delivery_requeue
+from config.task_deliveries.models import TaskDelivery
+from config.tasks import retry_countdown, task_delivery_requeue
+from payments.models import OutboxEvent
 from payments.tasks import relay_outbox
 from tests.celery_worker import (  # noqa: F401 (fixtures)
     celery_prefork_worker,

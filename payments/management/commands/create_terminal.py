@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.errors import DomainError
+from config.errors import DomainError
 from payments.services.cashier.terminals import terminal_create
 
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 from django.db import transaction
 
 from billing.errors import InvalidAmount
+from payments.errors import CashierSessionRequired, TenderedBelowAmount
 from payments.models import Payment, PaymentMethod, PaymentStatus
-from payments.services.cashier.errors import CashierSessionRequired, TenderedBelowAmount
 from payments.services.cashier.sessions import session_lock_open
 from payments.services.payments import (
     PaymentRequest,

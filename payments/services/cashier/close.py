@@ -16,18 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.chart import CASH_OVER_SHORT, MAIN_CASH
-from billing.models import Role
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
-from config.api.permissions import staff_roles
-from payments.models import (
-    ACTIVE_STATUSES,
-    CashierSession,
-    CashierSessionStatus,
-    Payment,
-)
-from payments.services.cashier.counts import count_normalize
-from payments.services.cashier.errors import (
+from config.identity.models import Role
+from config.identity.selectors import staff_roles
+from payments.errors import (
     ApprovalByCashier,
     CashierHasOpenSession,
     HandoverReceiverInvalid,
@@ -39,6 +32,13 @@ from payments.services.cashier.errors import (
     SessionNotPendingApproval,
     SessionPaymentsInFlight,
 )
+from payments.models import (
+    ACTIVE_STATUSES,
+    CashierSession,
+    CashierSessionStatus,
+    Payment,
+)
+from payments.services.cashier.counts import count_normalize
 from payments.services.cashier.figures import CLOSING_SOURCE, session_expected_cash
 from payments.services.cashier.sessions import session_check_owner, session_create
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from payments.errors import InvalidCount, UnknownDenomination
 from payments.models import DENOMINATIONS
-from payments.services.cashier.errors import InvalidCount, UnknownDenomination
 
 MAX_NOTES = 1_000_000  # per denomination: far above any drawer, far below bigint overflow
 

@@ -12,16 +12,17 @@ from billing.models import Encounter
 from billing.money import Money
 from billing.selectors.invoices import refund_owed
 from billing.services.ledger import Posting, ledger_post
-from payments.models import CashierSession, PayoutMethod, Refund, RefundOwedPayout
-from payments.services.cashier.errors import (
+from payments.errors import (
     AmountExceedsRefundOwed,
     CashierSessionRequired,
     InsufficientDrawerCash,
+    InvalidRefund,
     NothingOwed,
 )
+from payments.models import CashierSession, PayoutMethod, Refund, RefundOwedPayout
 from payments.services.cashier.figures import session_expected_cash
 from payments.services.cashier.sessions import session_lock_open
-from payments.services.refunds import InvalidRefund, refund_complete
+from payments.services.refunds import refund_complete
 
 
 def _drawer_has(session: CashierSession, amount: int) -> None:

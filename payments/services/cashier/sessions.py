@@ -12,18 +12,11 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from billing.chart import MAIN_CASH
-from billing.models import Role
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
-from config.api.permissions import staff_roles
-from payments.models import (
-    ACTIVE_SESSION_STATUSES,
-    CashierSession,
-    CashierSessionStatus,
-    Terminal,
-)
-from payments.services.cashier.counts import count_normalize
-from payments.services.cashier.errors import (
+from config.identity.models import Role
+from config.identity.selectors import staff_roles
+from payments.errors import (
     CashierHasOpenSession,
     CashierSessionClosed,
     CashierSessionRequired,
@@ -31,6 +24,13 @@ from payments.services.cashier.errors import (
     TerminalHasOpenSession,
     TerminalUnavailable,
 )
+from payments.models import (
+    ACTIVE_SESSION_STATUSES,
+    CashierSession,
+    CashierSessionStatus,
+    Terminal,
+)
+from payments.services.cashier.counts import count_normalize
 
 
 def _raise_for_constraint(error: IntegrityError) -> None:

@@ -7,8 +7,8 @@ import re
 from django.db import transaction
 
 from billing.chart import MAIN_CASH
-from billing.errors import Conflict, InvalidRequest
 from billing.models import Account, AccountType
+from config.errors import Conflict, InvalidRequest
 from payments.models import Terminal
 from payments.models.cashier import TERMINAL_CODE_PATTERN
 

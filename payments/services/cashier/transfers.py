@@ -6,16 +6,12 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from billing.chart import MAIN_CASH
-from billing.models import Role
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
-from config.api.permissions import staff_roles
+from config.identity.models import Role
+from config.identity.selectors import staff_roles
+from payments.errors import InsufficientDrawerCash, InvalidTransfer, NotYourSession
 from payments.models import CashierSession, CashTransfer
-from payments.services.cashier.errors import (
-    InsufficientDrawerCash,
-    InvalidTransfer,
-    NotYourSession,
-)
 from payments.services.cashier.figures import session_expected_cash
 from payments.services.cashier.sessions import session_lock_open
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from billing.models import EncounterKind, InvoiceStatus, Role
+from billing.models import EncounterKind, InvoiceStatus
 from billing.selectors.invoices import deposit_balance
+from config.identity.models import Role
 from payments.models import OutboxEvent, Payment, PaymentStatus
 from payments.services.transitions import payment_transition
 from tests.assertions import assert_error

@@ -15,10 +15,11 @@ import pytest
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
-from billing.models import Encounter, EncounterKind, Role
+from billing.models import Encounter, EncounterKind
 from billing.selectors.invoices import deposit_balance, refund_owed
 from billing.services.deposits import encounter_discharge
-from billing.services.identity import device_create, staff_create, token_issue
+from config.identity.models import Role
+from config.identity.services import device_create, staff_create, token_issue
 from payments.models import CashierSession, Payment, Refund, RefundOwedPayout, RefundStatus
 from tests.assertions import assert_error
 from tests.billing.conftest import chart  # noqa: F401 - fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from billing.models import JournalEntry, Role
+from billing.models import JournalEntry
+from config.identity.models import Role
 from payments.models import CashierSessionStatus, Payment, PaymentStatus
 from payments.services.transitions import payment_transition
 from tests.assertions import assert_error

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from billing.models import EncounterKind, Role
+from billing.models import EncounterKind
 from billing.selectors.invoices import refund_owed
 from billing.services.deposits import encounter_discharge
+from config.identity.models import Role
 from payments.models import RefundOwedPayout, RefundStatus
 from tests.assertions import assert_error
 from tests.billing.factories import charges_post, encounter_new, patient_with_coverage, price_item

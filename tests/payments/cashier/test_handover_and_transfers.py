@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from billing.models import Role
+from config.identity.models import Role
 from payments.models import CashierSession, CashierSessionStatus, CashTransfer
 from tests.assertions import assert_error
 from tests.payments.cashier_builders import (

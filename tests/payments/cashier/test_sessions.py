@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from billing.models import Account, AccountType, JournalEntry, Role
+from billing.models import Account, AccountType, JournalEntry
+from config.identity.models import Role
 from payments.models import CashierSession, CashierSessionStatus, Terminal
 from tests.assertions import assert_error
 from tests.payments.cashier_builders import (

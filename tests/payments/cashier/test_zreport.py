@@ -11,7 +11,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from pypdf import PdfReader
 
-from billing.models import JournalLine, Role
+from billing.models import JournalLine
+from config.identity.models import Role
 from payments.models import Payment, PaymentStatus
 from payments.services.transitions import payment_transition
 from tests.assertions import assert_error

@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.models import Device
-from billing.services.identity import device_revoke
+from config.identity.models import Device
+from config.identity.services import device_revoke
 
 
 class Command(BaseCommand):

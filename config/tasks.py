@@ -29,7 +29,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import F
 from django.utils import timezone
 
-from payments.models import TaskDelivery
+from config.task_deliveries.models import TaskDelivery
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Walk through vienphi over real HTTP against a running server, then keep serving.
 
-The demo spans every app, so it lives in the app at the top of the dependency chain
-(notifications → payments → billing).
+The demo spans every app, so it lives in its own app at the top of the dependency chain
+(demo → notifications → payments → billing → config).
 
 With ``--serve HOST:PORT`` it starts the development server itself, walks through, and
 stays in the foreground until Ctrl-C. It uses only the public API and the credentials that
@@ -20,7 +20,7 @@ from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from notifications.management.commands.seed_demo import CREDENTIALS_FILE
+from demo.management.commands.seed_demo import CREDENTIALS_FILE
 from payments.providers.bank_feeds import casso_signature_header
 
 

@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.errors import DomainError
-from billing.models import DeviceKind
-from billing.services.identity import device_create
+from config.errors import DomainError
+from config.identity.models import DeviceKind
+from config.identity.services import device_create
 
 
 class Command(BaseCommand):

@@ -25,6 +25,9 @@ class TaskDelivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Created by payments before task reliability moved to the frame; the table kept
+        # its name.
+        db_table = "payments_taskdelivery"
         ordering = ["-updated_at"]
         verbose_name_plural = "task deliveries"
         indexes = [

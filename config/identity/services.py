@@ -14,15 +14,8 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.utils import timezone
 
-from billing.errors import Conflict, DomainError, InvalidRequest
-from billing.models import ApiToken, Device, DeviceKind, Role
-from billing.models.identity import new_secret, secret_digest
-
-
-class InvalidCredentials(DomainError):
-    status = 401
-    code = "invalid_credentials"
-    default_message = "Username or password is wrong, or the account is disabled."
+from config.errors import Conflict, InvalidCredentials, InvalidRequest
+from config.identity.models import ApiToken, Device, DeviceKind, Role, new_secret, secret_digest
 
 
 def device_create(*, kind: str, name: str, card_reader_id: str = "") -> tuple[Device, str]:

@@ -15,11 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.chart import MAIN_CASH, OWNER_EQUITY
-from billing.models import Device, DeviceKind, PriceListItem, Role, ServiceCategory, VatRate
+from billing.models import PriceListItem, ServiceCategory, VatRate
 from billing.money import Money
-from billing.services.identity import device_create, staff_create
 from billing.services.ledger import Posting, ledger_post
 from billing.services.patients import patient_create
+from config.identity.models import Device, DeviceKind, Role
+from config.identity.services import device_create, staff_create
 from payments.services.cashier.terminals import terminal_create
 
 CREDENTIALS_FILE = Path(

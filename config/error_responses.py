@@ -1,7 +1,7 @@
 """One wire format for every error: ``{"error": {"code", "message", "param"?, "detail"?}}``.
 
 The handler marks for rollback the transaction the request opened, if any, on every error
-(DRF's own handler does that only for its own exceptions; see ``config.api.transactions``
+(DRF's own handler does that only for its own exceptions; see ``config.transactions``
 for which transactions count), so nothing is half-written.
 """
 
@@ -15,8 +15,8 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from billing.errors import DomainError
-from config.api.transactions import rollback_request_transactions
+from config.errors import DomainError
+from config.transactions import rollback_request_transactions
 
 
 def error_body(code: str, message: str, param: str | None = None, detail: Any = None) -> dict:

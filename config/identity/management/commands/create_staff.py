@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.errors import DomainError
-from billing.models import Role
-from billing.services.identity import staff_create
+from config.errors import DomainError
+from config.identity.models import Role
+from config.identity.services import staff_create
 
 
 class Command(BaseCommand):

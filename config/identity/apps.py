@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class IdentityConfig(AppConfig):
+    name = "config.identity"
+    label = "identity"
+    verbose_name = "Staff and devices"
+    default_auto_field = "django.db.models.BigAutoField"

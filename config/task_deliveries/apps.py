@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class TaskDeliveriesConfig(AppConfig):
+    name = "config.task_deliveries"
+    label = "task_deliveries"
+    verbose_name = "Background tasks"
+    default_auto_field = "django.db.models.BigAutoField"
