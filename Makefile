@@ -26,17 +26,19 @@ demo: $(INSTALLED)
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	$(DEMO_ENV) $(BIN)/python manage.py demo_walkthrough --serve 127.0.0.1:8000
 
-## make test: lint, types, migrations check, then the whole suite on PostgreSQL and Redis
+## make test: lint, types, migrations check, the layers (.importlinter), then the whole suite
+## on PostgreSQL and Redis
 test: $(INSTALLED)
 	bash .ci/ensure-services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy . && $(BIN)/lint-imports
 
 ## make bench: the benchmarks in bench/, each printed as a ratio to a raw baseline
 bench: $(INSTALLED)
@@ -44,4 +46,4 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) demo.sqlite3 .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo.sqlite3 .mypy_cache .pytest_cache .ruff_cache .import_linter_cache
