@@ -18,8 +18,8 @@ from billing.models import Role
 from config.api.permissions import allow, staff_roles
 from payments.api.cashier import session_get, staff
 from payments.models import COUNTED_SESSION_STATUSES, Terminal
+from payments.selectors.z_report import session_report, terminal_day_report
 from payments.services.cashier.errors import SessionNotCounted
-from payments.services.cashier.report import session_report, terminal_day_report
 from payments.services.cashier.report_pdf import report_pdf
 from payments.services.cashier.sessions import session_check_owner
 

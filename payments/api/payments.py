@@ -23,8 +23,8 @@ from config.api.schema import idempotency_key_header
 from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose, PaymentStatus
 from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal, pay_link_invoice_id
 from payments.providers.vietqr import build_payload, qr_png, qr_svg
+from payments.selectors.advance_receipts import advance_receipt_data
 from payments.services.amounts import InvoiceNotPayable
-from payments.services.cashier.advance_receipt import advance_receipt_data
 from payments.services.cashier.cash import cash_payment_take
 from payments.services.cashier.sessions import session_open_for
 from payments.services.idempotency import idempotent

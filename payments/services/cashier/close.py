@@ -26,6 +26,7 @@ from payments.models import (
     CashierSessionStatus,
     Payment,
 )
+from payments.selectors.cashier_figures import CLOSING_SOURCE, session_expected_cash
 from payments.services.cashier.counts import count_normalize
 from payments.services.cashier.errors import (
     ApprovalByCashier,
@@ -39,7 +40,6 @@ from payments.services.cashier.errors import (
     SessionNotPendingApproval,
     SessionPaymentsInFlight,
 )
-from payments.services.cashier.figures import CLOSING_SOURCE, session_expected_cash
 from payments.services.cashier.sessions import session_check_owner, session_create
 
 S = CashierSessionStatus

@@ -13,13 +13,13 @@ from billing.money import Money
 from billing.selectors.invoices import refund_owed
 from billing.services.ledger import Posting, ledger_post
 from payments.models import CashierSession, PayoutMethod, Refund, RefundOwedPayout
+from payments.selectors.cashier_figures import session_expected_cash
 from payments.services.cashier.errors import (
     AmountExceedsRefundOwed,
     CashierSessionRequired,
     InsufficientDrawerCash,
     NothingOwed,
 )
-from payments.services.cashier.figures import session_expected_cash
 from payments.services.cashier.sessions import session_lock_open
 from payments.services.refunds import InvalidRefund, refund_complete
 

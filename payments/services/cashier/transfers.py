@@ -11,12 +11,12 @@ from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from config.api.permissions import staff_roles
 from payments.models import CashierSession, CashTransfer
+from payments.selectors.cashier_figures import session_expected_cash
 from payments.services.cashier.errors import (
     InsufficientDrawerCash,
     InvalidTransfer,
     NotYourSession,
 )
-from payments.services.cashier.figures import session_expected_cash
 from payments.services.cashier.sessions import session_lock_open
 
 

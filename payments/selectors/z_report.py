@@ -28,7 +28,7 @@ from payments.models import (
     RefundStatus,
     Terminal,
 )
-from payments.services.cashier.figures import (
+from payments.selectors.cashier_figures import (
     CLOSING_SOURCE,
     captured_payments,
     ledger_drawer_balance,
