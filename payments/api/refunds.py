@@ -16,11 +16,17 @@ from rest_framework.views import APIView
 from billing.errors import NotFound
 from config.api.permissions import IsCashier, IsSupervisor
 from config.api.schema import idempotency_key_header
-from payments.models import CashierSession, Payment, PayoutMethod, Refund, RefundStatus
+from payments.models import (
+    CashierSession,
+    Payment,
+    PayoutMethod,
+    Refund,
+    RefundReason,
+    RefundStatus,
+)
 from payments.services.cashier.payouts import refund_pay_out
 from payments.services.idempotency import idempotent
 from payments.services.refunds import (
-    REFUND_REASONS,
     RefundStateConflict,
     refund_cancel,
     refund_decide,
@@ -72,7 +78,7 @@ class RefundCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         amount = serializers.IntegerField(required=False, help_text="Default: all refundable")
-        reason = serializers.ChoiceField(choices=REFUND_REASONS)
+        reason = serializers.ChoiceField(choices=RefundReason.values)
         note = serializers.CharField(max_length=300, required=False, default="")
 
     @extend_schema(

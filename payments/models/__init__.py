@@ -21,14 +21,13 @@ from payments.models.payments import (
     PaymentStatus,
     Provider,
 )
+from payments.models.refunds import Refund, RefundReason, RefundStatus
 from payments.models.tasks import TaskDelivery
 from payments.models.webhooks import (
     BankTransferSeen,
     ReconciliationItem,
     ReconciliationReason,
     ReconciliationStatus,
-    Refund,
-    RefundStatus,
     WebhookEvent,
     WebhookProvider,
 )
@@ -57,6 +56,7 @@ __all__ = [
     "ReconciliationStatus",
     "Refund",
     "RefundOwedPayout",
+    "RefundReason",
     "RefundStatus",
     "TaskDelivery",
     "Terminal",

@@ -43,6 +43,7 @@ from payments.models import (
     PaymentStatus,
     Provider,
     Refund,
+    RefundReason,
     RefundStatus,
 )
 from payments.outbox import outbox_emit
@@ -52,15 +53,6 @@ from payments.services.transitions import CLEARING_ACCOUNT, payment_transition
 
 logger = logging.getLogger(__name__)
 
-REFUND_REASONS = (
-    "duplicate",
-    "service_not_performed",
-    "overpayment",
-    "insurance_adjustment",
-    "deposit_refund",
-    "requested_by_patient",
-    "other",
-)
 _HELD = (
     RefundStatus.REQUESTED,
     RefundStatus.APPROVED,
@@ -149,8 +141,10 @@ def refund_request(
     provider's answer was lost finishes the same refund (same provider key), never a second."""
     if amount is not None and (type(amount) is not int or amount <= 0):
         raise InvalidRefund("The amount must be a positive whole number.", param="amount")
-    if reason not in REFUND_REASONS:
-        raise InvalidRefund(f"reason must be one of {', '.join(REFUND_REASONS)}.", param="reason")
+    if reason not in RefundReason.values:
+        raise InvalidRefund(
+            f"reason must be one of {', '.join(RefundReason.values)}.", param="reason"
+        )
     with transaction.atomic():
         payment = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
         earlier = Refund.objects.filter(
