@@ -14,7 +14,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE, REFUND_OWED
-from billing.errors import InvalidAmount
 from billing.models import (
     Deposit,
     Encounter,
@@ -23,7 +22,7 @@ from billing.models import (
     InvoiceStatus,
     JournalEntry,
 )
-from billing.money import Money
+from billing.money import Money, positive_amount
 from billing.selectors.invoices import deposit_balance, invoice_balance
 from billing.services.encounters import EncounterClosed
 from billing.services.invoices import NothingToBill, invoice_issue, invoice_refresh_status
@@ -54,8 +53,7 @@ def deposit_receive(
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
     if encounter.status != EncounterStatus.OPEN:
         raise EncounterClosed("Advances are taken only for an open encounter.")
-    if amount.amount <= 0:
-        raise InvalidAmount(param="amount")
+    positive_amount(amount.amount)
     deposit = Deposit.objects.create(
         encounter=encounter,
         patient_id=encounter.patient_id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from billing.money import CurrencyField
+
 
 class RefundReason(models.TextChoices):
     DUPLICATE = "duplicate", "Paid twice"
@@ -34,7 +36,7 @@ class Refund(models.Model):
         "payments.Payment", on_delete=models.PROTECT, related_name="refunds"
     )
     amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3, default="VND")
+    currency = CurrencyField()
     reason = models.CharField(max_length=40, choices=RefundReason.choices)
     note = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=16, choices=RefundStatus.choices)

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from billing.money import CurrencyField
+
 
 class WebhookProvider(models.TextChoices):
     STRIPE = "stripe", "Stripe"
@@ -90,7 +92,7 @@ class ReconciliationItem(models.Model):
     provider = models.CharField(max_length=10, choices=WebhookProvider.choices)
     transaction_id = models.CharField(max_length=100)
     amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3, default="VND")
+    currency = CurrencyField()
     account_number = models.CharField(max_length=40)
     # The bank memo as received. It may name the payer: shown to finance, never logged.
     description = models.CharField(max_length=500)

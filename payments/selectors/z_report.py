@@ -220,7 +220,7 @@ def terminal_day_report(*, terminal: Terminal, day: date) -> dict[str, Any]:
         "terminal": terminal.code,
         "terminal_name": terminal.name,
         "date": day.isoformat(),
-        "currency": "VND",
+        "currency": settings.HOSPITAL_CURRENCY,
         "totals": totals,
         "sessions": reports,
         "still_open": [s.public_id for s in sessions if s.status not in COUNTED_SESSION_STATUSES],

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Sum
 
-from billing.errors import CurrencyMismatch, DomainError, InvalidAmount
+from billing.errors import CurrencyMismatch, DomainError
 from billing.models import OPEN_INVOICE_STATUSES, Invoice
+from billing.money import positive_amount
 from billing.selectors.invoices import invoice_balance
 from payments.models import ACTIVE_STATUSES, Payment
 
@@ -36,8 +37,7 @@ def invoice_payable_amount(*, invoice: Invoice) -> int:
 
 
 def check_invoice_amount(*, invoice: Invoice, amount: int, currency: str) -> None:
-    if type(amount) is not int or amount <= 0:
-        raise InvalidAmount(param="amount")
+    positive_amount(amount)
     if currency != invoice.currency:
         raise CurrencyMismatch(
             f"The invoice is in {invoice.currency}.",

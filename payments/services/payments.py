@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from billing.errors import CurrencyMismatch, DomainError, InvalidAmount
 from billing.models import Encounter, EncounterStatus, Invoice
+from billing.money import positive_amount
 from payments.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, Provider
 from payments.providers import stripe as stripe_provider
 from payments.providers.bank_feeds import new_memo_code
@@ -84,8 +85,7 @@ def payment_reserve(request: PaymentRequest) -> Payment:
     """Commit a ``pending`` payment after checking its amount under the invoice's (or the
     encounter's) row lock — and, for a desk payment, under its session's lock taken first,
     so a session closed meanwhile refuses it (``cashier_session_closed``)."""
-    if type(request.amount) is not int or request.amount <= 0:
-        raise InvalidAmount(param="amount")
+    positive_amount(request.amount)
     if request.method in (PaymentMethod.CARD, PaymentMethod.CARD_PRESENT):
         if request.amount > STRIPE_MAX_AMOUNT:
             raise InvalidAmount(

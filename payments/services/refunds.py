@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -30,7 +29,8 @@ from django.utils import timezone
 from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE
 from billing.errors import DomainError
 from billing.models import Encounter, Invoice, Role
-from billing.money import Money
+from billing.money import Money, positive_amount
+from billing.public_ids import mint_public_id
 from billing.selectors.invoices import deposit_balance
 from billing.services.invoices import invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
@@ -89,6 +89,9 @@ class InvalidRefund(DomainError):
     code = "invalid_refund"
 
 
+POSITIVE_REFUND = "The amount must be a positive whole number."
+
+
 class RefundCancelNotAllowed(DomainError):
     status = 403
     code = "refund_cancel_not_allowed"
@@ -139,8 +142,8 @@ def refund_request(
     ``amount=None`` refunds all that is still refundable. Takes the payment row lock (and,
     for an advance, the encounter's). Idempotent per requester and key: a retry after the
     provider's answer was lost finishes the same refund (same provider key), never a second."""
-    if amount is not None and (type(amount) is not int or amount <= 0):
-        raise InvalidRefund("The amount must be a positive whole number.", param="amount")
+    if amount is not None:
+        positive_amount(amount, error=InvalidRefund, message=POSITIVE_REFUND)
     if reason not in RefundReason.values:
         raise InvalidRefund(
             f"reason must be one of {', '.join(RefundReason.values)}.", param="reason"
@@ -180,7 +183,7 @@ def _refund_create(
     _check_advance_held(payment, amount)
     needs_approval = amount > settings.REFUND_APPROVAL_THRESHOLD
     return Refund.objects.create(
-        public_id="re_" + secrets.token_hex(10),
+        public_id=mint_public_id(prefix="re_"),
         payment=payment,
         amount=amount,
         currency=payment.currency,

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from django.db import transaction
 
-from billing.errors import InvalidAmount
+from billing.money import positive_amount
 from payments.models import Payment, PaymentMethod, PaymentStatus
 from payments.services.cashier.errors import CashierSessionRequired, TenderedBelowAmount
 from payments.services.cashier.sessions import session_lock_open
@@ -30,9 +30,11 @@ def cash_payment_take(*, request: PaymentRequest) -> Payment:
     the payment it made instead of taking the cash twice."""
     if request.method != PaymentMethod.CASH or request.cashier_session is None:
         raise CashierSessionRequired(param="method")
-    tendered = request.tendered
-    if type(tendered) is not int or tendered <= 0:
-        raise InvalidAmount("tendered is the cash handed over, in whole VND.", param="tendered")
+    tendered = positive_amount(
+        request.tendered,
+        param="tendered",
+        message="tendered is the cash handed over, in whole VND.",
+    )
     if type(request.amount) is int and tendered < request.amount:
         raise TenderedBelowAmount(detail={"amount": request.amount, "tendered": tendered})
     with transaction.atomic():

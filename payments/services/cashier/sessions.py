@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
@@ -59,7 +60,7 @@ def session_create(
                 cashier=cashier,
                 opening_count=opening_count,
                 opening_float=opening_float,
-                currency="VND",
+                currency=settings.HOSPITAL_CURRENCY,
                 handed_over_from=handed_over_from,
             )
     except IntegrityError as error:

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from billing.chart import MAIN_CASH
 from billing.models import Role
-from billing.money import Money
+from billing.money import Money, positive_amount
 from billing.services.ledger import Posting, ledger_post
 from config.api.permissions import staff_roles
 from payments.models import CashierSession, CashTransfer
@@ -40,8 +40,9 @@ def cash_transfer_create(
     (``insufficient_drawer_cash``, 402). A cashier moves cash only out of their own drawer
     (or from the safe into it); a supervisor any. One journal entry; both sessions'
     expected cash follow."""
-    if type(amount) is not int or amount <= 0:
-        raise InvalidTransfer("The amount is a positive whole number of VND.", param="amount")
+    positive_amount(
+        amount, error=InvalidTransfer, message="The amount is a positive whole number of VND."
+    )
     if from_session is None and to_session is None:
         raise InvalidTransfer("Name a drawer to move cash from or to.", param="to_session")
     if from_session is not None and to_session is not None and from_session.pk == to_session.pk:
@@ -64,7 +65,7 @@ def cash_transfer_create(
         transfer = CashTransfer.objects.create(
             from_session=source, to_session=target, amount=amount, note=note[:300], created_by=by
         )
-        money = Money(amount, "VND")
+        money = Money(amount, transfer.currency)
         (credit_account, credit_ref), (debit_account, debit_ref) = _side(source), _side(target)
         ledger_post(
             posting_key=f"cash_transfer:{transfer.pk}",
