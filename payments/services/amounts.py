@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Sum
-
 from billing.errors import CurrencyMismatch, DomainError
 from billing.models import OPEN_INVOICE_STATUSES, Invoice
 from billing.money import positive_amount
-from billing.selectors.invoices import invoice_balance
-from payments.models import ACTIVE_STATUSES, Payment
+from payments.selectors.payments import invoice_payable_amount, payment_ids_in_flight
 
 
 class AmountExceedsDue(DomainError):
@@ -21,19 +18,6 @@ class InvoiceNotPayable(DomainError):
     status = 409
     code = "invoice_not_payable"
     default_message = "The invoice is paid or void."
-
-
-def invoice_payable_amount(*, invoice: Invoice) -> int:
-    """What is due less what in-flight payments (pending, processing) have reserved.
-
-    Call it with the invoice row locked so two payments cannot both reserve the rest."""
-    reserved = (
-        Payment.objects.filter(invoice=invoice, status__in=ACTIVE_STATUSES).aggregate(
-            total=Sum("amount")
-        )["total"]
-        or 0
-    )
-    return invoice_balance(invoice).amount_due - reserved
 
 
 def check_invoice_amount(*, invoice: Invoice, amount: int, currency: str) -> None:
@@ -64,10 +48,6 @@ class InvoicePaymentsInFlight(DomainError):
 def refuse_void_with_payments_in_flight(invoice: Invoice) -> None:
     """A void guard (see ``billing.services.invoices.VOID_GUARDS``), run under the invoice's
     row lock — the lock every new payment of the invoice takes too."""
-    in_flight = list(
-        Payment.objects.filter(invoice=invoice, status__in=ACTIVE_STATUSES).values_list(
-            "public_id", flat=True
-        )
-    )
+    in_flight = payment_ids_in_flight(invoice=invoice)
     if in_flight:
         raise InvoicePaymentsInFlight(detail={"payments": in_flight})

@@ -18,12 +18,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE
@@ -48,17 +46,11 @@ from payments.models import (
 )
 from payments.outbox import outbox_emit
 from payments.providers import stripe as stripe_provider
+from payments.selectors.refunds import refund_held_amount, refunds_stuck_approved
 from payments.services.idempotency import IdempotencyKeyReused
 from payments.services.transitions import CLEARING_ACCOUNT, payment_transition
 
 logger = logging.getLogger(__name__)
-
-_HELD = (
-    RefundStatus.REQUESTED,
-    RefundStatus.APPROVED,
-    RefundStatus.PENDING_PAYOUT,
-    RefundStatus.SUCCEEDED,
-)
 
 
 class RefundNotAllowed(DomainError):
@@ -96,13 +88,6 @@ class RefundCancelNotAllowed(DomainError):
     status = 403
     code = "refund_cancel_not_allowed"
     default_message = "Only the refund's requester or a supervisor may cancel it."
-
-
-def _held(payment: Payment) -> int:
-    return (
-        Refund.objects.filter(payment=payment, status__in=_HELD).aggregate(s=Sum("amount"))["s"]
-        or 0
-    )
 
 
 def _check_advance_held(payment: Payment, amount: int) -> None:
@@ -175,7 +160,7 @@ def _refund_create(
 ) -> Refund:
     if payment.status not in CAPTURED_STATUSES or payment.status == PaymentStatus.REFUNDED:
         raise RefundNotAllowed(detail={"status": payment.status})
-    refundable = payment.amount - _held(payment)
+    refundable = payment.amount - refund_held_amount(payment=payment)
     if amount is None:
         amount = refundable
     if amount > refundable or amount <= 0:
@@ -336,12 +321,8 @@ def refunds_resend_approved(*, older_than_minutes: int = 5, limit: int = 100) ->
     """Send again card refunds left ``approved`` because Stripe could not be reached (beat).
     The refund's own idempotency key makes a resend of one Stripe already made harmless.
     Returns how many completed."""
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
     completed = 0
-    stuck = Refund.objects.select_related("payment").filter(
-        status=RefundStatus.APPROVED, payment__provider=Provider.STRIPE, created_at__lt=cutoff
-    )
-    for refund in stuck.order_by("created_at")[:limit]:
+    for refund in refunds_stuck_approved(older_than_minutes=older_than_minutes, limit=limit):
         try:
             refund = refund_process(refund=refund)
         except DomainError as exc:

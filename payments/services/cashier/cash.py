@@ -8,13 +8,10 @@ from django.db import transaction
 
 from billing.money import positive_amount
 from payments.models import Payment, PaymentMethod, PaymentStatus
+from payments.selectors.payments import payment_started_earlier
 from payments.services.cashier.errors import CashierSessionRequired, TenderedBelowAmount
 from payments.services.cashier.sessions import session_lock_open
-from payments.services.payments import (
-    PaymentRequest,
-    payment_reserve,
-    payment_started_earlier,
-)
+from payments.services.payments import PaymentRequest, payment_reserve
 from payments.services.transitions import payment_transition
 
 
@@ -40,7 +37,7 @@ def cash_payment_take(*, request: PaymentRequest) -> Payment:
     with transaction.atomic():
         session = session_lock_open(session=request.cashier_session)
         request = replace(request, cashier_session=session)
-        payment = payment_started_earlier(request) or payment_reserve(request)
+        payment = payment_started_earlier(request=request) or payment_reserve(request=request)
         if payment.status == PaymentStatus.PENDING:
             payment, _ = payment_transition(payment=payment, to=PaymentStatus.SUCCEEDED)
     return payment

@@ -27,7 +27,6 @@ from payments.services.cashier.counts import count_normalize
 from payments.services.cashier.errors import (
     CashierHasOpenSession,
     CashierSessionClosed,
-    CashierSessionRequired,
     NotYourSession,
     TerminalHasOpenSession,
     TerminalUnavailable,
@@ -101,18 +100,6 @@ def session_open(*, terminal: Terminal, cashier: User, opening_count: Any) -> Ca
                 source_id=session.public_id,
                 memo=f"Opening float of {session.public_id} at {terminal.code}",
             )
-    return session
-
-
-def session_open_for(*, cashier: Any) -> CashierSession:
-    """The caller's open session (not locked), or ``cashier_session_required``."""
-    session = (
-        CashierSession.objects.select_related("terminal", "terminal__cash_account")
-        .filter(cashier=cashier, status=CashierSessionStatus.OPEN)
-        .first()
-    )
-    if session is None:
-        raise CashierSessionRequired()
     return session
 
 
