@@ -106,19 +106,7 @@ def payment_started_earlier(*, request: PaymentRequest) -> Payment | None:
     key, same parameters) before it died without answering; a failed one is not resumed."""
     since = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     return (
-        Payment.objects.filter(
-            idempotency_key=request.idempotency_key,
-            created_at__gte=since,
-            channel=request.channel,
-            created_by_user=request.created_by_user,
-            created_by_device=request.created_by_device,
-            purpose=request.purpose,
-            invoice=request.invoice,
-            encounter=request.encounter,
-            amount=request.amount,
-            currency=request.currency,
-            method=request.method,
-        )
+        Payment.objects.filter(**request.recorded(), created_at__gte=since)
         .exclude(status=PaymentStatus.FAILED)
         .order_by("-created_at")
         .first()

@@ -1,4 +1,5 @@
-"""The server decides amounts (pitfall 14): what may still be paid on an invoice."""
+"""The server decides amounts (pitfall 14): a payment of an invoice may not exceed what is
+still payable (``payments.selectors.payments.invoice_payable_amount``)."""
 
 from __future__ import annotations
 

@@ -81,6 +81,21 @@ class PaymentRequest:
     cashier_session: Any = None
     tendered: int | None = None
 
+    def recorded(self) -> dict[str, Any]:
+        """What the payment records of its request; the same fields tell a repeat of it."""
+        return {
+            "purpose": self.purpose,
+            "invoice": self.invoice,
+            "encounter": self.encounter,
+            "amount": self.amount,
+            "currency": self.currency,
+            "method": self.method,
+            "channel": self.channel,
+            "idempotency_key": self.idempotency_key,
+            "created_by_user": self.created_by_user,
+            "created_by_device": self.created_by_device,
+        }
+
 
 def payment_reserve(*, request: PaymentRequest) -> Payment:
     """Commit a ``pending`` payment after checking its amount under the invoice's (or the
@@ -112,18 +127,9 @@ def payment_reserve(*, request: PaymentRequest) -> Payment:
                     f"Advances are taken in {settings.HOSPITAL_CURRENCY}.", param="currency"
                 )
         payment = Payment(
-            purpose=request.purpose,
-            invoice=request.invoice,
-            encounter=request.encounter,
-            amount=request.amount,
-            currency=request.currency,
-            method=request.method,
-            channel=request.channel,
+            **request.recorded(),
             provider=PROVIDER_FOR_METHOD[PaymentMethod(request.method)],
-            idempotency_key=request.idempotency_key,
             card_reader_id=request.card_reader_id,
-            created_by_user=request.created_by_user,
-            created_by_device=request.created_by_device,
             cashier_session=request.cashier_session,
         )
         if request.tendered is not None:

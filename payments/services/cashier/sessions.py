@@ -1,4 +1,5 @@
-"""Opening a cashier session and finding (and locking) the caller's open one.
+"""Opening a cashier session, and locking the caller's open one (found by
+``payments.selectors.cashier_sessions``).
 
 Every cash movement of a session — cash payments, payouts, transfers, the close — takes the
 session's row lock first, so the session's expected cash is never read half-way through a
