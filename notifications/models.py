@@ -9,10 +9,11 @@ reverses). Rendered PDFs are files in storage, recorded in ``ReceiptPdf``.
 
 from __future__ import annotations
 
-import secrets
-
 from django.db import models
 from django.db.models import Q
+
+from billing.money import CurrencyField
+from billing.public_ids import mint_public_id
 
 # Crockford-like alphabet: no 0/O, 1/I/L to misread when typed from paper.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -20,7 +21,7 @@ MAX_RECEIPT_NUMBER = 99_999_999  # at most 8 digits (Decree 123/2020/ND-CP)
 
 
 def new_verification_code() -> str:
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+    return mint_public_id(alphabet=_CODE_ALPHABET, length=12)
 
 
 class ReceiptKind(models.TextChoices):
@@ -51,7 +52,7 @@ class Receipt(models.Model):
     symbol = models.CharField(max_length=6, help_text="ký hiệu, e.g. C26TKA")
     number = models.PositiveIntegerField(help_text="gap-free per form and symbol")
     issued_at = models.DateTimeField()
-    currency = models.CharField(max_length=3)
+    currency = CurrencyField(default=models.NOT_PROVIDED)  # always the payment's
     amount = models.BigIntegerField()
     verification_code = models.CharField(max_length=16, unique=True, default=new_verification_code)
     # The kiosk that took the payment may fetch the receipt to print it.

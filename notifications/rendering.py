@@ -11,9 +11,9 @@ from typing import Any
 import segno
 from fpdf import FPDF
 
+from billing.money import format_vnd
 from config.pdf import THERMAL_80MM, pdf_document
 from notifications.models import PdfLayout
-from notifications.services.messages import vnd
 
 _A4_COLUMNS = (
     ("STT", 8),
@@ -52,7 +52,7 @@ def _money_lines(content: dict[str, Any]) -> list[tuple[str, bool]]:
     if refund:
         rows.append((f"Hoàn trả cho biên lai số: {content['reverses']}", False))
     label = "Số tiền hoàn trả" if refund else "Số tiền thu"
-    rows.append((f"{label}: {vnd(content['amount'])} đồng", True))
+    rows.append((f"{label}: {format_vnd(content['amount'], symbol=False)} đồng", True))
     rows.append((f"Bằng chữ: {content['amount_in_words']}", False))
     return rows
 
@@ -64,9 +64,10 @@ def _buyer_lines(content: dict[str, Any]) -> list[str]:
         rows.append(f"Số CCCD: {buyer['citizen_id_masked']}")
     if invoice.get("number"):
         rows.append(
-            f"Hóa đơn {invoice['number']}: tổng chi phí {vnd(invoice['total'])} đồng, BHYT "
-            f"chi trả {vnd(invoice['insurance_share'])}, người bệnh chi trả "
-            f"{vnd(invoice['patient_share'])}"
+            f"Hóa đơn {invoice['number']}: tổng chi phí "
+            f"{format_vnd(invoice['total'], symbol=False)} đồng, BHYT "
+            f"chi trả {format_vnd(invoice['insurance_share'], symbol=False)}, người bệnh chi trả "
+            f"{format_vnd(invoice['patient_share'], symbol=False)}"
         )
     return rows
 
@@ -126,11 +127,11 @@ def _a4_table(document: FPDF, lines: list[dict[str, Any]]) -> None:
                 line["name"],
                 line["unit"],
                 str(line["quantity"]),
-                vnd(line["unit_price"]),
-                vnd(line["amount"]),
+                format_vnd(line["unit_price"], symbol=False),
+                format_vnd(line["amount"], symbol=False),
                 line["vat"],
-                vnd(line["insurance_share"]),
-                vnd(line["patient_share"]),
+                format_vnd(line["insurance_share"], symbol=False),
+                format_vnd(line["patient_share"], symbol=False),
             ):
                 row.cell(value)
 
@@ -166,12 +167,14 @@ def _thermal_draw(
             _line(document, line["name"], bold=True)
             _line(
                 document,
-                f"  {line['quantity']} {line['unit']} x {vnd(line['unit_price'])} = "
-                f"{vnd(line['amount'])}  VAT {line['vat']}",
+                f"  {line['quantity']} {line['unit']} x "
+                f"{format_vnd(line['unit_price'], symbol=False)} = "
+                f"{format_vnd(line['amount'], symbol=False)}  VAT {line['vat']}",
             )
             _line(
                 document,
-                f"  BHYT {vnd(line['insurance_share'])} · NB {vnd(line['patient_share'])}",
+                f"  BHYT {format_vnd(line['insurance_share'], symbol=False)} · "
+                f"NB {format_vnd(line['patient_share'], symbol=False)}",
             )
     document.ln(1)
     for row, bold in _money_lines(content):

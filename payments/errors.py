@@ -272,3 +272,13 @@ class AmountExceedsRefundOwed(DomainError):
     status = 402
     code = "amount_exceeds_refund_owed"
     default_message = "More than what is owed back to the patient."
+
+
+CASH_NEEDS_TENDERED = "Cash needs the amount tendered."
+
+
+class TenderedMissing(DomainError):
+    """Cash without ``tendered``, answered as the API answers any missing field."""
+
+    code = "parameter_missing"
+    default_message = f"tendered: {CASH_NEEDS_TENDERED}"

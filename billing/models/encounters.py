@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from billing.models.patients import Patient, Route
+from billing.money import CurrencyField
 
 
 class EncounterKind(models.TextChoices):
@@ -75,7 +76,7 @@ class PriceListItem(models.Model):
     )
     on_demand = models.BooleanField(default=False, help_text="Dịch vụ theo yêu cầu: patient pays")
     vat_rate = models.CharField(max_length=3, choices=VatRate.choices, default=VatRate.KCT)
-    currency = models.CharField(max_length=3, default="VND")
+    currency = CurrencyField()
     effective_from = models.DateField()
     effective_to = models.DateField(null=True, blank=True, help_text="Exclusive; empty = open")
 
@@ -138,7 +139,7 @@ class Charge(ServiceLine):
     his_reference = models.CharField(max_length=64, null=True, blank=True, unique=True)
     insurance_unit_price = models.BigIntegerField(null=True, blank=True)
     on_demand = models.BooleanField(default=False)
-    currency = models.CharField(max_length=3, default="VND")
+    currency = CurrencyField()
     service_at = models.DateTimeField()
     status = models.CharField(
         max_length=8, choices=ChargeStatus.choices, default=ChargeStatus.ACTIVE

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 
 from billing.models.encounters import Charge, Encounter, ServiceLine
 from billing.models.patients import Patient
+from billing.money import CurrencyField
 
 
 class DocumentSequence(models.Model):
@@ -51,7 +52,7 @@ class Invoice(models.Model):
     status = models.CharField(
         max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED
     )
-    currency = models.CharField(max_length=3, default="VND")
+    currency = CurrencyField()
     total = models.BigIntegerField()
     insurance_share = models.BigIntegerField()
     patient_share = models.BigIntegerField()
@@ -131,7 +132,7 @@ class Deposit(models.Model):
     encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="deposits")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="deposits")
     amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3, default="VND")
+    currency = CurrencyField()
     received_at = models.DateTimeField()
     received_by = models.CharField(max_length=100)
     source_type = models.CharField(max_length=40, help_text="what brought the money")

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from billing.money import CurrencyField
+
 
 class AccountType(models.TextChoices):
     ASSET = "asset", "Asset"
@@ -32,7 +34,7 @@ class Account(models.Model):
     code = models.CharField(max_length=20, unique=True)
     name = models.CharField(max_length=200)
     type = models.CharField(max_length=10, choices=AccountType.choices)
-    currency = models.CharField(max_length=3, default="VND")
+    currency = CurrencyField()
     is_active = models.BooleanField(default=True)
     description = models.TextField(blank=True)
 

@@ -14,16 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE, REFUND_OWED
-from billing.errors import EncounterClosed, InvalidAmount, NothingToBill
-from billing.models import (
-    Deposit,
-    Encounter,
-    EncounterStatus,
-    Invoice,
-    InvoiceStatus,
-    JournalEntry,
-)
-from billing.money import Money
+from billing.errors import EncounterClosed, NothingToBill
+from billing.models import Deposit, Encounter, EncounterStatus, Invoice, InvoiceStatus, JournalEntry
+from billing.money import Money, positive_amount
 from billing.selectors.invoices import deposit_balance, invoice_balance
 from billing.services.invoices import invoice_issue, invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
@@ -53,8 +46,7 @@ def deposit_receive(
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
     if encounter.status != EncounterStatus.OPEN:
         raise EncounterClosed("Advances are taken only for an open encounter.")
-    if amount.amount <= 0:
-        raise InvalidAmount(param="amount")
+    positive_amount(amount.amount)
     deposit = Deposit.objects.create(
         encounter=encounter,
         patient_id=encounter.patient_id,

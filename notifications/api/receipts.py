@@ -18,15 +18,15 @@ from rest_framework.views import APIView
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.permissions import allow
 from config.api.schema import idempotency_key_header
-from config.errors import InvalidRequest, NotFound
-from config.identity.models import Device, DeviceKind, Role
+from config.errors import InvalidRequest
+from config.identity.models import DeviceKind, Role
 from notifications.errors import ReceiptNotIssued
 from notifications.models import MessageChannel, MessageStatus, PdfLayout, Receipt, ReceiptKind
 from notifications.selectors import receipt_visible
 from notifications.services.messages import receipt_resend
 from notifications.services.pdfs import primary_layout, receipt_pdf_get
-from payments.models import Payment
 from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal
+from payments.selectors.payments import payment_visible
 from payments.services.idempotency import idempotent
 
 ReceiptReaders = allow(
@@ -160,14 +160,8 @@ class PaymentReceiptApi(APIView):
     def get(self, request: Request, public_id: str) -> Response:
         """The receipt of a payment (or deposit). `404 receipt_not_issued_yet` while the
         payment has not succeeded or its receipt is still being issued: poll again."""
-        payment = Payment.objects.filter(public_id=public_id).first()
         user = request.user
-        if (
-            payment is None
-            or (isinstance(user, Device) and payment.created_by_device_id != user.pk)
-            or (isinstance(user, PayLinkPrincipal) and payment.invoice_id != user.invoice_id)
-        ):
-            raise NotFound("No such payment.", param="id")
+        payment = payment_visible(user=user, public_id=public_id)
         receipt = Receipt.objects.filter(payment=payment, refund__isnull=True).first()
         if receipt is None:
             raise ReceiptNotIssued()

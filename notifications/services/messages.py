@@ -15,8 +15,6 @@ puts it back in the queue after ``MESSAGE_STALE_MINUTES`` (at-least-once, the ga
 from __future__ import annotations
 
 import logging
-import unicodedata
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,27 +26,17 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing.models import OPEN_INVOICE_STATUSES, Invoice, Patient
+from billing.money import format_vnd
+from billing.public_ids import mint_public_id
 from billing.selectors.invoices import deposit_balance, invoice_balances
 from config.tasks import backoff_seconds
+from config.text import ascii_fold
 from notifications.backends import PermanentSendError, SendError, TransientSendError, sms_backend
 from notifications.backends.email import email_send
 from notifications.errors import RecipientMissing
 from notifications.models import Message, MessageChannel, MessageStatus, Receipt, ReceiptKind
 
 logger = logging.getLogger(__name__)
-
-
-def vnd(amount: int) -> str:
-    """180000 → ``180.000`` (Vietnamese thousands separator)."""
-    return f"{amount:,}".replace(",", ".")
-
-
-def ascii_sms(text: str) -> str:
-    """SMS go out without diacritics (one 160-character GSM segment instead of 70 UCS-2
-    characters, and every handset shows them): "Bệnh viện Đa khoa" → "Benh vien Da khoa"."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip()
 
 
 def _send_soon(message_id: int) -> None:
@@ -77,7 +65,7 @@ def message_enqueue(
     body = str(render_to_string(f"notifications/messages/{template}.{language}.txt", context))
     subject = ""
     if channel == MessageChannel.SMS:
-        body = ascii_sms(body)
+        body = ascii_fold(body)  # SMS go out without diacritics
     else:
         subject = render_to_string(
             f"notifications/messages/{template}.{language}.subject.txt", context
@@ -121,7 +109,7 @@ def _receipt_message(receipt: Receipt, channel: str, recipient: str, dedupe_key:
         context={
             "title": receipt.content["title"],
             "number": receipt.display_number,
-            "amount": vnd(receipt.amount),
+            "amount": format_vnd(receipt.amount, symbol=False),
             "url": receipt.content["verification_url"],
         },
         dedupe_key=dedupe_key,
@@ -147,7 +135,7 @@ def receipt_resend(*, receipt: Receipt, channel: str) -> Message:
     if not recipient:
         raise RecipientMissing(param="channel")
     with transaction.atomic():
-        key = f"receipt:{receipt.pk}:{channel}:resend:{uuid.uuid4().hex}"
+        key = f"receipt:{receipt.pk}:{channel}:resend:{mint_public_id(length=32)}"
         return _receipt_message(receipt, channel, recipient, key)
 
 
@@ -182,7 +170,7 @@ def invoice_pay_link_enqueue(*, invoice: Invoice) -> Message | None:
         recipient=patient.phone,
         context={
             "number": invoice.display_number,
-            "amount": vnd(to_pay),
+            "amount": format_vnd(to_pay, symbol=False),
             "url": f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/pay/{token}",
         },
         dedupe_key=f"invoice:{invoice.pk}:pay_link:sms",

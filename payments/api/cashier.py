@@ -18,13 +18,17 @@ from config.api.permissions import IsCashier, IsSupervisor
 from config.api.schema import idempotency_key_header
 from config.errors import NotFound
 from payments.models import (
-    ACTIVE_SESSION_STATUSES,
     COUNTED_SESSION_STATUSES,
     DENOMINATIONS,
     CashierSession,
-    CashierSessionStatus,
     PayoutMethod,
-    Terminal,
+)
+from payments.selectors.cashier_sessions import (
+    session_active_of,
+    session_get,
+    session_open_of,
+    sessions_handed_over_to,
+    terminal_get,
 )
 from payments.services.cashier.close import (
     session_approve_close,
@@ -51,17 +55,6 @@ def money_post_schema(request: Any, response: Any, status: int) -> Callable[...,
 def staff(request: Request) -> User:
     assert isinstance(request.user, User)  # the role permissions admit staff only
     return request.user
-
-
-def session_get(public_id: str, param: str = "id") -> CashierSession:
-    session = (
-        CashierSession.objects.select_related("terminal__cash_account", "cashier")
-        .filter(public_id=public_id)
-        .first()
-    )
-    if session is None:
-        raise NotFound("No such cashier session.", param=param)
-    return session
 
 
 class SessionOutputSerializer(serializers.Serializer):
@@ -122,11 +115,8 @@ class SessionOpenApi(APIView):
         `terminal_inactive` (409)."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        terminal = Terminal.objects.filter(code=data.validated_data["terminal"]).first()
-        if terminal is None:
-            raise NotFound("No such terminal.", param="terminal")
         session = session_open(
-            terminal=terminal,
+            terminal=terminal_get(code=data.validated_data["terminal"], param="terminal"),
             cashier=staff(request),
             opening_count=data.validated_data["opening_count"],
         )
@@ -145,11 +135,8 @@ class SessionCurrentApi(APIView):
         """The caller's active session (open or being handed over; `null` if none) and the
         drawers handed over to the caller, waiting for their count."""
         user = staff(request)
-        sessions = CashierSession.objects.select_related("terminal", "cashier")
-        current = sessions.filter(cashier=user, status__in=ACTIVE_SESSION_STATUSES).first()
-        waiting = sessions.filter(
-            handover_receiver=user, status=CashierSessionStatus.HANDOVER_PENDING
-        )
+        current = session_active_of(cashier=user)
+        waiting = sessions_handed_over_to(cashier=user)
         return Response(
             {
                 "session": body(current) if current else None,
@@ -164,7 +151,7 @@ class SessionDetailApi(APIView):
     @extend_schema(tags=["cashier"], responses={200: SessionOutputSerializer})
     def get(self, request: Request, public_id: str) -> Response:
         """A session (a cashier sees their own; a supervisor any)."""
-        session = session_get(public_id)
+        session = session_get(public_id=public_id)
         session_check_owner(session=session, user=staff(request))
         return Response(body(session))
 
@@ -183,7 +170,7 @@ class SessionCloseApi(APIView):
         data = CountSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         session = session_close(
-            session=session_get(public_id),
+            session=session_get(public_id=public_id),
             count=data.validated_data["count"],
             closed_by=staff(request),
         )
@@ -197,7 +184,9 @@ class SessionApproveCloseApi(APIView):
     def post(self, request: Request, public_id: str) -> Response:
         """A supervisor (not the session's cashier) approves a variance above the
         threshold. Errors: `session_not_pending_approval` (409), `approval_by_cashier`."""
-        session = session_approve_close(session=session_get(public_id), approved_by=staff(request))
+        session = session_approve_close(
+            session=session_get(public_id=public_id), approved_by=staff(request)
+        )
         return Response(body(session))
 
 
@@ -219,7 +208,7 @@ class SessionHandoverApi(APIView):
         if receiver is None:
             raise NotFound("No such cashier.", param="to")
         session = session_handover(
-            session=session_get(public_id),
+            session=session_get(public_id=public_id),
             receiver=receiver,
             count=data.validated_data["count"],
             by=staff(request),
@@ -245,7 +234,7 @@ class SessionHandoverAcceptApi(APIView):
         data = CountSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         given, received = session_handover_accept(
-            session=session_get(public_id),
+            session=session_get(public_id=public_id),
             count=data.validated_data["count"],
             receiver=staff(request),
         )
@@ -292,12 +281,12 @@ class CashTransferCreateApi(APIView):
         values = data.validated_data
         transfer = cash_transfer_create(
             from_session=(
-                session_get(values["from_session"], "from_session")
+                session_get(public_id=values["from_session"], param="from_session")
                 if values.get("from_session")
                 else None
             ),
             to_session=(
-                session_get(values["to_session"], "to_session")
+                session_get(public_id=values["to_session"], param="to_session")
                 if values.get("to_session")
                 else None
             ),
@@ -343,12 +332,11 @@ class RefundOwedPayoutApi(APIView):
         if encounter is None:
             raise NotFound("No such encounter.", param="encounter_id")
         user = staff(request)
-        open_session = CashierSession.objects.filter(cashier=user, status="open").first()
         payout = refund_owed_pay_out(
             encounter=encounter,
             amount=values.get("amount"),
             method=values["paid_by"],
-            session=open_session,
+            session=session_open_of(cashier=user),
             by=user,
             idempotency_key=request.headers["Idempotency-Key"],
             bank_reference=values["bank_reference"],

@@ -14,13 +14,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.permissions import allow
-from config.errors import NotFound
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
-from payments.api.cashier import session_get, staff
+from payments.api.cashier import staff
 from payments.errors import SessionNotCounted
-from payments.models import COUNTED_SESSION_STATUSES, Terminal
-from payments.services.cashier.report import session_report, terminal_day_report
+from payments.models import COUNTED_SESSION_STATUSES
+from payments.selectors.cashier_sessions import session_get, terminal_get
+from payments.selectors.z_report import session_report, terminal_day_report
 from payments.services.cashier.report_pdf import report_pdf
 from payments.services.cashier.sessions import session_check_owner
 
@@ -53,7 +53,7 @@ class SessionReportApi(APIView):
         any. `agrees` says the records and the ledger give the same figures."""
         params = FormatSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        session = session_get(public_id)
+        session = session_get(public_id=public_id)
         user = staff(request)
         if Role.FINANCE not in staff_roles(user):
             session_check_owner(session=session, user=user)
@@ -82,9 +82,7 @@ class TerminalDayReportApi(APIView):
         report, and the sessions still open (not in the totals)."""
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        terminal = Terminal.objects.filter(code=code).first()
-        if terminal is None:
-            raise NotFound("No such terminal.", param="code")
+        terminal = terminal_get(code=code, param="code")
         day = params.validated_data.get("date") or timezone.localdate()
         return _answer(
             terminal_day_report(terminal=terminal, day=day),

@@ -16,30 +16,23 @@ from rest_framework.views import APIView
 
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
 from billing.errors import InvalidAmount
-from billing.models import OPEN_INVOICE_STATUSES, Encounter, Invoice
+from billing.models import OPEN_INVOICE_STATUSES, Invoice
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.schema import idempotency_key_header
 from config.errors import NotFound
 from config.identity.models import Device, DeviceKind, Role
 from config.identity.selectors import staff_roles
-from payments.errors import InvoiceNotPayable, MethodNotAllowed
+from payments.errors import InvoiceNotPayable
 from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose, PaymentStatus
-from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal, pay_link_invoice_id
+from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal
 from payments.providers.vietqr import build_payload, qr_png, qr_svg
-from payments.services.cashier.advance_receipt import advance_receipt_data
-from payments.services.cashier.cash import cash_payment_take
-from payments.services.cashier.sessions import session_open_for
+from payments.selectors.advance_receipts import advance_receipt_data
+from payments.selectors.payments import pay_link_invoice, payment_visible
+from payments.services.channels import payment_take
 from payments.services.idempotency import idempotent
-from payments.services.payments import PaymentRequest, payment_cancel, payment_create
+from payments.services.payments import payment_cancel
 
 AUTHENTICATION = [StaffTokenAuthentication, DeviceKeyAuthentication, PayLinkAuthentication]
-
-METHODS_BY_CHANNEL = {
-    PaymentChannel.KIOSK: {PaymentMethod.CARD_PRESENT, PaymentMethod.VIETQR},
-    PaymentChannel.PHONE: {PaymentMethod.CARD, PaymentMethod.VIETQR},
-    PaymentChannel.DESK: {PaymentMethod.CARD_PRESENT, PaymentMethod.VIETQR, PaymentMethod.CASH},
-}
-
 
 # The largest amount a bigint column holds; the invoice or the deposit sets the real limit.
 MAX_AMOUNT = 2**63 - 1
@@ -76,27 +69,6 @@ class PaymentParties(BasePermission):
         if isinstance(user, PayLinkPrincipal):
             return True
         return Role.CASHIER in staff_roles(user)
-
-
-def _channel(request: Request) -> str:
-    if isinstance(request.user, Device):
-        return PaymentChannel.KIOSK
-    if isinstance(request.user, PayLinkPrincipal):
-        return PaymentChannel.PHONE
-    return PaymentChannel.DESK
-
-
-def _visible_payment(request: Request, public_id: str) -> Payment:
-    payment = Payment.objects.filter(public_id=public_id).first()
-    user = request.user
-    visible = payment is not None and (
-        (isinstance(user, Device) and payment.created_by_device_id == user.pk)
-        or (isinstance(user, PayLinkPrincipal) and payment.invoice_id == user.invoice_id)
-        or (not isinstance(user, Device | PayLinkPrincipal) and bool(staff_roles(user)))
-    )
-    if not visible or payment is None:
-        raise NotFound("No such payment.", param="id")
-    return payment
 
 
 def next_action(payment: Payment, request: Request) -> dict[str, Any] | None:
@@ -174,23 +146,6 @@ def _payment_body(payment: Payment, request: Request) -> dict[str, Any]:
     return dict(PaymentOutputSerializer(payment, context={"request": request}).data)
 
 
-def _what_is_paid(values: dict[str, Any], user: Any) -> tuple[Invoice | None, Encounter | None]:
-    """The invoice (or, for an advance, the encounter) the payer may pay."""
-    if values.get("invoice_id"):
-        invoice = Invoice.objects.filter(pk=values["invoice_id"]).first()
-        if invoice is None or (
-            isinstance(user, PayLinkPrincipal) and user.invoice_id != invoice.pk
-        ):
-            raise NotFound("No such invoice.", param="invoice_id")
-        return invoice, None
-    if isinstance(user, PayLinkPrincipal):
-        raise NotFound("A pay link pays its own invoice only.", param="encounter_id")
-    encounter = Encounter.objects.filter(pk=values["encounter_id"]).first()
-    if encounter is None:
-        raise NotFound("No such encounter.", param="encounter_id")
-    return None, encounter
-
-
 class PaymentCreateApi(APIView):
     authentication_classes = AUTHENTICATION
     permission_classes = [PaymentParties]
@@ -199,7 +154,7 @@ class PaymentCreateApi(APIView):
         invoice_id = serializers.IntegerField(required=False)
         encounter_id = serializers.IntegerField(required=False, help_text="for an advance")
         amount = MinorUnitsField()
-        currency = serializers.CharField(max_length=3, default="VND")
+        currency = serializers.CharField(max_length=3, default=settings.HOSPITAL_CURRENCY)
         method = serializers.ChoiceField(choices=PaymentMethod.choices)
         tendered = MinorUnitsField(
             required=False, help_text="cash: the notes handed over (≥ amount); change = difference"
@@ -241,40 +196,16 @@ class PaymentCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        channel = _channel(request)
-        method = values["method"]
-        if method not in METHODS_BY_CHANNEL[PaymentChannel(channel)]:
-            raise MethodNotAllowed(
-                f"{method} is not taken on the {channel} channel.", param="method"
-            )
-        if method == PaymentMethod.CASH and "tendered" not in values:
-            raise serializers.ValidationError(
-                {"tendered": "Cash needs the amount tendered."}, code="required"
-            )
-        user = request.user
-        # Every desk payment belongs to the cashier's open session (its terminal's reader).
-        session = session_open_for(cashier=user) if channel == PaymentChannel.DESK else None
-        invoice, encounter = _what_is_paid(values, user)
-        reader = user.card_reader_id if isinstance(user, Device) else ""
-        payment_request = PaymentRequest(
-            purpose=PaymentPurpose.INVOICE if invoice else PaymentPurpose.DEPOSIT,
-            invoice=invoice,
-            encounter=encounter,
+        payment = payment_take(
+            payer=request.user,
+            invoice_id=values.get("invoice_id"),
+            encounter_id=values.get("encounter_id"),
             amount=values["amount"],
             currency=values["currency"],
-            method=method,
-            channel=channel,
-            idempotency_key=request.headers["Idempotency-Key"],
-            card_reader_id=session.terminal.card_reader_id if session else reader,
-            created_by_device=user if isinstance(user, Device) else None,
-            created_by_user=(user if not isinstance(user, Device | PayLinkPrincipal) else None),
-            cashier_session=session,
+            method=values["method"],
             tendered=values.get("tendered"),
+            idempotency_key=request.headers["Idempotency-Key"],
         )
-        if method == PaymentMethod.CASH:
-            payment = cash_payment_take(request=payment_request)
-        else:
-            payment = payment_create(payment_request)
         return Response(_payment_body(payment, request), status=201)
 
 
@@ -286,7 +217,9 @@ class PaymentDetailApi(APIView):
     def get(self, request: Request, public_id: str) -> Response:
         """Status and the next action: a VietQR payload and image URLs, a client secret
         for Stripe Elements, or an instruction for the card reader."""
-        return Response(_payment_body(_visible_payment(request, public_id), request))
+        return Response(
+            _payment_body(payment_visible(user=request.user, public_id=public_id), request)
+        )
 
 
 class PaymentCancelApi(APIView):
@@ -297,7 +230,7 @@ class PaymentCancelApi(APIView):
     @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         """Cancel a payment that has not succeeded. Error: `payment_state_conflict`."""
-        payment = payment_cancel(payment=_visible_payment(request, public_id))
+        payment = payment_cancel(payment=payment_visible(user=request.user, public_id=public_id))
         return Response(_payment_body(payment, request))
 
 
@@ -308,7 +241,7 @@ class PaymentQrApi(APIView):
     @extend_schema(tags=["payments"], responses={(200, "image/png"): bytes})
     def get(self, request: Request, public_id: str, fmt: str) -> HttpResponse:
         """The VietQR image of a pending bank-transfer payment (PNG or SVG)."""
-        payment = _visible_payment(request, public_id)
+        payment = payment_visible(user=request.user, public_id=public_id)
         action = next_action(payment, request)
         if action is None or action["type"] != "vietqr":
             raise NotFound("This payment has no QR code to show.", param="id")
@@ -355,11 +288,6 @@ class PayLinkShowApi(APIView):
 
     @extend_schema(tags=["payments"], auth=[], responses={200: InvoiceOutputSerializer})
     def get(self, request: Request, token: str) -> Response:
-        invoice = (
-            Invoice.objects.prefetch_related("lines").filter(pk=pay_link_invoice_id(token)).first()
-        )
-        if invoice is None:
-            raise NotFound("No such invoice.")
-        body = invoice_body([invoice])[0]
+        body = invoice_body([pay_link_invoice(token=token)])[0]
         body.pop("patient_id", None)
         return Response(body)

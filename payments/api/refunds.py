@@ -15,12 +15,18 @@ from rest_framework.views import APIView
 
 from config.api.permissions import IsCashier, IsSupervisor
 from config.api.schema import idempotency_key_header
-from config.errors import NotFound
 from payments.errors import RefundStateConflict
-from payments.models import CashierSession, Payment, PayoutMethod, Refund, RefundStatus
+from payments.models import (
+    PayoutMethod,
+    RefundReason,
+    RefundStatus,
+)
+from payments.selectors.cashier_sessions import session_open_of
+from payments.selectors.payments import payment_visible
+from payments.selectors.refunds import refund_get
 from payments.services.cashier.payouts import refund_pay_out
 from payments.services.idempotency import idempotent
-from payments.services.refunds import REFUND_REASONS, refund_cancel, refund_decide, refund_request
+from payments.services.refunds import refund_cancel, refund_decide, refund_request
 
 _KEY = idempotency_key_header("Unique per refund attempt.")
 
@@ -46,28 +52,12 @@ def _user(request: Request) -> User:
     return request.user
 
 
-def open_session_of(user: User) -> CashierSession | None:
-    """The caller's open desk session, if any (not locked)."""
-    return (
-        CashierSession.objects.select_related("terminal__cash_account")
-        .filter(cashier=user, status="open")
-        .first()
-    )
-
-
-def _refund(public_id: str) -> Refund:
-    refund = Refund.objects.select_related("payment").filter(public_id=public_id).first()
-    if refund is None:
-        raise NotFound("No such refund.", param="id")
-    return refund
-
-
 class RefundCreateApi(APIView):
     permission_classes = [IsCashier]
 
     class InputSerializer(serializers.Serializer):
         amount = serializers.IntegerField(required=False, help_text="Default: all refundable")
-        reason = serializers.ChoiceField(choices=REFUND_REASONS)
+        reason = serializers.ChoiceField(choices=RefundReason.values)
         note = serializers.CharField(max_length=300, required=False, default="")
 
     @extend_schema(
@@ -81,9 +71,7 @@ class RefundCreateApi(APIView):
         """Refund all or part of a succeeded payment, by its own rail. Above
         `REFUND_APPROVAL_THRESHOLD` it waits for a supervisor (`requested`). Errors:
         `refund_exceeds_captured` (402), `payment_not_refundable` (409)."""
-        payment = Payment.objects.filter(public_id=public_id).first()
-        if payment is None:
-            raise NotFound("No such payment.", param="id")
+        payment = payment_visible(user=request.user, public_id=public_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values: dict[str, Any] = data.validated_data
@@ -94,7 +82,7 @@ class RefundCreateApi(APIView):
             note=values["note"],
             requested_by=_user(request),
             idempotency_key=request.headers["Idempotency-Key"],
-            cashier_session=open_session_of(_user(request)),
+            cashier_session=session_open_of(cashier=_user(request)),
         )
         return Response(RefundOutputSerializer(refund).data, status=201)
 
@@ -108,7 +96,7 @@ class RefundDecisionApi(APIView):
         """Approve (and process) or reject a requested refund. The requester cannot
         decide their own (`approval_by_requester`)."""
         refund = refund_decide(
-            refund=_refund(public_id), approve=self.approve, decided_by=_user(request)
+            refund=refund_get(public_id=public_id), approve=self.approve, decided_by=_user(request)
         )
         return Response(RefundOutputSerializer(refund).data)
 
@@ -131,7 +119,7 @@ class RefundPayoutApi(APIView):
         Idempotency-Key is required). Cash comes out of the caller's open session's drawer:
         `cashier_session_required` without one, `insufficient_drawer_cash` (402) above what
         the drawer holds; `refund_state_conflict` (409) unless it is `pending_payout`."""
-        refund = _refund(public_id)
+        refund = refund_get(public_id=public_id)
         if refund.status != RefundStatus.PENDING_PAYOUT:
             raise RefundStateConflict(detail={"status": refund.status})
         data = self.InputSerializer(data=request.data)
@@ -140,7 +128,7 @@ class RefundPayoutApi(APIView):
         refund = refund_pay_out(
             refund=refund,
             method=data.validated_data["paid_by"],
-            session=open_session_of(user),
+            session=session_open_of(cashier=user),
             by=user,
         )
         return Response(RefundOutputSerializer(refund).data)
@@ -154,5 +142,5 @@ class RefundCancelApi(APIView):
         """Cancel a refund still waiting for approval or for its payout (by its requester
         or a supervisor): it moves no money and frees its amount. Errors:
         `refund_state_conflict` (409), `refund_cancel_not_allowed` (403)."""
-        refund = refund_cancel(refund=_refund(public_id), by=_user(request))
+        refund = refund_cancel(refund=refund_get(public_id=public_id), by=_user(request))
         return Response(RefundOutputSerializer(refund).data)

@@ -21,13 +21,12 @@ from payments.models.payments import (
     PaymentStatus,
     Provider,
 )
+from payments.models.refunds import Refund, RefundReason, RefundStatus
 from payments.models.webhooks import (
     BankTransferSeen,
     ReconciliationItem,
     ReconciliationReason,
     ReconciliationStatus,
-    Refund,
-    RefundStatus,
     WebhookEvent,
     WebhookProvider,
 )
@@ -56,6 +55,7 @@ __all__ = [
     "ReconciliationStatus",
     "Refund",
     "RefundOwedPayout",
+    "RefundReason",
     "RefundStatus",
     "Terminal",
     "WebhookEvent",

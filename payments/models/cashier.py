@@ -8,32 +8,29 @@ reference (``cashier_session:<id>``), so a session's cash can be read from the l
 
 from __future__ import annotations
 
-import secrets
-
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+
+from billing.money import CurrencyField
+from billing.public_ids import mint_public_id
 
 # VND notes a drawer holds (domain: cash counted by denomination at open and close).
 DENOMINATIONS = (500_000, 200_000, 100_000, 50_000, 20_000, 10_000, 5_000, 2_000, 1_000)
 TERMINAL_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9-]{0,14}$"
 
 
-def _public_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(10)}"
-
-
 def new_session_id() -> str:
-    return _public_id("cs")
+    return mint_public_id(prefix="cs_")
 
 
 def new_transfer_id() -> str:
-    return _public_id("ct")
+    return mint_public_id(prefix="ct_")
 
 
 def new_refund_owed_payout_id() -> str:
-    return _public_id("rp")
+    return mint_public_id(prefix="rp_")
 
 
 def staff_reference() -> models.ForeignKey:
@@ -90,7 +87,7 @@ class CashierSession(models.Model):
     status = models.CharField(
         max_length=20, choices=CashierSessionStatus.choices, default=CashierSessionStatus.OPEN
     )
-    currency = models.CharField(max_length=3, default="VND")
+    currency = CurrencyField()
     opening_float = models.BigIntegerField()
     opening_count = models.JSONField(default=dict)
     opened_at = models.DateTimeField(auto_now_add=True)
@@ -168,7 +165,7 @@ class CashTransfer(models.Model):
         related_name="transfers_in",
     )
     amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3, default="VND")
+    currency = CurrencyField()
     note = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -202,7 +199,7 @@ class RefundOwedPayout(models.Model):
         "billing.Encounter", on_delete=models.PROTECT, related_name="refund_owed_payouts"
     )
     amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3, default="VND")
+    currency = CurrencyField()
     method = models.CharField(max_length=14, choices=PayoutMethod.choices)
     cashier_session = models.ForeignKey(
         CashierSession,

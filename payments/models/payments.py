@@ -6,15 +6,16 @@ Every status change goes through ``payments.services.transitions`` (the only wri
 
 from __future__ import annotations
 
-import secrets
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from billing.money import CurrencyField
+from billing.public_ids import mint_public_id
+
 
 def new_public_id() -> str:
-    return "pay_" + secrets.token_hex(10)
+    return mint_public_id(prefix="pay_")
 
 
 class PaymentMethod(models.TextChoices):
@@ -75,7 +76,7 @@ class Payment(models.Model):
         related_name="deposit_payments",
     )
     amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3, default="VND")
+    currency = CurrencyField()
     amount_refunded = models.BigIntegerField(default=0)
     method = models.CharField(max_length=14, choices=PaymentMethod.choices)
     channel = models.CharField(max_length=8, choices=PaymentChannel.choices)

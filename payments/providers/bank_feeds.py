@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import re
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from payments.providers.vietqr import strip_diacritics
+from billing.public_ids import mint_public_id
+from config.text import ascii_fold
 
 BANK_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 FEED_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # both feeds send local time without an offset
@@ -308,8 +308,9 @@ def new_memo_code() -> str:
     """A fresh memo code such as ``VP7K2Q9`` (cryptographically random, so codes of other
     patients cannot be guessed from one's own). Not guaranteed unique: the caller stores it
     under a unique constraint and draws again on a collision."""
-    body = "".join(secrets.choice(MEMO_CODE_ALPHABET) for _ in range(MEMO_CODE_BODY_LENGTH))
-    return MEMO_CODE_PREFIX + body
+    return mint_public_id(
+        prefix=MEMO_CODE_PREFIX, alphabet=MEMO_CODE_ALPHABET, length=MEMO_CODE_BODY_LENGTH
+    )
 
 
 def find_memo_codes(
@@ -318,7 +319,7 @@ def find_memo_codes(
     """Every distinct code in a bank memo, upper-cased, in order of appearance."""
     compiled = _case_insensitive(pattern)
     found: list[str] = []
-    for match in compiled.finditer(strip_diacritics(description or "")):
+    for match in compiled.finditer(ascii_fold(description or "")):
         code = match.group(0).upper()
         if code not in found:
             found.append(code)

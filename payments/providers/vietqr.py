@@ -14,10 +14,11 @@ from __future__ import annotations
 import binascii
 import io
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 import segno
+
+from config.text import ascii_fold
 
 NAPAS_GUID = "A000000727"
 SERVICE_TO_ACCOUNT = "QRIBFTTA"
@@ -87,15 +88,6 @@ class VietQRPayload:
 def crc16_ccitt_false(data: str) -> str:
     """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) as 4 upper-case hex digits."""
     return f"{binascii.crc_hqx(data.encode('utf-8'), 0xFFFF):04X}"
-
-
-def strip_diacritics(text: str) -> str:
-    """Vietnamese text as banks carry it: ``"Thanh toán viện phí Đợt 1"`` → ``"Thanh toan vien
-    phi Dot 1"``. Only the marks go (NFKD, then combining characters dropped; đ/Đ have no
-    decomposition, so they are mapped by hand); other non-ASCII characters are left for the
-    caller to refuse."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 # --- builder ---------------------------------------------------------------------------------
@@ -174,7 +166,7 @@ def _amount_text(amount: int) -> str:
 
 def _clean_text(value: str, name: str, max_length: int, *, fold: bool) -> str:
     _check_str(value, name)
-    text = " ".join((strip_diacritics(value) if fold else value).split())
+    text = " ".join((ascii_fold(value) if fold else value).split())
     if not text:
         raise VietQRError(f"{name} is empty; pass None to leave it out", field=name)
     if not _PRINTABLE_ASCII.fullmatch(text):

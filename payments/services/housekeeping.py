@@ -9,34 +9,13 @@ harmless.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-
-from django.conf import settings
-from django.utils import timezone
 
 from config.errors import DomainError
-from payments.models import ACTIVE_STATUSES, Payment, PaymentMethod, PaymentStatus, Provider
+from payments.models import Payment, PaymentStatus
+from payments.selectors.payments import payments_abandoned, payments_stuck_in_flight
 from payments.services.payments import payment_cancel, payment_sync_from_provider
 
 logger = logging.getLogger(__name__)
-
-
-def payments_stuck_in_flight(*, limit: int = 200) -> list[int]:
-    """Ids of Stripe payments in flight for longer than ``PAYMENT_SYNC_AFTER_MINUTES`` (and
-    younger than ``PAYMENT_SYNC_MAX_AGE_HOURS``: an abandoned card form is not asked about
-    forever), oldest first."""
-    now = timezone.now()
-    return list(
-        Payment.objects.filter(
-            provider=Provider.STRIPE,
-            status__in=ACTIVE_STATUSES,
-            updated_at__lt=now - timedelta(minutes=settings.PAYMENT_SYNC_AFTER_MINUTES),
-            created_at__gt=now - timedelta(hours=settings.PAYMENT_SYNC_MAX_AGE_HOURS),
-        )
-        .exclude(provider_reference="")
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
 
 
 def payments_sync_stuck(*, limit: int = 200) -> int:
@@ -60,12 +39,8 @@ def payments_cancel_abandoned(*, limit: int = 200) -> int:
     (the patient closed the page): their reservation would block paying the invoice any
     other way. The intent is canceled at Stripe first; one that succeeded meanwhile is
     recorded as succeeded instead. Returns how many were canceled."""
-    cutoff = timezone.now() - timedelta(minutes=settings.CARD_PAYMENT_TTL_MINUTES)
     canceled = 0
-    abandoned = Payment.objects.filter(
-        method=PaymentMethod.CARD, status=PaymentStatus.PENDING, created_at__lt=cutoff
-    ).order_by("created_at")[:limit]
-    for payment in abandoned:
+    for payment in payments_abandoned(limit=limit):
         try:
             payment = payment_cancel(payment=payment)
         except DomainError as exc:

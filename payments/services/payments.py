@@ -29,11 +29,13 @@ from django.utils import timezone
 
 from billing.errors import CurrencyMismatch, EncounterClosed, InvalidAmount
 from billing.models import Encounter, EncounterStatus, Invoice
+from billing.money import positive_amount
 from config.errors import DomainError
 from payments.errors import IllegalTransition, MethodNotAllowed, NoCardReader, ProviderError
 from payments.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, Provider
 from payments.providers import stripe as stripe_provider
 from payments.providers.bank_feeds import new_memo_code
+from payments.selectors.payments import payment_started_earlier, payments_qr_overdue
 from payments.services.amounts import check_invoice_amount
 from payments.services.cashier.sessions import session_lock_open
 from payments.services.transitions import payment_transition
@@ -65,13 +67,27 @@ class PaymentRequest:
     cashier_session: Any = None
     tendered: int | None = None
 
+    def recorded(self) -> dict[str, Any]:
+        """What the payment records of its request; the same fields tell a repeat of it."""
+        return {
+            "purpose": self.purpose,
+            "invoice": self.invoice,
+            "encounter": self.encounter,
+            "amount": self.amount,
+            "currency": self.currency,
+            "method": self.method,
+            "channel": self.channel,
+            "idempotency_key": self.idempotency_key,
+            "created_by_user": self.created_by_user,
+            "created_by_device": self.created_by_device,
+        }
 
-def payment_reserve(request: PaymentRequest) -> Payment:
+
+def payment_reserve(*, request: PaymentRequest) -> Payment:
     """Commit a ``pending`` payment after checking its amount under the invoice's (or the
     encounter's) row lock — and, for a desk payment, under its session's lock taken first,
     so a session closed meanwhile refuses it (``cashier_session_closed``)."""
-    if type(request.amount) is not int or request.amount <= 0:
-        raise InvalidAmount(param="amount")
+    positive_amount(request.amount)
     if request.method in (PaymentMethod.CARD, PaymentMethod.CARD_PRESENT):
         if request.amount > STRIPE_MAX_AMOUNT:
             raise InvalidAmount(
@@ -97,18 +113,9 @@ def payment_reserve(request: PaymentRequest) -> Payment:
                     f"Advances are taken in {settings.HOSPITAL_CURRENCY}.", param="currency"
                 )
         payment = Payment(
-            purpose=request.purpose,
-            invoice=request.invoice,
-            encounter=request.encounter,
-            amount=request.amount,
-            currency=request.currency,
-            method=request.method,
-            channel=request.channel,
+            **request.recorded(),
             provider=PROVIDER_FOR_METHOD[PaymentMethod(request.method)],
-            idempotency_key=request.idempotency_key,
             card_reader_id=request.card_reader_id,
-            created_by_user=request.created_by_user,
-            created_by_device=request.created_by_device,
             cashier_session=request.cashier_session,
         )
         if request.tendered is not None:
@@ -195,31 +202,7 @@ def _abandon_intent(payment: Payment, error: DomainError) -> None:
     _fail(payment, error)
 
 
-def payment_started_earlier(request: PaymentRequest) -> Payment | None:
-    """The payment an earlier execution of this very request committed (same client, same
-    key, same parameters) before it died without answering; a failed one is not resumed."""
-    since = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    return (
-        Payment.objects.filter(
-            idempotency_key=request.idempotency_key,
-            created_at__gte=since,
-            channel=request.channel,
-            created_by_user=request.created_by_user,
-            created_by_device=request.created_by_device,
-            purpose=request.purpose,
-            invoice=request.invoice,
-            encounter=request.encounter,
-            amount=request.amount,
-            currency=request.currency,
-            method=request.method,
-        )
-        .exclude(status=PaymentStatus.FAILED)
-        .order_by("-created_at")
-        .first()
-    )
-
-
-def payment_create(request: PaymentRequest) -> Payment:
+def payment_create(*, request: PaymentRequest) -> Payment:
     """Create a payment and start it on its rail. See the module docstring for the steps.
 
     * VietQR: ``pending`` with a unique memo code and an expiry; the bank-feed webhook
@@ -234,7 +217,7 @@ def payment_create(request: PaymentRequest) -> Payment:
     if request.method == PaymentMethod.CASH:
         # Cash succeeds at once, in one transaction: payments.services.cashier.cash.
         raise MethodNotAllowed("Cash is taken by cash_payment_take.", param="method")
-    payment = payment_started_earlier(request) or payment_reserve(request)
+    payment = payment_started_earlier(request=request) or payment_reserve(request=request)
     if payment.provider == Provider.STRIPE and payment.status == PaymentStatus.PENDING:
         return _start_card(payment)  # Stripe replays what it already did under our key
     return payment
@@ -294,12 +277,8 @@ def payment_expire_due(*, now: Any = None) -> int:
     ``VIETQR_EXPIRY_GRACE_MINUTES`` ago (beat). The grace lets a transfer made in time but
     reported late by the bank feed still settle its payment instead of going to
     reconciliation."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(minutes=settings.VIETQR_EXPIRY_GRACE_MINUTES)
     expired = 0
-    for payment in Payment.objects.filter(
-        status=PaymentStatus.PENDING, expires_at__lt=cutoff, method=PaymentMethod.VIETQR
-    ):
+    for payment in payments_qr_overdue(now=now or timezone.now()):
         _, applied = payment_transition(payment=payment, to=PaymentStatus.EXPIRED)
         expired += applied
     return expired

@@ -18,18 +18,16 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE
 from billing.models import Encounter, Invoice
-from billing.money import Money
+from billing.money import Money, positive_amount
+from billing.public_ids import mint_public_id
 from billing.selectors.invoices import deposit_balance
 from billing.services.invoices import invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
@@ -55,36 +53,18 @@ from payments.models import (
     PaymentStatus,
     Provider,
     Refund,
+    RefundReason,
     RefundStatus,
 )
 from payments.outbox import outbox_emit
 from payments.providers import stripe as stripe_provider
+from payments.selectors.refunds import refund_held_amount, refunds_stuck_approved
 from payments.services.transitions import CLEARING_ACCOUNT, payment_transition
 
 logger = logging.getLogger(__name__)
 
-REFUND_REASONS = (
-    "duplicate",
-    "service_not_performed",
-    "overpayment",
-    "insurance_adjustment",
-    "deposit_refund",
-    "requested_by_patient",
-    "other",
-)
-_HELD = (
-    RefundStatus.REQUESTED,
-    RefundStatus.APPROVED,
-    RefundStatus.PENDING_PAYOUT,
-    RefundStatus.SUCCEEDED,
-)
 
-
-def _held(payment: Payment) -> int:
-    return (
-        Refund.objects.filter(payment=payment, status__in=_HELD).aggregate(s=Sum("amount"))["s"]
-        or 0
-    )
+POSITIVE_REFUND = "The amount must be a positive whole number."
 
 
 def _check_advance_held(payment: Payment, amount: int) -> None:
@@ -124,10 +104,12 @@ def refund_request(
     ``amount=None`` refunds all that is still refundable. Takes the payment row lock (and,
     for an advance, the encounter's). Idempotent per requester and key: a retry after the
     provider's answer was lost finishes the same refund (same provider key), never a second."""
-    if amount is not None and (type(amount) is not int or amount <= 0):
-        raise InvalidRefund("The amount must be a positive whole number.", param="amount")
-    if reason not in REFUND_REASONS:
-        raise InvalidRefund(f"reason must be one of {', '.join(REFUND_REASONS)}.", param="reason")
+    if amount is not None:
+        positive_amount(amount, error=InvalidRefund, message=POSITIVE_REFUND)
+    if reason not in RefundReason.values:
+        raise InvalidRefund(
+            f"reason must be one of {', '.join(RefundReason.values)}.", param="reason"
+        )
     with transaction.atomic():
         payment = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
         earlier = Refund.objects.filter(
@@ -155,7 +137,7 @@ def _refund_create(
 ) -> Refund:
     if payment.status not in CAPTURED_STATUSES or payment.status == PaymentStatus.REFUNDED:
         raise RefundNotAllowed(detail={"status": payment.status})
-    refundable = payment.amount - _held(payment)
+    refundable = payment.amount - refund_held_amount(payment=payment)
     if amount is None:
         amount = refundable
     if amount > refundable or amount <= 0:
@@ -163,7 +145,7 @@ def _refund_create(
     _check_advance_held(payment, amount)
     needs_approval = amount > settings.REFUND_APPROVAL_THRESHOLD
     return Refund.objects.create(
-        public_id="re_" + secrets.token_hex(10),
+        public_id=mint_public_id(prefix="re_"),
         payment=payment,
         amount=amount,
         currency=payment.currency,
@@ -316,12 +298,8 @@ def refunds_resend_approved(*, older_than_minutes: int = 5, limit: int = 100) ->
     """Send again card refunds left ``approved`` because Stripe could not be reached (beat).
     The refund's own idempotency key makes a resend of one Stripe already made harmless.
     Returns how many completed."""
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
     completed = 0
-    stuck = Refund.objects.select_related("payment").filter(
-        status=RefundStatus.APPROVED, payment__provider=Provider.STRIPE, created_at__lt=cutoff
-    )
-    for refund in stuck.order_by("created_at")[:limit]:
+    for refund in refunds_stuck_approved(older_than_minutes=older_than_minutes, limit=limit):
         try:
             refund = refund_process(refund=refund)
         except DomainError as exc:

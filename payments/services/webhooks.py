@@ -29,6 +29,7 @@ from django.utils import timezone
 from payments.errors import IllegalTransition
 from payments.models import Payment, PaymentStatus, Provider, WebhookEvent, WebhookProvider
 from payments.providers.bank_feeds import casso_transactions, sepay_transaction
+from payments.selectors.webhooks import webhook_event_ids_unapplied
 from payments.services.bank_transfers import bank_transfer_apply
 from payments.services.transitions import payment_transition
 
@@ -181,15 +182,8 @@ def _record_failure(event: WebhookEvent, exc: Exception) -> WebhookEvent:
 def webhook_retry_unapplied(*, batch_size: int = 100) -> int:
     """Apply stored events that failed before (beat). Events that reached
     ``WEBHOOK_MAX_ATTEMPTS`` are parked and skipped. Returns how many were applied now."""
-    ids = list(
-        WebhookEvent.objects.filter(
-            applied_at__isnull=True, attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS
-        )
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:batch_size]
-    )
     applied = 0
-    for pk in ids:
+    for pk in webhook_event_ids_unapplied(limit=batch_size):
         event = webhook_apply(event=WebhookEvent(pk=pk))
         applied += event.applied_at is not None
     return applied

@@ -87,7 +87,7 @@ def paid(
     if invoice is None and encounter is None:
         invoice = receipt_invoice()
     payment = payment_create(
-        PaymentRequest(
+        request=PaymentRequest(
             purpose=PaymentPurpose.INVOICE if invoice is not None else PaymentPurpose.DEPOSIT,
             amount=amount or (invoice.patient_share if invoice is not None else 500_000),
             currency="VND",

@@ -45,7 +45,7 @@ def _create(
     *, method: str, amount: int, invoice: Invoice | None, encounter: Encounter | None
 ) -> Payment:
     return payment_create(
-        PaymentRequest(
+        request=PaymentRequest(
             purpose=PaymentPurpose.INVOICE if invoice is not None else PaymentPurpose.DEPOSIT,
             amount=amount,
             currency="VND",

@@ -23,7 +23,7 @@ from payments.models import (
     ReconciliationReason,
 )
 from payments.outbox import SUBSCRIBERS
-from payments.services.amounts import invoice_payable_amount
+from payments.selectors.payments import invoice_payable_amount
 from payments.services.housekeeping import payments_cancel_abandoned
 from payments.services.transitions import payment_transition
 from payments.tasks import (

@@ -95,7 +95,7 @@ def payment_new(
 ) -> Payment:
     """A payment started through ``payment_create``, as the API starts it."""
     return payment_create(
-        PaymentRequest(
+        request=PaymentRequest(
             purpose=PaymentPurpose.INVOICE,
             amount=amount,
             currency="VND",

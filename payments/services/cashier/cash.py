@@ -6,15 +6,12 @@ from dataclasses import replace
 
 from django.db import transaction
 
-from billing.errors import InvalidAmount
+from billing.money import positive_amount
 from payments.errors import CashierSessionRequired, TenderedBelowAmount
 from payments.models import Payment, PaymentMethod, PaymentStatus
+from payments.selectors.payments import payment_started_earlier
 from payments.services.cashier.sessions import session_lock_open
-from payments.services.payments import (
-    PaymentRequest,
-    payment_reserve,
-    payment_started_earlier,
-)
+from payments.services.payments import PaymentRequest, payment_reserve
 from payments.services.transitions import payment_transition
 
 
@@ -30,15 +27,17 @@ def cash_payment_take(*, request: PaymentRequest) -> Payment:
     the payment it made instead of taking the cash twice."""
     if request.method != PaymentMethod.CASH or request.cashier_session is None:
         raise CashierSessionRequired(param="method")
-    tendered = request.tendered
-    if type(tendered) is not int or tendered <= 0:
-        raise InvalidAmount("tendered is the cash handed over, in whole VND.", param="tendered")
+    tendered = positive_amount(
+        request.tendered,
+        param="tendered",
+        message="tendered is the cash handed over, in whole VND.",
+    )
     if type(request.amount) is int and tendered < request.amount:
         raise TenderedBelowAmount(detail={"amount": request.amount, "tendered": tendered})
     with transaction.atomic():
         session = session_lock_open(session=request.cashier_session)
         request = replace(request, cashier_session=session)
-        payment = payment_started_earlier(request) or payment_reserve(request)
+        payment = payment_started_earlier(request=request) or payment_reserve(request=request)
         if payment.status == PaymentStatus.PENDING:
             payment, _ = payment_transition(payment=payment, to=PaymentStatus.SUCCEEDED)
     return payment

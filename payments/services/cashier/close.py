@@ -32,14 +32,10 @@ from payments.errors import (
     SessionNotPendingApproval,
     SessionPaymentsInFlight,
 )
-from payments.models import (
-    ACTIVE_STATUSES,
-    CashierSession,
-    CashierSessionStatus,
-    Payment,
-)
+from payments.models import CashierSession, CashierSessionStatus
+from payments.selectors.cashier_figures import CLOSING_SOURCE, session_expected_cash
+from payments.selectors.payments import payment_ids_in_flight
 from payments.services.cashier.counts import count_normalize
-from payments.services.cashier.figures import CLOSING_SOURCE, session_expected_cash
 from payments.services.cashier.sessions import session_check_owner, session_create
 
 S = CashierSessionStatus
@@ -58,11 +54,7 @@ def _refuse_unless_open(session: CashierSession) -> None:
         raise SessionAlreadyClosed(detail={"status": session.status})
     if session.status == S.HANDOVER_PENDING:
         raise SessionHandoverPending()
-    in_flight = list(
-        Payment.objects.filter(cashier_session=session, status__in=ACTIVE_STATUSES).values_list(
-            "public_id", flat=True
-        )
-    )
+    in_flight = payment_ids_in_flight(cashier_session=session)
     if in_flight:
         raise SessionPaymentsInFlight(detail={"payments": in_flight})
 

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from billing.chart import BANK, REFUND_OWED
 from billing.models import Encounter
-from billing.money import Money
+from billing.money import Money, positive_amount
 from billing.selectors.invoices import refund_owed
 from billing.services.ledger import Posting, ledger_post
 from payments.errors import (
@@ -20,9 +20,9 @@ from payments.errors import (
     NothingOwed,
 )
 from payments.models import CashierSession, PayoutMethod, Refund, RefundOwedPayout
-from payments.services.cashier.figures import session_expected_cash
+from payments.selectors.cashier_figures import session_expected_cash
 from payments.services.cashier.sessions import session_lock_open
-from payments.services.refunds import refund_complete
+from payments.services.refunds import POSITIVE_REFUND, refund_complete
 
 
 def _drawer_has(session: CashierSession, amount: int) -> None:
@@ -74,8 +74,8 @@ def refund_owed_pay_out(
     drawer, or a bank transfer made by the hospital. Under the session's lock (cash) and
     the encounter's lock, never more than is still owed (``amount_exceeds_refund_owed``,
     402); one entry debiting 33882 for the encounter. Idempotent per cashier and key."""
-    if amount is not None and (type(amount) is not int or amount <= 0):
-        raise InvalidRefund("The amount must be a positive whole number.", param="amount")
+    if amount is not None:
+        positive_amount(amount, error=InvalidRefund, message=POSITIVE_REFUND)
     with transaction.atomic():
         earlier = RefundOwedPayout.objects.filter(paid_by=by, idempotency_key=idempotency_key)
         if earlier.exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from billing.money import format_vnd
 from config.pdf import pdf_document
 
 LABELS = {
@@ -13,14 +14,10 @@ LABELS = {
 }
 
 
-def _vnd(value: Any) -> str:
-    return "-" if value is None else f"{value:,} ₫".replace(",", ".")
-
-
 def _rows(document: Any, rows: list[tuple[str, Any]]) -> None:
     for label, value in rows:
         document.cell(110, 6, label)
-        text = value if isinstance(value, str) else _vnd(value)
+        text = value if isinstance(value, str) else "-" if value is None else format_vnd(value)
         document.cell(70, 6, text, align="R", new_x="LMARGIN", new_y="NEXT")
 
 

@@ -1,4 +1,5 @@
-"""Opening a cashier session and finding (and locking) the caller's open one.
+"""Opening a cashier session, and locking the caller's open one (found by
+``payments.selectors.cashier_sessions``).
 
 Every cash movement of a session — cash payments, payouts, transfers, the close — takes the
 session's row lock first, so the session's expected cash is never read half-way through a
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
@@ -19,7 +21,6 @@ from config.identity.selectors import staff_roles
 from payments.errors import (
     CashierHasOpenSession,
     CashierSessionClosed,
-    CashierSessionRequired,
     NotYourSession,
     TerminalHasOpenSession,
     TerminalUnavailable,
@@ -59,7 +60,7 @@ def session_create(
                 cashier=cashier,
                 opening_count=opening_count,
                 opening_float=opening_float,
-                currency="VND",
+                currency=settings.HOSPITAL_CURRENCY,
                 handed_over_from=handed_over_from,
             )
     except IntegrityError as error:
@@ -100,18 +101,6 @@ def session_open(*, terminal: Terminal, cashier: User, opening_count: Any) -> Ca
                 source_id=session.public_id,
                 memo=f"Opening float of {session.public_id} at {terminal.code}",
             )
-    return session
-
-
-def session_open_for(*, cashier: Any) -> CashierSession:
-    """The caller's open session (not locked), or ``cashier_session_required``."""
-    session = (
-        CashierSession.objects.select_related("terminal", "terminal__cash_account")
-        .filter(cashier=cashier, status=CashierSessionStatus.OPEN)
-        .first()
-    )
-    if session is None:
-        raise CashierSessionRequired()
     return session
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.db import transaction
 
 from billing.chart import MAIN_CASH
@@ -35,7 +36,7 @@ def terminal_create(*, code: str, name: str, card_reader_id: str = "") -> Termin
         defaults={
             "name": f"Tiền mặt tại quầy {name} (cash drawer {code})"[:200],
             "type": AccountType.ASSET,
-            "currency": "VND",
+            "currency": settings.HOSPITAL_CURRENCY,
         },
     )
     return Terminal.objects.create(

@@ -6,13 +6,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from billing.chart import MAIN_CASH
-from billing.money import Money
+from billing.money import Money, positive_amount
 from billing.services.ledger import Posting, ledger_post
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
 from payments.errors import InsufficientDrawerCash, InvalidTransfer, NotYourSession
 from payments.models import CashierSession, CashTransfer
-from payments.services.cashier.figures import session_expected_cash
+from payments.selectors.cashier_figures import session_expected_cash
 from payments.services.cashier.sessions import session_lock_open
 
 
@@ -36,8 +36,9 @@ def cash_transfer_create(
     (``insufficient_drawer_cash``, 402). A cashier moves cash only out of their own drawer
     (or from the safe into it); a supervisor any. One journal entry; both sessions'
     expected cash follow."""
-    if type(amount) is not int or amount <= 0:
-        raise InvalidTransfer("The amount is a positive whole number of VND.", param="amount")
+    positive_amount(
+        amount, error=InvalidTransfer, message="The amount is a positive whole number of VND."
+    )
     if from_session is None and to_session is None:
         raise InvalidTransfer("Name a drawer to move cash from or to.", param="to_session")
     if from_session is not None and to_session is not None and from_session.pk == to_session.pk:
@@ -60,7 +61,7 @@ def cash_transfer_create(
         transfer = CashTransfer.objects.create(
             from_session=source, to_session=target, amount=amount, note=note[:300], created_by=by
         )
-        money = Money(amount, "VND")
+        money = Money(amount, transfer.currency)
         (credit_account, credit_ref), (debit_account, debit_ref) = _side(source), _side(target)
         ledger_post(
             posting_key=f"cash_transfer:{transfer.pk}",

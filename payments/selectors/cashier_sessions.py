@@ -1,0 +1,63 @@
+"""Reading the desk: terminals, a session by its id, and the sessions a cashier holds (the
+open one their desk payments and cash belong to, and the drawers handed over to them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from config.errors import NotFound
+from payments.errors import CashierSessionRequired
+from payments.models import ACTIVE_SESSION_STATUSES, CashierSession, CashierSessionStatus, Terminal
+
+
+def terminal_get(*, code: str, param: str = "code") -> Terminal:
+    terminal = Terminal.objects.filter(code=code).first()
+    if terminal is None:
+        raise NotFound("No such terminal.", param=param)
+    return terminal
+
+
+def session_get(*, public_id: str, param: str = "id") -> CashierSession:
+    session = (
+        CashierSession.objects.select_related("terminal__cash_account", "cashier")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if session is None:
+        raise NotFound("No such cashier session.", param=param)
+    return session
+
+
+def session_open_of(*, cashier: Any) -> CashierSession | None:
+    """The cashier's open session, if any (not locked: a movement locks it itself)."""
+    return (
+        CashierSession.objects.select_related("terminal", "terminal__cash_account")
+        .filter(cashier=cashier, status=CashierSessionStatus.OPEN)
+        .first()
+    )
+
+
+def session_open_for(*, cashier: Any) -> CashierSession:
+    """The cashier's open session (not locked), or ``cashier_session_required``."""
+    session = session_open_of(cashier=cashier)
+    if session is None:
+        raise CashierSessionRequired()
+    return session
+
+
+def session_active_of(*, cashier: Any) -> CashierSession | None:
+    """The cashier's active session: open, or being handed over."""
+    return (
+        CashierSession.objects.select_related("terminal", "cashier")
+        .filter(cashier=cashier, status__in=ACTIVE_SESSION_STATUSES)
+        .first()
+    )
+
+
+def sessions_handed_over_to(*, cashier: Any) -> QuerySet[CashierSession]:
+    """The drawers handed over to the cashier, waiting for their count."""
+    return CashierSession.objects.select_related("terminal", "cashier").filter(
+        handover_receiver=cashier, status=CashierSessionStatus.HANDOVER_PENDING
+    )

@@ -1,0 +1,150 @@
+"""Reading payments: the one a caller may see, what a payer may pay and what is still payable
+on an invoice, the payment an earlier execution of a request started, the ones in flight (on
+an invoice, in a desk session, or stuck at the provider) and the ones beat must end."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from billing.models import Encounter, Invoice
+from billing.selectors.invoices import invoice_balance
+from config.errors import NotFound
+from config.identity.models import Device
+from config.identity.selectors import staff_roles
+from payments.models import (
+    ACTIVE_STATUSES,
+    CashierSession,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Provider,
+)
+from payments.paylinks import PayLinkPrincipal, pay_link_invoice_id
+
+if TYPE_CHECKING:
+    from payments.services.payments import PaymentRequest
+
+
+def payment_visible(*, user: Any, public_id: str) -> Payment:
+    """The payment ``user`` may see: staff (any role) every one, a kiosk those it took, a
+    pay-link holder those of its invoice. Anything else is ``not_found``, as if it did not
+    exist."""
+    payment = Payment.objects.filter(public_id=public_id).first()
+    visible = payment is not None and (
+        (isinstance(user, Device) and payment.created_by_device_id == user.pk)
+        or (isinstance(user, PayLinkPrincipal) and payment.invoice_id == user.invoice_id)
+        or (not isinstance(user, Device | PayLinkPrincipal) and bool(staff_roles(user)))
+    )
+    if not visible or payment is None:
+        raise NotFound("No such payment.", param="id")
+    return payment
+
+
+def payment_target(
+    *, payer: Any, invoice_id: int | None, encounter_id: int | None
+) -> tuple[Invoice | None, Encounter | None]:
+    """The invoice (or, for an advance, the encounter) ``payer`` asks to pay: a pay-link
+    holder pays its own invoice only. Unknown or not theirs is ``not_found``."""
+    if invoice_id:
+        invoice = Invoice.objects.filter(pk=invoice_id).first()
+        if invoice is None or (
+            isinstance(payer, PayLinkPrincipal) and payer.invoice_id != invoice.pk
+        ):
+            raise NotFound("No such invoice.", param="invoice_id")
+        return invoice, None
+    if isinstance(payer, PayLinkPrincipal):
+        raise NotFound("A pay link pays its own invoice only.", param="encounter_id")
+    encounter = Encounter.objects.filter(pk=encounter_id).first() if encounter_id else None
+    if encounter is None:
+        raise NotFound("No such encounter.", param="encounter_id")
+    return None, encounter
+
+
+def pay_link_invoice(*, token: str) -> Invoice:
+    """The invoice (with its lines) a pay link opens; ``pay_link_invalid`` when the token is
+    forged or expired."""
+    invoice = (
+        Invoice.objects.prefetch_related("lines").filter(pk=pay_link_invoice_id(token)).first()
+    )
+    if invoice is None:
+        raise NotFound("No such invoice.")
+    return invoice
+
+
+def invoice_payable_amount(*, invoice: Invoice) -> int:
+    """What is due less what in-flight payments (pending, processing) have reserved.
+
+    Call it with the invoice row locked so two payments cannot both reserve the rest."""
+    reserved = (
+        Payment.objects.filter(invoice=invoice, status__in=ACTIVE_STATUSES).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0
+    )
+    return invoice_balance(invoice).amount_due - reserved
+
+
+def payment_ids_in_flight(
+    *, invoice: Invoice | None = None, cashier_session: CashierSession | None = None
+) -> list[str]:
+    """Public ids of the payments still pending or processing on ``invoice`` or in
+    ``cashier_session``."""
+    payments = Payment.objects.filter(status__in=ACTIVE_STATUSES)
+    if invoice is not None:
+        payments = payments.filter(invoice=invoice)
+    if cashier_session is not None:
+        payments = payments.filter(cashier_session=cashier_session)
+    return list(payments.values_list("public_id", flat=True))
+
+
+def payment_started_earlier(*, request: PaymentRequest) -> Payment | None:
+    """The payment an earlier execution of this very request committed (same client, same
+    key, same parameters) before it died without answering; a failed one is not resumed."""
+    since = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    return (
+        Payment.objects.filter(**request.recorded(), created_at__gte=since)
+        .exclude(status=PaymentStatus.FAILED)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def payments_stuck_in_flight(*, limit: int = 200) -> list[int]:
+    """Ids of Stripe payments in flight for longer than ``PAYMENT_SYNC_AFTER_MINUTES`` (and
+    younger than ``PAYMENT_SYNC_MAX_AGE_HOURS``: an abandoned card form is not asked about
+    forever), oldest first."""
+    now = timezone.now()
+    return list(
+        Payment.objects.filter(
+            provider=Provider.STRIPE,
+            status__in=ACTIVE_STATUSES,
+            updated_at__lt=now - timedelta(minutes=settings.PAYMENT_SYNC_AFTER_MINUTES),
+            created_at__gt=now - timedelta(hours=settings.PAYMENT_SYNC_MAX_AGE_HOURS),
+        )
+        .exclude(provider_reference="")
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def payments_abandoned(*, limit: int = 200) -> QuerySet[Payment]:
+    """Phone card payments left ``pending`` longer than ``CARD_PAYMENT_TTL_MINUTES`` (the
+    patient closed the page), oldest first."""
+    cutoff = timezone.now() - timedelta(minutes=settings.CARD_PAYMENT_TTL_MINUTES)
+    return Payment.objects.filter(
+        method=PaymentMethod.CARD, status=PaymentStatus.PENDING, created_at__lt=cutoff
+    ).order_by("created_at")[:limit]
+
+
+def payments_qr_overdue(*, now: datetime) -> QuerySet[Payment]:
+    """Unpaid VietQR payments whose QR ran out more than ``VIETQR_EXPIRY_GRACE_MINUTES``
+    before ``now``."""
+    cutoff = now - timedelta(minutes=settings.VIETQR_EXPIRY_GRACE_MINUTES)
+    return Payment.objects.filter(
+        status=PaymentStatus.PENDING, expires_at__lt=cutoff, method=PaymentMethod.VIETQR
+    )

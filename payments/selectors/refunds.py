@@ -1,0 +1,46 @@
+"""Reading refunds: one by its id, how much of a payment refunds already hold, and the card
+refunds an outage left approved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from config.errors import NotFound
+from payments.models import Payment, Provider, Refund, RefundStatus
+
+# A refund holds its amount from its request until it fails, is rejected or canceled.
+HOLDING_STATUSES = (
+    RefundStatus.REQUESTED,
+    RefundStatus.APPROVED,
+    RefundStatus.PENDING_PAYOUT,
+    RefundStatus.SUCCEEDED,
+)
+
+
+def refund_get(*, public_id: str) -> Refund:
+    refund = Refund.objects.select_related("payment").filter(public_id=public_id).first()
+    if refund is None:
+        raise NotFound("No such refund.", param="id")
+    return refund
+
+
+def refund_held_amount(*, payment: Payment) -> int:
+    """What the payment's refunds hold (read it under the payment's row lock, as a new
+    refund request does, so two requests cannot both take the rest)."""
+    held = Refund.objects.filter(payment=payment, status__in=HOLDING_STATUSES).aggregate(
+        total=Sum("amount")
+    )
+    return int(held["total"] or 0)
+
+
+def refunds_stuck_approved(*, older_than_minutes: int = 5, limit: int = 100) -> QuerySet[Refund]:
+    """Card refunds still ``approved`` (Stripe could not be reached) after
+    ``older_than_minutes``, oldest first."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    stuck = Refund.objects.select_related("payment").filter(
+        status=RefundStatus.APPROVED, payment__provider=Provider.STRIPE, created_at__lt=cutoff
+    )
+    return stuck.order_by("created_at")[:limit]
