@@ -14,9 +14,8 @@ from rest_framework.test import APIClient
 
 from billing.models import DeviceKind, InvoiceStatus, LookupAudit, Patient, Role
 from billing.services.invoices import invoice_issue
-from tests.assertions import assert_error
-from tests.billing.billing_assertions import row_counts
-from tests.billing.factories import (
+from tests.assertions import assert_error, row_counts
+from tests.billing.builders import (
     charges_post,
     citizen_id_new,
     encounter_new,
@@ -37,11 +36,6 @@ def fresh_throttle() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def kiosk(device_client: Callable[[str], tuple[APIClient, Any]]) -> tuple[APIClient, Any]:
-    return device_client(DeviceKind.KIOSK)
 
 
 @pytest.fixture
