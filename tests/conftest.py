@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
-from config.identity.models import Device, Role
+from billing.chart import SUSPENSE
+from billing.models import Account
+from config.identity.models import Device, DeviceKind, Role
 from config.identity.services import device_create, staff_create, token_issue
+from tests.reference_data import reference_data_load
 
 pytest_plugins = ["tests.fakes.fixtures"]
-
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
 @pytest.fixture(autouse=True)
@@ -30,19 +30,8 @@ def reference_data_present(request: pytest.FixtureRequest) -> None:
         "transactional_db" in request.fixturenames
     )
     request.getfixturevalue("transactional_db" if transactional else "db")
-    from billing.chart import SUSPENSE
-    from billing.models import Account
-    from tests.payments.webhook_factories import reference_data_load
-
     if not Account.objects.filter(code=SUSPENSE).exists():
         reference_data_load()
-
-
-@pytest.fixture
-def shared_testdata() -> Path:
-    path = SHARED / "testdata"
-    assert path.is_dir(), f"the published test vectors are expected at {path}"
-    return path
 
 
 @pytest.fixture
@@ -77,6 +66,12 @@ def device_client(db: None) -> Callable[..., tuple[APIClient, Device]]:
         return client, device
 
     return make
+
+
+@pytest.fixture
+def kiosk(device_client: Callable[..., tuple[APIClient, Device]]) -> tuple[APIClient, Device]:
+    """A kiosk's client and its device."""
+    return device_client(DeviceKind.KIOSK)
 
 
 @pytest.fixture

@@ -1,26 +1,36 @@
-"""Fixtures for the ledger tests: the default chart of accounts, by code.
-
-(Transactional tests end with a TRUNCATE of every table; ``tests/conftest.py`` puts the
-migrations' rows back before the next database test, whichever it is.)
-"""
+"""Fixtures of the billing tests: the HIS and staff clients most files use, and the default
+chart of accounts, by code."""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from billing.models import Account
+from config.identity.models import DeviceKind, Role
+from tests.reference_data import reference_data_load
 
-CHART_MIGRATION = importlib.import_module("billing.migrations.0003_chart_of_accounts_and_roles")
-CHART_CODES: list[str] = [code for code, _name, _type in CHART_MIGRATION.CHART]
+
+@pytest.fixture
+def his(device_client: Callable[[str], tuple[APIClient, Any]]) -> APIClient:
+    return device_client(DeviceKind.HIS)[0]
+
+
+@pytest.fixture
+def cashier(staff_client: Callable[[str], APIClient]) -> APIClient:
+    return staff_client(Role.CASHIER)
+
+
+@pytest.fixture
+def supervisor(staff_client: Callable[[str], APIClient]) -> APIClient:
+    return staff_client(Role.SUPERVISOR)
 
 
 @pytest.fixture
 def chart(db: None) -> dict[str, Account]:
-    """The default chart of accounts (all VND), by code."""
-    for code, name, account_type in CHART_MIGRATION.CHART:
-        Account.objects.get_or_create(
-            code=code, defaults={"name": name, "type": account_type, "currency": "VND"}
-        )
-    return {account.code: account for account in Account.objects.filter(code__in=CHART_CODES)}
+    """The chart of accounts the migrations load (all VND), by code."""
+    reference_data_load()
+    return {account.code: account for account in Account.objects.all()}

@@ -9,12 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from billing.models import InsuranceParameters, Invoice, JournalEntry, Patient, PriceListItem
-from tests.billing.factories import (
-    citizen_id_new,
-    insurance_rules_load,
-    patient_with_coverage,
-    visit_invoice,
-)
+from tests.billing.builders import citizen_id_new, patient_with_coverage, visit_invoice
 
 pytestmark = pytest.mark.usefixtures("chart")
 
@@ -29,7 +24,6 @@ def admin_client_logged_in(db: None) -> Client:
 
 @pytest.fixture
 def invoice(db: None) -> Invoice:
-    insurance_rules_load()
     return visit_invoice(1_000_000)
 
 

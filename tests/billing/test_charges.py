@@ -3,7 +3,6 @@ service, all or none per batch, idempotent per HIS reference, voided only by a r
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,17 +13,10 @@ from billing.models import Charge, ChargeStatus, Encounter
 from billing.services.deposits import encounter_discharge
 from billing.services.encounters import MAX_CHARGE_QUANTITY
 from billing.services.invoices import invoice_issue
-from config.identity.models import DeviceKind
-from tests.assertions import assert_error
-from tests.billing.billing_assertions import row_counts
-from tests.billing.factories import charges_post, encounter_new, price_item
+from tests.assertions import assert_error, row_counts
+from tests.billing.builders import charges_post, encounter_new, price_item
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def his(device_client: Callable[[str], tuple[APIClient, Any]]) -> APIClient:
-    return device_client(DeviceKind.HIS)[0]
 
 
 @pytest.fixture

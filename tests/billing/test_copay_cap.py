@@ -14,14 +14,8 @@ from django.contrib.auth import get_user_model
 from billing.insurance import Rules, Share, SplitInput, patient_copay_in_year, split
 from billing.models import Invoice, Patient, Route
 from billing.services.invoices import invoice_issue, invoice_void
-from tests.billing.billing_assertions import assert_invoice_agrees_with_books
-from tests.billing.factories import (
-    charges_post,
-    encounter_new,
-    insurance_rules_load,
-    patient_with_coverage,
-    price_item,
-)
+from tests.assertions import assert_invoice_agrees_with_books
+from tests.billing.builders import charges_post, encounter_new, patient_with_coverage, price_item
 from tests.concurrency import run_at_once
 
 CAP_2025 = 6 * 2_340_000
@@ -160,7 +154,6 @@ def test_a_voided_invoice_gives_its_co_pay_back_to_the_cap() -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("chart")
 def test_invoices_issued_at_once_never_spend_the_cap_twice() -> None:
-    insurance_rules_load()
     patient = five_year_patient()
     visit(patient, 69_000_000)  # co-pay 13,800,000: 240,000 left
     encounters = []

@@ -4,61 +4,32 @@ an advance paid gives the advance back (pitfall 16)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from billing.errors import EncounterClosed, InvalidAmount
-from billing.models import (
-    Encounter,
-    EncounterKind,
-    EncounterStatus,
-    Invoice,
-    InvoiceStatus,
-    JournalLine,
-)
+from billing.chart import DEPOSIT_LIABILITY, MAIN_CASH, REFUND_OWED
+from billing.errors import InvalidAmount
+from billing.models import Encounter, EncounterKind, EncounterStatus, Invoice, InvoiceStatus
 from billing.money import Money
 from billing.selectors.invoices import deposit_balance, patient_deposit_balance, refund_owed
 from billing.services.deposits import deposit_receive, encounter_discharge
+from billing.services.encounters import EncounterClosed
 from billing.services.invoices import invoice_issue
-from config.identity.models import DeviceKind, Role
-from tests.assertions import assert_error
-from tests.billing.billing_assertions import assert_invoice_agrees_with_books, row_counts
-from tests.billing.factories import (
-    charges_post,
-    encounter_new,
-    patient_with_coverage,
-    price_item,
-)
+from tests.assertions import assert_error, assert_invoice_agrees_with_books, balance, row_counts
+from tests.billing.builders import charges_post, encounter_new, patient_with_coverage, price_item
 
 pytestmark = pytest.mark.django_db
 
 _source = iter(range(1, 1_000_000))
 
 
-@pytest.fixture
-def his(device_client: Callable[[str], tuple[APIClient, Any]]) -> APIClient:
-    return device_client(DeviceKind.HIS)[0]
-
-
-@pytest.fixture
-def cashier(staff_client: Callable[[str], APIClient]) -> APIClient:
-    return staff_client(Role.CASHIER)
-
-
-@pytest.fixture
-def supervisor(staff_client: Callable[[str], APIClient]) -> APIClient:
-    return staff_client(Role.SUPERVISOR)
-
-
 def deposit(encounter: Encounter, amount: int, source_id: str | None = None) -> None:
     deposit_receive(
         encounter=encounter,
         amount=Money(amount, "VND"),
-        debit_account="1111",
+        debit_account=MAIN_CASH,
         received_by="thu ngân 1",
         source_type="test",
         source_id=source_id or f"adv-{next(_source)}",
@@ -72,13 +43,6 @@ def inpatient_stay(*prices: int, benefit_level: int = 80) -> Encounter:
     )
     charges_post(encounter, *((price_item(price=price), 1) for price in prices))
     return encounter
-
-
-def account_net_credit(code: str, reference: str) -> int:
-    totals = JournalLine.objects.filter(account__code=code, reference=reference).aggregate(
-        debit=Sum("debit"), credit=Sum("credit")
-    )
-    return (totals["credit"] or 0) - (totals["debit"] or 0)
 
 
 def discharge(his: APIClient, encounter: Encounter) -> dict[str, Any]:
@@ -101,7 +65,7 @@ def test_deposit_balances_are_kept_per_encounter_and_per_patient() -> None:
     assert deposit_balance(encounter=stay) == 1_200_000
     assert deposit_balance(encounter=visit) == 500_000
     assert patient_deposit_balance(patient=patient) == 1_700_000
-    assert account_net_credit("33881", stay.ledger_reference) == 1_200_000
+    assert -balance(DEPOSIT_LIABILITY, stay.ledger_reference) == 1_200_000
 
 
 def test_a_deposit_is_held_not_applied_before_discharge(cashier: APIClient) -> None:
@@ -197,8 +161,8 @@ def test_deposits_over_the_patient_share_leave_a_refund_owed(
     )
     [invoice] = Invoice.objects.filter(encounter=encounter)
     assert invoice.status == InvoiceStatus.PAID
-    assert account_net_credit("33882", encounter.ledger_reference) == 500_000
-    assert account_net_credit("33881", encounter.ledger_reference) == 0
+    assert -balance(REFUND_OWED, encounter.ledger_reference) == 500_000
+    assert -balance(DEPOSIT_LIABILITY, encounter.ledger_reference) == 0
     assert_invoice_agrees_with_books(invoice, staff=cashier)
 
 

@@ -14,6 +14,14 @@ from django.db import connection
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
+from billing.chart import (
+    DEPOSIT_LIABILITY,
+    MAIN_CASH,
+    PATIENT_RECEIVABLE,
+    PHARMACY_REVENUE,
+    PROVIDER_FEES,
+    SERVICE_REVENUE,
+)
 from billing.models import Account, JournalEntry
 from billing.money import Money
 from billing.selectors import ledger_export
@@ -44,8 +52,8 @@ def post(chart: dict[str, Account]) -> Callable[..., JournalEntry]:
         posted_at: datetime,
         amount: int = 180_000,
         *,
-        debit: str = "1311",
-        credit: str = "5113",
+        debit: str = PATIENT_RECEIVABLE,
+        credit: str = SERVICE_REVENUE,
         memo: str = "",
         source_type: str = "manual",
         source_id: str = "",
@@ -77,7 +85,7 @@ def test_entries_show_their_lines_newest_first(
     finance_client: APIClient, post: Callable[..., JournalEntry]
 ) -> None:
     older = post("inv-1", hanoi(2024, 5, 1, 9), memo="Thu tiền khám bệnh", source_id="1")
-    newer = post("dep-1", hanoi(2024, 5, 2, 9), 500_000, debit="1111", credit="33881")
+    newer = post("dep-1", hanoi(2024, 5, 2, 9), 500_000, debit=MAIN_CASH, credit=DEPOSIT_LIABILITY)
 
     body = finance_client.get(ENTRIES_URL).json()
 
@@ -93,14 +101,14 @@ def test_entries_show_their_lines_newest_first(
     assert datetime.fromisoformat(first["posted_at"]) == hanoi(2024, 5, 1, 9)
     assert first["lines"] == [
         {
-            "account_code": "1311",
+            "account_code": PATIENT_RECEIVABLE,
             "account_name": "Phải thu người bệnh (receivable from patients)",
             "debit": 180_000,
             "credit": 0,
             "currency": "VND",
         },
         {
-            "account_code": "5113",
+            "account_code": SERVICE_REVENUE,
             "account_name": "Doanh thu dịch vụ khám chữa bệnh (medical service revenue)",
             "debit": 0,
             "credit": 180_000,
@@ -132,15 +140,17 @@ def test_entries_filter_by_account_code(
     finance_client: APIClient, post: Callable[..., JournalEntry]
 ) -> None:
     receivable = post("inv-1", hanoi(2024, 5, 1, 9))
-    deposit = post("dep-1", hanoi(2024, 5, 1, 10), debit="1111", credit="33881")
-    cash_sale = post("pharm-1", hanoi(2024, 5, 1, 11), debit="1111", credit="5111")
+    deposit = post("dep-1", hanoi(2024, 5, 1, 10), debit=MAIN_CASH, credit=DEPOSIT_LIABILITY)
+    cash_sale = post("pharm-1", hanoi(2024, 5, 1, 11), debit=MAIN_CASH, credit=PHARMACY_REVENUE)
 
-    assert _entry_ids(finance_client.get(ENTRIES_URL, {"account": "1111"})) == [
+    assert _entry_ids(finance_client.get(ENTRIES_URL, {"account": MAIN_CASH})) == [
         cash_sale.pk,
         deposit.pk,
     ]
-    assert _entry_ids(finance_client.get(ENTRIES_URL, {"account": "1311"})) == [receivable.pk]
-    assert _entry_ids(finance_client.get(ENTRIES_URL, {"account": "6427"})) == []
+    assert _entry_ids(finance_client.get(ENTRIES_URL, {"account": PATIENT_RECEIVABLE})) == [
+        receivable.pk
+    ]
+    assert _entry_ids(finance_client.get(ENTRIES_URL, {"account": PROVIDER_FEES})) == []
     assert _entry_ids(finance_client.get(ENTRIES_URL, {"account": "99999"})) == []
 
 
@@ -164,14 +174,16 @@ def test_entries_filter_by_source(
 def test_entries_filters_combine(
     finance_client: APIClient, post: Callable[..., JournalEntry]
 ) -> None:
-    post("a", hanoi(2024, 5, 1, 9), debit="1111", credit="5111", source_type="payment")
-    wanted = post("b", hanoi(2024, 5, 2, 9), debit="1111", credit="5111", source_type="payment")
+    post("a", hanoi(2024, 5, 1, 9), debit=MAIN_CASH, credit=PHARMACY_REVENUE, source_type="payment")
+    wanted = post(
+        "b", hanoi(2024, 5, 2, 9), debit=MAIN_CASH, credit=PHARMACY_REVENUE, source_type="payment"
+    )
     post("c", hanoi(2024, 5, 2, 10), source_type="payment")
 
     ids = _entry_ids(
         finance_client.get(
             ENTRIES_URL,
-            {"posted_from": "2024-05-02", "account": "1111", "source_type": "payment"},
+            {"posted_from": "2024-05-02", "account": MAIN_CASH, "source_type": "payment"},
         )
     )
 
@@ -248,7 +260,7 @@ def test_entries_query_count_does_not_grow_with_the_page(
     django_assert_max_num_queries: Any,
 ) -> None:
     for n in range(40):
-        post(f"e-{n}", hanoi(2024, 5, 1, 9), debit="1111" if n % 2 else "1311")
+        post(f"e-{n}", hanoi(2024, 5, 1, 9), debit=MAIN_CASH if n % 2 else PATIENT_RECEIVABLE)
 
     with django_assert_max_num_queries(8):
         response = finance_client.get(ENTRIES_URL, {"page_size": 40})
@@ -275,20 +287,25 @@ def test_trial_balance_totals_each_account_and_balances(
     finance_client: APIClient, post: Callable[..., JournalEntry]
 ) -> None:
     post("inv-1", hanoi(2024, 5, 1, 9), 180_000)
-    post("pay-1", hanoi(2024, 5, 1, 10), 100_000, debit="1111", credit="1311")
-    post("pharm-1", hanoi(2024, 5, 1, 11), 45_000, debit="1111", credit="5111")
+    post("pay-1", hanoi(2024, 5, 1, 10), 100_000, debit=MAIN_CASH, credit=PATIENT_RECEIVABLE)
+    post("pharm-1", hanoi(2024, 5, 1, 11), 45_000, debit=MAIN_CASH, credit=PHARMACY_REVENUE)
 
     body = finance_client.get(TRIAL_BALANCE_URL).json()
 
     assert _balances(body) == {
-        "1111": (145_000, 0, 145_000, 0),
-        "1311": (180_000, 100_000, 80_000, 0),
-        "5111": (0, 45_000, 0, 45_000),
-        "5113": (0, 180_000, 0, 180_000),
+        MAIN_CASH: (145_000, 0, 145_000, 0),
+        PATIENT_RECEIVABLE: (180_000, 100_000, 80_000, 0),
+        PHARMACY_REVENUE: (0, 45_000, 0, 45_000),
+        SERVICE_REVENUE: (0, 180_000, 0, 180_000),
     }
-    assert [row["code"] for row in body["accounts"]] == ["1111", "1311", "5111", "5113"]
+    assert [row["code"] for row in body["accounts"]] == [
+        MAIN_CASH,
+        PATIENT_RECEIVABLE,
+        PHARMACY_REVENUE,
+        SERVICE_REVENUE,
+    ]
     assert body["accounts"][0] == {
-        "code": "1111",
+        "code": MAIN_CASH,
         "name": "Tiền mặt tại quỹ chính (main cash safe)",
         "type": "asset",
         "currency": "VND",
@@ -305,7 +322,7 @@ def test_trial_balance_as_of_includes_entries_posted_at_that_instant(
     finance_client: APIClient, post: Callable[..., JournalEntry]
 ) -> None:
     post("inv-1", hanoi(2024, 5, 1, 9), 180_000)
-    post("pay-1", hanoi(2024, 5, 2, 9), 100_000, debit="1111", credit="1311")
+    post("pay-1", hanoi(2024, 5, 2, 9), 100_000, debit=MAIN_CASH, credit=PATIENT_RECEIVABLE)
 
     before = finance_client.get(TRIAL_BALANCE_URL, {"as_of": "2024-05-01T08:59:59+07:00"}).json()
     at_first = finance_client.get(TRIAL_BALANCE_URL, {"as_of": "2024-05-01T02:00:00Z"}).json()
@@ -316,8 +333,8 @@ def test_trial_balance_as_of_includes_entries_posted_at_that_instant(
     assert before["balanced"] is True
     assert _balances(at_first) == _balances(between)
     assert _balances(between) == {
-        "1311": (180_000, 0, 180_000, 0),
-        "5113": (0, 180_000, 0, 180_000),
+        PATIENT_RECEIVABLE: (180_000, 0, 180_000, 0),
+        SERVICE_REVENUE: (0, 180_000, 0, 180_000),
     }
     assert datetime.fromisoformat(between["as_of"]) == hanoi(2024, 5, 1, 23)
 
@@ -326,11 +343,13 @@ def test_trial_balance_defaults_to_now(
     finance_client: APIClient, post: Callable[..., JournalEntry]
 ) -> None:
     post("inv-1", hanoi(2024, 5, 1, 9))
-    post("future", datetime.now(HANOI) + timedelta(days=1), debit="1111", credit="5111")
+    post(
+        "future", datetime.now(HANOI) + timedelta(days=1), debit=MAIN_CASH, credit=PHARMACY_REVENUE
+    )
 
     body = finance_client.get(TRIAL_BALANCE_URL).json()
 
-    assert set(_balances(body)) == {"1311", "5113"}
+    assert set(_balances(body)) == {PATIENT_RECEIVABLE, SERVICE_REVENUE}
     assert abs(datetime.fromisoformat(body["as_of"]) - datetime.now(HANOI)) < timedelta(minutes=1)
 
 
@@ -383,7 +402,7 @@ def test_export_csv_has_a_bom_a_header_and_one_row_per_line(
             str(entry.pk),
             "2024-05-01",
             "2024-05-01T09:30:15",
-            "1311",
+            PATIENT_RECEIVABLE,
             "Phải thu người bệnh (receivable from patients)",
             "180000",
             "0",
@@ -396,7 +415,7 @@ def test_export_csv_has_a_bom_a_header_and_one_row_per_line(
             str(entry.pk),
             "2024-05-01",
             "2024-05-01T09:30:15",
-            "5113",
+            SERVICE_REVENUE,
             "Doanh thu dịch vụ khám chữa bệnh (medical service revenue)",
             "0",
             "180000",
@@ -496,8 +515,8 @@ def test_export_xlsx_holds_the_same_rows_as_the_csv(
     finance_client: APIClient, post: Callable[..., JournalEntry]
 ) -> None:
     post("inv-1", hanoi(2024, 5, 1, 9), memo="Khám tổng quát — bác sĩ Lê Thị Hồng", source_id="1")
-    post("dep-1", hanoi(2024, 5, 1, 10), 2_000_000, debit="1111", credit="33881")
-    post("pharm-1", hanoi(2024, 5, 2, 0, 0, 1), 45_000, debit="1111", credit="5111")
+    post("dep-1", hanoi(2024, 5, 1, 10), 2_000_000, debit=MAIN_CASH, credit=DEPOSIT_LIABILITY)
+    post("pharm-1", hanoi(2024, 5, 2, 0, 0, 1), 45_000, debit=MAIN_CASH, credit=PHARMACY_REVENUE)
     params = {"from": "2024-05-01", "to": "2024-05-02"}
 
     csv_rows = _csv_rows(finance_client.get(EXPORT_URL, params))

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from rest_framework.test import APIClient
 
+from billing.chart import PATIENT_RECEIVABLE
 from billing.models import Account, JournalEntry, JournalLine
 from billing.selectors.ledger_export import COLUMNS
 
@@ -168,7 +169,7 @@ def test_xlsx_export_is_built_in_bounded_memory(
     assert rows_per_sheet == [1 + 2 * XLSX_ENTRIES]
     assert peak < 20 * MB, f"peak {peak / MB:.1f} MB"  # a temporary file holds the workbook
     assert header == list(COLUMNS)
-    assert first_line[COLUMNS.index("account_code")] == "1311"
+    assert first_line[COLUMNS.index("account_code")] == PATIENT_RECEIVABLE
     assert first_line[COLUMNS.index("memo")] == "Thu viện phí khám bệnh, lần 0"
 
 

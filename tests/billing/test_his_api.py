@@ -13,9 +13,8 @@ from rest_framework.test import APIClient
 from billing.identifiers import mask, pii_hash
 from billing.models import Encounter, InsuranceIdKind, Patient, Route
 from config.identity.models import DeviceKind, Role
-from tests.assertions import assert_error
-from tests.billing.billing_assertions import row_counts
-from tests.billing.factories import (
+from tests.assertions import assert_error, row_counts
+from tests.billing.builders import (
     charges_post,
     citizen_id_new,
     encounter_new,
@@ -24,11 +23,6 @@ from tests.billing.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def his(device_client: Callable[[str], tuple[APIClient, Any]]) -> APIClient:
-    return device_client(DeviceKind.HIS)[0]
 
 
 def patient_body(**fields: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from billing.errors import InvalidCitizenId, InvalidInsuranceNumber
 from billing.identifiers import citizen_id_normalize, insurance_id_parse, mask, mask_name, pii_hash
 from billing.models import InsuranceIdKind, Patient
 from billing.selectors.patients import patient_by_identifier
-from tests.billing.factories import citizen_id_new, patient_with_coverage
+from tests.billing.builders import citizen_id_new, patient_with_coverage
 
 TODAY = date(2026, 11, 26)
 

@@ -16,8 +16,8 @@ from billing.identifiers import insurance_id_parse
 from billing.insurance import Rules, Share, SplitInput, rules_for, split
 from billing.models import EncounterKind, Route
 from billing.services.invoices import invoice_issue
-from tests.billing.billing_assertions import assert_invoice_agrees_with_books
-from tests.billing.factories import (
+from tests.assertions import assert_invoice_agrees_with_books
+from tests.billing.builders import (
     charges_post,
     encounter_new,
     patient_with_coverage,

@@ -8,29 +8,16 @@ from collections.abc import Callable
 
 import pytest
 
-from billing.errors import NothingToBill
 from billing.models import Charge, Encounter, Invoice, InvoiceLine
-from billing.services.invoices import invoice_issue
-from tests.billing.billing_assertions import assert_invoice_agrees_with_books
-from tests.billing.factories import (
-    charges_post,
-    encounter_new,
-    insurance_rules_load,
-    patient_with_coverage,
-    price_item,
-)
+from billing.services.invoices import NothingToBill, invoice_issue
+from tests.assertions import assert_invoice_agrees_with_books
+from tests.billing.builders import charges_post, encounter_new, patient_with_coverage, price_item
 from tests.concurrency import run_at_once
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("chart")]
 
 THREADS = 10
 TIMEOUT_SECONDS = 30
-
-
-@pytest.fixture(autouse=True)
-def insurance_rules(db: None) -> None:
-    """A transactional test starts from truncated tables: put the dated rules back."""
-    insurance_rules_load()
 
 
 def billed_encounter(patient_prices: tuple[int, ...] = (1_000_000, 250_000, 99_999)) -> Encounter:

@@ -1,5 +1,5 @@
 """Invoices: gap-free numbers, the split snapshot, status from what the books say is due,
-and voiding by reversal. After every operation the invoice agrees with its receivable
+and voiding by reversal. After every operation the invoice agrees with its balance
 (pitfall 15)."""
 
 from __future__ import annotations
@@ -12,6 +12,13 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from billing.chart import (
+    INSURANCE_RECEIVABLE,
+    OUTPUT_VAT,
+    PATIENT_RECEIVABLE,
+    PHARMACY_REVENUE,
+    SERVICE_REVENUE,
+)
 from billing.errors import UnknownAccount
 from billing.models import (
     Account,
@@ -24,14 +31,9 @@ from billing.models import (
     VatRate,
 )
 from billing.services.invoices import invoice_issue
-from config.identity.models import DeviceKind, Role
-from tests.assertions import assert_error
-from tests.billing.billing_assertions import (
-    assert_invoice_agrees_with_books,
-    receivable,
-    row_counts,
-)
-from tests.billing.factories import (
+from config.identity.models import Role
+from tests.assertions import assert_error, assert_invoice_agrees_with_books, balance, row_counts
+from tests.billing.builders import (
     HANOI,
     charges_post,
     encounter_new,
@@ -41,21 +43,6 @@ from tests.billing.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cashier(staff_client: Callable[[str], APIClient]) -> APIClient:
-    return staff_client(Role.CASHIER)
-
-
-@pytest.fixture
-def supervisor(staff_client: Callable[[str], APIClient]) -> APIClient:
-    return staff_client(Role.SUPERVISOR)
-
-
-@pytest.fixture
-def his(device_client: Callable[[str], tuple[APIClient, Any]]) -> APIClient:
-    return device_client(DeviceKind.HIS)[0]
 
 
 def billed_encounter(*prices: int, benefit_level: int | None = 80) -> Encounter:
@@ -99,12 +86,12 @@ def test_invoice_numbers_are_gap_free_per_series_and_year(monkeypatch: pytest.Mo
 def test_an_issue_that_fails_does_not_use_up_a_number() -> None:
     first = issue(500_000)
     failing = billed_encounter(300_000)
-    Account.objects.filter(code="5113").update(is_active=False)
+    Account.objects.filter(code=SERVICE_REVENUE).update(is_active=False)
     with pytest.raises(UnknownAccount):
         invoice_issue(encounter=failing, issued_by="test")
     assert not Invoice.objects.filter(encounter=failing).exists()
     assert not Charge.objects.filter(encounter=failing, invoice__isnull=False).exists()
-    Account.objects.filter(code="5113").update(is_active=True)
+    Account.objects.filter(code=SERVICE_REVENUE).update(is_active=True)
 
     second = invoice_issue(encounter=failing, issued_by="test")
 
@@ -174,11 +161,11 @@ def test_an_invoice_snapshots_its_lines_with_the_split_and_posts_receivables(
         for line in entry.lines.select_related("account")
     }
     assert posted == {
-        ("1311", 510_000, 0),
-        ("1312", 400_000, 0),
-        ("5113", 0, 700_000),
-        ("5111", 0, 200_000),
-        ("3331", 0, 10_000),
+        (PATIENT_RECEIVABLE, 510_000, 0),
+        (INSURANCE_RECEIVABLE, 400_000, 0),
+        (SERVICE_REVENUE, 0, 700_000),
+        (PHARMACY_REVENUE, 0, 200_000),
+        (OUTPUT_VAT, 0, 10_000),
     }
     assert_invoice_agrees_with_books(invoice, staff=cashier)
 
@@ -210,12 +197,12 @@ def test_an_invoice_goes_from_issued_to_partially_paid_to_paid_as_payments_arriv
 
     invoice = payment_post(invoice, 211_110)
     assert invoice.status == InvoiceStatus.PARTIALLY_PAID
-    assert receivable("1311", invoice) == 1
+    assert balance(PATIENT_RECEIVABLE, invoice.ledger_reference) == 1
     assert_invoice_agrees_with_books(invoice, staff=cashier)
 
     invoice = payment_post(invoice, 1)
     assert invoice.status == InvoiceStatus.PAID
-    assert receivable("1311", invoice) == 0
+    assert balance(PATIENT_RECEIVABLE, invoice.ledger_reference) == 0
     assert_invoice_agrees_with_books(invoice, staff=cashier)
 
 

@@ -15,9 +15,8 @@ from rest_framework.test import APIClient
 from billing.models import InvoiceStatus, LookupAudit, Patient
 from billing.services.invoices import invoice_issue
 from config.identity.models import DeviceKind, Role
-from tests.assertions import assert_error
-from tests.billing.billing_assertions import row_counts
-from tests.billing.factories import (
+from tests.assertions import assert_error, row_counts
+from tests.billing.builders import (
     charges_post,
     citizen_id_new,
     encounter_new,
@@ -38,11 +37,6 @@ def fresh_throttle() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def kiosk(device_client: Callable[[str], tuple[APIClient, Any]]) -> tuple[APIClient, Any]:
-    return device_client(DeviceKind.KIOSK)
 
 
 @pytest.fixture

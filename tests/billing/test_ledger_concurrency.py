@@ -14,6 +14,14 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, transaction
 
+from billing.chart import (
+    BANK,
+    MAIN_CASH,
+    PATIENT_RECEIVABLE,
+    SERVICE_REVENUE,
+    STRIPE_CLEARING,
+    VIETQR_CLEARING,
+)
 from billing.errors import PostingKeyConflict
 from billing.models import Account, JournalEntry
 from billing.money import Money
@@ -58,7 +66,7 @@ def _assert_trial_balance_is_zero() -> None:
 
 
 def _visit_fee(amount: int = 180_000) -> list[Posting]:
-    return [Posting.dr("1311", vnd(amount)), Posting.cr("5113", vnd(amount))]
+    return [Posting.dr(PATIENT_RECEIVABLE, vnd(amount)), Posting.cr(SERVICE_REVENUE, vnd(amount))]
 
 
 def test_concurrent_posters_of_one_key_land_exactly_one_entry_and_all_get_its_id():
@@ -73,7 +81,7 @@ def test_concurrent_posters_of_one_key_land_exactly_one_entry_and_all_get_its_id
     assert outcomes == [entry.pk] * THREADS
     assert JournalEntry.objects.count() == 1
     assert entry.lines.count() == 2
-    assert account_balance(account=Account.objects.get(code="1311")) == vnd(180_000)
+    assert account_balance(account=Account.objects.get(code=PATIENT_RECEIVABLE)) == vnd(180_000)
 
 
 def test_concurrent_posters_of_one_key_with_different_lines_land_one_and_the_rest_conflict():
@@ -140,11 +148,11 @@ def test_posters_blocked_behind_an_open_transaction_get_the_entry_that_finally_l
     entry = JournalEntry.objects.get(posting_key="invoice:3:issue")
     assert outcomes == [entry.pk] * waiters + [-1]
     assert (entry.pk == first_entry_id[0]) is first_poster_commits
-    assert account_balance(account=Account.objects.get(code="1311")) == vnd(180_000)
+    assert account_balance(account=Account.objects.get(code=PATIENT_RECEIVABLE)) == vnd(180_000)
 
 
 def test_concurrent_postings_with_different_keys_all_land_and_the_trial_balance_is_zero():
-    accounts = ["1111", "1121", "1131", "1132"]
+    accounts = [MAIN_CASH, BANK, STRIPE_CLEARING, VIETQR_CLEARING]
 
     def pay(index: int) -> int:
         amount = 10_000 * (index + 1)
@@ -152,7 +160,7 @@ def test_concurrent_postings_with_different_keys_all_land_and_the_trial_balance_
             posting_key=f"payment:{index}:capture",
             lines=[
                 Posting.dr(accounts[index % len(accounts)], vnd(amount)),
-                Posting.cr("1311", vnd(amount)),
+                Posting.cr(PATIENT_RECEIVABLE, vnd(amount)),
             ],
             source_type="payment",
             source_id=str(index),
@@ -170,7 +178,7 @@ def test_concurrent_postings_with_different_keys_all_land_and_the_trial_balance_
     for code, amount in expected.items():
         assert account_balance(account=Account.objects.get(code=code)) == vnd(amount)
     total = sum(10_000 * (index + 1) for index in range(THREADS))
-    assert account_balance(account=Account.objects.get(code="1311")) == vnd(-total)
+    assert account_balance(account=Account.objects.get(code=PATIENT_RECEIVABLE)) == vnd(-total)
 
 
 def test_concurrent_reversals_of_one_entry_land_exactly_one_reversal():
@@ -180,5 +188,5 @@ def test_concurrent_reversals_of_one_entry_land_exactly_one_reversal():
 
     reversal = JournalEntry.objects.get(reverses=original)
     assert outcomes == [reversal.pk] * THREADS
-    assert account_balance(account=Account.objects.get(code="1311")) == vnd(0)
+    assert account_balance(account=Account.objects.get(code=PATIENT_RECEIVABLE)) == vnd(0)
     _assert_trial_balance_is_zero()

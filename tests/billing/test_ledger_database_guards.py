@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from billing.chart import CASH_OVER_SHORT, MAIN_CASH, PATIENT_RECEIVABLE, SERVICE_REVENUE
 from billing.models import Account, AccountType
 
 pytestmark = [
@@ -65,7 +66,11 @@ def _entry_id(posting_key: str) -> int | None:
 
 def _post_balanced_entry(posting_key: str, amount: int = 180_000) -> int:
     """A committed entry: Dr 1311 receivable / Cr 5113 service revenue."""
-    _commit(new_entry(posting_key), line("1311", debit=amount), line("5113", credit=amount))
+    _commit(
+        new_entry(posting_key),
+        line(PATIENT_RECEIVABLE, debit=amount),
+        line(SERVICE_REVENUE, credit=amount),
+    )
     entry_id = _entry_id(posting_key)
     assert entry_id is not None
     return entry_id
@@ -84,14 +89,14 @@ def _lines_of(entry_id: int) -> list[tuple[str, int, int]]:
 def test_balanced_entry_commits_through_raw_sql():
     entry_id = _post_balanced_entry("raw:balanced")
 
-    assert _lines_of(entry_id) == [("1311", 180_000, 0), ("5113", 0, 180_000)]
+    assert _lines_of(entry_id) == [(PATIENT_RECEIVABLE, 180_000, 0), (SERVICE_REVENUE, 0, 180_000)]
 
 
 def test_unbalanced_entry_is_refused_at_commit_even_through_raw_sql():
     unbalanced = [
         new_entry("raw:unbalanced"),
-        line("1311", debit=180_000),
-        line("5113", credit=170_000),
+        line(PATIENT_RECEIVABLE, debit=180_000),
+        line(SERVICE_REVENUE, credit=170_000),
     ]
     # Each statement is accepted on its own: the check waits for COMMIT.
     with transaction.atomic():
@@ -108,7 +113,9 @@ def test_entry_balanced_in_total_but_not_per_currency_is_refused_at_commit():
     Account.objects.create(code="1122", name="Bank USD", type=AccountType.ASSET, currency="USD")
 
     with pytest.raises(IntegrityError, match="unbalanced in"):
-        _commit(new_entry("raw:mixed"), line("1122", debit=1_000), line("5113", credit=1_000))
+        _commit(
+            new_entry("raw:mixed"), line("1122", debit=1_000), line(SERVICE_REVENUE, credit=1_000)
+        )
 
     assert _entry_id("raw:mixed") is None
 
@@ -123,8 +130,8 @@ def test_entry_balanced_in_each_of_two_currencies_commits():
         new_entry("raw:two-currencies"),
         line("1122", debit=1_000),
         line("5114", credit=1_000),
-        line("1311", debit=250_000),
-        line("5113", credit=250_000),
+        line(PATIENT_RECEIVABLE, debit=250_000),
+        line(SERVICE_REVENUE, credit=250_000),
     )
 
     assert _entry_id("raw:two-currencies") is not None
@@ -132,7 +139,7 @@ def test_entry_balanced_in_each_of_two_currencies_commits():
 
 def test_one_line_entry_is_refused_at_commit():
     with pytest.raises(IntegrityError, match="has 1 line"):
-        _commit(new_entry("raw:one-line"), line("1311", debit=180_000))
+        _commit(new_entry("raw:one-line"), line(PATIENT_RECEIVABLE, debit=180_000))
 
     assert _entry_id("raw:one-line") is None
 
@@ -149,7 +156,9 @@ def test_entry_whose_lines_were_rolled_back_to_a_savepoint_is_refused_at_commit(
         with transaction.atomic():
             _execute(new_entry("raw:lost-lines"))
             with transaction.atomic():  # a savepoint
-                _execute(line("1311", debit=180_000), line("5113", credit=180_000))
+                _execute(
+                    line(PATIENT_RECEIVABLE, debit=180_000), line(SERVICE_REVENUE, credit=180_000)
+                )
                 transaction.set_rollback(True)
 
     with pytest.raises(IntegrityError, match="has 0 line"):
@@ -184,7 +193,7 @@ def test_posted_entries_and_lines_can_be_neither_updated_nor_deleted(statement, 
     with pytest.raises(IntegrityError, match=f"{operation} on billing_journal.* append-only"):
         _commit((statement, {"entry": entry_id}))
 
-    assert _lines_of(entry_id) == [("1311", 180_000, 0), ("5113", 0, 180_000)]
+    assert _lines_of(entry_id) == [(PATIENT_RECEIVABLE, 180_000, 0), (SERVICE_REVENUE, 0, 180_000)]
     assert _entry_id("raw:append-only") == entry_id
 
 
@@ -194,8 +203,8 @@ def test_even_the_creating_transaction_cannot_rewrite_its_lines():
     with pytest.raises(IntegrityError, match="UPDATE on billing_journalline refused"):
         _commit(
             new_entry("raw:rewrite"),
-            line("1311", debit=180_000),
-            line("5113", credit=180_000),
+            line(PATIENT_RECEIVABLE, debit=180_000),
+            line(SERVICE_REVENUE, credit=180_000),
             rewrite,
         )
 
@@ -207,11 +216,11 @@ def test_balanced_lines_cannot_be_added_to_an_entry_posted_in_an_earlier_transac
 
     with pytest.raises(IntegrityError, match=f"entry {entry_id} is already posted"):
         _commit(
-            line("1111", debit=50_000, entry_id=entry_id),
-            line("1311", credit=50_000, entry_id=entry_id),
+            line(MAIN_CASH, debit=50_000, entry_id=entry_id),
+            line(PATIENT_RECEIVABLE, credit=50_000, entry_id=entry_id),
         )
 
-    assert _lines_of(entry_id) == [("1311", 180_000, 0), ("5113", 0, 180_000)]
+    assert _lines_of(entry_id) == [(PATIENT_RECEIVABLE, 180_000, 0), (SERVICE_REVENUE, 0, 180_000)]
 
 
 def test_the_creating_transaction_is_stamped_by_the_database_not_by_the_writer():
@@ -223,7 +232,7 @@ def test_the_creating_transaction_is_stamped_by_the_database_not_by_the_writer()
             " RETURNING created_txid, txid_current()"
         )
         stamped_txid, own_txid = cursor.fetchone()
-        _execute(line("1311", debit=1), line("5113", credit=1))
+        _execute(line(PATIENT_RECEIVABLE, debit=1), line(SERVICE_REVENUE, credit=1))
 
     assert stamped_txid == own_txid
 
@@ -234,11 +243,11 @@ def test_lines_added_after_forcing_the_balance_check_early_are_still_checked_at_
     with pytest.raises(IntegrityError, match="unbalanced in VND"):
         _commit(
             new_entry("raw:checked-early"),
-            line("1311", debit=180_000),
-            line("5113", credit=180_000),
+            line(PATIENT_RECEIVABLE, debit=180_000),
+            line(SERVICE_REVENUE, credit=180_000),
             ("SET CONSTRAINTS ALL IMMEDIATE", []),
             ("SET CONSTRAINTS ALL DEFERRED", []),
-            line("1111", debit=999_000),
+            line(MAIN_CASH, debit=999_000),
         )
 
     assert _entry_id("raw:checked-early") is None
@@ -248,16 +257,16 @@ def test_a_line_inserted_while_checks_are_immediate_is_checked_at_once():
     with transaction.atomic():
         _execute(
             new_entry("raw:immediate"),
-            line("1311", debit=180_000),
-            line("5113", credit=180_000),
+            line(PATIENT_RECEIVABLE, debit=180_000),
+            line(SERVICE_REVENUE, credit=180_000),
             ("SET CONSTRAINTS ALL IMMEDIATE", []),
         )
         with pytest.raises(IntegrityError, match="unbalanced in VND"), transaction.atomic():
-            _execute(line("1111", debit=999_000))
+            _execute(line(MAIN_CASH, debit=999_000))
 
     entry_id = _entry_id("raw:immediate")
     assert entry_id is not None, "the balanced entry commits without the refused line"
-    assert _lines_of(entry_id) == [("1311", 180_000, 0), ("5113", 0, 180_000)]
+    assert _lines_of(entry_id) == [(PATIENT_RECEIVABLE, 180_000, 0), (SERVICE_REVENUE, 0, 180_000)]
 
 
 @pytest.mark.parametrize(
@@ -271,8 +280,8 @@ def test_account_with_postings_cannot_change_its_currency_type_or_code(change):
     with pytest.raises(IntegrityError, match="account 1311 has postings"):
         _commit((f"UPDATE billing_account SET {change} WHERE code = '1311'", []))
 
-    account = Account.objects.get(code="1311")
-    assert (account.code, account.type, account.currency) == ("1311", "asset", "VND")
+    account = Account.objects.get(code=PATIENT_RECEIVABLE)
+    assert (account.code, account.type, account.currency) == (PATIENT_RECEIVABLE, "asset", "VND")
 
 
 def test_account_with_postings_can_still_be_renamed_and_deactivated():
@@ -282,7 +291,7 @@ def test_account_with_postings_can_still_be_renamed_and_deactivated():
         ("UPDATE billing_account SET name = 'Renamed', is_active = false WHERE code = '1311'", [])
     )
 
-    account = Account.objects.get(code="1311")
+    account = Account.objects.get(code=PATIENT_RECEIVABLE)
     assert (account.name, account.is_active) == ("Renamed", False)
 
 
@@ -291,7 +300,7 @@ def test_account_without_postings_can_change_its_currency_and_type():
         ("UPDATE billing_account SET currency = 'USD', type = 'liability' WHERE code = '1381'", [])
     )
 
-    account = Account.objects.get(code="1381")
+    account = Account.objects.get(code=CASH_OVER_SHORT)
     assert (account.type, account.currency) == ("liability", "USD")
 
 
@@ -301,7 +310,7 @@ def test_account_with_postings_cannot_be_deleted():
     with pytest.raises(IntegrityError, match="violates foreign key constraint"):
         _commit(("DELETE FROM billing_account WHERE code = '1311'", []))
 
-    assert Account.objects.filter(code="1311").exists()
+    assert Account.objects.filter(code=PATIENT_RECEIVABLE).exists()
 
 
 @pytest.mark.parametrize(
@@ -322,9 +331,9 @@ def test_a_line_needs_exactly_one_positive_side(debit, credit, violated):
     with pytest.raises(IntegrityError, match=violated):
         _commit(
             new_entry("raw:bad-line"),
-            line("1311", debit=180_000),
-            line("5113", credit=180_000),
-            line("1111", debit=debit, credit=credit),
+            line(PATIENT_RECEIVABLE, debit=180_000),
+            line(SERVICE_REVENUE, credit=180_000),
+            line(MAIN_CASH, debit=debit, credit=credit),
         )
 
     assert _entry_id("raw:bad-line") is None

@@ -5,6 +5,13 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from billing.chart import (
+    DEPOSIT_LIABILITY,
+    MAIN_CASH,
+    PATIENT_RECEIVABLE,
+    PHARMACY_REVENUE,
+    SERVICE_REVENUE,
+)
 from billing.errors import (
     AlreadyReversed,
     CurrencyMismatch,
@@ -28,7 +35,7 @@ def vnd(amount: int) -> Money:
 
 def _visit_fee(amount: int = 180_000) -> list[Posting]:
     """A patient owes for a visit: Dr 1311 receivable / Cr 5113 service revenue."""
-    return [Posting.dr("1311", vnd(amount)), Posting.cr("5113", vnd(amount))]
+    return [Posting.dr(PATIENT_RECEIVABLE, vnd(amount)), Posting.cr(SERVICE_REVENUE, vnd(amount))]
 
 
 def _lines(entry: JournalEntry) -> list[tuple[str, int, int]]:
@@ -40,9 +47,9 @@ def _lines(entry: JournalEntry) -> list[tuple[str, int, int]]:
 
 def test_a_balanced_entry_is_posted_with_its_lines_and_source():
     lines = [
-        Posting.dr("1311", vnd(250_000)),
-        Posting.cr("5113", vnd(180_000)),
-        Posting.cr("5111", vnd(70_000)),
+        Posting.dr(PATIENT_RECEIVABLE, vnd(250_000)),
+        Posting.cr(SERVICE_REVENUE, vnd(180_000)),
+        Posting.cr(PHARMACY_REVENUE, vnd(70_000)),
     ]
 
     entry = ledger_post(
@@ -60,11 +67,18 @@ def test_a_balanced_entry_is_posted_with_its_lines_and_source():
         "42",
         "Visit and medicine",
     )
-    assert _lines(stored) == [("1311", 250_000, 0), ("5113", 0, 180_000), ("5111", 0, 70_000)]
+    assert _lines(stored) == [
+        (PATIENT_RECEIVABLE, 250_000, 0),
+        (SERVICE_REVENUE, 0, 180_000),
+        (PHARMACY_REVENUE, 0, 70_000),
+    ]
 
 
 def test_unbalanced_entry_is_refused_with_the_difference_per_currency():
-    lines = [Posting.dr("1311", vnd(180_000)), Posting.cr("5113", vnd(170_000))]
+    lines = [
+        Posting.dr(PATIENT_RECEIVABLE, vnd(180_000)),
+        Posting.cr(SERVICE_REVENUE, vnd(170_000)),
+    ]
 
     with pytest.raises(UnbalancedEntry) as refused:
         ledger_post(posting_key="k:unbalanced", lines=lines, source_type="test")
@@ -75,7 +89,7 @@ def test_unbalanced_entry_is_refused_with_the_difference_per_currency():
 
 @pytest.mark.parametrize(
     "lines",
-    [[], [Posting.dr("1311", Money(180_000, "VND"))]],
+    [[], [Posting.dr(PATIENT_RECEIVABLE, Money(180_000, "VND"))]],
     ids=["no-lines", "one-line"],
 )
 def test_an_entry_needs_at_least_two_lines(lines):
@@ -86,7 +100,7 @@ def test_an_entry_needs_at_least_two_lines(lines):
 
 
 def test_a_line_on_an_unknown_account_is_refused():
-    lines = [Posting.dr("1311", vnd(180_000)), Posting.cr("9999", vnd(180_000))]
+    lines = [Posting.dr(PATIENT_RECEIVABLE, vnd(180_000)), Posting.cr("9999", vnd(180_000))]
 
     with pytest.raises(UnknownAccount) as refused:
         ledger_post(posting_key="k:unknown", lines=lines, source_type="test")
@@ -96,8 +110,11 @@ def test_a_line_on_an_unknown_account_is_refused():
 
 
 def test_a_line_on_an_inactive_account_is_refused():
-    Account.objects.filter(code="5111").update(is_active=False)
-    lines = [Posting.dr("1311", vnd(180_000)), Posting.cr("5111", vnd(180_000))]
+    Account.objects.filter(code=PHARMACY_REVENUE).update(is_active=False)
+    lines = [
+        Posting.dr(PATIENT_RECEIVABLE, vnd(180_000)),
+        Posting.cr(PHARMACY_REVENUE, vnd(180_000)),
+    ]
 
     with pytest.raises(UnknownAccount) as refused:
         ledger_post(posting_key="k:inactive", lines=lines, source_type="test")
@@ -107,7 +124,10 @@ def test_a_line_on_an_inactive_account_is_refused():
 
 
 def test_an_amount_in_another_currency_than_its_account_is_refused():
-    lines = [Posting.dr("1311", Money(1_000, "USD")), Posting.cr("5113", Money(1_000, "USD"))]
+    lines = [
+        Posting.dr(PATIENT_RECEIVABLE, Money(1_000, "USD")),
+        Posting.cr(SERVICE_REVENUE, Money(1_000, "USD")),
+    ]
 
     with pytest.raises(CurrencyMismatch, match="kept in VND, not USD") as refused:
         ledger_post(posting_key="k:usd-on-vnd", lines=lines, source_type="test")
@@ -119,11 +139,11 @@ def test_an_amount_in_another_currency_than_its_account_is_refused():
 @pytest.mark.parametrize(
     "bad_line",
     [
-        Posting("1111", 0, 0, "VND"),
-        Posting("1111", -5_000, 0, "VND"),
-        Posting("1111", 0, -5_000, "VND"),
-        Posting("1111", 5_000, 5_000, "VND"),
-        Posting("1111", 10_000, 5_000, "VND"),
+        Posting(MAIN_CASH, 0, 0, "VND"),
+        Posting(MAIN_CASH, -5_000, 0, "VND"),
+        Posting(MAIN_CASH, 0, -5_000, "VND"),
+        Posting(MAIN_CASH, 5_000, 5_000, "VND"),
+        Posting(MAIN_CASH, 10_000, 5_000, "VND"),
     ],
     ids=["zero", "negative-debit", "negative-credit", "both-sides", "both-sides-net-positive"],
 )
@@ -153,18 +173,24 @@ def test_posting_a_key_again_with_the_same_lines_returns_the_first_entry():
     assert again.pk == first.pk
     assert JournalEntry.objects.count() == 1
     assert JournalLine.objects.count() == 2
-    assert account_balance(account=Account.objects.get(code="1311")) == vnd(180_000)
+    assert account_balance(account=Account.objects.get(code=PATIENT_RECEIVABLE)) == vnd(180_000)
 
 
 @pytest.mark.parametrize(
     "other_lines",
     [
-        [Posting.dr("1311", Money(200_000, "VND")), Posting.cr("5113", Money(200_000, "VND"))],
-        [Posting.dr("1311", Money(180_000, "VND")), Posting.cr("5111", Money(180_000, "VND"))],
         [
-            Posting.dr("1311", Money(180_000, "VND")),
-            Posting.cr("5113", Money(100_000, "VND")),
-            Posting.cr("5113", Money(80_000, "VND")),
+            Posting.dr(PATIENT_RECEIVABLE, Money(200_000, "VND")),
+            Posting.cr(SERVICE_REVENUE, Money(200_000, "VND")),
+        ],
+        [
+            Posting.dr(PATIENT_RECEIVABLE, Money(180_000, "VND")),
+            Posting.cr(PHARMACY_REVENUE, Money(180_000, "VND")),
+        ],
+        [
+            Posting.dr(PATIENT_RECEIVABLE, Money(180_000, "VND")),
+            Posting.cr(SERVICE_REVENUE, Money(100_000, "VND")),
+            Posting.cr(SERVICE_REVENUE, Money(80_000, "VND")),
         ],
     ],
     ids=["other-amount", "other-account", "split-line"],
@@ -177,7 +203,10 @@ def test_posting_a_key_again_with_other_lines_is_a_conflict(other_lines):
 
     assert refused.value.detail == {"entry_id": first.pk}
     assert refused.value.param == "posting_key"
-    assert _lines(JournalEntry.objects.get()) == [("1311", 180_000, 0), ("5113", 0, 180_000)]
+    assert _lines(JournalEntry.objects.get()) == [
+        (PATIENT_RECEIVABLE, 180_000, 0),
+        (SERVICE_REVENUE, 0, 180_000),
+    ]
 
 
 def test_a_posting_rolls_back_with_the_callers_transaction():
@@ -200,9 +229,9 @@ def test_a_reversal_mirrors_every_line_and_links_the_original():
     original = ledger_post(
         posting_key="invoice:10:issue",
         lines=[
-            Posting.dr("1311", vnd(250_000)),
-            Posting.cr("5113", vnd(180_000)),
-            Posting.cr("5111", vnd(70_000)),
+            Posting.dr(PATIENT_RECEIVABLE, vnd(250_000)),
+            Posting.cr(SERVICE_REVENUE, vnd(180_000)),
+            Posting.cr(PHARMACY_REVENUE, vnd(70_000)),
         ],
         source_type="invoice",
         source_id="10",
@@ -211,7 +240,11 @@ def test_a_reversal_mirrors_every_line_and_links_the_original():
 
     reversal = ledger_reverse(entry=original)
 
-    assert _lines(reversal) == [("1311", 0, 250_000), ("5113", 180_000, 0), ("5111", 70_000, 0)]
+    assert _lines(reversal) == [
+        (PATIENT_RECEIVABLE, 0, 250_000),
+        (SERVICE_REVENUE, 180_000, 0),
+        (PHARMACY_REVENUE, 70_000, 0),
+    ]
     assert reversal.reverses == original
     assert JournalEntry.objects.get(pk=original.pk).reversed_by == reversal
     assert (reversal.source_type, reversal.source_id) == ("invoice", "10")
@@ -222,10 +255,13 @@ def test_a_reversal_nets_every_balance_back_to_zero():
     before = {account.code: account_balance(account=account) for account in Account.objects.all()}
     original = ledger_post(
         posting_key="deposit:3:take",
-        lines=[Posting.dr("1111", vnd(2_000_000)), Posting.cr("33881", vnd(2_000_000))],
+        lines=[
+            Posting.dr(MAIN_CASH, vnd(2_000_000)),
+            Posting.cr(DEPOSIT_LIABILITY, vnd(2_000_000)),
+        ],
         source_type="deposit",
     )
-    assert account_balance(account=Account.objects.get(code="33881")) == vnd(2_000_000)
+    assert account_balance(account=Account.objects.get(code=DEPOSIT_LIABILITY)) == vnd(2_000_000)
 
     ledger_reverse(entry=original)
 
@@ -243,7 +279,7 @@ def test_reversing_an_entry_twice_returns_the_same_reversal():
 
     assert second.pk == first.pk
     assert JournalEntry.objects.filter(reverses=original).count() == 1
-    assert account_balance(account=Account.objects.get(code="1311")) == vnd(0)
+    assert account_balance(account=Account.objects.get(code=PATIENT_RECEIVABLE)) == vnd(0)
 
 
 def test_a_reversal_can_itself_be_reversed_to_restore_the_original():
@@ -256,7 +292,7 @@ def test_a_reversal_can_itself_be_reversed_to_restore_the_original():
 
     assert restored.reverses == reversal
     assert _lines(restored) == _lines(original)
-    assert account_balance(account=Account.objects.get(code="5113")) == vnd(180_000)
+    assert account_balance(account=Account.objects.get(code=SERVICE_REVENUE)) == vnd(180_000)
 
 
 def test_a_second_reversal_under_another_key_is_refused_not_a_server_error():
@@ -264,7 +300,10 @@ def test_a_second_reversal_under_another_key_is_refused_not_a_server_error():
         posting_key="invoice:13:issue", lines=_visit_fee(), source_type="invoice"
     )
     ledger_reverse(entry=original)
-    mirrored = [Posting.cr("1311", vnd(180_000)), Posting.dr("5113", vnd(180_000))]
+    mirrored = [
+        Posting.cr(PATIENT_RECEIVABLE, vnd(180_000)),
+        Posting.dr(SERVICE_REVENUE, vnd(180_000)),
+    ]
 
     with pytest.raises(AlreadyReversed) as refused:
         ledger_post(

@@ -6,6 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from billing.chart import (
+    DEPOSIT_LIABILITY,
+    MAIN_CASH,
+    PATIENT_RECEIVABLE,
+    PROVIDER_FEES,
+    SERVICE_REVENUE,
+    STRIPE_CLEARING,
+)
 from billing.models import Account
 from billing.money import Money
 from billing.selectors.ledger import (
@@ -32,7 +40,7 @@ def _cash_payment(key: str, amount: int, posted_at: datetime) -> int:
     """A patient pays cash at the desk: Dr 1111 cash / Cr 1311 receivable."""
     return ledger_post(
         posting_key=key,
-        lines=[Posting.dr("1111", vnd(amount)), Posting.cr("1311", vnd(amount))],
+        lines=[Posting.dr(MAIN_CASH, vnd(amount)), Posting.cr(PATIENT_RECEIVABLE, vnd(amount))],
         source_type="payment",
         source_id=key,
         memo=f"cash {amount}",
@@ -44,7 +52,7 @@ def _refund(key: str, amount: int, posted_at: datetime) -> int:
     """Cash handed back: Dr 1311 receivable / Cr 1111 cash."""
     return ledger_post(
         posting_key=key,
-        lines=[Posting.dr("1311", vnd(amount)), Posting.cr("1111", vnd(amount))],
+        lines=[Posting.dr(PATIENT_RECEIVABLE, vnd(amount)), Posting.cr(MAIN_CASH, vnd(amount))],
         source_type="refund",
         posted_at=posted_at,
     ).pk
@@ -58,7 +66,7 @@ def test_a_balance_as_of_a_moment_includes_entries_up_to_it_and_excludes_later_o
     _cash_payment("p1", 100_000, MARCH_1)
     _cash_payment("p2", 50_000, MARCH_10)
     _cash_payment("p3", 20_000, MARCH_10 + SECOND)
-    cash = _account("1111")
+    cash = _account(MAIN_CASH)
 
     assert account_balance(account=cash, as_of=MARCH_1 - SECOND) == vnd(0)
     assert account_balance(account=cash, as_of=MARCH_1) == vnd(100_000)
@@ -69,19 +77,29 @@ def test_a_balance_as_of_a_moment_includes_entries_up_to_it_and_excludes_later_o
 def test_a_balance_is_read_on_the_accounts_normal_side():
     ledger_post(
         posting_key="invoice:1:issue",
-        lines=[Posting.dr("1311", vnd(300_000)), Posting.cr("5113", vnd(300_000))],
+        lines=[
+            Posting.dr(PATIENT_RECEIVABLE, vnd(300_000)),
+            Posting.cr(SERVICE_REVENUE, vnd(300_000)),
+        ],
         source_type="invoice",
     )
     ledger_post(
         posting_key="deposit:1:take",
-        lines=[Posting.dr("1111", vnd(1_000_000)), Posting.cr("33881", vnd(1_000_000))],
+        lines=[
+            Posting.dr(MAIN_CASH, vnd(1_000_000)),
+            Posting.cr(DEPOSIT_LIABILITY, vnd(1_000_000)),
+        ],
         source_type="deposit",
     )
 
-    assert account_balance(account=_account("1311")) == vnd(300_000)  # asset: debit-normal
-    assert account_balance(account=_account("5113")) == vnd(300_000)  # revenue: credit-normal
-    assert account_balance(account=_account("33881")) == vnd(1_000_000)  # liability
-    assert account_balance(account=_account("6427")) == vnd(0)  # no lines at all
+    assert account_balance(account=_account(PATIENT_RECEIVABLE)) == vnd(
+        300_000
+    )  # asset: debit-normal
+    assert account_balance(account=_account(SERVICE_REVENUE)) == vnd(
+        300_000
+    )  # revenue: credit-normal
+    assert account_balance(account=_account(DEPOSIT_LIABILITY)) == vnd(1_000_000)  # liability
+    assert account_balance(account=_account(PROVIDER_FEES)) == vnd(0)  # no lines at all
 
 
 def test_a_statement_has_an_opening_balance_running_balances_and_a_closing_balance():
@@ -91,7 +109,7 @@ def test_a_statement_has_an_opening_balance_running_balances_and_a_closing_balan
     last = _cash_payment("last", 40_000, MARCH_20 - SECOND)
     _cash_payment("after", 999_000, MARCH_20)
 
-    statement = account_statement(account=_account("1111"), date_from=MARCH_1, date_to=MARCH_20)
+    statement = account_statement(account=_account(MAIN_CASH), date_from=MARCH_1, date_to=MARCH_20)
 
     # [March 1, March 20): an entry at the start belongs to it, one at the end does not.
     assert statement.opening_balance == vnd(500_000)
@@ -102,7 +120,7 @@ def test_a_statement_has_an_opening_balance_running_balances_and_a_closing_balan
     ]
     assert statement.closing_balance == vnd(610_000)
     assert statement.closing_balance == account_balance(
-        account=_account("1111"), as_of=MARCH_20 - SECOND
+        account=_account(MAIN_CASH), as_of=MARCH_20 - SECOND
     )
     assert (statement.lines[0].source_type, statement.lines[0].memo) == ("payment", "cash 100000")
 
@@ -110,18 +128,24 @@ def test_a_statement_has_an_opening_balance_running_balances_and_a_closing_balan
 def test_a_statement_of_a_credit_normal_account_counts_credits_as_increases():
     invoice = ledger_post(
         posting_key="invoice:1:issue",
-        lines=[Posting.dr("1311", vnd(300_000)), Posting.cr("5113", vnd(300_000))],
+        lines=[
+            Posting.dr(PATIENT_RECEIVABLE, vnd(300_000)),
+            Posting.cr(SERVICE_REVENUE, vnd(300_000)),
+        ],
         source_type="invoice",
         posted_at=MARCH_10,
     ).pk
     credit_note = ledger_post(
         posting_key="invoice:1:credit-note",
-        lines=[Posting.dr("5113", vnd(100_000)), Posting.cr("1311", vnd(100_000))],
+        lines=[
+            Posting.dr(SERVICE_REVENUE, vnd(100_000)),
+            Posting.cr(PATIENT_RECEIVABLE, vnd(100_000)),
+        ],
         source_type="invoice",
         posted_at=MARCH_20,
     ).pk
 
-    statement = account_statement(account=_account("5113"))
+    statement = account_statement(account=_account(SERVICE_REVENUE))
 
     assert statement.opening_balance == vnd(0)
     assert [(line.entry_id, line.balance) for line in statement.lines] == [
@@ -135,7 +159,7 @@ def test_consecutive_statements_chain_and_an_entry_at_the_boundary_appears_in_ex
     _cash_payment("early", 100_000, MARCH_1 + SECOND)
     on_boundary = _cash_payment("on-boundary", 50_000, MARCH_10)
     late = _cash_payment("late", 20_000, MARCH_10 + SECOND)
-    cash = _account("1111")
+    cash = _account(MAIN_CASH)
 
     earlier = account_statement(account=cash, date_from=MARCH_1, date_to=MARCH_10)
     later = account_statement(account=cash, date_from=MARCH_10, date_to=MARCH_20)
@@ -152,7 +176,7 @@ def test_the_trial_balance_as_of_a_moment_leaves_out_later_entries_and_balances(
     _cash_payment("p1", 100_000, MARCH_1)
     ledger_post(
         posting_key="fee:1",
-        lines=[Posting.dr("6427", vnd(2_000)), Posting.cr("1131", vnd(2_000))],
+        lines=[Posting.dr(PROVIDER_FEES, vnd(2_000)), Posting.cr(STRIPE_CLEARING, vnd(2_000))],
         source_type="fee",
         posted_at=MARCH_20,
     )
@@ -160,17 +184,20 @@ def test_the_trial_balance_as_of_a_moment_leaves_out_later_entries_and_balances(
     as_of_march_10 = {row.code: row for row in trial_balance(as_of=MARCH_10)}
     today = {row.code: row for row in trial_balance()}
 
-    assert set(as_of_march_10) == {"1111", "1311"}
-    assert (as_of_march_10["1111"].debit_total, as_of_march_10["1111"].credit_total) == (
+    assert set(as_of_march_10) == {MAIN_CASH, PATIENT_RECEIVABLE}
+    assert (as_of_march_10[MAIN_CASH].debit_total, as_of_march_10[MAIN_CASH].credit_total) == (
         100_000,
         0,
     )
-    assert (as_of_march_10["1311"].credit_balance, as_of_march_10["1311"].balance) == (
+    assert (
+        as_of_march_10[PATIENT_RECEIVABLE].credit_balance,
+        as_of_march_10[PATIENT_RECEIVABLE].balance,
+    ) == (
         100_000,
         -100_000,
     )
-    assert set(today) == {"1111", "1131", "1311", "6427"}
-    assert today["6427"].balance == 2_000
+    assert set(today) == {MAIN_CASH, STRIPE_CLEARING, PATIENT_RECEIVABLE, PROVIDER_FEES}
+    assert today[PROVIDER_FEES].balance == 2_000
     for rows in (as_of_march_10.values(), today.values()):
         assert sum(row.debit_total for row in rows) == sum(row.credit_total for row in rows)
 
@@ -182,8 +209,8 @@ def test_the_trial_balance_lists_accounts_in_code_order_with_their_totals():
     rows = trial_balance()
 
     assert [(row.code, row.debit_total, row.credit_total) for row in rows] == [
-        ("1111", 100_000, 40_000),
-        ("1311", 40_000, 100_000),
+        (MAIN_CASH, 100_000, 40_000),
+        (PATIENT_RECEIVABLE, 40_000, 100_000),
     ]
     assert [(row.debit_balance, row.credit_balance) for row in rows] == [(60_000, 0), (0, 60_000)]
 
@@ -193,13 +220,13 @@ def test_journal_entries_filter_by_period_from_inclusive_to_exclusive_and_by_acc
     _cash_payment("on-end", 50_000, MARCH_10)
     fee = ledger_post(
         posting_key="fee:1",
-        lines=[Posting.dr("6427", vnd(2_000)), Posting.cr("1131", vnd(2_000))],
+        lines=[Posting.dr(PROVIDER_FEES, vnd(2_000)), Posting.cr(STRIPE_CLEARING, vnd(2_000))],
         source_type="fee",
         posted_at=MARCH_1 + SECOND,
     ).pk
 
     in_period = journal_entries(date_from=MARCH_1, date_to=MARCH_10)
-    on_fees = journal_entries(account_code="6427")
+    on_fees = journal_entries(account_code=PROVIDER_FEES)
     by_source = journal_entries(source_type="payment", source_id="on-start")
 
     assert [entry.pk for entry in in_period] == [fee, on_start]  # newest first

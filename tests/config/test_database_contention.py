@@ -8,7 +8,9 @@ import threading
 import pytest
 from django.db import OperationalError, connection, transaction
 
+from billing.chart import BANK, MAIN_CASH
 from config.error_responses import exception_handler
+from tests.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,29 +18,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _real_deadlock() -> OperationalError:
     """Two transactions taking two rows in opposite order: PostgreSQL aborts one of them."""
     both_hold_one = threading.Barrier(2)
-    caught: list[OperationalError] = []
+    orders = [(MAIN_CASH, BANK), (BANK, MAIN_CASH)]
 
-    def take(first: str, second: str) -> None:
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                lock = "SELECT id FROM billing_account WHERE code = %s FOR UPDATE"
-                cursor.execute(lock, [first])
-                both_hold_one.wait(timeout=10)
-                cursor.execute(lock, [second])
-        except OperationalError as error:
-            caught.append(error)
-        finally:
-            connection.close()
+    def take(index: int) -> None:
+        first, second = orders[index]
+        with transaction.atomic(), connection.cursor() as cursor:
+            lock = "SELECT id FROM billing_account WHERE code = %s FOR UPDATE"
+            cursor.execute(lock, [first])
+            both_hold_one.wait(timeout=10)
+            cursor.execute(lock, [second])
 
-    threads = [
-        threading.Thread(target=take, args=("1111", "1121")),
-        threading.Thread(target=take, args=("1121", "1111")),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert len(caught) == 1, caught
+    outcomes = run_at_once(2, take, timeout=30)
+    caught = [outcome for outcome in outcomes if isinstance(outcome, OperationalError)]
+    assert len(caught) == 1, outcomes
     return caught[0]
 
 

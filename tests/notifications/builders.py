@@ -12,35 +12,27 @@ from typing import Any
 from django.contrib.auth.models import User
 from pypdf import PdfReader
 
+from billing.chart import BANK
 from billing.models import Encounter, EncounterKind, Invoice, ServiceCategory
 from billing.services.invoices import invoice_issue
 from config.identity.models import Device, Role
 from config.identity.services import staff_create
 from notifications.models import Receipt
 from notifications.services.receipts import receipt_issue_for_payment, receipt_issue_for_refund
-from payments.models import (
-    Payment,
-    PaymentChannel,
-    PaymentMethod,
-    PaymentPurpose,
-    PaymentStatus,
-    Refund,
-)
-from payments.services.payments import PaymentRequest, payment_create
+from payments.models import Payment, PaymentChannel, Refund
 from payments.services.refunds import refund_complete, refund_request
-from payments.services.transitions import payment_transition
-from tests.billing.factories import (
+from tests.billing.builders import (
     charges_post,
     citizen_id_new,
     encounter_new,
     patient_with_coverage,
     price_item,
 )
+from tests.payments.builders.payments import paid_by_transfer
 
 PATIENT_NAME = "Nguyễn Thị Hằng"
 PHONE = "0912345678"
 EMAIL = "hang.nguyen@example.vn"
-TRANSFER_CLEARING = "1132"
 _serial = itertools.count(1)
 
 
@@ -86,24 +78,14 @@ def paid(
     through the state machine (ledger posted, outbox event written)."""
     if invoice is None and encounter is None:
         invoice = receipt_invoice()
-    payment = payment_create(
-        request=PaymentRequest(
-            purpose=PaymentPurpose.INVOICE if invoice is not None else PaymentPurpose.DEPOSIT,
-            amount=amount or (invoice.patient_share if invoice is not None else 500_000),
-            currency="VND",
-            method=PaymentMethod.VIETQR,
-            channel=channel,
-            idempotency_key=f"receipts-{uuid.uuid4()}",
-            invoice=invoice,
-            encounter=encounter,
-            created_by_device=device,
-            created_by_user=user,
-        )
+    return paid_by_transfer(
+        amount=amount or (invoice.patient_share if invoice is not None else 500_000),
+        invoice=invoice,
+        encounter=encounter,
+        channel=channel,
+        created_by_device=device,
+        created_by_user=user,
     )
-    payment, _ = payment_transition(
-        payment=payment, to=PaymentStatus.SUCCEEDED, debit_account=TRANSFER_CLEARING
-    )
-    return payment
 
 
 def issued(**kwargs: Any) -> Receipt:
@@ -129,7 +111,7 @@ def refunded(payment: Payment, amount: int) -> Refund:
         requested_by=desk,
         idempotency_key=f"refund-{uuid.uuid4()}",
     )
-    return refund_complete(refund=refund, paid_out_by=desk, credit_account="1121")
+    return refund_complete(refund=refund, paid_out_by=desk, credit_account=BANK)
 
 
 def refund_receipt(payment: Payment, amount: int) -> Receipt:

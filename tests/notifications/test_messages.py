@@ -20,7 +20,7 @@ from billing.models import EncounterKind
 from billing.services.deposits import encounter_discharge
 from notifications.models import Message, MessageChannel, MessageStatus
 from notifications.services.messages import message_send, messages_due, retry_delay
-from tests.billing.factories import charges_post, price_item
+from tests.billing.builders import charges_post, price_item
 from tests.fakes.sms_gateway import BRAND_NAME, FakeSmsGateway
 from tests.fakes.smtp_server import FakeSmtp
 from tests.notifications.builders import (

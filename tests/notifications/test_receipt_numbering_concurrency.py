@@ -16,9 +16,6 @@ from notifications.services.receipts import receipt_issue_for_payment
 from payments.models import Payment, PaymentChannel
 from tests.concurrency import run_at_once
 from tests.notifications.builders import paid, receipt_invoice
-from tests.payments.webhook_factories import (
-    reference_data_load,
-)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -29,7 +26,6 @@ pytestmark = [
 def events_left_for_the_workers(transactional_db: None) -> Iterator[None]:
     """Payments succeed through the state machine, but their events stay in the outbox
     (published to a queue no worker reads) so that the test's threads are the workers."""
-    reference_data_load()
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     yield

@@ -28,6 +28,7 @@ from tests.notifications.builders import (
     refund_receipt,
     refunded,
 )
+from tests.payments.builders.payments import vietqr_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -190,8 +191,6 @@ def test_a_refund_whose_payment_receipt_is_missing_issues_that_one_first() -> No
 
 
 def test_a_payment_that_did_not_succeed_gets_no_receipt() -> None:
-    from tests.payments.webhook_factories import vietqr_payment
-
     pending = vietqr_payment()
 
     assert receipt_issue_for_payment(payment_id=pending.pk) is None

@@ -23,7 +23,7 @@ from tests.notifications.builders import (
     receipt_invoice,
     refund_receipt,
 )
-from tests.payments.webhook_factories import vietqr_payment
+from tests.payments.builders.payments import pay_link_client, vietqr_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -170,8 +170,6 @@ def test_the_receipt_operations_are_in_the_openapi_document(anon_client: APIClie
 
 
 def test_a_phone_with_the_pay_link_reads_the_receipt_of_that_invoice_only() -> None:
-    from tests.payments.factories import pay_link_client
-
     invoice = receipt_invoice()
     receipt = issued(invoice=invoice, channel=PaymentChannel.PHONE)
     other = issued()

@@ -17,9 +17,6 @@ from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.smtp_server import FakeSmtp
 from tests.notifications.builders import paid, receipt_invoice, refunded
 from tests.notifications.conftest import messaging_settings
-from tests.payments.webhook_factories import (
-    reference_data_load,
-)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -36,7 +33,6 @@ def worker_sends_to_the_fakes(
     tmp_path: Path,
 ) -> None:
     """The worker process reads its settings from the environment it is started with."""
-    reference_data_load()
     for name, value in messaging_settings(fake_sms_gateway, fake_smtp).items():
         monkeypatch.setenv(name, str(value).lower() if isinstance(value, bool) else str(value))
     monkeypatch.setenv("MESSAGE_RETRY_BASE_SECONDS", "0.2")

@@ -9,7 +9,6 @@ import hmac
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,9 +30,9 @@ from payments.providers.bank_feeds import (
     sepay_transaction,
     sepay_verify,
 )
+from tests.data import vectors
 
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
-CASSO = json.loads((TESTDATA / "webhook_vectors.json").read_text())["casso_v2"]
+CASSO = vectors("webhook_vectors.json")["casso_v2"]
 CASSO_KEY: str = CASSO["checksum_key"]
 CASSO_HEADER: str = CASSO["header"]["X-Casso-Signature"]
 CASSO_TIMESTAMP_MS = 1727948258788

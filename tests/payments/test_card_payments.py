@@ -16,11 +16,10 @@ from rest_framework.test import APIClient
 from billing.models import Invoice, InvoiceStatus, JournalEntry
 from config.identity.models import Device, DeviceKind, Role
 from payments.models import IdempotencyRecord, Payment, PaymentStatus
-from tests.assertions import assert_error
-from tests.billing.billing_assertions import assert_invoice_agrees_with_books
+from tests.assertions import assert_error, assert_invoice_agrees_with_books
 from tests.fakes.stripe_server import FakeStripeServer
-from tests.payments.factories import (
-    STRIPE_TEST_KEY,
+from tests.payments.builders.payments import (
+    STRIPE_KEY,
     new_key,
     pay,
     pay_link_client,
@@ -262,4 +261,4 @@ def test_without_a_stripe_key_cards_are_503_not_configured_and_the_key_is_releas
     with stripe_at(fake_stripe):
         retried = pay(phone, key=key, invoice=invoice, amount=650_000, method="card")
     assert retried.status_code == 201, retried.content
-    assert fake_stripe.executions(f"vienphi:{retried.json()['id']}:create", STRIPE_TEST_KEY) == 1
+    assert fake_stripe.executions(f"vienphi:{retried.json()['id']}:create", STRIPE_KEY) == 1

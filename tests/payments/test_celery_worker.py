@@ -9,14 +9,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from billing.chart import VIETQR_CLEARING
 from payments.models import OutboxEvent, Payment, PaymentStatus
 from payments.services.transitions import payment_transition
 from payments.tasks import expire_qr_payments
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401 (fixture)
-from tests.payments.webhook_factories import (
-    reference_data_load,
-    vietqr_payment,
-)
+from tests.payments.builders.payments import vietqr_payment
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -24,15 +22,10 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def reference_data(transactional_db: None) -> None:
-    reference_data_load()
-
-
 def test_a_payment_success_is_relayed_by_the_worker_after_commit():
     payment = vietqr_payment()
 
-    payment_transition(payment=payment, to=PaymentStatus.SUCCEEDED, debit_account="1132")
+    payment_transition(payment=payment, to=PaymentStatus.SUCCEEDED, debit_account=VIETQR_CLEARING)
 
     event = OutboxEvent.objects.get(topic="payment.succeeded")
     assert wait_until(

@@ -6,17 +6,16 @@ same requests, errors, retries and idempotency replays it would meet against Str
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import stripe
 
+from tests.data import vectors
 from tests.fakes.stripe_server import FakeStripeServer, stripe_signature
 
 VND_100K: dict[str, Any] = {
@@ -451,9 +450,9 @@ def test_every_event_delivered_three_times_shuffled_arrives_signed_and_identical
 
 
 def test_the_published_stripe_vector_verifies_with_the_clock_at_its_timestamp(
-    shared_testdata: Path, monkeypatch
+    monkeypatch,
 ):
-    vector = json.loads((shared_testdata / "webhook_vectors.json").read_text())["stripe"]
+    vector = vectors("webhook_vectors.json")["stripe"]
     payload, secret = vector["payload"].encode(), vector["secret"]
     header = vector["header"]["Stripe-Signature"]
     # the verifier reads time.time() from stripe._webhook's own `time` import: set only that clock

@@ -33,17 +33,13 @@ from payments.tasks import (
     sync_stuck_payments,
 )
 from tests.fakes.stripe_server import FakeStripeServer
-from tests.payments.webhook_factories import (
-    bank_feeds_configured,  # noqa: F401 - a fixture, used by name below
-    bank_memo,
+from tests.payments.builders.payments import (
     card_payment,
     kiosk_card_payment,
     patient_pays_by_card,
-    post_sepay,
-    sepay_body,
-    stripe_configured,  # noqa: F401 - a fixture, used by name below
     vietqr_payment,
 )
+from tests.payments.builders.webhooks import bank_memo, post_sepay, sepay_body
 
 pytestmark = pytest.mark.django_db
 

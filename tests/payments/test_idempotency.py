@@ -17,15 +17,15 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
-from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.test import APIRequestFactory
 
 from config.identity.models import Device, DeviceKind
 from payments.models import IdempotencyRecord, Payment, PaymentStatus
 from payments.services.idempotency import idempotency_prune, request_fingerprint
 from tests.assertions import assert_error
 from tests.fakes.stripe_server import FakeStripeServer
-from tests.payments.cashier_builders import at_desk
-from tests.payments.factories import (
+from tests.payments.builders.desk import at_desk
+from tests.payments.builders.payments import (
     PAYMENTS_URL,
     new_key,
     pay,
@@ -35,12 +35,6 @@ from tests.payments.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def kiosk(device_client: Any) -> tuple[APIClient, Device]:
-    client, device = device_client(DeviceKind.KIOSK)
-    return client, device
 
 
 def fingerprint_of(body: dict[str, Any]) -> str:

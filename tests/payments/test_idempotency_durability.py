@@ -8,7 +8,7 @@ from django.db import connection, transaction
 
 from payments.models import IdempotencyRecord
 from payments.services.idempotency import idempotency_begin
-from tests.payments.factories import new_key
+from tests.payments.builders.payments import new_key
 
 
 def _synchronous_commit() -> str:

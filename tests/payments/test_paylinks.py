@@ -17,8 +17,8 @@ from config.identity.models import DeviceKind, Role
 from payments.models import IdempotencyRecord, Payment
 from payments.paylinks import pay_link_token
 from tests.assertions import assert_error
-from tests.billing.factories import encounter_new
-from tests.payments.factories import new_key, pay, pay_link_client, payable_invoice
+from tests.billing.builders import encounter_new
+from tests.payments.builders.payments import new_key, pay, pay_link_client, payable_invoice
 
 pytestmark = pytest.mark.django_db
 

@@ -18,11 +18,9 @@ from rest_framework.test import APIClient
 from config.identity.models import Device, DeviceKind
 from config.identity.services import device_create
 from payments.models import IdempotencyRecord, Payment, PaymentStatus
-from tests.billing.conftest import chart  # noqa: F401 (fixture)
-from tests.billing.factories import insurance_rules_load
 from tests.concurrency import run_at_once
 from tests.fakes.stripe_server import FakeStripeServer
-from tests.payments.factories import (
+from tests.payments.builders.payments import (
     new_key,
     pay,
     pay_link_client,
@@ -30,18 +28,9 @@ from tests.payments.factories import (
     stripe_at,
 )
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("chart"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SAME_REQUESTS = 50
-
-
-@pytest.fixture(autouse=True)
-def insurance_rules(db: None) -> None:
-    """A transactional test starts from truncated tables: put the dated rules back."""
-    insurance_rules_load()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Starting a payment: the server decides amounts (pitfall 14), each channel takes its own
 methods, a VietQR payment carries a QR that decodes to our account, the amount and its memo
 code, a payment is shown only to whoever may see it, and success posts exactly one ledger
-entry so that the invoice says what its receivable says (pitfall 15)."""
+entry so that the invoice says what its balance says (pitfall 15)."""
 
 from __future__ import annotations
 
@@ -11,26 +11,26 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from billing.chart import PATIENT_RECEIVABLE, VIETQR_CLEARING
 from billing.models import EncounterStatus, Invoice, InvoiceStatus, JournalEntry
 from billing.services.invoices import invoice_void
-from config.identity.models import Device, DeviceKind, Role
+from config.identity.models import DeviceKind, Role
 from payments.models import Payment, PaymentStatus
 from payments.paylinks import pay_link_token
 from payments.providers.vietqr import decode_payload
 from payments.services.transitions import payment_transition
-from tests.assertions import assert_error
-from tests.billing.billing_assertions import assert_invoice_agrees_with_books, receivable
-from tests.billing.factories import encounter_new, payment_post
-from tests.payments.cashier_builders import at_desk
-from tests.payments.factories import new_key, pay, pay_link_client, payable_invoice, stripe_at
+from tests.assertions import assert_error, assert_invoice_agrees_with_books, balance
+from tests.billing.builders import encounter_new, payment_post
+from tests.payments.builders.desk import at_desk
+from tests.payments.builders.payments import (
+    new_key,
+    pay,
+    pay_link_client,
+    payable_invoice,
+    stripe_at,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def kiosk(device_client: Any) -> tuple[APIClient, Device]:
-    client, device = device_client(DeviceKind.KIOSK)
-    return client, device
 
 
 @pytest.fixture
@@ -368,7 +368,7 @@ def test_a_payment_is_shown_to_its_kiosk_to_cashiers_and_to_its_invoices_pay_lin
     assert Payment.objects.get().status == PaymentStatus.PENDING
 
 
-# --- success: one ledger entry, the invoice agrees with its receivable ------------------------
+# --- success: one ledger entry, the invoice agrees with its balance ------------------------
 
 
 def succeed(payment_id: str) -> Payment:
@@ -395,10 +395,13 @@ def test_a_succeeded_transfer_posts_one_entry_and_the_invoice_agrees_with_its_re
 
     [entry] = JournalEntry.objects.filter(source_type="payment", source_id=first["id"])
     lines = {(line.account.code, line.debit, line.credit) for line in entry.lines.all()}
-    assert lines == {("1132", 300_000, 0), ("1311", 0, 300_000)}  # transfer clearing
+    assert lines == {
+        (VIETQR_CLEARING, 300_000, 0),
+        (PATIENT_RECEIVABLE, 0, 300_000),
+    }  # transfer clearing
     invoice = Invoice.objects.get(pk=invoice.pk)
     assert invoice.status == InvoiceStatus.PARTIALLY_PAID
-    assert receivable("1311", invoice) == 400_000
+    assert balance(PATIENT_RECEIVABLE, invoice.ledger_reference) == 400_000
     assert_invoice_agrees_with_books(invoice, staff=cashier)
     shown = client.get(f"/api/v1/payments/{first['id']}").json()
     assert shown["status"] == "succeeded"
@@ -414,7 +417,7 @@ def test_a_succeeded_transfer_posts_one_entry_and_the_invoice_agrees_with_its_re
     assert payment_entries(rest["id"]) == 1
     invoice = Invoice.objects.get(pk=invoice.pk)
     assert invoice.status == InvoiceStatus.PAID
-    assert receivable("1311", invoice) == 0
+    assert balance(PATIENT_RECEIVABLE, invoice.ledger_reference) == 0
     assert_invoice_agrees_with_books(invoice, staff=cashier)
     assert_error(pay(client, invoice=invoice, amount=1), 409, "invoice_not_payable")
 

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from billing.chart import BANK, PATIENT_RECEIVABLE, SUSPENSE, VIETQR_CLEARING
 from billing.models import JournalEntry, JournalLine
 from payments.models import (
     Payment,
@@ -21,14 +22,9 @@ from payments.models import (
     WebhookEvent,
 )
 from payments.services.transitions import payment_transition
-from tests.payments.webhook_factories import (
-    account_net_debit,
-    bank_feeds_configured,  # noqa: F401 - a fixture, used by name below
-    bank_memo,
-    post_sepay,
-    sepay_body,
-    vietqr_payment,
-)
+from tests.assertions import balance
+from tests.payments.builders.payments import vietqr_payment
+from tests.payments.builders.webhooks import bank_memo, post_sepay, sepay_body
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bank_feeds_configured")]
 
@@ -58,14 +54,14 @@ def assert_held_in_suspense(
     amount: int,
     payment: Payment | None,
     *,
-    reached: str = "1132",
+    reached: str = VIETQR_CLEARING,
 ) -> None:
     item = ReconciliationItem.objects.get(provider="sepay", transaction_id=str(transaction_id))
     assert (item.reason, item.amount, item.status) == (reason, amount, ReconciliationStatus.OPEN)
     assert item.payment_id == (payment.pk if payment else None)
     entry = JournalEntry.objects.get(posting_key=f"bank:sepay:{transaction_id}")
     lines = {(line.account.code, line.debit, line.credit) for line in entry.lines.all()}
-    assert lines == {(reached, amount, 0), ("3388", 0, amount)}
+    assert lines == {(reached, amount, 0), (SUSPENSE, 0, amount)}
     assert "KHOA" not in entry.memo  # the ledger memo never copies the bank memo
     event = WebhookEvent.objects.get(provider="sepay", event_id=str(transaction_id))
     assert event.outcome == f"reconciliation: {reason}"
@@ -130,7 +126,7 @@ def test_a_transfer_that_cannot_complete_its_payment_is_held_in_suspense_with_it
     reason = REASONS.get(case, case)
     # Money that reached another of the hospital's accounts is booked to that bank (1121),
     # not to the VietQR clearing account.
-    reached = "1132" if account is None else "1121"
+    reached = VIETQR_CLEARING if account is None else BANK
     assert_held_in_suspense(
         transaction_id, reason, amount, payment if names_payment else None, reached=reached
     )
@@ -146,7 +142,7 @@ def test_a_second_transfer_for_a_qr_already_paid_is_held_as_not_pending():
 
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.SUCCEEDED
     assert_held_in_suspense(second, R.NOT_PENDING, AMOUNT, payment)
-    assert account_net_debit("1132") == 2 * AMOUNT
+    assert balance(VIETQR_CLEARING) == 2 * AMOUNT
 
 
 def test_a_redelivered_unmatched_transfer_makes_one_item_and_one_suspense_entry():
@@ -158,7 +154,7 @@ def test_a_redelivered_unmatched_transfer_makes_one_item_and_one_suspense_entry(
 
     assert ReconciliationItem.objects.count() == 1
     assert JournalEntry.objects.filter(posting_key=f"bank:sepay:{body['id']}").count() == 1
-    assert account_net_debit("3388") == -75_000
+    assert balance(SUSPENSE) == -75_000
 
 
 def test_two_transfers_of_the_same_amount_pay_the_bills_their_codes_name():
@@ -176,7 +172,7 @@ def test_two_transfers_of_the_same_amount_pay_the_bills_their_codes_name():
         payment.refresh_from_db()
         assert payment.status == PaymentStatus.SUCCEEDED
         receivable = JournalLine.objects.get(
-            entry__source_id=payment.public_id, account__code="1311"
+            entry__source_id=payment.public_id, account__code=PATIENT_RECEIVABLE
         )
         assert payment.invoice is not None
         assert receivable.reference == payment.invoice.ledger_reference
@@ -191,7 +187,7 @@ def test_the_bank_clearing_account_always_equals_the_money_that_came_in():
     transfer(amounts[2], "khong co ma")  # no code
     transfer(amounts[3], bank_memo("VPQQQQQ"))  # unknown code
 
-    assert account_net_debit("1132") == sum(amounts)
+    assert balance(VIETQR_CLEARING) == sum(amounts)
     held = sum(item.amount for item in ReconciliationItem.objects.all())
     assert held == sum(amounts[1:])
-    assert account_net_debit("3388") == -held
+    assert balance(SUSPENSE) == -held

@@ -11,31 +11,21 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
+from billing.chart import BANK, PATIENT_RECEIVABLE, STRIPE_CLEARING
 from billing.models import Invoice, InvoiceStatus, JournalEntry
 from billing.selectors.invoices import invoice_balance
 from config.identity.models import Role
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
-from tests.assertions import assert_error
-from tests.billing.conftest import chart  # noqa: F401 - fixture
-from tests.billing.factories import insurance_rules_load, visit_invoice
+from tests.assertions import assert_error, assert_trial_balance_balanced, balance
+from tests.billing.builders import visit_invoice
 from tests.concurrency import run_at_once
 from tests.fakes.stripe_server import FakeStripeServer
-from tests.payments.refund_builders import (
-    BANK,
-    CARD_CLEARING,
-    STRIPE_KEY,
-    assert_trial_balance_balanced,
-    balance,
-    card_payment,
-    pay_out,
-    request_refund,
-    stripe_refunds,
-    transfer_payment,
-)
+from tests.payments.builders.payments import paid_by_card, paid_by_transfer
+from tests.payments.builders.refunds import pay_out, request_refund, stripe_refunds
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("chart", "billing_rules"),
+    pytest.mark.usefixtures("approval_threshold"),
 ]
 
 THREADS = 10
@@ -44,18 +34,15 @@ SHARE = 300_000  # 30 %: only three fit
 
 
 @pytest.fixture
-def billing_rules(settings) -> None:
-    """A transactional test starts from truncated tables: put the dated BHYT rules back, and
-    keep every 30 % refund under the approval threshold."""
-    insurance_rules_load()
+def approval_threshold(settings) -> None:
+    """Keep every 30 % refund under the approval threshold."""
     settings.REFUND_APPROVAL_THRESHOLD = 500_000
 
 
 @pytest.fixture
-def fake(fake_stripe: FakeStripeServer, settings) -> FakeStripeServer:
-    settings.STRIPE_SECRET_KEY = STRIPE_KEY
-    settings.STRIPE_API_BASE = fake_stripe.url
-    return fake_stripe
+def fake(stripe_configured: FakeStripeServer) -> FakeStripeServer:
+    """The app's Stripe client pointed at the fake."""
+    return stripe_configured
 
 
 @pytest.fixture
@@ -89,7 +76,9 @@ def assert_refunded_three_shares(payment: Payment, invoice: Invoice) -> None:
     )
     assert JournalEntry.objects.filter(source_type="refund").count() == 3
     invoice = Invoice.objects.get(pk=invoice.pk)
-    assert invoice_balance(invoice).amount_due == balance("1311", invoice.ledger_reference)
+    assert invoice_balance(invoice).amount_due == balance(
+        PATIENT_RECEIVABLE, invoice.ledger_reference
+    )
     assert invoice_balance(invoice).amount_due == 3 * SHARE
     assert invoice.status == InvoiceStatus.PARTIALLY_PAID
     assert_trial_balance_balanced()
@@ -97,7 +86,7 @@ def assert_refunded_three_shares(payment: Payment, invoice: Invoice) -> None:
 
 def test_concurrent_partial_refunds_of_a_bank_transfer_never_exceed_what_was_paid(cashiers):
     invoice = visit_invoice(CAPTURED, benefit_level=None)
-    payment = transfer_payment(amount=CAPTURED, invoice=invoice)
+    payment = paid_by_transfer(amount=CAPTURED, invoice=invoice)
 
     refunds = refund_at_once(cashiers, payment)
 
@@ -121,8 +110,8 @@ def test_concurrent_partial_refunds_of_a_card_payment_never_exceed_what_was_capt
     fake, cashiers
 ):
     invoice = visit_invoice(CAPTURED, benefit_level=None)
-    payment = card_payment(fake, amount=CAPTURED, invoice=invoice)
-    clearing_before = balance(CARD_CLEARING)
+    payment = paid_by_card(fake, amount=CAPTURED, invoice=invoice)
+    clearing_before = balance(STRIPE_CLEARING)
 
     refunds = refund_at_once(cashiers, payment)
 
@@ -131,5 +120,5 @@ def test_concurrent_partial_refunds_of_a_card_payment_never_exceed_what_was_capt
     assert sorted(r["id"] for r in at_stripe) == sorted(r.provider_reference for r in refunds)
     assert sum(r["amount"] for r in at_stripe) == 3 * SHARE
     assert all(fake.executions(f"vienphi:{r.public_id}") == 1 for r in refunds)
-    assert clearing_before - balance(CARD_CLEARING) == 3 * SHARE
+    assert clearing_before - balance(STRIPE_CLEARING) == 3 * SHARE
     assert_refunded_three_shares(payment, invoice)

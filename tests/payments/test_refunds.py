@@ -13,6 +13,14 @@ import stripe
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from billing.chart import (
+    BANK,
+    DEPOSIT_LIABILITY,
+    MAIN_CASH,
+    PATIENT_RECEIVABLE,
+    STRIPE_CLEARING,
+    VIETQR_CLEARING,
+)
 from billing.models import Encounter, EncounterKind, Invoice, InvoiceStatus, JournalEntry
 from billing.selectors.invoices import deposit_balance, invoice_balance
 from billing.services.deposits import encounter_discharge
@@ -20,9 +28,13 @@ from config.identity.models import Role
 from payments.models import CashierSession, Payment, PaymentStatus, Refund, RefundStatus
 from payments.services.transitions import payment_transition
 from payments.tasks import resend_approved_refunds
-from tests.assertions import assert_error
-from tests.billing.billing_assertions import assert_invoice_agrees_with_books
-from tests.billing.factories import (
+from tests.assertions import (
+    assert_error,
+    assert_invoice_agrees_with_books,
+    assert_trial_balance_balanced,
+    balance,
+)
+from tests.billing.builders import (
     charges_post,
     encounter_new,
     patient_with_coverage,
@@ -30,26 +42,15 @@ from tests.billing.factories import (
     visit_invoice,
 )
 from tests.fakes.stripe_server import FakeStripeServer
-from tests.payments.cashier_builders import at_desk, drawer
-from tests.payments.refund_builders import (
-    BANK,
-    CARD_CLEARING,
-    DEPOSIT_LIABILITY,
-    MAIN_SAFE,
+from tests.payments.builders.desk import at_desk, drawer, paid_in_cash
+from tests.payments.builders.payments import (
     STRIPE_KEY,
-    TRANSFER_CLEARING,
-    assert_trial_balance_balanced,
-    balance,
-    card_payment,
-    cash_payment,
     new_key,
-    pay_out,
-    pending_transfer,
-    refund_calls,
-    request_refund,
-    stripe_refunds,
-    transfer_payment,
+    paid_by_card,
+    paid_by_transfer,
+    vietqr_payment,
 )
+from tests.payments.builders.refunds import pay_out, refund_calls, request_refund, stripe_refunds
 
 pytestmark = pytest.mark.django_db
 
@@ -62,11 +63,9 @@ def approval_threshold(settings) -> None:
 
 
 @pytest.fixture
-def fake(fake_stripe: FakeStripeServer, settings) -> FakeStripeServer:
+def fake(stripe_configured: FakeStripeServer) -> FakeStripeServer:
     """The app's Stripe client pointed at the fake."""
-    settings.STRIPE_SECRET_KEY = STRIPE_KEY
-    settings.STRIPE_API_BASE = fake_stripe.url
-    return fake_stripe
+    return stripe_configured
 
 
 @pytest.fixture
@@ -104,7 +103,7 @@ def assert_invoice_owes(invoice: Invoice, due: int, status: str) -> None:
     """The invoice's amount due equals its receivable in the ledger, and its status follows."""
     invoice = Invoice.objects.get(pk=invoice.pk)
     assert invoice_balance(invoice).amount_due == due
-    assert balance("1311", invoice.ledger_reference) == due
+    assert balance(PATIENT_RECEIVABLE, invoice.ledger_reference) == due
     assert invoice.status == status
     assert_invoice_agrees_with_books(invoice)
 
@@ -114,9 +113,9 @@ def assert_invoice_owes(invoice: Invoice, due: int, status: str) -> None:
 
 def test_full_card_refund_is_sent_to_stripe_with_the_refunds_own_key(fake, cashier):
     invoice = bill(400_000)
-    payment = card_payment(fake, amount=400_000, invoice=invoice)
+    payment = paid_by_card(fake, amount=400_000, invoice=invoice)
     assert_invoice_owes(invoice, 0, InvoiceStatus.PAID)
-    clearing_before = balance(CARD_CLEARING)
+    clearing_before = balance(STRIPE_CLEARING)
 
     response = request_refund(cashier, payment, reason="service_not_performed")
 
@@ -134,14 +133,14 @@ def test_full_card_refund_is_sent_to_stripe_with_the_refunds_own_key(fake, cashi
     assert refund.provider_reference == at_stripe["id"]
     payment = fresh(payment)
     assert (payment.status, payment.amount_refunded) == (PaymentStatus.REFUNDED, 400_000)
-    assert clearing_before - balance(CARD_CLEARING) == 400_000
+    assert clearing_before - balance(STRIPE_CLEARING) == 400_000
     assert_invoice_owes(invoice, 400_000, InvoiceStatus.ISSUED)
     assert_trial_balance_balanced()
 
 
 def test_a_card_refund_stripe_refuses_for_good_fails_and_stops_holding_its_amount(fake, cashier):
     invoice = bill(400_000)
-    payment = card_payment(fake, amount=400_000, invoice=invoice)
+    payment = paid_by_card(fake, amount=400_000, invoice=invoice)
     dashboard = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": fake.url})
     dashboard.v1.refunds.create(params={"payment_intent": payment.provider_reference})
 
@@ -162,8 +161,8 @@ def test_a_card_refund_stripe_refuses_for_good_fails_and_stops_holding_its_amoun
 
 def test_partial_card_refunds_leave_the_payment_partially_refunded_until_all_is_back(fake, cashier):
     invoice = bill(1_000_000)
-    payment = card_payment(fake, amount=1_000_000, invoice=invoice)
-    clearing_before = balance(CARD_CLEARING)
+    payment = paid_by_card(fake, amount=1_000_000, invoice=invoice)
+    clearing_before = balance(STRIPE_CLEARING)
 
     for amount, refunded, status, due, invoice_status in [
         (300_000, 300_000, PaymentStatus.PARTIALLY_REFUNDED, 300_000, InvoiceStatus.PARTIALLY_PAID),
@@ -175,7 +174,7 @@ def test_partial_card_refunds_leave_the_payment_partially_refunded_until_all_is_
         assert response.json()["status"] == "succeeded"
         payment = fresh(payment)
         assert (payment.status, payment.amount_refunded) == (status, refunded)
-        assert clearing_before - balance(CARD_CLEARING) == refunded
+        assert clearing_before - balance(STRIPE_CLEARING) == refunded
         assert_invoice_owes(invoice, due, invoice_status)
         assert_trial_balance_balanced()
 
@@ -185,7 +184,7 @@ def test_partial_card_refunds_leave_the_payment_partially_refunded_until_all_is_
 
 
 def test_retried_refund_request_replays_the_answer_without_a_second_stripe_refund(fake, cashier):
-    payment = card_payment(fake, amount=300_000, invoice=bill(300_000))
+    payment = paid_by_card(fake, amount=300_000, invoice=bill(300_000))
     key = new_key()
 
     first = request_refund(cashier, payment, amount=100_000, key=key)
@@ -205,7 +204,7 @@ def test_retry_after_a_lost_stripe_response_finishes_the_same_refund(fake, cashi
     # Stripe refunded, but its answer never reached us: the client's retry (same key) must
     # finish that refund, never send a second one under a new key.
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    payment = card_payment(fake, amount=300_000, invoice=bill(300_000))
+    payment = paid_by_card(fake, amount=300_000, invoice=bill(300_000))
     fake.crash_after_executing("/v1/refunds")
     key = new_key()
 
@@ -228,8 +227,8 @@ def test_retry_after_a_lost_stripe_response_finishes_the_same_refund(fake, cashi
 
 def test_bank_transfer_refund_waits_for_payout_and_posts_only_when_paid_out(cashier):
     invoice = bill(1_000_000)
-    payment = transfer_payment(amount=1_000_000, invoice=invoice)
-    assert balance(TRANSFER_CLEARING) == 1_000_000
+    payment = paid_by_transfer(amount=1_000_000, invoice=invoice)
+    assert balance(VIETQR_CLEARING) == 1_000_000
 
     response = request_refund(cashier, payment, amount=250_000, reason="overpayment")
 
@@ -246,7 +245,7 @@ def test_bank_transfer_refund_waits_for_payout_and_posts_only_when_paid_out(cash
     assert paid.json()["status"] == "succeeded"
     assert paid.json()["completed_at"]
     assert -balance(BANK) == 250_000
-    assert balance(TRANSFER_CLEARING) == 1_000_000
+    assert balance(VIETQR_CLEARING) == 1_000_000
     payment = fresh(payment)
     assert (payment.status, payment.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 250_000)
     assert_invoice_owes(invoice, 250_000, InvoiceStatus.PARTIALLY_PAID)
@@ -256,8 +255,8 @@ def test_bank_transfer_refund_waits_for_payout_and_posts_only_when_paid_out(cash
 def test_cash_refund_is_paid_out_from_the_cashiers_drawer(desk):
     cashier, session = desk
     invoice = bill(200_000)
-    payment = cash_payment(amount=200_000, invoice=invoice)
-    safe_before = balance(MAIN_SAFE)
+    payment = paid_in_cash(amount=200_000, invoice=invoice)
+    safe_before = balance(MAIN_CASH)
 
     response = request_refund(cashier, payment)  # no amount: all that is refundable
     assert response.status_code == 201, response.content
@@ -270,7 +269,7 @@ def test_cash_refund_is_paid_out_from_the_cashiers_drawer(desk):
         session.public_id,
     )
     assert drawer(session) == 1_000_000 - 200_000
-    assert balance(MAIN_SAFE) == safe_before
+    assert balance(MAIN_CASH) == safe_before
     payment = fresh(payment)
     assert (payment.status, payment.amount_refunded) == (PaymentStatus.REFUNDED, 200_000)
     assert_invoice_owes(invoice, 200_000, InvoiceStatus.ISSUED)
@@ -278,7 +277,7 @@ def test_cash_refund_is_paid_out_from_the_cashiers_drawer(desk):
 
 
 def test_a_refund_is_paid_out_only_once(cashier):
-    payment = cash_payment(amount=200_000, invoice=bill(200_000))
+    payment = paid_in_cash(amount=200_000, invoice=bill(200_000))
     refund_id = request_refund(cashier, payment, amount=50_000).json()["id"]
 
     first = pay_out(cashier, refund_id, "cash", key="payout-1")
@@ -293,7 +292,7 @@ def test_a_refund_is_paid_out_only_once(cashier):
 
 
 def test_a_payout_needs_an_idempotency_key(cashier):
-    payment = cash_payment(amount=200_000, invoice=bill(200_000))
+    payment = paid_in_cash(amount=200_000, invoice=bill(200_000))
     refund_id = request_refund(cashier, payment, amount=50_000).json()["id"]
 
     response = cashier.post(
@@ -305,7 +304,7 @@ def test_a_payout_needs_an_idempotency_key(cashier):
 
 
 def test_payout_of_a_card_refund_is_refused(fake, cashier):
-    payment = card_payment(fake, amount=200_000, invoice=bill(200_000))
+    payment = paid_by_card(fake, amount=200_000, invoice=bill(200_000))
     refund_id = request_refund(cashier, payment, amount=50_000).json()["id"]
 
     assert_error(pay_out(cashier, refund_id, "cash"), 409, "refund_state_conflict")
@@ -313,7 +312,7 @@ def test_payout_of_a_card_refund_is_refused(fake, cashier):
 
 
 def test_payout_with_an_unknown_source_is_refused(cashier):
-    payment = cash_payment(amount=200_000, invoice=bill(200_000))
+    payment = paid_in_cash(amount=200_000, invoice=bill(200_000))
     refund_id = request_refund(cashier, payment, amount=50_000).json()["id"]
 
     assert_error(pay_out(cashier, refund_id, "cheque"), 400, "parameter_invalid", "paid_by")
@@ -327,7 +326,7 @@ def test_refund_above_threshold_waits_for_a_supervisor_and_moves_nothing_until_a
     fake, cashier, supervisor
 ):
     invoice = bill(1_000_000)
-    payment = card_payment(fake, amount=1_000_000, invoice=invoice)
+    payment = paid_by_card(fake, amount=1_000_000, invoice=invoice)
 
     response = request_refund(cashier, payment, amount=THRESHOLD + 1)
 
@@ -349,7 +348,7 @@ def test_refund_above_threshold_waits_for_a_supervisor_and_moves_nothing_until_a
 
 
 def test_refund_at_the_threshold_needs_no_approval(cashier):
-    payment = transfer_payment(amount=1_000_000, invoice=bill(1_000_000))
+    payment = paid_by_transfer(amount=1_000_000, invoice=bill(1_000_000))
 
     response = request_refund(cashier, payment, amount=THRESHOLD)
 
@@ -357,7 +356,7 @@ def test_refund_at_the_threshold_needs_no_approval(cashier):
 
 
 def test_requester_cannot_approve_their_own_refund(cashier, supervisor, staff_client):
-    payment = transfer_payment(amount=1_000_000, invoice=bill(1_000_000))
+    payment = paid_by_transfer(amount=1_000_000, invoice=bill(1_000_000))
     refund_id = request_refund(supervisor, payment, amount=800_000).json()["id"]
 
     own = supervisor.post(f"/api/v1/refunds/{refund_id}/approve")
@@ -369,7 +368,7 @@ def test_requester_cannot_approve_their_own_refund(cashier, supervisor, staff_cl
 
 
 def test_cashier_cannot_approve_a_refund(cashier, staff_client):
-    payment = transfer_payment(amount=1_000_000, invoice=bill(1_000_000))
+    payment = paid_by_transfer(amount=1_000_000, invoice=bill(1_000_000))
     refund_id = request_refund(cashier, payment, amount=800_000).json()["id"]
 
     for decision in ("approve", "reject"):
@@ -380,7 +379,7 @@ def test_cashier_cannot_approve_a_refund(cashier, staff_client):
 
 def test_rejected_refund_moves_nothing_and_frees_the_amount(fake, cashier, supervisor):
     invoice = bill(1_000_000)
-    payment = card_payment(fake, amount=1_000_000, invoice=invoice)
+    payment = paid_by_card(fake, amount=1_000_000, invoice=invoice)
     refund_id = request_refund(cashier, payment, amount=900_000).json()["id"]
     # While it waits, the requested amount is held.
     assert_error(
@@ -400,7 +399,7 @@ def test_rejected_refund_moves_nothing_and_frees_the_amount(fake, cashier, super
 
 
 def test_a_decided_refund_cannot_be_decided_again(cashier, supervisor):
-    payment = transfer_payment(amount=1_000_000, invoice=bill(1_000_000))
+    payment = paid_by_transfer(amount=1_000_000, invoice=bill(1_000_000))
     refund_id = request_refund(cashier, payment, amount=800_000).json()["id"]
     assert supervisor.post(f"/api/v1/refunds/{refund_id}/reject").status_code == 200
 
@@ -414,7 +413,7 @@ def test_approval_retried_after_a_stripe_outage_sends_the_refund_once(
     fake, cashier, supervisor, settings
 ):
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    payment = card_payment(fake, amount=1_000_000, invoice=bill(1_000_000))
+    payment = paid_by_card(fake, amount=1_000_000, invoice=bill(1_000_000))
     refund_id = request_refund(cashier, payment, amount=800_000).json()["id"]
     fake.fail_next("/v1/refunds", status=503)
 
@@ -430,7 +429,7 @@ def test_approval_retried_after_a_stripe_outage_sends_the_refund_once(
 
 def test_a_card_refund_stuck_by_a_stripe_outage_is_sent_again_by_beat_once(fake, cashier, settings):
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    payment = card_payment(fake, amount=400_000, invoice=bill(400_000))
+    payment = paid_by_card(fake, amount=400_000, invoice=bill(400_000))
     fake.fail_next("/v1/refunds", status=503)
     assert_error(request_refund(cashier, payment, amount=300_000), 502, "provider_error")
     refund = Refund.objects.get(payment=payment)
@@ -450,7 +449,7 @@ def test_a_card_refund_stuck_by_a_stripe_outage_is_sent_again_by_beat_once(fake,
 
 
 def test_refund_of_a_pending_payment_is_refused(cashier):
-    payment = pending_transfer(amount=100_000, invoice=bill(100_000))
+    payment = vietqr_payment(amount=100_000, invoice=bill(100_000))
 
     error = assert_error(request_refund(cashier, payment), 409, "payment_not_refundable")
 
@@ -459,7 +458,7 @@ def test_refund_of_a_pending_payment_is_refused(cashier):
 
 
 def test_refund_of_a_failed_payment_is_refused(cashier):
-    payment = pending_transfer(amount=100_000, invoice=bill(100_000))
+    payment = vietqr_payment(amount=100_000, invoice=bill(100_000))
     payment_transition(payment=payment, to=PaymentStatus.FAILED)
 
     assert_error(request_refund(cashier, payment, amount=1), 409, "payment_not_refundable")
@@ -467,7 +466,7 @@ def test_refund_of_a_failed_payment_is_refused(cashier):
 
 
 def test_refund_cannot_exceed_captured_amount(cashier):
-    payment = transfer_payment(amount=300_000, invoice=bill(1_000_000))
+    payment = paid_by_transfer(amount=300_000, invoice=bill(1_000_000))
 
     over = request_refund(cashier, payment, amount=300_001)
     error = assert_error(over, 402, "refund_exceeds_captured", "amount")
@@ -492,7 +491,7 @@ INVALID_REQUESTS: list[tuple[dict[str, Any], str, str]] = [
 
 
 def test_invalid_refund_requests_are_refused_and_write_nothing(cashier):
-    payment = transfer_payment(amount=300_000, invoice=bill(300_000))
+    payment = paid_by_transfer(amount=300_000, invoice=bill(300_000))
     url = f"/api/v1/payments/{payment.public_id}/refunds"
 
     for change, code, param in INVALID_REQUESTS:
@@ -525,7 +524,7 @@ def inpatient() -> Encounter:
 def advance_and_bill(advance: int, *, cash: bool = False) -> tuple[Encounter, Payment]:
     """An inpatient stay with an advance of ``advance`` and charges of the same amount."""
     encounter = inpatient()
-    pay = cash_payment if cash else transfer_payment
+    pay = paid_in_cash if cash else paid_by_transfer
     payment = pay(amount=advance, encounter=encounter)
     charges_post(encounter, (price_item(price=advance), 1))
     return encounter, payment
@@ -533,7 +532,7 @@ def advance_and_bill(advance: int, *, cash: bool = False) -> tuple[Encounter, Pa
 
 def test_refund_of_an_advance_reduces_the_deposit_balance(cashier):
     encounter = inpatient()
-    payment = transfer_payment(amount=2_000_000, encounter=encounter)
+    payment = paid_by_transfer(amount=2_000_000, encounter=encounter)
     assert deposit_balance(encounter=encounter) == 2_000_000
 
     response = request_refund(cashier, payment, amount=300_000, reason="deposit_refund")
@@ -581,12 +580,12 @@ def test_advance_refund_paid_out_after_the_advance_was_applied_is_refused(cashie
     response = request_refund(cashier, payment, amount=100_000, reason="deposit_refund")
     assert response.json()["status"] == "pending_payout"
     encounter_discharge(encounter=encounter, by="test")
-    safe_before = balance(MAIN_SAFE)
+    safe_before = balance(MAIN_CASH)
 
     paid = pay_out(cashier, response.json()["id"], "cash")
 
     assert_error(paid, 402, "refund_exceeds_captured", "amount")
     assert Refund.objects.get(public_id=response.json()["id"]).status == RefundStatus.PENDING_PAYOUT
-    assert balance(MAIN_SAFE) == safe_before
+    assert balance(MAIN_CASH) == safe_before
     assert deposit_balance(encounter=encounter) == 0
     assert fresh(payment).amount_refunded == 0

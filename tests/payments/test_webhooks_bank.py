@@ -11,19 +11,20 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from billing.chart import VIETQR_CLEARING
 from billing.models import InvoiceStatus, JournalEntry
 from payments.models import Payment, PaymentStatus, ReconciliationItem, WebhookEvent
 from payments.providers import bank_feeds
-from tests.payments.webhook_factories import (
+from tests.assertions import balance
+from tests.data import vectors
+from tests.payments.builders.payments import vietqr_payment
+from tests.payments.builders.webhooks import (
     CASSO_KEY,
-    account_net_debit,
-    bank_feeds_configured,  # noqa: F401 - a fixture, used by name below
     bank_memo,
     casso_record,
     post_casso,
     post_sepay,
     sepay_body,
-    vietqr_payment,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bank_feeds_configured")]
@@ -45,8 +46,8 @@ def assert_paid(payment: Payment) -> None:
 
 
 @pytest.fixture
-def casso_vector(shared_testdata: Any) -> dict[str, Any]:
-    return json.loads((shared_testdata / "webhook_vectors.json").read_text())["casso_v2"]
+def casso_vector() -> dict[str, Any]:
+    return vectors("webhook_vectors.json")["casso_v2"]
 
 
 def post_vector(client: Client, vector: dict[str, Any], body: dict[str, Any]) -> Any:
@@ -113,7 +114,7 @@ def test_a_signed_casso_transfer_with_the_memo_code_pays_the_qr_payment():
     assert response.status_code == 200
     assert response.json() == {"success": True}
     assert_paid(payment)
-    assert account_net_debit("1132") == 350_000
+    assert balance(VIETQR_CLEARING) == 350_000
     assert WebhookEvent.objects.get().outcome == f"succeeded: {payment.public_id}"
 
 
@@ -268,7 +269,7 @@ def test_sepay_retrying_a_delivery_is_acknowledged_and_books_the_money_once():
     assert all(a.json() == {"success": True} for a in answers)
     assert_paid(payment)
     assert WebhookEvent.objects.count() == 1
-    assert account_net_debit("1132") == 180_000
+    assert balance(VIETQR_CLEARING) == 180_000
     # The retried deliveries are not "a second transfer for a paid QR".
     assert not ReconciliationItem.objects.exists()
 
@@ -333,7 +334,7 @@ def test_one_transfer_reported_by_both_feeds_is_booked_once(first: str):
 
     assert [answer.status_code for answer in answers] == [200, 200]
     assert_paid(payment)
-    assert account_net_debit("1132") == 350_000  # not 700,000
+    assert balance(VIETQR_CLEARING) == 350_000  # not 700,000
     assert not ReconciliationItem.objects.exists()
     second = WebhookEvent.objects.get(provider="sepay" if first == "casso" else "casso")
     assert second.outcome.startswith(f"ignored: the same bank transfer was reported by {first}")

@@ -9,34 +9,27 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, OperationalError, connection
+from django.db import DatabaseError, OperationalError
 from django.test import Client
 
+from billing.chart import STRIPE_CLEARING
 from billing.models import InvoiceStatus, JournalEntry
 from payments.models import OutboxEvent, Payment, PaymentStatus, WebhookEvent
 from payments.services import webhooks as webhook_service
 from payments.services.payments import payment_sync_from_provider
 from payments.services.transitions import payment_transition
 from payments.tasks import retry_webhook_events
+from tests.assertions import balance
+from tests.concurrency import run_at_once
+from tests.data import vectors
 from tests.fakes.stripe_server import FakeStripeServer
-from tests.payments.webhook_factories import (
-    account_net_debit,
-    card_payment,
-    deliver_stripe,
-    kiosk_card_payment,
-    patient_pays_by_card,
-    post_stripe,
-    reference_data_load,
-    signed,
-    stripe_configured,  # noqa: F401 - a fixture, used by name below
-    stripe_event,
-)
+from tests.payments.builders.payments import card_payment, kiosk_card_payment, patient_pays_by_card
+from tests.payments.builders.webhooks import deliver_stripe, post_stripe, signed, stripe_event
 
 pytestmark = pytest.mark.usefixtures("stripe_configured")
 
@@ -146,9 +139,9 @@ def test_a_signature_older_than_five_minutes_is_refused(fake_stripe: FakeStripeS
 
 @pytest.mark.django_db
 def test_the_published_stripe_vector_verifies_and_is_stored(
-    settings, shared_testdata, monkeypatch: pytest.MonkeyPatch
+    settings, monkeypatch: pytest.MonkeyPatch
 ):
-    vector = json.loads((shared_testdata / "webhook_vectors.json").read_text())["stripe"]
+    vector = vectors("webhook_vectors.json")["stripe"]
     settings.STRIPE_WEBHOOK_SECRETS = [vector["secret"]]
     # Stripe's library checks the signature's age against the clock: stand at its moment.
     monkeypatch.setattr(
@@ -198,7 +191,7 @@ def test_payment_intent_succeeded_completes_the_payment_and_pays_the_invoice(
     assert payment.invoice is not None
     assert payment.invoice.status == InvoiceStatus.PAID
     assert captures_of(payment) == 1
-    assert account_net_debit("1131") == 250_000
+    assert balance(STRIPE_CLEARING) == 250_000
     assert OutboxEvent.objects.filter(topic="payment.succeeded").count() == 1
     event = WebhookEvent.objects.get()
     assert (event.outcome, event.attempts, event.last_error) == ("succeeded", 1, "")
@@ -369,7 +362,7 @@ def test_every_event_of_a_declined_then_paid_card_delivered_three_times_shuffled
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
     assert captures_of(payment) == 1
-    assert account_net_debit("1131") == payment.amount
+    assert balance(STRIPE_CLEARING) == payment.amount
     assert OutboxEvent.objects.count() == 1
     assert WebhookEvent.objects.count() == len(fake_stripe.events)
     assert not WebhookEvent.objects.filter(applied_at__isnull=True).exists()
@@ -539,7 +532,6 @@ def test_when_the_event_cannot_be_stored_the_answer_is_500_so_stripe_retries(
 def test_the_webhook_racing_its_redelivery_and_the_clients_sync_records_one_payment_and_entry(
     fake_stripe: FakeStripeServer,
 ):
-    reference_data_load()
     rounds = 4
     payments = [card_payment() for _ in range(rounds)]
     for payment in payments:
@@ -548,37 +540,20 @@ def test_the_webhook_racing_its_redelivery_and_the_clients_sync_records_one_paym
         event["data"]["object"]["id"]: event
         for event in fake_stripe.events_of_type("payment_intent.succeeded")
     }
-    errors: list[BaseException] = []
-
-    def run(barrier: threading.Barrier, work: Any) -> None:
-        try:
-            barrier.wait(timeout=10)
-            work()
-        except BaseException as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
+    errors: list[Exception] = []
     answers: list[Any] = []
-
-    def deliver(event: dict[str, Any]) -> None:
-        answers.append(deliver_stripe(Client(), fake_stripe, event).json())
-
     for payment in payments:
-        # Stripe's delivery, Stripe's retry of it, and the client's own sync, all at once.
-        barrier = threading.Barrier(3)
         event = succeeded[payment.provider_reference]
-        threads = [
-            threading.Thread(target=run, args=(barrier, lambda e=event: deliver(e))),
-            threading.Thread(target=run, args=(barrier, lambda e=event: deliver(e))),
-            threading.Thread(
-                target=run, args=(barrier, lambda p=payment: payment_sync_from_provider(payment=p))
-            ),
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+
+        def work(index: int, event: dict[str, Any] = event, payment: Payment = payment) -> Any:
+            # Stripe's delivery, Stripe's retry of it, and the client's own sync, all at once.
+            if index < 2:
+                return deliver_stripe(Client(), fake_stripe, event).json()
+            return payment_sync_from_provider(payment=payment)
+
+        outcomes = run_at_once(3, work)
+        errors += [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+        answers += outcomes[:2]
 
     assert errors == []
     # Each event was stored once: one delivery created it, its twin was told "duplicate".
@@ -590,4 +565,4 @@ def test_the_webhook_racing_its_redelivery_and_the_clients_sync_records_one_paym
         assert OutboxEvent.objects.filter(payload__payment_id=payment.pk).count() == 1
         stored = WebhookEvent.objects.get(event_id=succeeded[payment.provider_reference]["id"])
         assert stored.outcome in ("succeeded", "unchanged: payment is succeeded")
-    assert account_net_debit("1131") == sum(p.amount for p in payments)
+    assert balance(STRIPE_CLEARING) == sum(p.amount for p in payments)

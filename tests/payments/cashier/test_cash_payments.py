@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import pytest
 
+from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE
 from billing.models import EncounterKind, InvoiceStatus
 from billing.selectors.invoices import deposit_balance
 from config.identity.models import Role
 from payments.models import OutboxEvent, Payment, PaymentStatus
 from payments.services.transitions import payment_transition
-from tests.assertions import assert_error
-from tests.billing.billing_assertions import assert_invoice_agrees_with_books
-from tests.billing.factories import encounter_new, patient_with_coverage
-from tests.payments.cashier_builders import at_desk, balance, drawer, pay_cash, terminal_new
-from tests.payments.factories import pay, payable_invoice, stripe_at
+from tests.assertions import assert_error, assert_invoice_agrees_with_books, balance
+from tests.billing.builders import encounter_new, patient_with_coverage
+from tests.payments.builders.desk import at_desk, drawer, pay_cash, terminal_new
+from tests.payments.builders.payments import pay, payable_invoice, stripe_at
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def test_cash_with_change_succeeds_at_once_into_the_sessions_drawer(desk):
     assert (body["tendered"], body["change_given"]) == (200_000, 80_000)
     assert body["cashier_session"] == session.public_id
     assert drawer(session) == 100_000 + 120_000  # the change went back to the patient
-    assert balance("1311", invoice.ledger_reference) == 0
+    assert balance(PATIENT_RECEIVABLE, invoice.ledger_reference) == 0
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID
     assert_invoice_agrees_with_books(invoice)
@@ -192,7 +192,7 @@ def test_an_advance_taken_in_cash_at_the_desk_has_print_ready_receipt_data(desk)
     assert receipt["hospital"]
     assert receipt["received_at"]
     assert deposit_balance(encounter=encounter) == 2_000_000
-    assert -balance("33881", encounter.ledger_reference) == 2_000_000
+    assert -balance(DEPOSIT_LIABILITY, encounter.ledger_reference) == 2_000_000
     assert drawer(session) == 2_100_000
 
 

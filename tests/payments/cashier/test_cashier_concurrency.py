@@ -15,25 +15,18 @@ import pytest
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
+from billing.chart import BANK, MAIN_CASH, PATIENT_RECEIVABLE
 from billing.models import Encounter, EncounterKind
 from billing.selectors.invoices import deposit_balance, refund_owed
 from billing.services.deposits import encounter_discharge
 from config.identity.models import Role
 from config.identity.services import device_create, staff_create, token_issue
 from payments.models import CashierSession, Payment, Refund, RefundOwedPayout, RefundStatus
-from tests.assertions import assert_error
-from tests.billing.conftest import chart  # noqa: F401 - fixture
-from tests.billing.factories import (
-    charges_post,
-    encounter_new,
-    insurance_rules_load,
-    patient_with_coverage,
-    price_item,
-)
+from tests.assertions import assert_error, balance
+from tests.billing.builders import charges_post, encounter_new, patient_with_coverage, price_item
 from tests.celery_worker import wait_until
 from tests.concurrency import run_at_once
-from tests.payments.cashier_builders import (
-    balance,
+from tests.payments.builders.desk import (
     cash_take,
     close,
     drawer,
@@ -44,21 +37,20 @@ from tests.payments.cashier_builders import (
     report,
     terminal_new,
 )
-from tests.payments.factories import payable_invoice
-from tests.payments.refund_builders import pay_out, request_refund
+from tests.payments.builders.payments import payable_invoice
+from tests.payments.builders.refunds import pay_out, request_refund
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("chart", "rules"),
+    pytest.mark.usefixtures("approval_thresholds"),
 ]
 
 FLOAT = {"100000": 5}  # 500,000
 
 
 @pytest.fixture
-def rules(settings) -> None:
-    """A transactional test starts from truncated tables: put the BHYT rules back."""
-    insurance_rules_load()
+def approval_thresholds(settings) -> None:
+    """Every refund and every variance in these races stays under its approval threshold."""
     settings.REFUND_APPROVAL_THRESHOLD = 500_000
     settings.CASHIER_VARIANCE_APPROVAL_THRESHOLD = 10_000_000
 
@@ -142,7 +134,7 @@ def test_a_close_racing_a_payment_never_loses_it():
             assert not taken.exists()
             assert (session.expected_cash, session.variance) == (500_000, 0)
         assert drawer(session) == 0
-        assert balance("1311", invoice.ledger_reference) == (
+        assert balance(PATIENT_RECEIVABLE, invoice.ledger_reference) == (
             0 if paying.status_code == 201 else 50_000
         )
         assert report(devices[0], session)["agrees"]
@@ -166,7 +158,7 @@ def test_concurrent_opens_leave_one_session_per_terminal_and_per_cashier():
         assert_error(refused, 409, "cashier_has_open_session")
     assert CashierSession.objects.filter(terminal=terminal).count() == 1
     # Only the opened sessions took a float out of the safe.
-    assert balance("1111") == -2 * 500_000
+    assert balance(MAIN_CASH) == -2 * 500_000
 
 
 def test_a_discharge_leftover_paid_out_by_several_cashiers_at_once_is_paid_once():
@@ -191,7 +183,7 @@ def test_a_discharge_leftover_paid_out_by_several_cashiers_at_once_is_paid_once(
         assert_error(refused, 409, "nothing_owed")
     assert RefundOwedPayout.objects.get().amount == 400_000
     assert refund_owed(encounter=encounter) == 0
-    assert -balance("1121") == 400_000
+    assert -balance(BANK) == 400_000
 
 
 def inpatient_with_cash_advance(session: CashierSession) -> Encounter:

@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from billing.chart import CASH_OVER_SHORT, MAIN_CASH
 from billing.models import JournalEntry
 from config.identity.models import Role
 from payments.models import CashierSessionStatus, Payment, PaymentStatus
 from payments.services.transitions import payment_transition
-from tests.assertions import assert_error
-from tests.payments.cashier_builders import (
-    MAIN_SAFE,
-    OVER_SHORT,
-    SESSIONS_URL,
-    at_desk,
-    balance,
-    close,
-    drawer,
-    fresh,
-    pay_cash,
-    post,
-)
-from tests.payments.factories import pay, payable_invoice
+from tests.assertions import assert_error, balance
+from tests.payments.builders.desk import SESSIONS_URL, at_desk, close, drawer, fresh, pay_cash, post
+from tests.payments.builders.payments import pay, payable_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -56,14 +46,14 @@ def test_pitfall_5_change_and_split_tender_leave_expected_cash_exact(desk):
     body = response.json()
     assert (body["expected_cash"], body["counted_cash"], body["variance"]) == (620_000, 620_000, 0)
     assert body["status"] == "closed"
-    assert not JournalEntry.objects.filter(lines__account__code=OVER_SHORT).exists()
+    assert not JournalEntry.objects.filter(lines__account__code=CASH_OVER_SHORT).exists()
     assert drawer(session) == 0  # the counted cash went to the main safe
 
 
 def test_pitfall_6_a_shortage_is_posted_to_over_short(desk):
     cashier, session = desk
     assert pay_cash(cashier, amount=120_000, tendered=200_000, invoice=payable_invoice(120_000))
-    safe_before = balance(MAIN_SAFE)
+    safe_before = balance(MAIN_CASH)
 
     body = close(cashier, session, {"100000": 3}).json()  # 20,000 short of 320,000
 
@@ -72,8 +62,8 @@ def test_pitfall_6_a_shortage_is_posted_to_over_short(desk):
         300_000,
         -20_000,
     )
-    assert balance(OVER_SHORT) == 20_000  # a debit: money missing
-    assert balance(MAIN_SAFE) - safe_before == 300_000  # only what was counted
+    assert balance(CASH_OVER_SHORT) == 20_000  # a debit: money missing
+    assert balance(MAIN_CASH) - safe_before == 300_000  # only what was counted
     assert drawer(session) == 0
     entry = JournalEntry.objects.get(posting_key=f"cashier_session:{session.pk}:variance")
     assert (entry.source_type, entry.source_id) == ("cashier_close", session.public_id)
@@ -85,7 +75,7 @@ def test_pitfall_6_an_overage_is_posted_to_over_short(desk):
     body = close(cashier, session, {"100000": 2, "10000": 1}).json()  # 10,000 over
 
     assert body["variance"] == 10_000
-    assert balance(OVER_SHORT) == -10_000  # a credit: money found
+    assert balance(CASH_OVER_SHORT) == -10_000  # a credit: money found
     assert drawer(session) == 0
 
 
@@ -113,7 +103,7 @@ def test_a_variance_above_the_threshold_waits_for_another_supervisor(desk, staff
     body = close(cashier, session, {"100000": 1}).json()  # 100,000 short
 
     assert (body["status"], body["variance"]) == ("pending_approval", -100_000)
-    assert balance(OVER_SHORT) == 100_000  # recorded at once, whatever the approval
+    assert balance(CASH_OVER_SHORT) == 100_000  # recorded at once, whatever the approval
     assert_error(
         cashier.post(f"{SESSIONS_URL}/{session.public_id}/approve-close"), 403, "permission_denied"
     )

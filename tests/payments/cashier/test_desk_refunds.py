@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import pytest
 
+from billing.chart import BANK, REFUND_OWED
 from billing.models import EncounterKind
 from billing.selectors.invoices import refund_owed
 from billing.services.deposits import encounter_discharge
 from config.identity.models import Role
 from payments.models import RefundOwedPayout, RefundStatus
-from tests.assertions import assert_error
-from tests.billing.factories import charges_post, encounter_new, patient_with_coverage, price_item
-from tests.payments.cashier_builders import at_desk, balance, cash_take, drawer, post, report
-from tests.payments.cashier_builders import close as close_session
-from tests.payments.factories import payable_invoice
-from tests.payments.refund_builders import (
-    cash_payment,
-    pay_out,
-    request_refund,
-    transfer_payment,
-)
+from tests.assertions import assert_error, balance
+from tests.billing.builders import charges_post, encounter_new, patient_with_coverage, price_item
+from tests.payments.builders.desk import at_desk, cash_take, drawer, paid_in_cash, post, report
+from tests.payments.builders.desk import close as close_session
+from tests.payments.builders.payments import paid_by_transfer, payable_invoice
+from tests.payments.builders.refunds import pay_out, request_refund
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +32,7 @@ def thresholds(settings) -> None:
 
 def test_a_cash_refund_above_what_the_drawer_holds_is_refused(staff_client):
     cashier, session = at_desk(staff_client, count={"50000": 1})
-    payment = cash_payment(amount=200_000, invoice=payable_invoice(200_000))  # another desk
+    payment = paid_in_cash(amount=200_000, invoice=payable_invoice(200_000))  # another desk
     refund = request_refund(cashier, payment, amount=80_000).json()
 
     response = pay_out(cashier, refund["id"], "cash")
@@ -49,7 +45,7 @@ def test_a_cash_refund_above_what_the_drawer_holds_is_refused(staff_client):
 
 def test_a_cash_payout_needs_an_open_session(staff_client):
     cashier = staff_client(Role.CASHIER)
-    payment = cash_payment(amount=200_000, invoice=payable_invoice(200_000))
+    payment = paid_in_cash(amount=200_000, invoice=payable_invoice(200_000))
     refund = request_refund(cashier, payment, amount=80_000).json()
 
     assert_error(pay_out(cashier, refund["id"], "cash"), 400, "cashier_session_required", "paid_by")
@@ -63,7 +59,7 @@ def test_a_cash_payout_needs_an_open_session(staff_client):
 
 def test_a_refund_waiting_for_approval_or_payout_can_be_canceled(staff_client):
     cashier, _ = at_desk(staff_client, count={"500000": 2})
-    payment = transfer_payment(amount=1_000_000, invoice=payable_invoice(1_000_000))
+    payment = paid_by_transfer(amount=1_000_000, invoice=payable_invoice(1_000_000))
     waiting = request_refund(cashier, payment, amount=800_000).json()  # needs approval
     to_pay = request_refund(cashier, payment, amount=200_000).json()  # pending payout
     assert (waiting["status"], to_pay["status"]) == ("requested", "pending_payout")
@@ -88,7 +84,7 @@ def test_a_refund_waiting_for_approval_or_payout_can_be_canceled(staff_client):
 
 def test_a_succeeded_refund_cannot_be_canceled(staff_client):
     cashier, _ = at_desk(staff_client, count={"500000": 1})
-    payment = cash_payment(amount=200_000, invoice=payable_invoice(200_000))
+    payment = paid_in_cash(amount=200_000, invoice=payable_invoice(200_000))
     refund = request_refund(cashier, payment, amount=50_000).json()
     assert pay_out(cashier, refund["id"], "cash").status_code == 200
 
@@ -123,7 +119,7 @@ def test_the_discharge_leftover_is_paid_back_in_cash_from_the_drawer_once(staff_
     assert again.json() == first.json()
     assert RefundOwedPayout.objects.count() == 1
     assert refund_owed(encounter=encounter) == 0
-    assert balance("33882", encounter.ledger_reference) == 0
+    assert balance(REFUND_OWED, encounter.ledger_reference) == 0
     assert drawer(session) == 1_500_000
     assert_error(post(cashier, OWED_URL, body), 409, "nothing_owed")
     closed = close_session(cashier, session, {"500000": 3}).json()
@@ -161,7 +157,7 @@ def test_the_discharge_leftover_can_be_paid_back_by_bank_transfer_in_parts(staff
     assert (part.json()["amount"], part.json()["bank_reference"]) == (100_000, "FT2611ABC")
     assert (rest.json()["amount"], rest.json()["method"]) == (500_000, "bank_transfer")
     assert refund_owed(encounter=encounter) == 0
-    assert -balance("1121") == 600_000
+    assert -balance(BANK) == 600_000
     assert drawer(session) == 1_000_000  # a transfer leaves the drawer alone
 
 

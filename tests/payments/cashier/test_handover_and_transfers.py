@@ -9,15 +9,13 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from billing.chart import CASH_OVER_SHORT, MAIN_CASH
 from config.identity.models import Role
 from payments.models import CashierSession, CashierSessionStatus, CashTransfer
-from tests.assertions import assert_error
-from tests.payments.cashier_builders import (
-    MAIN_SAFE,
-    OVER_SHORT,
+from tests.assertions import assert_error, balance
+from tests.payments.builders.desk import (
     SESSIONS_URL,
     at_desk,
-    balance,
     close,
     drawer,
     fresh,
@@ -25,7 +23,7 @@ from tests.payments.cashier_builders import (
     post,
     report,
 )
-from tests.payments.factories import payable_invoice
+from tests.payments.builders.payments import payable_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +88,7 @@ def test_pitfall_8_handover_with_a_difference_both_sessions_reconcile(staff_clie
     second = CashierSession.objects.get(public_id=taken["id"])
     assert receiver.get(f"{SESSIONS_URL}/current").json()["session"]["id"] == second.public_id
     assert second.terminal_id == first.terminal_id
-    assert balance(OVER_SHORT) == 10_000  # the giver's variance
+    assert balance(CASH_OVER_SHORT) == 10_000  # the giver's variance
     assert drawer(first) == 0  # the giving session reconciles to zero
     assert drawer(second) == 320_000  # the receiver starts from the verified count
     assert report(giver, first)["agrees"]
@@ -141,7 +139,7 @@ def test_only_the_named_receiver_verifies_a_handover(staff_client):
 def test_cash_moves_between_drawers_and_the_safe_and_both_sessions_follow(staff_client):
     first_client, first = at_desk(staff_client, count={"100000": 3})  # 300,000
     second_client, second = at_desk(staff_client)  # empty drawer
-    safe_before = balance(MAIN_SAFE)
+    safe_before = balance(MAIN_CASH)
 
     to_second = post(
         first_client,
@@ -156,7 +154,7 @@ def test_cash_moves_between_drawers_and_the_safe_and_both_sessions_follow(staff_
     for response in (to_second, from_safe, to_safe):
         assert response.status_code == 201, response.content
     assert (drawer(first), drawer(second)) == (100_000, 620_000)
-    assert balance(MAIN_SAFE) - safe_before == -500_000 + 80_000
+    assert balance(MAIN_CASH) - safe_before == -500_000 + 80_000
     first_closed = close(first_client, first, {"100000": 1}).json()
     second_closed = close(second_client, second, {"500000": 1, "100000": 1, "20000": 1}).json()
     assert (first_closed["expected_cash"], first_closed["variance"]) == (100_000, 0)

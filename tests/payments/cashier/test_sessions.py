@@ -12,19 +12,12 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
+from billing.chart import MAIN_CASH
 from billing.models import Account, AccountType, JournalEntry
 from config.identity.models import Role
 from payments.models import CashierSession, CashierSessionStatus, Terminal
-from tests.assertions import assert_error
-from tests.payments.cashier_builders import (
-    MAIN_SAFE,
-    SESSIONS_URL,
-    at_desk,
-    balance,
-    drawer,
-    open_session,
-    terminal_new,
-)
+from tests.assertions import assert_error, balance
+from tests.payments.builders.desk import SESSIONS_URL, at_desk, drawer, open_session, terminal_new
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +26,7 @@ def test_a_terminal_has_its_own_cash_account_under_the_main_safe():
     terminal = terminal_new(card_reader_id="tmr_desk_1")
 
     account = terminal.cash_account
-    assert account.code == f"1111.{terminal.code}"
+    assert account.code == f"{MAIN_CASH}.{terminal.code}"
     assert (account.type, account.currency) == (AccountType.ASSET, "VND")
     assert terminal.card_reader_id == "tmr_desk_1"
 
@@ -43,8 +36,8 @@ def test_terminals_are_created_by_a_management_command():
     call_command("create_terminal", "--code", "q07", "--name", "Quầy 7", stdout=out)
 
     terminal = Terminal.objects.get(code="Q07")
-    assert terminal.cash_account.code == "1111.Q07"
-    assert "1111.Q07" in out.getvalue()
+    assert terminal.cash_account.code == f"{MAIN_CASH}.Q07"
+    assert f"{MAIN_CASH}.Q07" in out.getvalue()
     with pytest.raises(CommandError):
         call_command("create_terminal", "--code", "Q07", "--name", "again", stdout=StringIO())
     with pytest.raises(CommandError):
@@ -62,7 +55,7 @@ def test_terminals_are_registered_in_the_admin_with_their_drawer_account():
     )
 
     assert added.status_code == 302, added.content
-    assert Terminal.objects.get(code="Q09").cash_account.code == "1111.Q09"
+    assert Terminal.objects.get(code="Q09").cash_account.code == f"{MAIN_CASH}.Q09"
     at_list = client.get(reverse("admin:payments_cashiersession_changelist"))
     assert at_list.status_code == 200
 
@@ -70,7 +63,7 @@ def test_terminals_are_registered_in_the_admin_with_their_drawer_account():
 def test_a_session_opens_with_its_float_counted_and_taken_from_the_safe(staff_client):
     cashier = staff_client(Role.CASHIER)
     terminal = terminal_new()
-    safe_before = balance(MAIN_SAFE)
+    safe_before = balance(MAIN_CASH)
 
     response = open_session(cashier, terminal, {"500000": 1, "20000": 3, "1000": 5})
 
@@ -83,7 +76,7 @@ def test_a_session_opens_with_its_float_counted_and_taken_from_the_safe(staff_cl
     assert body["expected_cash"] is None
     session = CashierSession.objects.get(public_id=body["id"])
     assert drawer(session) == 565_000
-    assert safe_before - balance(MAIN_SAFE) == 565_000
+    assert safe_before - balance(MAIN_CASH) == 565_000
 
 
 def test_a_session_with_no_float_posts_nothing(staff_client):

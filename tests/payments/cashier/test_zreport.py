@@ -11,12 +11,13 @@ from django.db.models import Sum
 from django.utils import timezone
 from pypdf import PdfReader
 
+from billing.chart import PATIENT_RECEIVABLE
 from billing.models import JournalLine
 from config.identity.models import Role
 from payments.models import Payment, PaymentStatus
 from payments.services.transitions import payment_transition
 from tests.assertions import assert_error
-from tests.payments.cashier_builders import (
+from tests.payments.builders.desk import (
     SESSIONS_URL,
     at_desk,
     close,
@@ -25,8 +26,8 @@ from tests.payments.cashier_builders import (
     report,
     terminal_new,
 )
-from tests.payments.factories import pay, payable_invoice, stripe_at
-from tests.payments.refund_builders import pay_out, request_refund
+from tests.payments.builders.payments import pay, payable_invoice, stripe_at
+from tests.payments.builders.refunds import pay_out, request_refund
 
 pytestmark = pytest.mark.django_db
 
@@ -61,11 +62,11 @@ def ledger_net_takings(session) -> int:
     payments, less what its refunds debited back."""
     payments = [f"payment:{p.pk}:captured" for p in Payment.objects.filter(cashier_session=session)]
     credited = JournalLine.objects.filter(
-        entry__posting_key__in=payments, account__code="1311"
+        entry__posting_key__in=payments, account__code=PATIENT_RECEIVABLE
     ).aggregate(s=Sum("credit"))["s"]
     debited = JournalLine.objects.filter(
         entry__source_type="refund",
-        account__code="1311",
+        account__code=PATIENT_RECEIVABLE,
         entry__source_id__in=list(session.refunds.values_list("public_id", flat=True)),
     ).aggregate(s=Sum("debit"))["s"]
     return (credited or 0) - (debited or 0)

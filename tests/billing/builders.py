@@ -8,7 +8,6 @@ production.
 
 from __future__ import annotations
 
-import importlib
 import itertools
 from collections.abc import Sequence
 from datetime import date, datetime, time
@@ -17,16 +16,15 @@ from zoneinfo import ZoneInfo
 import factory
 from factory.django import DjangoModelFactory
 
+from billing.chart import PATIENT_RECEIVABLE, STRIPE_CLEARING
 from billing.models import (
     Charge,
     Encounter,
     EncounterKind,
-    InsuranceParameters,
     Invoice,
     Patient,
     PriceListItem,
     Route,
-    RouteRatio,
     ServiceCategory,
     VatRate,
 )
@@ -39,10 +37,8 @@ from billing.services.patients import patient_create
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 COVER_FROM = date(2020, 1, 1)
 COVER_TO = date(2030, 12, 31)
-CARD_CLEARING = "1131"  # where a card payment lands before settlement
 
 _serial = itertools.count(1)
-_RULES_MIGRATION = importlib.import_module("billing.migrations.0006_insurance_rules")
 
 
 def local(day: date, hour: int = 9, minute: int = 0) -> datetime:
@@ -53,22 +49,6 @@ def local(day: date, hour: int = 9, minute: int = 0) -> datetime:
 def citizen_id_new(*, province: str = "001", century_sex: str = "0", year: str = "85") -> str:
     """A valid citizen ID not used before in this test run."""
     return f"{province}{century_sex}{year}{next(_serial):06d}"
-
-
-def insurance_rules_load() -> None:
-    """The dated BHYT rules of migration 0006 (a transactional test truncates them)."""
-    for effective_from, base_salary, source in _RULES_MIGRATION.PARAMETERS:
-        InsuranceParameters.objects.get_or_create(
-            effective_from=effective_from,
-            defaults={"base_salary": base_salary, "source": source},
-        )
-    for effective_from, route, kind, ratio, source in _RULES_MIGRATION.RATIOS:
-        RouteRatio.objects.get_or_create(
-            effective_from=effective_from,
-            route=route,
-            encounter_kind=kind,
-            defaults={"ratio_percent": ratio, "source": source},
-        )
 
 
 class PriceListItemFactory(DjangoModelFactory):
@@ -169,14 +149,14 @@ def visit_invoice(
 
 
 def payment_post(invoice: Invoice, amount: int) -> Invoice:
-    """What the payments app does when a card payment of ``amount`` succeeds: Dr card
+    """What the payments app does when a card payment of ``amount`` succeeds: Dr Stripe
     clearing, Cr the invoice's patient receivable, then refresh the invoice's status."""
     money = Money(amount, invoice.currency)
     ledger_post(
         posting_key=f"test-payment:{invoice.pk}:{next(_serial)}",
         lines=[
-            Posting.dr(CARD_CLEARING, money),
-            Posting.cr("1311", money, invoice.ledger_reference),
+            Posting.dr(STRIPE_CLEARING, money),
+            Posting.cr(PATIENT_RECEIVABLE, money, invoice.ledger_reference),
         ],
         source_type="payment",
         source_id=f"pay_test_{next(_serial)}",

@@ -4,39 +4,24 @@ read straight from the journal lines."""
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from billing.models import Encounter, Invoice, JournalLine
+from billing.models import Encounter, Invoice
 from config.identity.models import Role
 from config.identity.services import staff_create
-from payments.models import (
-    CashierSession,
-    Payment,
-    PaymentChannel,
-    PaymentMethod,
-    PaymentPurpose,
-    Terminal,
-)
+from payments.models import CashierSession, Payment, PaymentChannel, PaymentMethod, Terminal
 from payments.services.cashier.cash import cash_payment_take
 from payments.services.cashier.sessions import session_open
 from payments.services.cashier.terminals import terminal_create
-from payments.services.payments import PaymentRequest
+from tests.assertions import balance
+from tests.payments.builders.payments import PAYMENTS_URL, new_key, payment_request
 
 SESSIONS_URL = "/api/v1/cashier/sessions"
-OVER_SHORT = "1381"
-MAIN_SAFE = "1111"
-_keys = itertools.count(1)
-
-
-def key(prefix: str = "desk") -> str:
-    return f"{prefix}-{next(_keys)}-{uuid.uuid4().hex[:8]}"
 
 
 def terminal_new(*, card_reader_id: str = "") -> Terminal:
@@ -46,7 +31,9 @@ def terminal_new(*, card_reader_id: str = "") -> Terminal:
 
 
 def post(client: APIClient, url: str, body: dict[str, Any], idem: str | None = None) -> Any:
-    return client.post(url, body, format="json", headers={"Idempotency-Key": idem or key()})
+    return client.post(
+        url, body, format="json", headers={"Idempotency-Key": idem or new_key("desk")}
+    )
 
 
 def open_session(client: APIClient, terminal: Terminal, count: dict[str, int] | None = None) -> Any:
@@ -90,14 +77,13 @@ def cash_take(
     invoice: Invoice | None = None,
     encounter: Encounter | None = None,
 ) -> Payment:
+    """Cash taken in ``session`` through the service (``tendered``: the notes handed over,
+    by default exactly ``amount``)."""
     return cash_payment_take(
-        request=PaymentRequest(
-            purpose=PaymentPurpose.INVOICE if invoice is not None else PaymentPurpose.DEPOSIT,
-            amount=amount,
-            currency="VND",
+        request=payment_request(
             method=PaymentMethod.CASH,
+            amount=amount,
             channel=PaymentChannel.DESK,
-            idempotency_key=key("cash"),
             invoice=invoice,
             encounter=encounter,
             created_by_user=session.cashier,
@@ -107,15 +93,24 @@ def cash_take(
     )
 
 
+def paid_in_cash(
+    *,
+    amount: int,
+    invoice: Invoice | None = None,
+    encounter: Encounter | None = None,
+    session: CashierSession | None = None,
+) -> Payment:
+    """Cash taken at the desk, in ``session`` (by default a new cashier's new session)."""
+    return cash_take(session or session_new(), amount=amount, invoice=invoice, encounter=encounter)
+
+
 def pay_cash(
     client: APIClient, *, amount: int, tendered: int, invoice: Invoice | None = None, **body: Any
 ) -> Any:
     if invoice is not None:
         body["invoice_id"] = invoice.pk
     return post(
-        client,
-        "/api/v1/payments",
-        {"amount": amount, "tendered": tendered, "method": "cash", **body},
+        client, PAYMENTS_URL, {"amount": amount, "tendered": tendered, "method": "cash", **body}
     )
 
 
@@ -127,15 +122,6 @@ def report(client: APIClient, session: CashierSession) -> dict[str, Any]:
     response = client.get(f"{SESSIONS_URL}/{session.public_id}/report")
     assert response.status_code == 200, response.content
     return response.json()
-
-
-def balance(account_code: str, reference: str | None = None) -> int:
-    """Debits minus credits on an account (optionally one sub-ledger reference)."""
-    lines = JournalLine.objects.filter(account__code=account_code)
-    if reference is not None:
-        lines = lines.filter(reference=reference)
-    totals = lines.aggregate(debit=Sum("debit"), credit=Sum("credit"))
-    return (totals["debit"] or 0) - (totals["credit"] or 0)
 
 
 def drawer(session: CashierSession) -> int:
