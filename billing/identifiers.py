@@ -1,4 +1,5 @@
-"""Vietnamese personal identifiers (domain.md §7): validation, keyed hashing, masking.
+"""Vietnamese personal identifiers (12-digit citizen ID, 10-digit social-insurance
+number, 15-character legacy card): validation, keyed hashing, masking.
 
 A citizen ID (CCCD) is ``PPP G YY RRRRRR``: province of birth registration, a century/sex
 digit, two digits of the birth year, six random digits; no check digit. It is personal
@@ -32,7 +33,7 @@ PROVINCE_CODES = frozenset((
 _CITIZEN_ID = re.compile(r"^\d{12}$")
 _SOCIAL_INSURANCE = re.compile(r"^\d{10}$")
 _LEGACY_CARD = re.compile(r"^[A-Z]{2}[1-5]\d{2}\d{10}$")
-# The legacy card's benefit code (3rd character) → benefit level (domain.md §4).
+# The legacy card's benefit code (3rd character) → benefit level.
 LEGACY_CARD_BENEFIT = {"1": 100, "2": 100, "3": 95, "4": 80, "5": 100}
 
 

@@ -1,4 +1,5 @@
-"""The BHYT co-payment split (domain.md §4), as pure functions over integers and Decimals.
+"""The BHYT co-payment split (Law on Health Insurance Art. 22, Decree 146/2018/ND-CP Art. 14), as
+pure functions over integers and Decimals.
 
 Per line, the fund pays ``round_half_up(in_scope_price * qty * benefit * route_ratio)``,
 never more than the line; the patient pays the rest, so the two shares always add up to

@@ -72,7 +72,8 @@ class CurrencyField(models.CharField):
 
 
 def round_half_up(value: Decimal) -> int:
-    """A rate-derived amount to whole minor units, half up (the rounding rule of domain.md §1)."""
+    """A rate-derived amount to whole minor units, half up (the fund's share of each line rounds
+    half up; the patient pays the rest)."""
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 

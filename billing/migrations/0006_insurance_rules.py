@@ -1,7 +1,7 @@
 """Initial dated BHYT rules. Administrators edit them in the admin as the law changes.
 
 Route ratios are for a city/provincial-level hospital; the wrong-route ratios from
-2025-07-01 are marked (check) in domain.md — review them for your hospital's level."""
+2025-07-01 are marked (check) — review them for your hospital's level."""
 
 from datetime import date
 from decimal import Decimal

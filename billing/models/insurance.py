@@ -1,4 +1,5 @@
-"""Dated BHYT rules, edited by an administrator (never constants in code; domain.md §4)."""
+"""Dated BHYT rules, edited by an administrator (rules change by decree: never constants in
+code)."""
 
 from __future__ import annotations
 

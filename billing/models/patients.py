@@ -62,7 +62,7 @@ class InsuranceCoverage(models.Model):
     valid_to = models.DateField()
     route = models.CharField(max_length=10, choices=Route.choices, default=Route.CORRECT)
     # "Thời điểm đủ 5 năm liên tục", printed on the card: from this day the year's co-pay is
-    # capped (domain.md §4).
+    # capped (Decree 146/2018/ND-CP Art. 14).
     five_years_from = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

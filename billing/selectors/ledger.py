@@ -1,4 +1,5 @@
-"""Reads of the ledger. Every report in vienphi derives from these sums (pitfall 15)."""
+"""Reads of the ledger. Every report in vienphi derives from these sums (one source: reports never
+keep figures of their own)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Advance deposits (tạm ứng) and discharge (domain.md §5).
+"""Advance deposits (tạm ứng) and discharge: an advance is owed to the patient until
+discharge applies it; what is left over is paid back.
 
 An advance is a liability to the patient (account 33881, sub-ledger ``encounter:<id>``)
 until discharge, where it is applied to the encounter's invoices; what is left over becomes

@@ -31,7 +31,8 @@ def _apply_identifiers(patient: Patient, data: dict[str, Any]) -> None:
 
 
 def _check_card_against_cover(fields: dict[str, Any], coverage: dict[str, Any] | None) -> None:
-    """A legacy 15-character card carries its benefit level (3rd character, domain.md §7):
+    """A legacy 15-character card carries its benefit level (its 3rd character: 1, 2, 5 → 100 %, 3 →
+    95 %, 4 → 80 %):
     a cover sent with it at another level is a mistake to refuse, not to store."""
     if not coverage or not fields.get("insurance_number"):
         return

@@ -1,4 +1,4 @@
-"""What a receipt says (Decree 123/2020/ND-CP Art. 10; domain.md §6), frozen when it is
+"""What a receipt says (Decree 123/2020/ND-CP Art. 10), frozen when it is
 issued: a JSON snapshot the PDF, the API and the public page are all drawn from."""
 
 from __future__ import annotations

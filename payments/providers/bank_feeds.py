@@ -1,10 +1,9 @@
 """Bank-feed aggregator webhooks (Casso v2, SePay): verify, then normalise to ``BankTransfer``.
 
-A VietQR payment is confirmed when the bank reports the transfer through an aggregator. This
-module only authenticates and parses those reports and finds our memo code in the bank's memo
-(``../shared/docs/domain.md`` §2); matching to a payment, de-duplication on the transaction id
-and the reconciliation queue belong to the services that call it.
-"""
+A VietQR payment is confirmed when the bank reports the transfer through an aggregator. This module
+only authenticates and parses those reports and finds our memo code in the bank's memo (Casso v2
+signs key-sorted, re-serialised JSON); matching to a payment, de-duplication on the transaction id
+and the reconciliation queue belong to the services that call it."""
 
 from __future__ import annotations
 

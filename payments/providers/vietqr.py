@@ -2,7 +2,7 @@
 
 A VietQR code is an EMVCo merchant-presented payload: TLV fields ``ID(2) LENGTH(2) VALUE``,
 lengths counted in characters, ending with a CRC-16/CCITT-FALSE over everything up to and
-including the literal ``6304`` (``../shared/docs/domain.md`` §2).
+including the literal ``6304`` (CRC-16/CCITT-FALSE, EMVCo).
 
 The decoder is strict on purpose: a declared length that does not match what follows, a wrong
 CRC, a missing or misplaced mandatory tag is an error naming the tag path (``VietQRError.field``,

@@ -2,7 +2,8 @@
 records and again from the ledger; ``agrees`` says whether the two readings match.
 
 Net takings are payments taken less refunds given back (refunds of payments, and advances
-left over at discharge paid back): a refund lowers them by exactly its amount (pitfall 9)."""
+left over at discharge paid back): a refund lowers them by exactly its amount (never with the wrong
+sign)."""
 
 from __future__ import annotations
 

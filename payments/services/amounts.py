@@ -1,4 +1,4 @@
-"""The server decides amounts (pitfall 14): a payment of an invoice may not exceed what is
+"""The server decides amounts, never the client: a payment of an invoice may not exceed what is
 still payable (``payments.selectors.payments.invoice_payable_amount``)."""
 
 from __future__ import annotations

@@ -1,13 +1,12 @@
 """Matching incoming bank transfers (VietQR) to payments, and the reconciliation queue.
 
-A transfer is matched by the memo code found in the bank's memo (never by amount alone:
-pitfall 12), then checked against the receiving account, the payment's status and expiry
-and its amount. A transfer that matches completes the payment (Dr 1132 bank-transfer
-clearing, through the state machine). Anything else is money that arrived all the same: it
-becomes a ``ReconciliationItem`` with its reason and is booked to 3388 suspense against the
-account the money reached (1132 for the VietQR receiving account, 1121 for another of the
-hospital's accounts the feed watches), so the ledger always agrees with the bank, until
-finance resolves it. Nothing is dropped.
+A transfer is matched by the memo code found in the bank's memo (never by the amount
+alone), then checked against the receiving account, the payment's status and expiry and its
+amount. A transfer that matches completes the payment (Dr 1132 bank-transfer clearing, through the
+state machine). Anything else is money that arrived all the same: it becomes a
+``ReconciliationItem`` with its reason and is booked to 3388 suspense against the account the money
+reached (1132 for the VietQR receiving account, 1121 for another of the hospital's accounts the feed
+watches), so the ledger always agrees with the bank, until finance resolves it. Nothing is dropped.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ PROVIDER_FOR_METHOD = {
     PaymentMethod.VIETQR: Provider.BANK_TRANSFER,
     PaymentMethod.CASH: Provider.CASH,
 }
-# Stripe's amount field has at most 8 digits (domain.md §1).
+# Stripe's amount field has at most 8 digits (one card charge is at most 99,999,999 ₫).
 STRIPE_MAX_AMOUNT = 99_999_999
 
 

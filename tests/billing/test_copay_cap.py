@@ -1,4 +1,5 @@
-"""The five-year co-pay cap (domain.md §4): a patient with five consecutive years of cover
+"""The five-year co-pay cap (Decree 146/2018/ND-CP Art. 14): a patient with five consecutive years
+of cover
 co-pays nothing more in a year once that year's co-pay on in-scope care reaches six months of
 base salary (6 x 2,340,000 = 14,040,000 ₫ from 2024-07-01). The fund pays the rest — on the
 correct route (emergencies count as correct), from the card's five-year date, never twice

@@ -1,6 +1,6 @@
-"""Advance deposits (tạm ứng) and discharge (domain.md §5): an advance is a liability to the
+"""Advance deposits (tạm ứng) and discharge: an advance is a liability to the
 patient until discharge applies it; what is left over is owed back; voiding an invoice that
-an advance paid gives the advance back (pitfall 16)."""
+an advance paid gives the advance back."""
 
 from __future__ import annotations
 

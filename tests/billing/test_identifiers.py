@@ -1,4 +1,4 @@
-"""Citizen IDs and BHYT identifiers (domain.md §7): validated, hashed with a key, masked,
+"""Citizen IDs and BHYT identifiers : validated, hashed with a key, masked,
 and never kept in clear."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The BHYT co-payment split (domain.md §4): benefit levels, the low-cost-visit threshold,
+"""The BHYT co-payment split (Law on Health Insurance Art. 22): benefit levels, the low-cost-visit
+threshold,
 route ratios by date, out-of-scope and on-demand lines, and exact integer shares
-(pitfall 11)."""
+(shares add up to the line exactly)."""
 
 from __future__ import annotations
 
@@ -251,7 +252,7 @@ def test_the_threshold_counts_the_whole_visit_including_lines_billed_earlier() -
     assert (second.insurance_share, second.patient_share) == (80_000, 20_000)
 
 
-# --- rounding properties (pitfall 11) ------------------------------------------------------
+# --- rounding properties: shares add up exactly ---------------------------------------------------
 
 ODD_PRICES = st.integers(min_value=1, max_value=9_999_999)
 RATIOS = st.sampled_from(

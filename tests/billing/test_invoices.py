@@ -1,6 +1,6 @@
 """Invoices: gap-free numbers, the split snapshot, status from what the books say is due,
 and voiding by reversal. After every operation the invoice agrees with its balance
-(pitfall 15)."""
+(the balance is read from the ledger)."""
 
 from __future__ import annotations
 

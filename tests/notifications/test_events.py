@@ -1,4 +1,4 @@
-"""Pitfall 3, in-process: payment and refund events delivered three times each, shuffled,
+"""In-process: payment and refund events delivered three times each, shuffled,
 give one receipt per payment and per refund and one message per receipt and channel; the
 beat jobs pick up what a lost task left behind."""
 

@@ -1,4 +1,4 @@
-"""Pitfall 13: many terminals issuing receipts at once, on PostgreSQL with real threads and
+"""Many terminals issuing receipts at once, on PostgreSQL with real threads and
 connections. Numbers are unique and contiguous per series; a transaction that rolls back
 gives its number back; one payment handled by many workers at once gets one receipt."""
 

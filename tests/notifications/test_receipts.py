@@ -1,4 +1,4 @@
-"""Issuing receipts: content per Decree 123 (domain.md §6), series and numbers, one receipt
+"""Issuing receipts: content per Decree 123 Art. 10, series and numbers, one receipt
 per payment/deposit/refund however often the event comes, immutable once issued."""
 
 from __future__ import annotations

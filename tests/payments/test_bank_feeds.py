@@ -1,4 +1,4 @@
-"""Bank-feed webhooks (domain.md §2): Casso v2 signatures against the official vector, SePay's
+"""Bank-feed webhooks : Casso v2 signatures against the official vector, SePay's
 API key, both bodies as BankTransfer, and finding our memo code inside banks' memos."""
 
 from __future__ import annotations
@@ -414,7 +414,7 @@ def test_new_memo_codes_use_the_unambiguous_alphabet_and_match_the_pattern() -> 
 
 
 def test_same_amount_transfers_are_told_apart_by_their_memo_codes() -> None:
-    """Pitfall 12: matching on the amount alone sends money to the wrong bill."""
+    """Matching on the amount alone sends money to the wrong bill."""
     bills = {"VP7K2Q9": "invoice A", "VP8M3R4": "invoice B"}
     first = sepay_transaction(
         SEPAY_BODY | {"id": 1, "transferAmount": 350000, "content": "MBVCB.1.vp8m3r4.CT tu B"}

@@ -1,7 +1,7 @@
 """Payments under real concurrency, against PostgreSQL: threads, each with its own API client
 and its own database connection.
 
-Pitfall 1 (a double click made two payments): 50 identical requests with one Idempotency-Key
+A double click must not make two payments: 50 identical requests with one Idempotency-Key
 make exactly one payment, and every answer is that payment or a 409 ``request_in_progress``.
 And payments with different keys on one invoice can never together exceed what is due."""
 

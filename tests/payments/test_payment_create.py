@@ -1,7 +1,7 @@
-"""Starting a payment: the server decides amounts (pitfall 14), each channel takes its own
+"""Starting a payment: the server decides amounts , each channel takes its own
 methods, a VietQR payment carries a QR that decodes to our account, the amount and its memo
 code, a payment is shown only to whoever may see it, and success posts exactly one ledger
-entry so that the invoice says what its balance says (pitfall 15)."""
+entry so that the invoice says what its balance says."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def kiosk_with_reader(device_client: Any, reader_id: str = "tmr_kiosk_reader") -
     return client
 
 
-# --- pitfall 14: the server decides amounts ---------------------------------------------------
+# --- the server decides amounts ---------------------------------------------------
 
 
 @pytest.mark.parametrize(

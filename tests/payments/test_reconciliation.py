@@ -1,6 +1,6 @@
 """Bank transfers that cannot complete a payment are kept, never dropped: each becomes a
 reconciliation item with its reason, and its money is booked Dr 1132 / Cr 3388 suspense so the
-ledger agrees with the bank. Matching is by the memo code, never by amount (pitfall 12)."""
+ledger agrees with the bank. Matching is by the memo code, never by amount."""
 
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ def test_a_redelivered_unmatched_transfer_makes_one_item_and_one_suspense_entry(
 
 
 def test_two_transfers_of_the_same_amount_pay_the_bills_their_codes_name():
-    """Pitfall 12: matched on the reference, not on the amount."""
+    """Matched on the reference, not on the amount."""
     first, second = vietqr_payment(amount=AMOUNT), vietqr_payment(amount=AMOUNT)
 
     transfer(AMOUNT, bank_memo(code_of(second).lower()))

@@ -1,4 +1,5 @@
-"""Pitfall 10 with real concurrency: many cashiers refund parts of one payment at the same
+"""Partial refunds never add up to more than was captured, with real concurrency: many cashiers
+refund parts of one payment at the same
 moment, against PostgreSQL, each thread with its own client and its own connection. The
 refunds that are not rejected never add up to more than was captured — on the bank-transfer
 rail (desk payouts) and on the card rail (the fake Stripe server)."""

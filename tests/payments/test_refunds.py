@@ -1,6 +1,6 @@
 """Refunds through the API: full and partial, by the payment's own rail (a Stripe refund for
 cards, a desk payout for transfers and cash), the reversing ledger entry, a supervisor's
-approval above the threshold, the errors, and advances (domain.md §3 and §5)."""
+approval above the threshold, the errors, and advances."""
 
 from __future__ import annotations
 

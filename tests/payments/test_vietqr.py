@@ -1,4 +1,5 @@
-"""VietQR payloads (domain.md §2): the published vectors through the strict decoder, the builder
+"""VietQR payloads (EMVCo TLV, CRC-16/CCITT-FALSE): the published vectors through the strict
+decoder, the builder
 reproducing them byte for byte, round trips, malformed payloads named by tag, and QR images."""
 
 from __future__ import annotations

@@ -339,7 +339,7 @@ def test_refund_events_are_recorded_and_left_to_the_refunds_service(fake_stripe:
     )
 
 
-# --- pitfalls 3 and 4: repeated, shuffled and late events -------------------------------
+# --- repeated, shuffled and late events -------------------------------
 
 
 @pytest.mark.django_db
@@ -525,7 +525,7 @@ def test_when_the_event_cannot_be_stored_the_answer_is_500_so_stripe_retries(
     assert response.json()["error"]["code"] == "internal_error"
 
 
-# --- pitfall 2: the webhook races the client's own sync ---------------------------------
+# --- the webhook races the client's own sync ---------------------------------
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,5 +1,5 @@
 """The blind close: the count goes in, expected cash and variance come out, the variance is
-posted to cash over/short (1381), and a large one waits for a supervisor. Pitfalls 5, 6, 7."""
+posted to cash over/short (CASH_OVER_SHORT), and a large one waits for a supervisor."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def desk(staff_client):
     return at_desk(staff_client, count=FLOAT)
 
 
-def test_pitfall_5_change_and_split_tender_leave_expected_cash_exact(desk):
+def test_change_and_split_tender_leave_expected_cash_exact(desk):
     cashier, session = desk
     visit, stay = payable_invoice(120_000), payable_invoice(700_000)
     assert pay_cash(cashier, amount=120_000, tendered=200_000, invoice=visit).status_code == 201
@@ -50,7 +50,7 @@ def test_pitfall_5_change_and_split_tender_leave_expected_cash_exact(desk):
     assert drawer(session) == 0  # the counted cash went to the main safe
 
 
-def test_pitfall_6_a_shortage_is_posted_to_over_short(desk):
+def test_a_shortage_is_posted_to_over_short(desk):
     cashier, session = desk
     assert pay_cash(cashier, amount=120_000, tendered=200_000, invoice=payable_invoice(120_000))
     safe_before = balance(MAIN_CASH)
@@ -69,7 +69,7 @@ def test_pitfall_6_a_shortage_is_posted_to_over_short(desk):
     assert (entry.source_type, entry.source_id) == ("cashier_close", session.public_id)
 
 
-def test_pitfall_6_an_overage_is_posted_to_over_short(desk):
+def test_an_overage_is_posted_to_over_short(desk):
     cashier, session = desk
 
     body = close(cashier, session, {"100000": 2, "10000": 1}).json()  # 10,000 over
@@ -79,7 +79,7 @@ def test_pitfall_6_an_overage_is_posted_to_over_short(desk):
     assert drawer(session) == 0
 
 
-def test_pitfall_7_the_close_is_blind_and_a_different_count_is_accepted(desk):
+def test_the_close_is_blind_and_a_different_count_is_accepted(desk):
     cashier, session = desk
     shown = cashier.get(f"{SESSIONS_URL}/{session.public_id}").json()
     assert (shown["expected_cash"], shown["variance"], shown["counted_cash"]) == (None,) * 3

@@ -1,6 +1,6 @@
 """Handing an open drawer to the next cashier, and moving cash between drawers and the main
 safe: every move is in the ledger, both sessions' expected cash follow, no drawer goes
-negative, and both sessions reconcile (pitfall 8)."""
+negative, and both sessions reconcile."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def accept(client, session, count: dict[str, int]):
     return post(client, f"{SESSIONS_URL}/{session.public_id}/handover/accept", {"count": count})
 
 
-def test_pitfall_8_handover_with_a_difference_both_sessions_reconcile(staff_client):
+def test_handover_with_a_difference_both_sessions_reconcile(staff_client):
     giver, first = at_desk(staff_client, count={"100000": 2})  # 200,000
     assert pay_cash(giver, amount=130_000, tendered=150_000, invoice=payable_invoice(130_000))
     receiver, receiver_name = cashier_named(staff_client)

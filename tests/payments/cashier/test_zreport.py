@@ -1,6 +1,6 @@
 """The Z-report per session and per terminal and day: every figure read from the session's
 records and again from the ledger, and the two agree; refunds lower net takings by exactly
-their amount (pitfall 9); JSON and a printable A4 PDF."""
+their amount; JSON and a printable A4 PDF."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def ledger_net_takings(session) -> int:
     return (credited or 0) - (debited or 0)
 
 
-def test_pitfall_9_a_refund_lowers_net_takings_by_exactly_its_amount(staff_client):
+def test_a_refund_lowers_net_takings_by_exactly_its_amount(staff_client):
     cashier, session = at_desk(staff_client, count=FLOAT)
     a_shift(cashier, session)
     close(cashier, session, {"100000": 4})  # 200,000 + 300,000 - 100,000
