@@ -9,7 +9,14 @@ from billing.models.encounters import (
     VatRate,
 )
 from billing.models.identity import ApiToken, Device, DeviceKind, Role
-from billing.models.insurance import InsuranceParameters, RouteRatio
+from billing.models.insurance import (
+    CareType,
+    HospitalLevel,
+    HospitalLevelSetting,
+    InsuranceParameters,
+    RouteRatio,
+    ShareRule,
+)
 from billing.models.invoices import (
     OPEN_INVOICE_STATUSES,
     Deposit,
@@ -32,6 +39,7 @@ __all__ = [
     "Account",
     "AccountType",
     "ApiToken",
+    "CareType",
     "Charge",
     "ChargeStatus",
     "Deposit",
@@ -41,6 +49,8 @@ __all__ = [
     "Encounter",
     "EncounterKind",
     "EncounterStatus",
+    "HospitalLevel",
+    "HospitalLevelSetting",
     "InsuranceCoverage",
     "InsuranceIdKind",
     "InsuranceParameters",
@@ -56,5 +66,6 @@ __all__ = [
     "Route",
     "RouteRatio",
     "ServiceCategory",
+    "ShareRule",
     "VatRate",
 ]

@@ -15,12 +15,14 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import factory
+from django.apps import apps as django_apps
 from factory.django import DjangoModelFactory
 
 from billing.models import (
     Charge,
     Encounter,
     EncounterKind,
+    HospitalLevelSetting,
     InsuranceParameters,
     Invoice,
     Patient,
@@ -43,6 +45,7 @@ CARD_CLEARING = "1131"  # where a card payment lands before settlement
 
 _serial = itertools.count(1)
 _RULES_MIGRATION = importlib.import_module("billing.migrations.0006_insurance_rules")
+_LEVELS_MIGRATION = importlib.import_module("billing.migrations.0010_route_ratios_by_level")
 
 
 def local(day: date, hour: int = 9, minute: int = 0) -> datetime:
@@ -56,7 +59,8 @@ def citizen_id_new(*, province: str = "001", century_sex: str = "0", year: str =
 
 
 def insurance_rules_load() -> None:
-    """The dated BHYT rules of migration 0006 (a transactional test truncates them)."""
+    """The dated BHYT rules of migrations 0006 and 0010, as migrating leaves them (a
+    transactional test truncates them)."""
     for effective_from, base_salary, source in _RULES_MIGRATION.PARAMETERS:
         InsuranceParameters.objects.get_or_create(
             effective_from=effective_from,
@@ -66,9 +70,18 @@ def insurance_rules_load() -> None:
         RouteRatio.objects.get_or_create(
             effective_from=effective_from,
             route=route,
-            encounter_kind=kind,
+            hospital_level="",
+            care_type=kind,  # 0006 named it encounter_kind (migration 0009 renamed it)
             defaults={"ratio_percent": ratio, "source": source},
         )
+    _LEVELS_MIGRATION.load(django_apps, None)
+
+
+def hospital_level_set(level: str, *, since: date = date(2019, 1, 1)) -> None:
+    """The hospital's level from ``since`` on (the seeded row is provincial from 2019)."""
+    HospitalLevelSetting.objects.update_or_create(
+        effective_from=since, defaults={"level": level, "source": "test"}
+    )
 
 
 class PriceListItemFactory(DjangoModelFactory):
