@@ -12,6 +12,7 @@ from billing.identifiers import mask_name
 from billing.models import (
     Account,
     Deposit,
+    HospitalLevelSetting,
     InsuranceCoverage,
     InsuranceParameters,
     Invoice,
@@ -85,10 +86,30 @@ class InsuranceParametersAdmin(admin.ModelAdmin):
     ]
 
 
+@admin.register(HospitalLevelSetting)
+class HospitalLevelSettingAdmin(admin.ModelAdmin):
+    """The hospital's level (central / provincial / district) from a date: it picks the
+    wrong-route ratios. A change is a new row from its date, so past visits keep theirs."""
+
+    list_display = ["effective_from", "level", "source"]
+
+
 @admin.register(RouteRatio)
 class RouteRatioAdmin(admin.ModelAdmin):
-    list_display = ["effective_from", "route", "encounter_kind", "ratio_percent", "source"]
-    list_filter = ["route", "encounter_kind"]
+    """Rows not checked against the text of the law show ``confirmed`` off and say why in
+    their note."""
+
+    list_display = [
+        "effective_from",
+        "route",
+        "hospital_level",
+        "care_type",
+        "ratio_percent",
+        "confirmed",
+        "source",
+        "note",
+    ]
+    list_filter = ["confirmed", "route", "hospital_level", "care_type"]
 
 
 class CoverageInline(admin.TabularInline):
@@ -133,6 +154,8 @@ class InvoiceLineInline(ReadOnlyInline):
         "amount",
         "insurance_share",
         "patient_share",
+        "rule",
+        "copay",
         "vat_rate",
     )
 

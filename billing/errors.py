@@ -158,6 +158,15 @@ class InvoiceAlreadyVoid(DomainError):
     default_message = "The invoice is already void."
 
 
+class InvoiceCreditSpent(DomainError):
+    status = 409
+    code = "invoice_credit_spent"
+    default_message = (
+        "The insurance give-back of this invoice was already applied to other invoices or "
+        "refunded: it cannot be voided."
+    )
+
+
 class InvoiceHasPayments(DomainError):
     status = 409
     code = "invoice_has_payments"

@@ -10,6 +10,7 @@ from django.db.models import Sum
 from rest_framework.test import APIClient
 
 from billing.chart import INSURANCE_RECEIVABLE, PATIENT_RECEIVABLE
+from billing.insurance import SplitInput, rules_for_visit, split
 from billing.models import (
     Charge,
     Deposit,
@@ -69,8 +70,11 @@ def assert_invoice_agrees_with_books(invoice: Invoice, *, staff: APIClient | Non
     assert lines, "an invoice always has lines"
     for line in lines:
         assert line.amount == line.insurance_share + line.patient_share
-        assert line.insurance_share >= 0
-        assert line.patient_share >= 0
+        if line.is_adjustment:  # moves a share between the fund and the patient
+            assert line.amount == 0
+        else:
+            assert line.insurance_share >= 0
+            assert line.patient_share >= 0
     assert invoice.total == invoice.insurance_share + invoice.patient_share
     assert invoice.total == sum(line.amount for line in lines)
     assert invoice.insurance_share == sum(line.insurance_share for line in lines)
@@ -96,13 +100,51 @@ def assert_invoice_agrees_with_books(invoice: Invoice, *, staff: APIClient | Non
         body = response.json()
         assert body["status"] == invoice.status
         assert body["amount_due"] == due
-        paid = 0 if invoice.status == InvoiceStatus.VOID else invoice.patient_share - due
+        # A void invoice, or a give-back (negative share), has nothing paid on it.
+        nothing_paid = invoice.status == InvoiceStatus.VOID or invoice.patient_share < 0
+        paid = 0 if nothing_paid else invoice.patient_share - due
         assert body["amount_paid"] == paid
         assert (body["total"], body["insurance_share"], body["patient_share"]) == (
             invoice.total,
             invoice.insurance_share,
             invoice.patient_share,
         )
+
+
+def assert_visit_adds_up_to_one_bill(encounter: Encounter) -> None:
+    """Across the visit's invoices that are not void, the fund's and the patient's totals are
+    the split of the visit's billed charges as one bill, and so are their receivables in the
+    ledger. Every invoice also agrees with its own books."""
+    invoices = list(Invoice.objects.filter(encounter=encounter).exclude(status=InvoiceStatus.VOID))
+    lines = list(
+        InvoiceLine.objects.filter(invoice__in=invoices, charge__isnull=False)
+        .select_related("charge")
+        .order_by("invoice_id", "id")
+    )
+    assert sorted(line.charge.pk for line in lines if line.charge) == sorted(
+        Charge.objects.filter(encounter=encounter, invoice__isnull=False).values_list(
+            "pk", flat=True
+        )
+    ), "every billed charge is on exactly one invoice that is not void"
+    rules = rules_for_visit(encounter=encounter)
+    one_bill = split(
+        [
+            SplitInput(x.quantity, x.unit_price, x.charge.insurance_unit_price, x.charge.on_demand)
+            for x in lines
+            if x.charge is not None
+        ],
+        rules,
+    )
+    fund = sum(s.insurance for s in one_bill)
+    patient = sum(s.patient for s in one_bill)
+    assert sum(i.insurance_share for i in invoices) == fund
+    assert sum(i.patient_share for i in invoices) == patient
+    every = Invoice.objects.filter(encounter=encounter)  # a void one nets to zero
+    assert sum(balance(INSURANCE_RECEIVABLE, i.ledger_reference) for i in every) == fund
+    paid = sum(i.patient_share - invoice_balance(i).amount_due for i in invoices)
+    assert sum(balance(PATIENT_RECEIVABLE, i.ledger_reference) for i in every) == patient - paid
+    for invoice in every:
+        assert_invoice_agrees_with_books(invoice)
 
 
 _COUNTED = (

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 
 from billing.models import Account, InsuranceParameters, RouteRatio
 
 CHART = importlib.import_module("billing.migrations.0003_chart_of_accounts_and_roles")
 INSURANCE_RULES = importlib.import_module("billing.migrations.0006_insurance_rules")
+ROUTE_RATIOS_BY_LEVEL = importlib.import_module("billing.migrations.0011_route_ratios_by_level")
 PAYMENT_ACCOUNTS = importlib.import_module("payments.migrations.0002_suspense_account")
 
 
@@ -35,6 +37,8 @@ def reference_data_load() -> None:
         RouteRatio.objects.get_or_create(
             effective_from=effective_from,
             route=route,
-            encounter_kind=kind,
+            hospital_level="",
+            care_type=kind,  # 0006 named it encounter_kind (migration 0010 renamed it)
             defaults={"ratio_percent": ratio, "source": source},
         )
+    ROUTE_RATIOS_BY_LEVEL.load(django_apps, None)

@@ -126,7 +126,15 @@ class EncounterCreateApi(APIView):
         his_reference = serializers.CharField(max_length=64)
         kind = serializers.ChoiceField(choices=EncounterKind.choices)
         department = serializers.CharField(max_length=100)
-        route = serializers.ChoiceField(choices=Route.choices, default=Route.CORRECT)
+        route = serializers.ChoiceField(
+            choices=Route.choices,
+            default=Route.CORRECT,
+            help_text="`correct`: the registered facility, a referral, a re-visit appointment, "
+            "or district-level thông tuyến (Circular 30/2020/TT-BYT Art. 6): the low-cost "
+            "threshold and the five-year cap apply. `wrong`: self-referral, paid at the "
+            "wrong-route ratio of the hospital's level, without them. An emergency visit is "
+            "always `emergency`.",
+        )
         opened_at = serializers.DateTimeField(required=False)
 
     @extend_schema(

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceStatus, ShareRule
 from billing.selectors.invoices import InvoiceBalance, invoice_balances
 from billing.services.invoices import invoice_void
 from config.api.permissions import IsSupervisor, allow
@@ -24,6 +24,13 @@ IsStaff = allow(roles=(Role.CASHIER, Role.SUPERVISOR, Role.FINANCE))
 
 
 class InvoiceLineOutputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["charge", "adjustment"],
+        help_text="`charge`: a service billed. `adjustment`: the visit's insurance adjustment "
+        "(điều chỉnh mức hưởng BHYT), amount 0, moving the fund's share of the visit's earlier "
+        "invoices to the patient (insurance_share negative) or back (patient_share negative), "
+        "so that the visit's invoices add up to the visit split as one bill.",
+    )
     service_code = serializers.CharField()
     name = serializers.CharField()
     unit = serializers.CharField()
@@ -32,6 +39,18 @@ class InvoiceLineOutputSerializer(serializers.Serializer):
     amount = serializers.IntegerField()
     insurance_share = serializers.IntegerField()
     patient_share = serializers.IntegerField()
+    rule = serializers.ChoiceField(
+        choices=ShareRule.choices,
+        allow_null=True,
+        source="rule_or_none",
+        help_text="The rule that decided the line's shares: `in_scope` (the card's benefit "
+        "level), `below_threshold` (visit below 15 % of the base salary: 100 %), "
+        "`cap_reached` (five-year co-pay cap: the fund pays the co-pay), `on_demand` (the "
+        "fund pays its share of the insured price), `out_of_scope` (the patient's alone), "
+        "`above_insured_price` (the patient pays the part above the insured price), "
+        "`wrong_route` (self-referral: the wrong-route ratio of the hospital's level). Null "
+        "on lines issued before the rules were recorded.",
+    )
     vat_rate = serializers.CharField()
 
 
@@ -43,8 +62,14 @@ class InvoiceOutputSerializer(serializers.Serializer):
     patient_id = serializers.IntegerField()
     currency = serializers.CharField()
     total = serializers.IntegerField()
-    insurance_share = serializers.IntegerField()
-    patient_share = serializers.IntegerField()
+    insurance_share = serializers.IntegerField(
+        help_text="The fund's share; negative when an adjustment line moves more of the "
+        "visit's earlier fund share to the patient than this invoice's lines bill the fund"
+    )
+    patient_share = serializers.IntegerField(
+        help_text="The patient's share; negative when an adjustment gives the patient back "
+        "more than this invoice's lines bill (held for the patient at discharge)"
+    )
     amount_paid = serializers.SerializerMethodField()
     amount_due = serializers.SerializerMethodField()
     benefit_level = serializers.IntegerField()

@@ -8,7 +8,14 @@ from billing.models.encounters import (
     ServiceCategory,
     VatRate,
 )
-from billing.models.insurance import InsuranceParameters, RouteRatio
+from billing.models.insurance import (
+    CareType,
+    HospitalLevel,
+    HospitalLevelSetting,
+    InsuranceParameters,
+    RouteRatio,
+    ShareRule,
+)
 from billing.models.invoices import (
     OPEN_INVOICE_STATUSES,
     Deposit,
@@ -30,6 +37,7 @@ __all__ = [
     "OPEN_INVOICE_STATUSES",
     "Account",
     "AccountType",
+    "CareType",
     "Charge",
     "ChargeStatus",
     "Deposit",
@@ -37,6 +45,8 @@ __all__ = [
     "Encounter",
     "EncounterKind",
     "EncounterStatus",
+    "HospitalLevel",
+    "HospitalLevelSetting",
     "InsuranceCoverage",
     "InsuranceIdKind",
     "InsuranceParameters",
@@ -51,5 +61,6 @@ __all__ = [
     "Route",
     "RouteRatio",
     "ServiceCategory",
+    "ShareRule",
     "VatRate",
 ]

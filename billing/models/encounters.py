@@ -52,6 +52,8 @@ class ServiceCategory(models.TextChoices):
     DRUG = "drug", "Drug"
     BED_DAY = "bed_day", "Bed-day"
     PROCEDURE = "procedure", "Procedure"
+    # Only on an invoice's insurance adjustment line, never in the price list.
+    ADJUSTMENT = "adjustment", "Insurance benefit adjustment"
 
 
 class VatRate(models.TextChoices):
@@ -87,6 +89,9 @@ class PriceListItem(models.Model):
                 fields=["service_code", "effective_from"], name="price_one_per_start_date"
             ),
             models.CheckConstraint(condition=Q(price__gte=0), name="price_non_negative"),
+            models.CheckConstraint(
+                condition=~Q(category="adjustment"), name="price_not_an_adjustment"
+            ),
             models.CheckConstraint(
                 condition=Q(insurance_price__isnull=True) | Q(insurance_price__gte=0),
                 name="price_insurance_non_negative",

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from billing.models.encounters import Charge, Encounter, ServiceLine
+from billing.models.insurance import ShareRule
 from billing.models.patients import Patient
 from billing.money import CurrencyField
 
@@ -76,10 +77,9 @@ class Invoice(models.Model):
                 condition=Q(total=F("insurance_share") + F("patient_share")),
                 name="invoice_shares_add_up",
             ),
-            models.CheckConstraint(
-                condition=Q(insurance_share__gte=0) & Q(patient_share__gte=0),
-                name="invoice_shares_non_negative",
-            ),
+            # A share may be negative: an insurance adjustment line moves an earlier invoice's
+            # fund share of the visit to the patient, or back (billing.insurance.visit_split).
+            models.CheckConstraint(condition=Q(total__gte=0), name="invoice_total_non_negative"),
         ]
         indexes = [models.Index(fields=["patient", "status"], name="invoice_patient_status")]
 
@@ -100,12 +100,26 @@ class Invoice(models.Model):
 
 
 class InvoiceLine(ServiceLine):
+    """A charge billed, with its shares and the rule that decided them; or, with no charge,
+    the visit's insurance adjustment ("điều chỉnh mức hưởng BHYT"): amount 0, the fund's share
+    and the patient's moved between them so that the visit's invoices add up to the visit
+    split as one bill."""
+
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
-    charge = models.ForeignKey(Charge, on_delete=models.PROTECT, related_name="invoice_lines")
+    charge = models.ForeignKey(
+        Charge, on_delete=models.PROTECT, null=True, blank=True, related_name="invoice_lines"
+    )
     amount = models.BigIntegerField()
     insurance_share = models.BigIntegerField()
     patient_share = models.BigIntegerField()
     vat_amount = models.BigIntegerField(default=0)
+    # Empty on lines issued before the rules were recorded (migration 0009).
+    rule = models.CharField(max_length=20, choices=ShareRule.choices, blank=True)
+    copay = models.BigIntegerField(
+        default=0,
+        help_text="Co-payment on correct-route in-scope care that counts toward the five-year "
+        "cap (a change of it on an adjustment line)",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -115,13 +129,31 @@ class InvoiceLine(ServiceLine):
                 name="invoice_line_shares_add_up",
             ),
             models.CheckConstraint(
-                condition=Q(insurance_share__gte=0) & Q(patient_share__gte=0),
-                name="invoice_line_shares_non_negative",
+                condition=(
+                    Q(charge__isnull=False)
+                    & ~Q(category="adjustment")
+                    & Q(insurance_share__gte=0)
+                    & Q(patient_share__gte=0)
+                )
+                | (Q(charge__isnull=True) & Q(category="adjustment") & Q(amount=0)),
+                name="invoice_line_charge_or_adjustment",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.service_code} x{self.quantity}"
+
+    @property
+    def is_adjustment(self) -> bool:
+        return self.charge_id is None
+
+    @property
+    def kind(self) -> str:
+        return "adjustment" if self.is_adjustment else "charge"
+
+    @property
+    def rule_or_none(self) -> str | None:
+        return self.rule or None
 
 
 class Deposit(models.Model):

@@ -41,6 +41,8 @@ class InvoiceBalance:
 
     @property
     def amount_paid(self) -> int:
+        if self.patient_share < 0:
+            return 0  # an insurance give-back: owed to the patient, nothing to pay
         return self.patient_share - self.amount_due
 
 

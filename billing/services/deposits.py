@@ -19,7 +19,11 @@ from billing.errors import EncounterClosed, NothingToBill
 from billing.models import Deposit, Encounter, EncounterStatus, Invoice, InvoiceStatus, JournalEntry
 from billing.money import Money, positive_amount
 from billing.selectors.invoices import deposit_balance, invoice_balance
-from billing.services.invoices import invoice_issue, invoice_refresh_status
+from billing.services.invoices import (
+    VISIT_CREDIT,
+    invoice_issue,
+    invoice_refresh_status,
+)
 from billing.services.ledger import Posting, ledger_post
 
 
@@ -71,22 +75,57 @@ def deposit_receive(
     return deposit
 
 
-def _apply_deposit(encounter: Encounter, invoice: Invoice, amount: int) -> None:
-    money = Money(amount, invoice.currency)
-    earlier = JournalEntry.objects.filter(
-        source_type="deposit_application", source_id=str(invoice.pk)
-    ).count()
+def _advance_move(
+    encounter: Encounter, invoice: Invoice, amount: int, *, source_type: str, label: str, memo: str
+) -> None:
+    """Move ``amount`` between the encounter's advances and the invoice's patient receivable:
+    a positive amount applies an advance to the invoice, a negative one holds what the
+    invoice owes the patient as an advance. Numbered per invoice, so each move posts once."""
+    money = Money(abs(amount), invoice.currency)
+    advances = (encounter.ledger_reference, DEPOSIT_LIABILITY)
+    receivable = (invoice.ledger_reference, PATIENT_RECEIVABLE)
+    (debit_ref, debit), (credit_ref, credit) = (
+        (advances, receivable) if amount > 0 else (receivable, advances)
+    )
+    earlier = JournalEntry.objects.filter(source_type=source_type, source_id=str(invoice.pk))
     ledger_post(
-        posting_key=f"invoice:{invoice.pk}:deposit-applied:{earlier + 1}",
-        lines=[
-            Posting.dr(DEPOSIT_LIABILITY, money, encounter.ledger_reference),
-            Posting.cr(PATIENT_RECEIVABLE, money, invoice.ledger_reference),
-        ],
-        source_type="deposit_application",
+        posting_key=f"invoice:{invoice.pk}:{label}:{earlier.count() + 1}",
+        lines=[Posting.dr(debit, money, debit_ref), Posting.cr(credit, money, credit_ref)],
+        source_type=source_type,
         source_id=str(invoice.pk),
-        memo=f"Advance applied to invoice {invoice.display_number}",
+        memo=memo,
     )
     invoice_refresh_status(invoice=invoice)
+
+
+def _apply_deposit(encounter: Encounter, invoice: Invoice, amount: int) -> None:
+    _advance_move(
+        encounter,
+        invoice,
+        amount,
+        source_type="deposit_application",
+        label="deposit-applied",
+        memo=f"Advance applied to invoice {invoice.display_number}",
+    )
+
+
+def _hold_visit_credits(encounter: Encounter) -> None:
+    """An invoice whose patient share is negative (an adjustment gave the fund's share of the
+    visit back) owes the patient that much: hold it as an advance of the encounter, so that
+    it goes to the visit's open invoices like one, and what is left is refunded."""
+    invoices = Invoice.objects.filter(encounter=encounter).exclude(status=InvoiceStatus.VOID)
+    for invoice in invoices.order_by("issued_at", "id"):
+        due = invoice_balance(invoice).amount_due
+        if due < 0:
+            _advance_move(
+                encounter,
+                invoice,
+                due,
+                source_type=VISIT_CREDIT,
+                label="visit-credit",
+                memo=f"Insurance adjustment of invoice {invoice.display_number} owed to the "
+                "patient",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +139,18 @@ class DischargeResult:
 
 @transaction.atomic
 def encounter_discharge(*, encounter: Encounter, by: str) -> DischargeResult:
-    """Bill what is unbilled, apply the advances to the encounter's open invoices (oldest
-    first), move any remainder to refunds owed, and close the encounter.
+    """Bill what is unbilled (settling the visit's insurance split as one bill), apply the
+    advances to the encounter's open invoices (oldest first), move any remainder to refunds
+    owed, and close the encounter.
 
     ``balance = patient_share - sum(advances)``: positive is still to pay, negative is owed
-    back to the patient."""
+    back to the patient (an insurance give-back counts as an advance)."""
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
     if encounter.status != EncounterStatus.OPEN:
         raise EncounterClosed()
     with contextlib.suppress(NothingToBill):  # everything may be billed already
         invoice_issue(encounter=encounter, issued_by=by)
+    _hold_visit_credits(encounter)
     available = deposit_balance(encounter=encounter)
     applied = 0
     amount_due = 0

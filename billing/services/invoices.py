@@ -19,8 +19,14 @@ from billing.chart import (
     PHARMACY_REVENUE,
     SERVICE_REVENUE,
 )
-from billing.errors import InvoiceAlreadyVoid, InvoiceHasPayments, NothingToBill
-from billing.insurance import SplitInput, rules_for, split
+from billing.errors import InvoiceAlreadyVoid, InvoiceCreditSpent, InvoiceHasPayments, NothingToBill
+from billing.insurance import (
+    Share,
+    SplitInput,
+    VisitBilled,
+    rules_for_visit,
+    visit_split,
+)
 from billing.models import (
     Charge,
     ChargeStatus,
@@ -34,7 +40,7 @@ from billing.models import (
     VatRate,
 )
 from billing.money import Money, round_half_up
-from billing.selectors.invoices import invoice_balance
+from billing.selectors.invoices import deposit_balance, invoice_balance
 from billing.services.ledger import Posting, ledger_post, ledger_reverse
 from billing.services.sequences import sequence_next
 from billing.signals import invoice_issued
@@ -42,8 +48,13 @@ from billing.signals import invoice_issued
 # Checks that apps above billing add, run under the invoice's row lock before a void
 # (payments refuses while a payment of the invoice is still in flight).
 VOID_GUARDS: list[Callable[[Invoice], None]] = []
+# A negative patient share (an adjustment giving the fund's share back) that discharge moved
+# to the patient's advances (billing.services.deposits).
+VISIT_CREDIT = "visit_credit"
 # Entries that move an invoice's receivable without being a payment of it.
-_NOT_PAYMENTS = ("invoice", "deposit_application")
+_NOT_PAYMENTS = ("invoice", "deposit_application", VISIT_CREDIT)
+ADJUSTMENT_CODE = "BHYT-DC"
+ADJUSTMENT_NAME = "Điều chỉnh mức hưởng BHYT"
 
 
 def _vat_included(amount: int, vat_rate: str) -> int:
@@ -54,16 +65,49 @@ def _vat_included(amount: int, vat_rate: str) -> int:
     return round_half_up(Decimal(amount) * rate / (100 + rate))
 
 
-def _visit_in_scope_total(encounter: Encounter, new_charges: list[Charge]) -> int:
-    billed = [
-        c
-        for c in Charge.objects.filter(
-            encounter=encounter, status=ChargeStatus.ACTIVE, invoice__isnull=False
-        )
-    ]
-    return sum(
-        SplitInput(c.quantity, c.unit_price, c.insurance_unit_price, c.on_demand).in_scope_amount
-        for c in [*billed, *new_charges]
+def _visit_billed(encounter: Encounter) -> VisitBilled:
+    """The visit's lines on invoices that are not void, in the order they were billed."""
+    lines = list(
+        InvoiceLine.objects.filter(invoice__encounter=encounter)
+        .exclude(invoice__status=InvoiceStatus.VOID)
+        .select_related("charge")
+        .order_by("invoice_id", "id")
+    )
+    charged = [line for line in lines if line.charge is not None]
+    counted = [line for line in lines if line.is_adjustment or line.rule]
+    return VisitBilled(
+        lines=[
+            SplitInput(
+                line.quantity,
+                line.unit_price,
+                line.charge.insurance_unit_price,
+                line.charge.on_demand,
+            )
+            for line in charged
+            if line.charge is not None
+        ],
+        resplit=[bool(line.rule) for line in charged],
+        insurance=sum(line.insurance_share for line in counted),
+        copay=sum(line.copay for line in counted),
+    )
+
+
+def _adjustment_line(invoice: Invoice, share: Share) -> InvoiceLine:
+    return InvoiceLine(
+        invoice=invoice,
+        charge=None,
+        service_code=ADJUSTMENT_CODE,
+        name=ADJUSTMENT_NAME,
+        unit="lần",
+        category=ServiceCategory.ADJUSTMENT,
+        quantity=1,
+        unit_price=0,
+        vat_rate=VatRate.KCT,
+        amount=0,
+        insurance_share=share.insurance,
+        patient_share=share.patient,
+        rule=share.rule,
+        copay=share.copay,
     )
 
 
@@ -87,30 +131,33 @@ def invoice_refresh_status(*, invoice: Invoice) -> Invoice:
 @transaction.atomic
 def invoice_issue(*, encounter: Encounter, issued_by: str) -> Invoice:
     """Bill the encounter's unbilled charges: snapshot them into lines with the insurance
-    split, number the invoice gap-free per series and year, and post receivables (patient
-    and fund) against revenue and VAT. Concurrent issuers of one encounter serialise on the
-    encounter row: one invoice, no charge billed twice; and on the patient row, so that
-    the year's co-pay cap is counted with every earlier invoice."""
-    # FOR UPDATE over the join locks the patient's row too, so the patient's other visits
-    # are billed one at a time: the year's co-pay cap (billing.insurance) is never spent twice
-    # by two invoices issued at once (tests/billing/test_copay_cap.py).
+    split and the rule that decided each, number the invoice gap-free per series and year,
+    and post receivables (patient and fund, each may be negative) against revenue and VAT.
+
+    The visit is split as one bill (``billing.insurance.visit_split``): when this invoice
+    changes what the earlier invoices of the visit should have been (the visit crosses the
+    low-cost threshold, or a void took it back under), it carries an adjustment line, so that
+    the visit's invoices that are not void add up to the one-bill split. With no unbilled
+    charge but such a difference left (a voided invoice's charges were voided too), the
+    invoice holds the adjustment line alone; with neither, ``nothing_to_bill``.
+
+    Concurrent issuers (and voiders) of one encounter serialise on the encounter row: one
+    invoice, no charge billed twice, every adjustment computed from the visit as committed.
+    The same statement locks the patient row, so the patient's visits are billed one at a
+    time and the year's co-pay cap is never spent twice (tests/billing/test_copay_cap.py)."""
     encounter = Encounter.objects.select_for_update().select_related("patient").get(pk=encounter.pk)
     charges = list(
         Charge.objects.filter(encounter=encounter, status=ChargeStatus.ACTIVE, invoice__isnull=True)
     )
-    if not charges:
-        raise NothingToBill()
-    now = timezone.now()
-    rules = rules_for(
-        patient=encounter.patient,
-        route=encounter.route,
-        encounter_kind=encounter.kind,
-        on=timezone.localdate(encounter.opened_at),
-    )
+    rules = rules_for_visit(encounter=encounter)
     inputs = [
         SplitInput(c.quantity, c.unit_price, c.insurance_unit_price, c.on_demand) for c in charges
     ]
-    shares = split(inputs, rules, visit_in_scope_total=_visit_in_scope_total(encounter, charges))
+    result = visit_split(billed=_visit_billed(encounter), new=inputs, rules=rules)
+    if not charges and result.adjustment is None:
+        raise NothingToBill()
+    shares = [*result.new, *([result.adjustment] if result.adjustment else [])]
+    now = timezone.now()
     year = timezone.localdate(now).year
     series = settings.INVOICE_SERIES
     invoice = Invoice.objects.create(
@@ -119,7 +166,7 @@ def invoice_issue(*, encounter: Encounter, issued_by: str) -> Invoice:
         series=series,
         year=year,
         number=sequence_next(series=f"invoice:{series}", year=year),
-        currency=charges[0].currency,
+        currency=charges[0].currency if charges else settings.HOSPITAL_CURRENCY,
         total=sum(i.amount for i in inputs),
         insurance_share=sum(s.insurance for s in shares),
         patient_share=sum(s.patient for s in shares),
@@ -137,9 +184,13 @@ def invoice_issue(*, encounter: Encounter, issued_by: str) -> Invoice:
             insurance_share=share.insurance,
             patient_share=share.patient,
             vat_amount=_vat_included(charge.amount, charge.vat_rate),
+            rule=share.rule,
+            copay=share.copay,
         )
-        for charge, share in zip(charges, shares, strict=True)
+        for charge, share in zip(charges, result.new, strict=True)
     ]
+    if result.adjustment is not None:
+        lines.append(_adjustment_line(invoice, result.adjustment))
     InvoiceLine.objects.bulk_create(lines)
     updated = Charge.objects.filter(pk__in=[c.pk for c in charges], invoice__isnull=True).update(
         invoice=invoice
@@ -151,24 +202,34 @@ def invoice_issue(*, encounter: Encounter, issued_by: str) -> Invoice:
     return invoice
 
 
+def _receivable(account_code: str, amount: int, currency: str, reference: str) -> Posting:
+    """A receivable line: a debit, or a credit when the adjustment makes the share negative."""
+    if amount >= 0:
+        return Posting.dr(account_code, Money(amount, currency), reference)
+    return Posting.cr(account_code, Money(-amount, currency), reference)
+
+
 def _post_issue(invoice: Invoice, lines: list[InvoiceLine]) -> None:
-    if invoice.total == 0:
-        return
     currency = invoice.currency
     ref = invoice.ledger_reference
     credits: defaultdict[str, int] = defaultdict(int)
     for line in lines:
+        if line.is_adjustment:
+            continue  # amount 0: it moves a receivable between the fund and the patient
         revenue = PHARMACY_REVENUE if line.category == ServiceCategory.DRUG else SERVICE_REVENUE
         credits[revenue] += line.amount - line.vat_amount
         credits[OUTPUT_VAT] += line.vat_amount
     postings = [
-        Posting.dr(PATIENT_RECEIVABLE, Money(invoice.patient_share, currency), ref),
-        Posting.dr(INSURANCE_RECEIVABLE, Money(invoice.insurance_share, currency), ref),
+        _receivable(PATIENT_RECEIVABLE, invoice.patient_share, currency, ref),
+        _receivable(INSURANCE_RECEIVABLE, invoice.insurance_share, currency, ref),
         *(Posting.cr(code, Money(amount, currency)) for code, amount in credits.items()),
     ]
+    postings = [p for p in postings if p.debit or p.credit]
+    if not postings:
+        return  # nothing but free lines
     ledger_post(
         posting_key=invoice.issue_posting_key,
-        lines=[p for p in postings if p.debit or p.credit],
+        lines=postings,
         source_type="invoice",
         source_id=str(invoice.pk),
         memo=f"Invoice {invoice.display_number}",
@@ -187,12 +248,31 @@ def invoice_payments_net(invoice: Invoice) -> int:
     return (totals["credit"] or 0) - (totals["debit"] or 0)
 
 
+def _reverse_visit_credits(invoice: Invoice, encounter: Encounter) -> None:
+    """Take back a give-back of the invoice that discharge moved to the patient's advances,
+    refusing when those advances were already applied or refunded."""
+    credits = JournalEntry.objects.filter(
+        source_type=VISIT_CREDIT,
+        source_id=str(invoice.pk),
+        reverses__isnull=True,
+        reversed_by__isnull=True,
+    )
+    for entry in credits:
+        held = sum(line.debit for line in entry.lines.all())
+        if deposit_balance(encounter=encounter) < held:
+            raise InvoiceCreditSpent(detail={"amount": held})
+        ledger_reverse(entry=entry, memo=f"Invoice {invoice.display_number} voided: give-back")
+
+
 @transaction.atomic
 def invoice_void(*, invoice: Invoice, voided_by: AbstractBaseUser | None, reason: str) -> Invoice:
     """Void an invoice that has no payments left on it: deposits applied to it go back to
     the patient's deposit balance, the issue entry is reversed, and its charges become
-    billable again."""
-    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    billable again. Locks the encounter (and patient) first, as ``invoice_issue`` does, so a
+    void and an issue of one visit never interleave; the visit's next invoice, or its
+    discharge, re-splits what is left as one bill."""
+    Encounter.objects.select_for_update().select_related("patient").get(pk=invoice.encounter_id)
+    invoice = Invoice.objects.select_for_update().select_related("encounter").get(pk=invoice.pk)
     if invoice.status == InvoiceStatus.VOID:
         raise InvoiceAlreadyVoid()
     for guard in VOID_GUARDS:
@@ -208,6 +288,7 @@ def invoice_void(*, invoice: Invoice, voided_by: AbstractBaseUser | None, reason
     )
     for entry in applications:
         ledger_reverse(entry=entry, memo=f"Invoice {invoice.display_number} voided: deposit back")
+    _reverse_visit_credits(invoice, invoice.encounter)
     issue = JournalEntry.objects.filter(posting_key=invoice.issue_posting_key).first()
     if issue is not None:
         ledger_reverse(entry=issue, memo=f"Invoice {invoice.display_number} voided")

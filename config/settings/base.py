@@ -166,6 +166,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReceiptKindEnum": "notifications.models.ReceiptKind.choices",
         "MessageChannelEnum": "notifications.models.MessageChannel.choices",
+        "ShareRuleEnum": "billing.models.insurance.ShareRule.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

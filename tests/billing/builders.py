@@ -21,6 +21,7 @@ from billing.models import (
     Charge,
     Encounter,
     EncounterKind,
+    HospitalLevelSetting,
     Invoice,
     Patient,
     PriceListItem,
@@ -49,6 +50,13 @@ def local(day: date, hour: int = 9, minute: int = 0) -> datetime:
 def citizen_id_new(*, province: str = "001", century_sex: str = "0", year: str = "85") -> str:
     """A valid citizen ID not used before in this test run."""
     return f"{province}{century_sex}{year}{next(_serial):06d}"
+
+
+def hospital_level_set(level: str, *, since: date = date(2019, 1, 1)) -> None:
+    """The hospital's level from ``since`` on (the seeded row is provincial from 2019)."""
+    HospitalLevelSetting.objects.update_or_create(
+        effective_from=since, defaults={"level": level, "source": "test"}
+    )
 
 
 class PriceListItemFactory(DjangoModelFactory):

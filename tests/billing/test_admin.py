@@ -3,12 +3,23 @@ read-only, and patients show masked identifiers only."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from billing.models import InsuranceParameters, Invoice, JournalEntry, Patient, PriceListItem
+from billing.insurance import route_ratio_in_force
+from billing.models import (
+    HospitalLevelSetting,
+    InsuranceParameters,
+    Invoice,
+    JournalEntry,
+    Patient,
+    PriceListItem,
+    RouteRatio,
+)
 from tests.billing.builders import citizen_id_new, patient_with_coverage, visit_invoice
 
 pytestmark = pytest.mark.usefixtures("chart")
@@ -29,7 +40,15 @@ def invoice(db: None) -> Invoice:
 
 @pytest.mark.parametrize(
     "model",
-    [PriceListItem, InsuranceParameters, Patient, Invoice, JournalEntry],
+    [
+        PriceListItem,
+        InsuranceParameters,
+        HospitalLevelSetting,
+        RouteRatio,
+        Patient,
+        Invoice,
+        JournalEntry,
+    ],
     ids=lambda model: model.__name__,
 )
 def test_every_billing_list_opens_for_an_administrator(admin_client_logged_in, invoice, model):
@@ -85,3 +104,32 @@ def test_journal_entries_cannot_be_added_or_deleted_in_the_admin(admin_client_lo
     assert add.status_code == 403
     assert delete.status_code == 403
     assert JournalEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_the_hospitals_level_is_a_dated_row_added_in_the_admin(admin_client_logged_in):
+    url = reverse("admin:billing_hospitallevelsetting_add")
+
+    response = admin_client_logged_in.post(
+        url, {"effective_from": "2026-01-01", "level": "central", "source": "QĐ xếp hạng"}
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    bed_day = route_ratio_in_force(route="wrong", encounter_kind="inpatient", on=date(2026, 1, 1))
+    assert bed_day is not None
+    assert (bed_day.hospital_level, bed_day.ratio_percent) == ("central", 40)
+    earlier = route_ratio_in_force(route="wrong", encounter_kind="inpatient", on=date(2025, 12, 31))
+    assert earlier is not None
+    assert earlier.hospital_level == "provincial"
+
+
+def test_route_ratios_not_checked_against_the_text_say_so_in_the_admin(admin_client_logged_in):
+
+    listing = admin_client_logged_in.get(
+        reverse("admin:billing_routeratio_changelist"), {"confirmed__exact": "0"}
+    )
+
+    body = listing.content.decode()
+    assert listing.status_code == 200
+    assert "Decree 188/2025/ND-CP (check)" in body
+    assert "Law 46/2014/QH13 Art. 22(3)(a)" not in body  # confirmed rows are filtered out
+    assert not RouteRatio.objects.filter(confirmed=False).exclude(note__contains="(check)")

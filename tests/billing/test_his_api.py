@@ -351,3 +351,72 @@ def test_devices_cannot_read_or_void_invoices_on_the_staff_api(
         403,
         "permission_denied",
     )
+
+
+# --- which rule decided each line's share (issue 12) ---------------------------------------
+
+
+def issue_through_his(his: APIClient, encounter: Encounter) -> dict[str, Any]:
+    response = his.post(f"/api/v1/encounters/{encounter.pk}/invoices")
+    assert response.status_code == 201, response.content
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_each_invoice_line_says_which_rule_decided_its_share(his: APIClient) -> None:
+    day = date(2025, 3, 10)
+    five_years = patient_with_coverage(benefit_level=80)
+    five_years.coverages.update(five_years_from=date(2024, 1, 1))
+    big = encounter_new(patient=five_years, on=day)
+    charges_post(
+        big,
+        (price_item(price=70_000_000), 1),  # co-pay 14,000,000 of the 14,040,000 cap
+        (price_item(price=1_000_000), 1),  # 40,000 left of the cap, the fund pays the rest
+        (price_item(price=300_000, insurance_price=50_600, on_demand=True), 1),
+        (price_item(price=250_000, insurance_price=None), 1),
+    )
+    small = encounter_new(patient=patient_with_coverage(benefit_level=80), on=day)
+    charges_post(small, (price_item(price=60_000, insurance_price=50_000), 1))
+    dear = encounter_new(patient=patient_with_coverage(benefit_level=80), on=day)
+    charges_post(dear, (price_item(price=600_000, insurance_price=500_000), 1))
+    wrong = encounter_new(
+        patient=patient_with_coverage(benefit_level=80), kind="inpatient", route=Route.WRONG, on=day
+    )
+    charges_post(wrong, (price_item(price=321_000), 1))
+
+    lines = [
+        (line["rule"], line["insurance_share"], line["patient_share"])
+        for encounter in (big, small, dear, wrong)
+        for line in issue_through_his(his, encounter)["lines"]
+    ]
+
+    assert lines == [
+        ("in_scope", 56_000_000, 14_000_000),
+        ("cap_reached", 960_000, 40_000),
+        ("on_demand", 50_600, 249_400),  # past the cap the fund pays the insured price
+        ("out_of_scope", 0, 250_000),
+        ("below_threshold", 50_000, 10_000),  # 100 % of the insured 50,000
+        ("above_insured_price", 400_000, 200_000),
+        ("wrong_route", 256_800, 64_200),
+    ]
+
+
+def test_the_openapi_schema_documents_the_rule_codes(anon_client: APIClient) -> None:
+    schemas = anon_client.get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    ).json()["components"]["schemas"]
+    line = schemas["InvoiceLineOutput"]["properties"]
+
+    assert {"$ref": "#/components/schemas/ShareRuleEnum"} in line["rule"]["oneOf"]
+    assert set(schemas["ShareRuleEnum"]["enum"]) == {
+        "in_scope",
+        "below_threshold",
+        "cap_reached",
+        "on_demand",
+        "out_of_scope",
+        "above_insured_price",
+        "wrong_route",
+    }
+    assert "wrong-route ratio" in line["rule"]["description"]
+    assert "adjustment" in line["kind"]["description"]
+    assert set(schemas["InvoiceLineOutputKindEnum"]["enum"]) == {"charge", "adjustment"}
