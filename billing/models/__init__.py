@@ -23,6 +23,7 @@ from billing.models.patients import (
     InsuranceIdKind,
     LookupAudit,
     Patient,
+    PreferredChannel,
     Route,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "JournalLine",
     "LookupAudit",
     "Patient",
+    "PreferredChannel",
     "PriceListItem",
     "Route",
     "RouteRatio",
