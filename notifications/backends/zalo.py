@@ -110,7 +110,16 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def _json(response: requests.Response, what: str) -> dict[str, Any]:
+def _post(what: str, url: str, **request: Any) -> dict[str, Any]:
+    """POST to Zalo; its answer as an object. Unreachable, HTTP 5xx/429 or not JSON:
+    :class:`TransientSendError`. Other statuses are read like a 200: Zalo reports its
+    failures in the body."""
+    try:
+        response = requests.post(url, timeout=settings.ZALO_TIMEOUT_SECONDS, **request)
+    except requests.RequestException as exc:
+        raise TransientSendError(f"{what} unreachable: {type(exc).__name__}") from None
+    if response.status_code >= 500 or response.status_code == 429:
+        raise TransientSendError(f"{what} answered HTTP {response.status_code}")
     try:
         answer = response.json()
     except ValueError:
@@ -138,18 +147,12 @@ def zns_send(
     }
     if settings.ZALO_DEVELOPMENT_MODE:
         body["mode"] = "development"
-    try:
-        response = requests.post(
-            f"{settings.ZALO_API_BASE.rstrip('/')}/message/template",
-            json=body,
-            headers={"access_token": access_token},
-            timeout=settings.ZALO_TIMEOUT_SECONDS,
-        )
-    except requests.RequestException as exc:
-        raise TransientSendError(f"ZNS unreachable: {type(exc).__name__}") from None
-    if response.status_code >= 500 or response.status_code == 429:
-        raise TransientSendError(f"ZNS answered HTTP {response.status_code}")
-    answer = _json(response, "ZNS")
+    answer = _post(
+        "ZNS",
+        f"{settings.ZALO_API_BASE.rstrip('/')}/message/template",
+        json=body,
+        headers={"access_token": access_token},
+    )
     code = _int_or_none(answer.get("error"))
     if code == 0:
         data = answer.get("data") or {}
@@ -171,18 +174,12 @@ def zns_send(
 
 
 def _oauth(form: dict[str, str]) -> TokenPair:
-    try:
-        response = requests.post(
-            f"{settings.ZALO_OAUTH_BASE.rstrip('/')}/v4/oa/access_token",
-            data={"app_id": settings.ZALO_APP_ID, **form},
-            headers={"secret_key": settings.ZALO_APP_SECRET},
-            timeout=settings.ZALO_TIMEOUT_SECONDS,
-        )
-    except requests.RequestException as exc:
-        raise TransientSendError(f"Zalo OAuth unreachable: {type(exc).__name__}") from None
-    if response.status_code >= 500 or response.status_code == 429:
-        raise TransientSendError(f"Zalo OAuth answered HTTP {response.status_code}")
-    answer = _json(response, "Zalo OAuth")
+    answer = _post(
+        "Zalo OAuth",
+        f"{settings.ZALO_OAUTH_BASE.rstrip('/')}/v4/oa/access_token",
+        data={"app_id": settings.ZALO_APP_ID, **form},
+        headers={"secret_key": settings.ZALO_APP_SECRET},
+    )
     access, refresh = answer.get("access_token"), answer.get("refresh_token")
     expires_in = _int_or_none(answer.get("expires_in"))
     if not access or not refresh or expires_in is None:
