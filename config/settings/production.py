@@ -43,10 +43,11 @@ if ZALO_ENABLED:  # noqa: F405 - from base
             "ZALO_APP_SECRET",
             "ZALO_OA_SECRET_KEY",
             "ZALO_TOKEN_ENCRYPTION_KEYS",
-            "ZALO_TEMPLATE_IDS",
         )
         if not env.str(name, default="")
     ]
+    if not any(str(template_id).strip() for template_id in ZALO_TEMPLATE_IDS.values()):  # noqa: F405
+        _zalo_missing.append("ZALO_TEMPLATE_IDS")
     if _zalo_missing:
         raise ImproperlyConfigured(
             "ZALO_ENABLED needs these environment variables: " + ", ".join(_zalo_missing)

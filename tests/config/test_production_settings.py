@@ -96,8 +96,8 @@ def test_production_refuses_a_weak_key_another_database_or_sms_without_credentia
     assert message in result.stderr
 
 
-def test_production_starts_with_zalo_enabled_when_its_credentials_are_there() -> None:
-    zalo = {
+def _zalo_configuration() -> dict[str, str]:
+    return {
         "ZALO_ENABLED": "true",
         "ZALO_APP_ID": "1743556593977626805",
         "ZALO_APP_SECRET": "app-secret",
@@ -106,12 +106,24 @@ def test_production_starts_with_zalo_enabled_when_its_credentials_are_there() ->
         "ZALO_TEMPLATE_IDS": "receipt=353985",
     }
 
-    result = _run(
-        ["-c", IMPORT_PRODUCTION], _production_env(**{**_complete_configuration(), **zalo})
-    )
+
+def test_production_starts_with_zalo_enabled_when_its_credentials_are_there() -> None:
+    configuration = {**_complete_configuration(), **_zalo_configuration()}
+
+    result = _run(["-c", IMPORT_PRODUCTION], _production_env(**configuration))
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("False")
+
+
+def test_production_refuses_zalo_with_template_ids_left_empty() -> None:
+    configuration = {**_complete_configuration(), **_zalo_configuration()}
+    configuration["ZALO_TEMPLATE_IDS"] = "pay_link=,receipt=,refund_receipt="
+
+    result = _run(["-c", IMPORT_PRODUCTION], _production_env(**configuration))
+
+    assert result.returncode != 0
+    assert "ZALO_ENABLED needs these environment variables: ZALO_TEMPLATE_IDS" in result.stderr
 
 
 def test_production_passes_the_deploy_checks_when_configured() -> None:
