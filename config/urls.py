@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     # Called by payment providers, signed by them: no user authentication, no CSRF.
     path("webhooks/", include("payments.api.webhook_urls")),
+    path("webhooks/", include("notifications.api.webhook_urls")),
     # Public receipt verification (the QR code on every receipt).
     path("", include("notifications.api.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -116,21 +116,35 @@ class ReceiptPdf(models.Model):
 
 
 class MessageChannel(models.TextChoices):
+    ZALO = "zalo", "Zalo (ZNS)"
     SMS = "sms", "SMS"
     EMAIL = "email", "E-mail"
 
 
 class MessageStatus(models.TextChoices):
+    """The outbox's states (``queued → sending → sent | failed``), then what the provider
+    reports after ``sent``: ``delivered`` (on the phone), ``read`` (opened). Never backwards."""
+
     QUEUED = "queued", "Queued"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
     FAILED = "failed", "Failed"
 
 
+# Sent, whatever the provider reported afterwards.
+SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+
+
 class Message(models.Model):
-    """One SMS or e-mail to a patient (the outbox): written in the transaction of the event
-    that causes it, sent by Celery after commit. ``dedupe_key`` makes a repeated event find
-    the message it already made instead of sending a second one."""
+    """One Zalo notification, SMS or e-mail to a patient (the outbox): written in the
+    transaction of the event that causes it, sent by Celery after commit. ``dedupe_key``
+    makes a repeated event find the message it already made instead of sending a second one.
+
+    A Zalo message that Zalo refuses for good (no Zalo account, a permanent ZNS error) is
+    replaced once by a message on ``fallback_channel`` to ``fallback_recipient`` (its
+    ``fallback_of`` points back)."""
 
     channel = models.CharField(max_length=5, choices=MessageChannel.choices)
     template = models.CharField(max_length=40)
@@ -138,7 +152,17 @@ class Message(models.Model):
     # Personal data: shown masked in the admin, never logged, never in task arguments.
     recipient = models.CharField(max_length=254)
     subject = models.CharField(max_length=200, blank=True)
-    body = models.TextField()
+    body = models.TextField(blank=True)
+    # Zalo: the approved ZNS template and its parameters, frozen when the message is written.
+    zns_template_id = models.CharField(max_length=40, blank=True)
+    zns_template_data = models.JSONField(default=dict, blank=True)
+    # Zalo: what the fallback message is made of (the SMS/e-mail template's context).
+    context = models.JSONField(default=dict, blank=True)
+    fallback_channel = models.CharField(max_length=5, choices=MessageChannel.choices, blank=True)
+    fallback_recipient = models.CharField(max_length=254, blank=True)
+    fallback_of = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="fallback"
+    )
     dedupe_key = models.CharField(max_length=120, unique=True)
     receipt = models.ForeignKey(
         Receipt, on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
@@ -147,7 +171,7 @@ class Message(models.Model):
         "billing.Invoice", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     status = models.CharField(
-        max_length=8, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+        max_length=9, choices=MessageStatus.choices, default=MessageStatus.QUEUED
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     # Times a person queued the failed message again (admin resend): part of the gateway's
@@ -159,6 +183,9 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Reported by the provider after sending (Zalo's webhook).
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -172,6 +199,12 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="message_status_due"),
+            # Zalo's webhook finds a message by the msg_id Zalo gave it.
+            models.Index(
+                fields=["provider_message_id"],
+                condition=Q(channel="zalo") & ~Q(provider_message_id=""),
+                name="message_zalo_msg_id",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -183,3 +216,33 @@ class Message(models.Model):
         from notifications.backends import mask_recipient
 
         return mask_recipient(self.recipient)
+
+
+class ZaloToken(models.Model):
+    """The Official Account's OAuth pair for one Zalo app, encrypted at rest (Fernet keys
+    ``ZALO_TOKEN_ENCRYPTION_KEYS``; see ``notifications.services.zalo_tokens``).
+
+    Zalo's refresh token is single-use: a refresh is claimed with a lease
+    (``lease_until``/``lease_owner``, taken by one conditional UPDATE), the HTTP call runs
+    with no lock or transaction held, and the new pair is written only if ``version`` is
+    still the one the claimant read. ``needs_authorization`` is set when Zalo refuses the
+    refresh token: a person must connect the OA again."""
+
+    app_id = models.CharField(max_length=40, unique=True)
+    access_token_encrypted = models.TextField()
+    refresh_token_encrypted = models.TextField()
+    expires_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=32, blank=True)
+    needs_authorization = models.BooleanField(default=False)
+    last_error = models.CharField(max_length=200, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The ZNS quota in Zalo's last answer to a send.
+    daily_quota = models.IntegerField(null=True, blank=True)
+    remaining_quota = models.IntegerField(null=True, blank=True)
+    quota_seen_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        # Never a token.
+        return f"zalo app {self.app_id} (v{self.version})"

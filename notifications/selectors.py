@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from config.errors import NotFound
 from config.identity.models import Device, DeviceKind
 from config.identity.selectors import staff_roles
-from notifications.models import Receipt
+from notifications.models import SENT_STATUSES, Message, MessageStatus, Receipt
 from payments.paylinks import PayLinkPrincipal
 
 
@@ -64,3 +70,42 @@ def public_content(receipt: Receipt) -> dict[str, Any]:
     content["buyer"] = {"name": "", "citizen_id_masked": "", "patient_code": ""}
     content["invoice"] = {"number": "", "lines": []}
     return content
+
+
+@dataclass(frozen=True)
+class MessageVolume:
+    """Messages of one channel created on one local day (Asia/Ho_Chi_Minh)."""
+
+    day: date
+    channel: str
+    messages: int
+    sent: int  # accepted by the provider (delivered and read included)
+    delivered: int  # reported on the phone (read included)
+    read: int
+    failed: int
+    fell_back: int  # failed on this channel and replaced by a message on another
+    fallbacks: int  # sent on this channel in place of a failed Zalo message
+
+
+def message_volume(*, since: date, until: date) -> list[MessageVolume]:
+    """Messages per day and channel, ``since`` to ``until`` (both included, local days):
+    what the admin shows for cost and volume, and what metrics count."""
+    local = timezone.get_default_timezone()
+    rows = (
+        Message.objects.annotate(day=TruncDate("created_at", tzinfo=local))
+        .filter(day__gte=since, day__lte=until)
+        .values("day", "channel")
+        .annotate(
+            messages=Count("id"),
+            sent=Count("id", filter=Q(status__in=SENT_STATUSES)),
+            delivered=Count(
+                "id", filter=Q(status__in=[MessageStatus.DELIVERED, MessageStatus.READ])
+            ),
+            read=Count("id", filter=Q(status=MessageStatus.READ)),
+            failed=Count("id", filter=Q(status=MessageStatus.FAILED)),
+            fell_back=Count("id", filter=Q(fallback__isnull=False)),
+            fallbacks=Count("id", filter=Q(fallback_of__isnull=False)),
+        )
+        .order_by("day", "channel")
+    )
+    return [MessageVolume(**row) for row in rows]

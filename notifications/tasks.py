@@ -5,12 +5,19 @@ retries database and network trouble with backoff and parks a task that keeps fa
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from django.conf import settings
 
 from config.tasks import ReliableTask
+from notifications.backends import SendError
 from notifications.services.messages import message_send, messages_due
 from notifications.services.pdfs import receipt_pdfs_render, receipts_missing_pdf
 from notifications.services.receipts import receipt_issue_for_payment, receipt_issue_for_refund
+from notifications.services.zalo_tokens import zalo_token_refresh_due
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="notifications.issue_payment_receipt", base=ReliableTask)
@@ -57,3 +64,15 @@ def render_missing_pdfs() -> int:
     for receipt_id in missing:
         render_receipt_pdfs.delay(receipt_id)
     return len(missing)
+
+
+@shared_task(name="notifications.refresh_zalo_token", base=ReliableTask)
+def refresh_zalo_token() -> bool:
+    """Beat: refresh the Zalo OA access token before it expires (once across workers)."""
+    if not settings.ZALO_ENABLED:
+        return False
+    try:
+        return zalo_token_refresh_due()
+    except SendError as error:  # Zalo unreachable, or the OA must be connected again
+        logger.warning("zalo token refresh failed: %s", error)
+        return False

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
-from billing.models import Charge, Encounter, EncounterKind, Patient, Route
+from billing.models import Charge, Encounter, EncounterKind, Patient, PreferredChannel, Route
 from billing.selectors.invoices import deposit_balance, refund_owed
 from billing.services.deposits import encounter_discharge
 from billing.services.encounters import ChargeInput, charge_void, charges_add, encounter_open
@@ -57,6 +57,9 @@ class PatientOutputSerializer(serializers.Serializer):
     citizen_id_masked = serializers.CharField()
     insurance_id_kind = serializers.CharField()
     insurance_id_masked = serializers.CharField()
+    preferred_channel = serializers.ChoiceField(
+        choices=PreferredChannel.choices, allow_blank=True, help_text="empty: no preference"
+    )
     coverages = CoverageSerializer(many=True)
 
 
@@ -65,6 +68,14 @@ class PatientFieldsSerializer(serializers.Serializer):
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     phone = serializers.RegexField(r"^\+?[0-9 ]{8,15}$", required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
+    preferred_channel = serializers.ChoiceField(
+        choices=PreferredChannel.choices,
+        required=False,
+        allow_blank=True,
+        help_text="How the patient wants the hospital's messages (zalo, sms, email); it goes "
+        "first when it can carry the message (Zalo needs the phone and an approved template). "
+        "Empty: the hospital's order (MESSAGE_CHANNELS).",
+    )
     citizen_id = serializers.CharField(required=False, allow_blank=True, max_length=20)
     insurance_number = serializers.CharField(required=False, allow_blank=True, max_length=20)
     coverage = CoverageSerializer(required=False)

@@ -30,6 +30,7 @@ from billing.models.patients import (
     InsuranceIdKind,
     LookupAudit,
     Patient,
+    PreferredChannel,
     Route,
 )
 
@@ -57,6 +58,7 @@ __all__ = [
     "JournalLine",
     "LookupAudit",
     "Patient",
+    "PreferredChannel",
     "PriceListItem",
     "Route",
     "RouteRatio",

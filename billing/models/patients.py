@@ -17,12 +17,24 @@ class InsuranceIdKind(models.TextChoices):
     LEGACY_CARD = "legacy_card", "Legacy BHYT card code (15 characters)"
 
 
+class PreferredChannel(models.TextChoices):
+    """How the patient wants the hospital's messages (recorded in the HIS). notifications
+    reads it: the preferred channel goes first when it can carry the message."""
+
+    ZALO = "zalo", "Zalo"
+    SMS = "sms", "SMS"
+    EMAIL = "email", "E-mail"
+
+
 class Patient(models.Model):
     code = models.CharField(max_length=32, unique=True, help_text="Hospital patient code")
     full_name = models.CharField(max_length=200)
     date_of_birth = models.DateField(null=True, blank=True)
     phone = models.CharField(max_length=20, blank=True)
     email = models.EmailField(blank=True)
+    preferred_channel = models.CharField(
+        max_length=5, choices=PreferredChannel.choices, blank=True, help_text="empty: no preference"
+    )
     citizen_id_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
     citizen_id_masked = models.CharField(max_length=12, blank=True)
     insurance_id_kind = models.CharField(max_length=20, choices=InsuranceIdKind.choices, blank=True)

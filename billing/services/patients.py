@@ -109,6 +109,7 @@ def patient_create(
         date_of_birth=fields.get("date_of_birth"),
         phone=fields.get("phone", ""),
         email=fields.get("email", ""),
+        preferred_channel=fields.get("preferred_channel") or "",
     )
     _apply_identifiers(patient, fields)
     _save(patient)
@@ -124,7 +125,7 @@ def patient_update(
     """Change the given fields only (a PATCH)."""
     _check_card_against_cover(fields, coverage)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
-    for name in ("code", "full_name", "date_of_birth", "phone", "email"):
+    for name in ("code", "full_name", "date_of_birth", "phone", "email", "preferred_channel"):
         if name in fields:
             setattr(patient, name, fields[name] if fields[name] is not None else "")
     if "date_of_birth" in fields:

@@ -334,10 +334,35 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.locmem.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="vienphi <no-reply@localhost>")
-# Which messages a patient gets after paying (when the contact is on file), and in which
-# language ("vi" or "en").
-RECEIPT_MESSAGE_CHANNELS = env.list("RECEIPT_MESSAGE_CHANNELS", default=["sms", "email"])
+# The order in which channels are tried for a message to a patient: it goes once, by the
+# first channel that can carry it (the patient's recorded preference goes first); a Zalo
+# message Zalo refuses for good falls back once to the next one. Receipts also send a copy
+# by e-mail when the patient has an address (RECEIPT_EMAIL_COPY). Language "vi" or "en".
+MESSAGE_CHANNELS = env.list("MESSAGE_CHANNELS", default=["zalo", "sms", "email"])
+RECEIPT_EMAIL_COPY = env.bool("RECEIPT_EMAIL_COPY", default=True)
 MESSAGE_LANGUAGE = env.str("MESSAGE_LANGUAGE", default="vi")
+# Zalo notifications (ZNS: approved templates sent to a phone through the hospital's Official
+# Account; README "Zalo notifications"). Off unless ZALO_ENABLED; production then needs the
+# app's credentials, the OA secret key (webhook signatures) and a token encryption key.
+ZALO_ENABLED = env.bool("ZALO_ENABLED", default=False)
+ZALO_APP_ID = env.str("ZALO_APP_ID", default="")
+ZALO_APP_SECRET = env.str("ZALO_APP_SECRET", default="")
+ZALO_OA_SECRET_KEY = env.str("ZALO_OA_SECRET_KEY", default="")
+ZALO_API_BASE = env.str("ZALO_API_BASE", default="https://business.openapi.zalo.me")
+ZALO_OAUTH_BASE = env.str("ZALO_OAUTH_BASE", default="https://oauth.zaloapp.com")
+ZALO_TIMEOUT_SECONDS = env.float("ZALO_TIMEOUT_SECONDS", default=10.0)
+# Fernet keys for the OA tokens at rest, newest first (older ones only decrypt: rotation).
+# Empty: a key derived from SECRET_KEY (the embedded default; production refuses it).
+ZALO_TOKEN_ENCRYPTION_KEYS = env.list("ZALO_TOKEN_ENCRYPTION_KEYS", default=[])
+# Beat refreshes the access token when it has less than this left (it lives ~25 h).
+ZALO_TOKEN_REFRESH_MARGIN_MINUTES = env.int("ZALO_TOKEN_REFRESH_MARGIN_MINUTES", default=120)
+# Approved template id per message (pay_link, receipt, refund_receipt); a message without
+# one is not sent by Zalo. Parameter names: ZALO_TEMPLATE_PARAMS (JSON, default: the sample
+# templates of the README), {"receipt": {"receipt_code": "number:code", ...}}.
+ZALO_TEMPLATE_IDS = env.dict("ZALO_TEMPLATE_IDS", default={})
+ZALO_TEMPLATE_PARAMS = env.json("ZALO_TEMPLATE_PARAMS", default={})
+# ZNS "development" mode: only the OA's and app's administrators receive (testing templates).
+ZALO_DEVELOPMENT_MODE = env.bool("ZALO_DEVELOPMENT_MODE", default=False)
 # Sending: attempts before a message is failed, the first retry delay (doubling each time),
 # and its cap (never above a quarter of the broker's visibility timeout either, so a
 # waiting retry is never redelivered early: config.tasks.backoff_seconds).
@@ -354,6 +379,7 @@ CELERY_BEAT_SCHEDULE.update(
         for task, every in {
             "notifications.send_due_messages": 60,
             "notifications.render_missing_pdfs": 300,
+            "notifications.refresh_zalo_token": 600,
         }.items()
     }
 )

@@ -33,6 +33,26 @@ if SMS_BACKEND == "esms":  # noqa: F405 - from base
             "SMS_BACKEND=esms needs these environment variables: " + ", ".join(_sms_missing)
         )
 
+# Zalo notifications need the app's credentials, the OA secret key that signs its webhook,
+# an encryption key for the tokens at rest and at least one approved template.
+if ZALO_ENABLED:  # noqa: F405 - from base
+    _zalo_missing = [
+        name
+        for name in (
+            "ZALO_APP_ID",
+            "ZALO_APP_SECRET",
+            "ZALO_OA_SECRET_KEY",
+            "ZALO_TOKEN_ENCRYPTION_KEYS",
+        )
+        if not env.str(name, default="")
+    ]
+    if not any(str(template_id).strip() for template_id in ZALO_TEMPLATE_IDS.values()):  # noqa: F405
+        _zalo_missing.append("ZALO_TEMPLATE_IDS")
+    if _zalo_missing:
+        raise ImproperlyConfigured(
+            "ZALO_ENABLED needs these environment variables: " + ", ".join(_zalo_missing)
+        )
+
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
 if len(SECRET_KEY) < 50:

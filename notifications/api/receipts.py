@@ -55,6 +55,17 @@ class MessageOutputSerializer(serializers.Serializer):
     last_error = serializers.CharField()
     created_at = serializers.DateTimeField()
     sent_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(
+        allow_null=True, help_text="when Zalo reported it on the phone"
+    )
+    read_at = serializers.DateTimeField(
+        allow_null=True, help_text="when Zalo reported it read (only if Zalo sends that event)"
+    )
+    fallback_of = serializers.IntegerField(
+        source="fallback_of_id",
+        allow_null=True,
+        help_text="the Zalo message this one replaces (Zalo could not deliver it)",
+    )
 
 
 class ReceiptOutputSerializer(serializers.Serializer):
@@ -143,8 +154,9 @@ class ReceiptResendApi(APIView):
     )
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
-        """Send the receipt's link again to the patient's phone or e-mail on file (a new
-        message; `409 recipient_missing` when there is none)."""
+        """Send the receipt's link again to the patient's phone (by `zalo` or `sms`) or
+        e-mail on file (a new message; `409 recipient_missing` when there is none,
+        `409 channel_unavailable` when Zalo is off or has no template for it)."""
         receipt = receipt_visible(user=request.user, receipt_id=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

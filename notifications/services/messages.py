@@ -1,8 +1,14 @@
 """The outbox of patient messages: enqueue in the event's transaction, send after commit.
 
-    queued → sending → sent
+    queued → sending → sent → delivered → read   (the last two: Zalo's webhook)
                      ↘ queued (transient failure, retried later with exponential backoff)
                      ↘ failed (permanent failure, or MESSAGE_MAX_ATTEMPTS reached)
+
+Which channel: a message goes once, by the first channel of its plan (``message_plan``:
+``MESSAGE_CHANNELS`` with the patient's preferred channel first, keeping the channels that
+can carry it). A Zalo message that fails for good (no Zalo account, a permanent ZNS error,
+or its attempts used up) is replaced, once, by a message on the plan's next channel
+(``fallback_of``; its dedupe key is unique per Zalo message).
 
 Sending claims the row under a lock (``queued → sending``) and commits before calling the
 provider, so a duplicate task finds it taken and sends nothing; no transaction is held
@@ -31,10 +37,14 @@ from billing.public_ids import mint_public_id
 from billing.selectors.invoices import deposit_balance, invoice_balances
 from config.tasks import backoff_seconds
 from config.text import ascii_fold
-from notifications.backends import PermanentSendError, SendError, TransientSendError, sms_backend
+from notifications.backends import SendError, TransientSendError, sms_backend
 from notifications.backends.email import email_send
-from notifications.errors import RecipientMissing
+from notifications.backends.zalo import ZaloRecipientUnavailable
+from notifications.channels import Route, contacts, message_plan
+from notifications.errors import ChannelUnavailable, RecipientMissing
 from notifications.models import Message, MessageChannel, MessageStatus, Receipt, ReceiptKind
+from notifications.services.zalo import zalo_message_deliver
+from notifications.zns import zns_template
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +53,20 @@ def _send_soon(message_id: int) -> None:
     from notifications.tasks import send_message
 
     send_message.delay(message_id)
+
+
+def _content(channel: str, template: str, context: dict[str, Any]) -> dict[str, Any]:
+    """What a message on ``channel`` carries: the ZNS template and its data for Zalo, the
+    rendered text (and subject) otherwise."""
+    if channel == MessageChannel.ZALO:
+        template_id, data = zns_template(template=template, context=context)
+        return {"zns_template_id": template_id, "zns_template_data": data, "context": context}
+    language = settings.MESSAGE_LANGUAGE
+    body = str(render_to_string(f"notifications/messages/{template}.{language}.txt", context))
+    if channel == MessageChannel.SMS:
+        return {"body": ascii_fold(body).strip()}  # SMS go out without diacritics
+    subject = render_to_string(f"notifications/messages/{template}.{language}.subject.txt", context)
+    return {"body": body.strip(), "subject": subject.strip()[:200]}
 
 
 def message_enqueue(
@@ -54,34 +78,30 @@ def message_enqueue(
     dedupe_key: str,
     receipt: Receipt | None = None,
     invoice: Invoice | None = None,
+    fallback: Route | None = None,
+    fallback_of: Message | None = None,
 ) -> Message:
     """Write a message to the outbox (in the caller's transaction) and send it after
-    commit. Idempotent per ``dedupe_key``: the existing message is returned, not resent."""
+    commit. Idempotent per ``dedupe_key``: the existing message is returned, not resent.
+    A Zalo message keeps ``fallback``: where it goes instead if Zalo refuses it for good."""
     existing = Message.objects.filter(dedupe_key=dedupe_key).first()
     if existing is not None:
         return existing
-    language = settings.MESSAGE_LANGUAGE
     context = {"hospital": settings.HOSPITAL_NAME, **context}
-    body = str(render_to_string(f"notifications/messages/{template}.{language}.txt", context))
-    subject = ""
-    if channel == MessageChannel.SMS:
-        body = ascii_fold(body)  # SMS go out without diacritics
-    else:
-        subject = render_to_string(
-            f"notifications/messages/{template}.{language}.subject.txt", context
-        ).strip()
     try:
         with transaction.atomic():
             message = Message.objects.create(
                 channel=channel,
                 template=template,
-                language=language,
+                language=settings.MESSAGE_LANGUAGE,
                 recipient=recipient,
-                subject=subject[:200],
-                body=body.strip(),
                 dedupe_key=dedupe_key,
                 receipt=receipt,
                 invoice=invoice,
+                fallback_channel=fallback.channel if fallback else "",
+                fallback_recipient=fallback.recipient if fallback else "",
+                fallback_of=fallback_of,
+                **_content(channel, template, context),
             )
     except IntegrityError:  # a concurrent handler of the same event made it first
         return Message.objects.get(dedupe_key=dedupe_key)
@@ -89,8 +109,38 @@ def message_enqueue(
     return message
 
 
-def _contacts(patient: Patient) -> dict[str, str]:
-    return {MessageChannel.SMS: patient.phone, MessageChannel.EMAIL: patient.email}
+def _enqueue_planned(
+    plan: list[Route], *, template: str, context: dict[str, Any], key: str, **refs: Any
+) -> Message:
+    """The plan's first route, with the next one as a Zalo message's fallback."""
+    first, rest = plan[0], plan[1:]
+    return message_enqueue(
+        channel=first.channel,
+        template=template,
+        recipient=first.recipient,
+        context=context,
+        dedupe_key=f"{key}:{first.channel}",
+        fallback=rest[0] if first.channel == MessageChannel.ZALO and rest else None,
+        **refs,
+    )
+
+
+def message_fall_back(*, message: Message) -> Message | None:
+    """The message that replaces a failed Zalo message on its fallback channel: made once
+    (its dedupe key is unique per Zalo message), in the caller's transaction, sent after
+    commit. None when the message has no fallback."""
+    if message.channel != MessageChannel.ZALO or not message.fallback_channel:
+        return None
+    return message_enqueue(
+        channel=message.fallback_channel,
+        template=message.template,
+        recipient=message.fallback_recipient,
+        context=message.context,
+        dedupe_key=f"message:{message.pk}:fallback",
+        receipt=message.receipt,
+        invoice=message.invoice,
+        fallback_of=message,
+    )
 
 
 def receipt_patient(receipt: Receipt) -> Patient:
@@ -101,42 +151,57 @@ def receipt_patient(receipt: Receipt) -> Patient:
     return payment.encounter.patient
 
 
-def _receipt_message(receipt: Receipt, channel: str, recipient: str, dedupe_key: str) -> Message:
-    return message_enqueue(
-        channel=channel,
-        template="refund_receipt" if receipt.kind == ReceiptKind.REFUND else "receipt",
-        recipient=recipient,
-        context={
-            "title": receipt.content["title"],
-            "number": receipt.display_number,
-            "amount": format_vnd(receipt.amount, symbol=False),
-            "url": receipt.content["verification_url"],
-        },
-        dedupe_key=dedupe_key,
-        receipt=receipt,
-    )
+def _receipt_message(receipt: Receipt) -> tuple[str, dict[str, Any]]:
+    template = "refund_receipt" if receipt.kind == ReceiptKind.REFUND else "receipt"
+    return template, {
+        "title": receipt.content["title"],
+        "number": receipt.display_number,
+        "amount": format_vnd(receipt.amount, symbol=False),
+        "issued_on": receipt.content.get("issued_on", ""),
+        "url": receipt.content["verification_url"],
+    }
 
 
 def receipt_messages_enqueue(*, receipt: Receipt) -> list[Message]:
-    """The receipt link by every channel in ``RECEIPT_MESSAGE_CHANNELS`` the patient has a
-    contact for (once per receipt and channel)."""
-    contacts = _contacts(receipt_patient(receipt))
-    return [
-        _receipt_message(receipt, channel, contacts[channel], f"receipt:{receipt.pk}:{channel}")
-        for channel in settings.RECEIPT_MESSAGE_CHANNELS
-        if contacts.get(channel)
-    ]
+    """The receipt link by the first channel of the patient's plan (a Zalo message falls
+    back to the next), and with ``RECEIPT_EMAIL_COPY`` a copy to the e-mail address on file
+    when that channel is not e-mail. Once per receipt and channel."""
+    template, context = _receipt_message(receipt)
+    plan = message_plan(patient=receipt_patient(receipt), template=template, context=context)
+    if not plan:
+        return []
+    email = next((r for r in plan if r.channel == MessageChannel.EMAIL), None)
+    copy = settings.RECEIPT_EMAIL_COPY and email is not None and plan[0] != email
+    if copy:
+        plan = [r for r in plan if r != email]
+    key, refs = f"receipt:{receipt.pk}", {"receipt": receipt}
+    messages = [_enqueue_planned(plan, template=template, context=context, key=key, **refs)]
+    if copy and email is not None:
+        messages.append(
+            _enqueue_planned([email], template=template, context=context, key=key, **refs)
+        )
+    return messages
 
 
 def receipt_resend(*, receipt: Receipt, channel: str) -> Message:
-    """A new message with the receipt link to the patient's current contact (the API's
-    resend; the API's Idempotency-Key keeps a double click from sending two)."""
-    recipient = _contacts(receipt_patient(receipt)).get(channel, "")
-    if not recipient:
+    """A new message with the receipt link to the patient's current contact by ``channel``
+    (the API's resend; the API's Idempotency-Key keeps a double click from sending two).
+    A Zalo resend falls back like any Zalo message."""
+    patient = receipt_patient(receipt)
+    if not contacts(patient).get(channel):
         raise RecipientMissing(param="channel")
+    template, context = _receipt_message(receipt)
+    plan = message_plan(patient=patient, template=template, context=context)
+    chosen = [r for r in plan if r.channel == channel]
+    if not chosen:
+        raise ChannelUnavailable(param="channel")
+    rest = [r for r in plan if r.channel not in (channel, MessageChannel.EMAIL)]
     with transaction.atomic():
         key = f"receipt:{receipt.pk}:{channel}:resend:{mint_public_id(length=32)}"
-        return _receipt_message(receipt, channel, recipient, key)
+        message = _enqueue_planned(
+            chosen + rest, template=template, context=context, key=key, receipt=receipt
+        )
+        return message
 
 
 def _left_to_pay(invoice: Invoice) -> int:
@@ -164,18 +229,16 @@ def invoice_pay_link_enqueue(*, invoice: Invoice) -> Message | None:
     if to_pay <= 0:
         return None
     token = pay_link_token(invoice=invoice)
-    return message_enqueue(
-        channel=MessageChannel.SMS,
-        template="pay_link",
-        recipient=patient.phone,
-        context={
-            "number": invoice.display_number,
-            "amount": format_vnd(to_pay, symbol=False),
-            "url": f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/pay/{token}",
-        },
-        dedupe_key=f"invoice:{invoice.pk}:pay_link:sms",
-        invoice=invoice,
-    )
+    context = {
+        "number": invoice.display_number,
+        "amount": format_vnd(to_pay, symbol=False),
+        "url": f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/pay/{token}",
+    }
+    plan = message_plan(patient=patient, template="pay_link", context=context)
+    if not plan:
+        return None
+    key = f"invoice:{invoice.pk}:pay_link"
+    return _enqueue_planned(plan, template="pay_link", context=context, key=key, invoice=invoice)
 
 
 @dataclass(frozen=True)
@@ -197,8 +260,10 @@ def _claim(message_id: int) -> Message | None:
 
 def _deliver(message: Message) -> str:
     # The same id on every retry of one try-series: the gateway drops a repeat of an SMS it
-    # accepted but whose answer we lost.
+    # accepted but whose answer we lost (Zalo's tracking_id: no such promise, (check)).
     request_id = f"vienphi-msg-{message.pk}" + (f"-r{message.resends}" if message.resends else "")
+    if message.channel == MessageChannel.ZALO:
+        return zalo_message_deliver(message=message, tracking_id=request_id)
     if message.channel == MessageChannel.SMS:
         backend: Any = sms_backend()
         return str(
@@ -230,16 +295,29 @@ def _record_failure(message: Message, error: SendError) -> SendOutcome:
         status, next_at = MessageStatus.QUEUED, now + timedelta(seconds=delay or 0)
     else:
         delay, status, next_at = None, MessageStatus.FAILED, None
-    Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-        status=status, last_error=str(error)[:300], next_attempt_at=next_at, updated_at=now
-    )
-    logger.warning(
-        "message %s attempt %s: %s (%s)",
-        message.pk,
-        message.attempts,
-        "permanent" if isinstance(error, PermanentSendError) else "transient",
-        error,
-    )
+    with transaction.atomic():
+        recorded = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            status=status, last_error=str(error)[:300], next_attempt_at=next_at, updated_at=now
+        )
+        fallback = message_fall_back(message=message) if recorded and delay is None else None
+    kind = "transient" if isinstance(error, TransientSendError) else "permanent"
+    if fallback is not None:
+        logger.warning(
+            "message %s (%s) failed (%s: %s): falls back to %s message %s",
+            message.pk,
+            message.channel,
+            kind,
+            error,
+            fallback.channel,
+            fallback.pk,
+        )
+    else:
+        logger.warning("message %s attempt %s: %s (%s)", message.pk, message.attempts, kind, error)
+    if message.channel == MessageChannel.ZALO and not isinstance(
+        error, TransientSendError | ZaloRecipientUnavailable
+    ):
+        # Zalo's configuration, quota, template or connection: a person must look.
+        logger.error("zalo message %s refused for good, needs attention: %s", message.pk, error)
     return SendOutcome(status=status, retry_in=delay)
 
 

@@ -209,6 +209,28 @@ def test_a_patch_changes_only_what_it_sends(his: APIClient) -> None:
     assert patient.full_name == "Nguyễn Văn An"
 
 
+def test_the_his_records_how_the_patient_wants_messages_and_can_clear_it(
+    his: APIClient,
+) -> None:
+    created = his.post("/api/v1/patients", patient_body(preferred_channel="zalo"), format="json")
+    patient_id = created.json()["id"]
+
+    changed = his.patch(
+        f"/api/v1/patients/{patient_id}", {"preferred_channel": "sms"}, format="json"
+    )
+    cleared = his.patch(f"/api/v1/patients/{patient_id}", {"preferred_channel": ""}, format="json")
+    refused = his.patch(
+        f"/api/v1/patients/{patient_id}", {"preferred_channel": "fax"}, format="json"
+    )
+
+    assert created.status_code == 201, created.content
+    assert created.json()["preferred_channel"] == "zalo"
+    assert changed.json()["preferred_channel"] == "sms"
+    assert cleared.json()["preferred_channel"] == ""
+    assert_error(refused, 400, "parameter_invalid", param="preferred_channel")
+    assert Patient.objects.get(pk=patient_id).preferred_channel == ""
+
+
 def test_a_patch_with_a_malformed_citizen_id_changes_nothing(his: APIClient) -> None:
     citizen_id = citizen_id_new()
     patient = patient_with_coverage(citizen_id=citizen_id, phone="0912345678")

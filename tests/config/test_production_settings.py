@@ -76,6 +76,12 @@ def test_production_names_the_one_missing_variable(missing: str) -> None:
             "SMS_BACKEND=esms needs these environment variables: "
             "SMS_API_KEY, SMS_SECRET_KEY, SMS_BRAND_NAME",
         ),
+        (
+            "ZALO_ENABLED",
+            "true",
+            "ZALO_ENABLED needs these environment variables: ZALO_APP_ID, ZALO_APP_SECRET, "
+            "ZALO_OA_SECRET_KEY, ZALO_TOKEN_ENCRYPTION_KEYS, ZALO_TEMPLATE_IDS",
+        ),
     ],
 )
 def test_production_refuses_a_weak_key_another_database_or_sms_without_credentials(
@@ -88,6 +94,36 @@ def test_production_refuses_a_weak_key_another_database_or_sms_without_credentia
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
+
+
+def _zalo_configuration() -> dict[str, str]:
+    return {
+        "ZALO_ENABLED": "true",
+        "ZALO_APP_ID": "1743556593977626805",
+        "ZALO_APP_SECRET": "app-secret",
+        "ZALO_OA_SECRET_KEY": "oa-secret",
+        "ZALO_TOKEN_ENCRYPTION_KEYS": secrets.token_urlsafe(32),
+        "ZALO_TEMPLATE_IDS": "receipt=353985",
+    }
+
+
+def test_production_starts_with_zalo_enabled_when_its_credentials_are_there() -> None:
+    configuration = {**_complete_configuration(), **_zalo_configuration()}
+
+    result = _run(["-c", IMPORT_PRODUCTION], _production_env(**configuration))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("False")
+
+
+def test_production_refuses_zalo_with_template_ids_left_empty() -> None:
+    configuration = {**_complete_configuration(), **_zalo_configuration()}
+    configuration["ZALO_TEMPLATE_IDS"] = "pay_link=,receipt=,refund_receipt="
+
+    result = _run(["-c", IMPORT_PRODUCTION], _production_env(**configuration))
+
+    assert result.returncode != 0
+    assert "ZALO_ENABLED needs these environment variables: ZALO_TEMPLATE_IDS" in result.stderr
 
 
 def test_production_passes_the_deploy_checks_when_configured() -> None:

@@ -13,8 +13,9 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any
+
+from tests.fakes.json_http import JsonHandler, LoopbackServer
 
 API_KEY = "fake-esms-api-key"
 SECRET_KEY = "fake-esms-secret-key"
@@ -54,31 +55,18 @@ class FakeSmsGateway:
             return 200, {"CodeResult": "100", "SMSID": self.delivered[request_id]["SMSID"]}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     def do_POST(self) -> None:
-        gateway = cast(_Server, self.server).gateway
-        length = int(self.headers.get("Content-Length") or 0)
+        gateway: FakeSmsGateway = self.state()
+        raw = self.body()
         if self.path != PATH:
             status, answer = 404, {"Message": "No HTTP resource"}
         else:
             try:
-                status, answer = gateway.answer(json.loads(self.rfile.read(length)))
+                status, answer = gateway.answer(json.loads(raw))
             except ValueError:
                 status, answer = 400, {"Message": "The request is invalid."}
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    gateway: FakeSmsGateway
+        self.answer_json(status, answer)
 
 
 class FakeSmsGatewayServer:
@@ -86,19 +74,16 @@ class FakeSmsGatewayServer:
 
     def __init__(self) -> None:
         self.state = FakeSmsGateway()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.gateway = self.state
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LoopbackServer(_Handler, self.state)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
+        return f"{self._server.base_url}{PATH}"
 
     def __enter__(self) -> FakeSmsGateway:
-        self._thread.start()
+        self._server.start()
         self.state.url = self.url
         return self.state
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()

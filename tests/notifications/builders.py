@@ -37,13 +37,22 @@ _serial = itertools.count(1)
 
 
 def patient_encounter(
-    *, phone: str = PHONE, email: str = EMAIL, kind: str = EncounterKind.OUTPATIENT
+    *,
+    phone: str = PHONE,
+    email: str = EMAIL,
+    kind: str = EncounterKind.OUTPATIENT,
+    preferred_channel: str = "",
 ) -> tuple[Encounter, str]:
     """An open encounter of a patient named ``PATIENT_NAME`` with a citizen ID; returns the
     encounter and the raw citizen ID (which no receipt may show)."""
     citizen_id = citizen_id_new()
     patient = patient_with_coverage(
-        benefit_level=80, full_name=PATIENT_NAME, phone=phone, email=email, citizen_id=citizen_id
+        benefit_level=80,
+        full_name=PATIENT_NAME,
+        phone=phone,
+        email=email,
+        citizen_id=citizen_id,
+        preferred_channel=preferred_channel,
     )
     return encounter_new(patient=patient, kind=kind), citizen_id
 

@@ -1,5 +1,5 @@
-"""Fixtures of the receipt and message tests: the local fake SMS gateway and SMTP server,
-settings pointing the app at them, and receipt storage in a temporary folder."""
+"""Fixtures of the receipt and message tests: the local fake SMS gateway, SMTP server and
+Zalo, settings pointing the app at them, and receipt storage in a temporary folder."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from notifications.services.zalo_tokens import zalo_connect
 from tests.fakes.sms_gateway import (
     API_KEY,
     BRAND_NAME,
@@ -17,6 +18,11 @@ from tests.fakes.sms_gateway import (
     FakeSmsGatewayServer,
 )
 from tests.fakes.smtp_server import FakeSmtp, FakeSmtpServer
+from tests.fakes.zalo_server import APP_ID as ZALO_APP_ID
+from tests.fakes.zalo_server import APP_SECRET as ZALO_APP_SECRET
+from tests.fakes.zalo_server import OA_SECRET_KEY as ZALO_OA_SECRET_KEY
+from tests.fakes.zalo_server import TEMPLATE_IDS as ZALO_TEMPLATE_IDS
+from tests.fakes.zalo_server import FakeZalo, FakeZaloServer
 
 
 @pytest.fixture
@@ -70,3 +76,45 @@ def receipt_storage(settings: Any, tmp_path: Path) -> Path:
         },
     }
     return folder
+
+
+@pytest.fixture
+def fake_zalo() -> Iterator[FakeZalo]:
+    with FakeZaloServer() as zalo:
+        yield zalo
+
+
+def zalo_settings(zalo: FakeZalo) -> dict[str, Any]:
+    """The settings (and environment variables) that send Zalo messages to the fake."""
+    return {
+        "ZALO_ENABLED": True,
+        "ZALO_APP_ID": ZALO_APP_ID,
+        "ZALO_APP_SECRET": ZALO_APP_SECRET,
+        "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET_KEY,
+        "ZALO_API_BASE": zalo.url,
+        "ZALO_OAUTH_BASE": zalo.url,
+        "ZALO_TIMEOUT_SECONDS": 5,
+        "ZALO_TEMPLATE_IDS": ZALO_TEMPLATE_IDS,
+        "ZALO_TOKEN_ENCRYPTION_KEYS": "test-zalo-token-key-one",
+    }
+
+
+def apply_zalo_settings(settings: Any, zalo: FakeZalo) -> None:
+    for name, value in zalo_settings(zalo).items():
+        if name == "ZALO_TEMPLATE_IDS":
+            value = dict(pair.split("=") for pair in value.split(","))
+        elif name == "ZALO_TOKEN_ENCRYPTION_KEYS":
+            value = value.split(",")
+        setattr(settings, name, value)
+
+
+@pytest.fixture
+def zalo(
+    settings: Any, fake_zalo: FakeZalo, messaging: tuple[FakeSmsGateway, FakeSmtp]
+) -> FakeZalo:
+    """Zalo enabled against the fake, the Official Account connected (an authorization
+    code exchanged for a pair), SMS and e-mail to their fakes. ``refresh_calls`` starts at 0."""
+    apply_zalo_settings(settings, fake_zalo)
+    zalo_connect(code=fake_zalo.issue_code())
+    fake_zalo.forget_calls()
+    return fake_zalo
