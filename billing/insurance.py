@@ -35,7 +35,7 @@ amended by Law 46/2014/QH13 and Law 51/2024/QH15):
   Art. 22(7) case, so the below-threshold 100 % does not apply to it (check).
 
 Per line ``fund = round_half_up(base x level x route ratio)``, once, and the patient pays
-``amount - fund``: the shares always add up to the line exactly (domain.md §1).
+``amount - fund``: the shares always add up to the line exactly.
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def line_shares(invoice: Invoice) -> list[tuple[int, int, str]]:
     return [(x.insurance_share, x.patient_share, x.rule) for x in invoice.lines.order_by("id")]
 
 
-# --- the worked examples of domain.md §4 and of issue 12 ----------------------------------
+# --- the worked examples of the insurance rules -----------------------------------------------
 
 
 def test_a_300000_visit_on_an_80_percent_card_costs_the_patient_nothing() -> None:
@@ -430,7 +430,7 @@ def split_lines(draw: st.DrawFn) -> SplitInput:
 
 
 def expected_fund(item: SplitInput, visit_rules: Rules, lines: list[SplitInput]) -> int:
-    """The fund's share written out from domain.md §4, independently of the code."""
+    """The fund's share written out from the law's rule, independently of the code."""
     if visit_rules.benefit_level == 0 or item.insurance_unit_price is None:
         return 0
     base = min(item.unit_price, item.insurance_unit_price) * item.quantity

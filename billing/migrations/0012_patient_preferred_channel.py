@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0009_identity_moves_to_the_frame'),
+        ('billing', '0011_route_ratios_by_level'),
     ]
 
     operations = [
