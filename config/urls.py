@@ -6,6 +6,7 @@ from config.api.views import AuthTokenCreateApi, HealthApi
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token", AuthTokenCreateApi.as_view(), name="auth-token"),
+    path("", include("config.audit.urls")),
     path("", include("billing.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("notifications.api.urls")),

@@ -29,5 +29,5 @@ class DeviceAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected devices' keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
         for device in queryset:
-            device_revoke(device=device)
+            device_revoke(device=device, by=request.user)
         self.message_user(request, f"{queryset.count()} device(s) revoked.", messages.SUCCESS)

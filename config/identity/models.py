@@ -18,6 +18,8 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", "Supervisor"
     FINANCE = "finance", "Finance"
     ADMIN = "admin", "Administrator"
+    # Reads the audit trail (API and admin) and nothing else.
+    AUDITOR = "auditor", "Auditor"
 
 
 def secret_digest(secret: str) -> str:

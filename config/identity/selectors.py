@@ -12,6 +12,7 @@ _IMPLIED: dict[str, set[str]] = {
     Role.SUPERVISOR: {Role.SUPERVISOR, Role.CASHIER},
     Role.FINANCE: {Role.FINANCE},
     Role.CASHIER: {Role.CASHIER},
+    Role.AUDITOR: {Role.AUDITOR},
 }
 
 

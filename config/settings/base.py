@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     # The frame: who calls (staff, devices) and counted task deliveries.
     "config.identity",
     "config.task_deliveries",
+    "config.audit",
     "billing",
     "payments",
     "notifications",
@@ -42,6 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request id (X-Request-ID) and client address for logs, tasks and the audit trail.
+    "config.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

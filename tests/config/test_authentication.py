@@ -40,7 +40,8 @@ def _stored_text(instance: Any) -> str:
         (Role.CASHIER, ["cashier"]),
         (Role.SUPERVISOR, ["cashier", "supervisor"]),
         (Role.FINANCE, ["finance"]),
-        (Role.ADMIN, ["admin", "cashier", "finance", "supervisor"]),
+        (Role.AUDITOR, ["auditor"]),
+        (Role.ADMIN, ["admin", "auditor", "cashier", "finance", "supervisor"]),
     ],
 )
 def test_login_returns_an_expiring_token_and_the_roles(
