@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from config.api.views import AuthTokenCreateApi, HealthApi
+from config.api.views import ApiDocsView, AuthTokenCreateApi, HealthApi
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token", AuthTokenCreateApi.as_view(), name="auth-token"),
@@ -20,7 +20,7 @@ urlpatterns = [
     # Public receipt verification (the QR code on every receipt).
     path("", include("notifications.api.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="docs"),
     path("healthz", HealthApi.as_view(), name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -32,6 +33,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     # The frame: who calls (staff, devices) and counted task deliveries.
     "config.identity",
     "config.task_deliveries",
@@ -46,6 +49,10 @@ MIDDLEWARE = [
     # The request id (X-Request-ID) and client address for logs, tasks and the audit trail.
     "config.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # /static/ served by the app itself (admin, Swagger UI), under every settings module.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -62,13 +69,15 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # {{ CSP_NONCE }}: the nonce that lets one inline <script>/<style> through.
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -117,6 +126,30 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Without collectstatic (the demo, the tests) WhiteNoise serves straight from the apps' static
+# folders; production serves the collected, hashed and compressed copies (production.py).
+WHITENOISE_USE_FINDERS = True
+
+# --- Content-Security-Policy (django-csp) -------------------------------------------------
+# Every page: scripts, styles, images and fetches from this origin only; an inline <script>
+# or <style> runs only with the request's nonce (`nonce="{{ CSP_NONCE }}"` in a template).
+# No page may be framed, post a form elsewhere or load plugins. A page that needs another
+# origin adds it for itself alone with csp.decorators.csp_update (as the card page does
+# for Stripe) rather than here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
 # --- The hospital -----------------------------------------------------------------------
@@ -166,6 +199,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the pinned drf-spectacular-sidecar package, served from /static/ by the
+    # app (no CDN); no call to the public validator either.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "ENUM_NAME_OVERRIDES": {
         "ReceiptKindEnum": "notifications.models.ReceiptKind.choices",
         "MessageChannelEnum": "notifications.models.MessageChannel.choices",

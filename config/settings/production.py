@@ -71,3 +71,11 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CELERY_TASK_ALWAYS_EAGER = False
+
+# `collectstatic` writes hashed, compressed copies that WhiteNoise serves with far-future
+# cache headers; a page names them through {% static %}, so a new release busts the cache.
+STORAGES = {
+    **STORAGES,  # noqa: F405 - from base
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = False

@@ -25,3 +25,5 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"auth_token": "1000/min", "kiosk_lookup": "1000/min"},
 }
+# Nothing is collected for the tests: WhiteNoise serves from the apps' static folders.
+STATIC_ROOT = None
