@@ -22,6 +22,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="docs"),
     path("healthz", HealthApi.as_view(), name="healthz"),
+    # The reference web clients: static pages that use the public API above.
+    path("", include("config.clients.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "config.identity",
     "config.task_deliveries",
     "config.audit",
+    # The reference web clients of the API: the kiosk screen and the cashier console.
+    "config.clients",
     "billing",
     "payments",
     "notifications",
@@ -160,6 +162,14 @@ HOSPITAL_ADDRESS = env.str(
     "HOSPITAL_ADDRESS", default="Số 1 Đường Giải Phóng, Quận Hai Bà Trưng, Hà Nội"
 )
 HOSPITAL_TAX_CODE = env.str("HOSPITAL_TAX_CODE", default="0100000000")
+
+# --- The reference web clients (/kiosk/, /desk/) ------------------------------------------
+# Seconds without a touch before the kiosk clears the patient's data and returns to start;
+# longer while a payment is on screen (the patient is busy with a bank app or the reader).
+KIOSK_IDLE_SECONDS = env.int("KIOSK_IDLE_SECONDS", default=60)
+KIOSK_PAYMENT_IDLE_SECONDS = env.int("KIOSK_PAYMENT_IDLE_SECONDS", default=300)
+# The visible countdown ("are you still there?") for the last seconds before the reset.
+KIOSK_IDLE_WARNING_SECONDS = env.int("KIOSK_IDLE_WARNING_SECONDS", default=15)
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
