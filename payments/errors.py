@@ -132,6 +132,12 @@ class InvalidRefund(DomainError):
     code = "invalid_refund"
 
 
+class RefundAlreadyPaidOut(DomainError):
+    status = 409
+    code = "refund_already_paid_out"
+    default_message = "This refund was already paid out; the money must not be handed out again."
+
+
 class RefundCancelNotAllowed(DomainError):
     status = 403
     code = "refund_cancel_not_allowed"

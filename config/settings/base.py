@@ -312,7 +312,12 @@ SEPAY_API_KEY = env.str("SEPAY_API_KEY", default="")
 PAY_LINK_TTL_HOURS = env.int("PAY_LINK_TTL_HOURS", default=72)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Refunds above this amount (VND) need a supervisor's approval.
+# The threshold holds for the payment's refunds in total: a refund that brings them above it
+# waits for a supervisor, however it is split.
 REFUND_APPROVAL_THRESHOLD = env.int("REFUND_APPROVAL_THRESHOLD", default=500_000)
+# What one cashier may refund in a day (hospital's local date) without a supervisor, all
+# payments together; 0 turns the per-cashier limit off.
+REFUND_CASHIER_DAILY_LIMIT = env.int("REFUND_CASHIER_DAILY_LIMIT", default=2_000_000)
 # Cashier desk: a drawer's close whose |counted - expected| is above this (VND) waits for
 # a supervisor's approval; at or below it the session closes at once.
 CASHIER_VARIANCE_APPROVAL_THRESHOLD = env.int("CASHIER_VARIANCE_APPROVAL_THRESHOLD", default=50_000)

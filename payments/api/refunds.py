@@ -15,12 +15,7 @@ from rest_framework.views import APIView
 
 from config.api.permissions import IsCashier, IsSupervisor
 from config.api.schema import idempotency_key_header
-from payments.errors import RefundStateConflict
-from payments.models import (
-    PayoutMethod,
-    RefundReason,
-    RefundStatus,
-)
+from payments.models import PayoutMethod, RefundReason, RefundStatus
 from payments.selectors.cashier_sessions import session_open_of
 from payments.selectors.payments import payment_visible
 from payments.selectors.refunds import refund_get
@@ -118,10 +113,10 @@ class RefundPayoutApi(APIView):
         """Pay out a bank-transfer or cash refund (money leaves the hospital: an
         Idempotency-Key is required). Cash comes out of the caller's open session's drawer:
         `cashier_session_required` without one, `insufficient_drawer_cash` (402) above what
-        the drawer holds; `refund_state_conflict` (409) unless it is `pending_payout`."""
+        the drawer holds; `refund_state_conflict` (409) unless it is `pending_payout`. Exactly
+        one payout of a refund wins: any other (at once or later) is `refund_already_paid_out`
+        (409); the same request again with the same key replays the winner's answer."""
         refund = refund_get(public_id=public_id)
-        if refund.status != RefundStatus.PENDING_PAYOUT:
-            raise RefundStateConflict(detail={"status": refund.status})
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = _user(request)

@@ -1,10 +1,11 @@
-"""Reading refunds: one by its id, how much of a payment refunds already hold, and the card
-refunds an outage left approved."""
+"""Reading refunds: one by its id, how much of a payment refunds already hold, what a cashier
+refunded today on their own, and the card refunds an outage left approved."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
@@ -34,6 +35,19 @@ def refund_held_amount(*, payment: Payment) -> int:
         total=Sum("amount")
     )
     return int(held["total"] or 0)
+
+
+def refunds_unapproved_today(*, requester: User) -> int:
+    """What ``requester`` asked to refund since local midnight and no supervisor approved
+    (went through under the thresholds), still holding its amount."""
+    midnight = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
+    total = Refund.objects.filter(
+        requested_by=requester,
+        created_at__gte=midnight,
+        decided_by__isnull=True,
+        status__in=(RefundStatus.APPROVED, RefundStatus.PENDING_PAYOUT, RefundStatus.SUCCEEDED),
+    ).aggregate(total=Sum("amount"))
+    return int(total["total"] or 0)
 
 
 def refunds_stuck_approved(*, older_than_minutes: int = 5, limit: int = 100) -> QuerySet[Refund]:

@@ -4,7 +4,9 @@
   so concurrent partial refunds can never add up to more than the payment (and the
   ``payment_refunds_within_amount`` CHECK constraint backs it up). A request repeated with
   the same requester and key (after a lost provider answer) resumes the refund it made.
-* Above ``REFUND_APPROVAL_THRESHOLD`` a supervisor other than the requester must approve.
+* A refund that brings the payment's refunds in total above ``REFUND_APPROVAL_THRESHOLD``
+  (or the requester's refunds of the day without approval above
+  ``REFUND_CASHIER_DAILY_LIMIT``) waits for a supervisor other than the requester.
 * A card refund is sent to Stripe with the refund's own idempotency key, outside any
   transaction; a bank-transfer or cash refund waits for the desk to pay it out.
 * An advance is refunded only while it is still held for the encounter (checked under the
@@ -58,7 +60,11 @@ from payments.models import (
 )
 from payments.outbox import outbox_emit
 from payments.providers import stripe as stripe_provider
-from payments.selectors.refunds import refund_held_amount, refunds_stuck_approved
+from payments.selectors.refunds import (
+    refund_held_amount,
+    refunds_stuck_approved,
+    refunds_unapproved_today,
+)
 from payments.services.transitions import CLEARING_ACCOUNT, payment_transition
 
 logger = logging.getLogger(__name__)
@@ -143,7 +149,7 @@ def _refund_create(
     if amount > refundable or amount <= 0:
         raise RefundExceedsCaptured(param="amount", detail={"refundable": max(refundable, 0)})
     _check_advance_held(payment, amount)
-    needs_approval = amount > settings.REFUND_APPROVAL_THRESHOLD
+    needs_approval = _needs_approval(payment, amount, requested_by)
     return Refund.objects.create(
         public_id=mint_public_id(prefix="re_"),
         payment=payment,
@@ -155,6 +161,23 @@ def _refund_create(
         idempotency_key=idempotency_key,
         requested_by=requested_by,
     )
+
+
+def _needs_approval(payment: Payment, amount: int, requested_by: User) -> bool:
+    """Whether a refund of ``amount`` waits for a supervisor. Called under the payment's row
+    lock, so two requests at once see each other: the threshold holds for all the payment's
+    refunds together (requested ones included), not for each, so splitting never avoids it.
+    The per-cashier daily limit counts what the requester refunded today without a
+    supervisor; the requester's user row is locked (FOR NO KEY UPDATE) so their refunds of
+    different payments at once are counted one after the other."""
+    total = refund_held_amount(payment=payment) + amount
+    if total > settings.REFUND_APPROVAL_THRESHOLD:
+        return True
+    limit = settings.REFUND_CASHIER_DAILY_LIMIT
+    if limit <= 0:
+        return False
+    User.objects.select_for_update(no_key=True).filter(pk=requested_by.pk).first()
+    return refunds_unapproved_today(requester=requested_by) + amount > limit
 
 
 def refund_decide(*, refund: Refund, approve: bool, decided_by: User) -> Refund:

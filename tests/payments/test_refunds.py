@@ -159,7 +159,10 @@ def test_a_card_refund_stripe_refuses_for_good_fails_and_stops_holding_its_amoun
     assert_error(again, 502, "provider_error")
 
 
-def test_partial_card_refunds_leave_the_payment_partially_refunded_until_all_is_back(fake, cashier):
+def test_partial_card_refunds_leave_the_payment_partially_refunded_until_all_is_back(
+    fake, cashier, settings
+):
+    settings.REFUND_APPROVAL_THRESHOLD = 1_000_000  # all three go through without approval
     invoice = bill(1_000_000)
     payment = paid_by_card(fake, amount=1_000_000, invoice=invoice)
     clearing_before = balance(STRIPE_CLEARING)
@@ -286,7 +289,7 @@ def test_a_refund_is_paid_out_only_once(cashier):
     assert first.status_code == 200
     assert (retried.status_code, retried.headers["Idempotent-Replayed"]) == (200, "true")
     assert retried.json() == first.json()
-    assert_error(pay_out(cashier, refund_id, "cash"), 409, "refund_state_conflict")
+    assert_error(pay_out(cashier, refund_id, "cash"), 409, "refund_already_paid_out")
     assert fresh(payment).amount_refunded == 50_000
     assert refund_entries() == 1
 

@@ -18,8 +18,10 @@ from payments.errors import (
     InsufficientDrawerCash,
     InvalidRefund,
     NothingOwed,
+    RefundAlreadyPaidOut,
+    RefundStateConflict,
 )
-from payments.models import CashierSession, PayoutMethod, Refund, RefundOwedPayout
+from payments.models import CashierSession, PayoutMethod, Refund, RefundOwedPayout, RefundStatus
 from payments.selectors.cashier_figures import session_expected_cash
 from payments.services.cashier.sessions import session_lock_open
 from payments.services.refunds import POSITIVE_REFUND, refund_complete
@@ -39,13 +41,27 @@ def refund_pay_out(
     Cash: under the session's row lock, at most what the drawer holds; the reversing entry
     credits the drawer's account on the session's sub-ledger. Bank transfer: credits the
     bank account (1121), recorded on the session if the cashier has one open. The refund's
-    own lock and state make a second payout a ``refund_state_conflict``; an advance already
-    applied at discharge is refused as before (the encounter's lock)."""
+    row lock and state make exactly one payout win: any other, at the same time or later,
+    is ``refund_already_paid_out`` (409), never a second ``succeeded`` that a desk could
+    hand out cash on. An advance already applied at discharge is refused as before (the
+    encounter's lock). Locks, in order: the session, the refund, the payment."""
     with transaction.atomic():
         if method == PayoutMethod.CASH:
             if session is None:
                 raise CashierSessionRequired(param="paid_by")
             session = session_lock_open(session=session)
+        refund = Refund.objects.select_for_update(no_key=True).get(pk=refund.pk)
+        if refund.status == RefundStatus.SUCCEEDED and refund.payout_method:
+            raise RefundAlreadyPaidOut(
+                detail={
+                    "status": refund.status,
+                    "payout_method": refund.payout_method,
+                    "paid_out_at": refund.completed_at.isoformat() if refund.completed_at else None,
+                }
+            )
+        if refund.status != RefundStatus.PENDING_PAYOUT:
+            raise RefundStateConflict(detail={"status": refund.status})
+        if session is not None and method == PayoutMethod.CASH:
             _drawer_has(session, refund.amount)
             account, reference = session.terminal.cash_account.code, session.ledger_reference
         else:

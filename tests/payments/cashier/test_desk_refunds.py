@@ -60,8 +60,8 @@ def test_a_cash_payout_needs_an_open_session(staff_client):
 def test_a_refund_waiting_for_approval_or_payout_can_be_canceled(staff_client):
     cashier, _ = at_desk(staff_client, count={"500000": 2})
     payment = paid_by_transfer(amount=1_000_000, invoice=payable_invoice(1_000_000))
-    waiting = request_refund(cashier, payment, amount=800_000).json()  # needs approval
     to_pay = request_refund(cashier, payment, amount=200_000).json()  # pending payout
+    waiting = request_refund(cashier, payment, amount=800_000).json()  # needs approval
     assert (waiting["status"], to_pay["status"]) == ("requested", "pending_payout")
 
     assert_error(
