@@ -288,3 +288,46 @@ class TenderedMissing(DomainError):
 
     code = "parameter_missing"
     default_message = f"tendered: {CASH_NEEDS_TENDERED}"
+
+
+# --- Settlement and reconciliation ---------------------------------------------------------
+
+
+class StatementInvalid(DomainError):
+    """A statement file we cannot read, or one of its rows: ``detail`` names the row (as a
+    spreadsheet numbers it) and the column."""
+
+    code = "statement_invalid"
+    default_message = "The statement file cannot be read."
+
+
+class StatementWrongAccount(DomainError):
+    code = "statement_wrong_account"
+    default_message = "The statement is for an account that is not one of the hospital's."
+
+
+class UnknownBank(DomainError):
+    code = "statement_bank_unknown"
+    default_message = "No statement format is known for this bank."
+
+
+class ReconItemStateConflict(DomainError):
+    status = 409
+    code = "recon_item_state_conflict"
+    default_message = "The reconciliation item cannot make this change from its status."
+
+
+class ReconMatchInvalid(DomainError):
+    code = "recon_match_invalid"
+    default_message = "The item cannot be matched to that."
+
+
+class WriteOffApprovalBySameUser(DomainError):
+    status = 403
+    code = "write_off_approval_by_requester"
+    default_message = "A write-off above the threshold is approved by another person of finance."
+
+
+class InvalidCashDeposit(DomainError):
+    code = "invalid_cash_deposit"
+    default_message = "A deposit takes a positive amount the main safe holds."

@@ -14,8 +14,10 @@ from config.tasks import ReliableTask
 from payments.outbox import outbox_relay
 from payments.services.housekeeping import payments_cancel_abandoned, payments_sync_stuck
 from payments.services.idempotency import idempotency_prune
+from payments.services.matching import reconciliation_match
 from payments.services.payments import payment_expire_due
 from payments.services.refunds import refunds_resend_approved
+from payments.services.statement_inbox import statement_inbox_import
 from payments.services.webhooks import webhook_retry_unapplied
 
 
@@ -50,3 +52,15 @@ def prune_idempotency_keys() -> int:
 @shared_task(name="payments.resend_approved_refunds", base=ReliableTask)
 def resend_approved_refunds() -> int:
     return refunds_resend_approved()
+
+
+@shared_task(name="payments.import_statement_inbox", base=ReliableTask)
+def import_statement_inbox() -> int:
+    """Import the statement files waiting in the watched folder (``STATEMENT_INBOX``)."""
+    return statement_inbox_import()
+
+
+@shared_task(name="payments.run_matcher", base=ReliableTask)
+def run_matcher() -> int:
+    """Match statement lines with what the ledger expects (after each import, and by beat)."""
+    return reconciliation_match().matched

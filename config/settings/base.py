@@ -347,6 +347,45 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
+# --- Settlement and reconciliation -------------------------------------------------------
+# The hospital's bank accounts whose statements may be imported (the VietQR receiving
+# account by default); a statement of any other account is refused.
+RECONCILIATION_BANK_ACCOUNTS = env.list("RECONCILIATION_BANK_ACCOUNTS", default=[VIETQR_ACCOUNT])
+# The words a Stripe payout carries on the bank statement (its statement descriptor).
+STRIPE_PAYOUT_DESCRIPTOR = env.str("STRIPE_PAYOUT_DESCRIPTOR", default="STRIPE")
+# Business days after its expected date before an item not on the statement is missing:
+# a payout after its arrival date, a deposit after the day it was carried to the bank, a
+# VietQR capture or a transfer refund after its day.
+RECONCILIATION_SLA_BUSINESS_DAYS = env.int("RECONCILIATION_SLA_BUSINESS_DAYS", default=3)
+# A Stripe payout may reach the statement this many days before its arrival date.
+RECONCILIATION_PAYOUT_EARLY_DAYS = env.int("RECONCILIATION_PAYOUT_EARLY_DAYS", default=1)
+# Write-offs above this (VND) need a second person of finance.
+RECONCILIATION_WRITE_OFF_APPROVAL_THRESHOLD = env.int(
+    "RECONCILIATION_WRITE_OFF_APPROVAL_THRESHOLD", default=200_000
+)
+# The watched folder: statement files dropped in <folder>/<bank>/ are imported by beat,
+# then moved to <folder>/done/ or <folder>/rejected/ (empty: no folder is watched).
+STATEMENT_INBOX = env.str("STATEMENT_INBOX", default="")
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "payments.import_statement_inbox": {
+            "task": "payments.import_statement_inbox",
+            "schedule": 300.0,
+            "options": {"expires": 285.0},
+        },
+        "payments.run_matcher": {
+            "task": "payments.run_matcher",
+            "schedule": 3600.0,
+            "options": {"expires": 3420.0},
+        },
+        "payments.settle_stripe_payouts": {
+            "task": "payments.settle_stripe_payouts",
+            "schedule": 86400.0,
+            "options": {"expires": 82080.0},
+        },
+    }
+)
+
 # --- Receipts and messages (notifications) ----------------------------------------------
 # Form number (Decree 123/2020/ND-CP: 1 VAT invoice, 2 sales invoice, 5 receipts/tickets)
 # and the 6-character symbol per channel; "{yy}" becomes the two digits of the issue year

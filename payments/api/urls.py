@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments.api import cashier, cashier_reports, payments, refunds
+from payments.api import cashier, cashier_reports, payments, refunds, statements
 
 urlpatterns = [
     path("payments", payments.PaymentCreateApi.as_view(), name="payment-create"),
@@ -80,5 +80,10 @@ urlpatterns = [
         name="cashier-terminal-report",
     ),
     path("invoices/<int:pk>/pay-link", payments.PayLinkCreateApi.as_view(), name="pay-link"),
+    path(
+        "reconciliation/statements",
+        statements.StatementImportApi.as_view(),
+        name="reconciliation-statement-import",
+    ),
     path("pay/<str:token>", payments.PayLinkShowApi.as_view(), name="pay-link-show"),
 ]

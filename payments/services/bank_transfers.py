@@ -20,7 +20,6 @@ from billing.chart import BANK, SUSPENSE, VIETQR_CLEARING
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from payments.models import (
-    BankTransferSeen,
     Payment,
     PaymentStatus,
     ReconciliationItem,
@@ -32,6 +31,7 @@ from payments.providers.bank_feeds import (
     TransferDirection,
     find_memo_codes,
 )
+from payments.services.statements import statement_line_report
 from payments.services.transitions import payment_transition
 
 logger = logging.getLogger(__name__)
@@ -49,20 +49,19 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
     expiry job (or a second transfer for the same code) are decided one after the other.
     The caller de-duplicates on the feed's transaction id; the suspense posting and the
     reconciliation item are each unique per transfer as well."""
-    if transfer.direction != TransferDirection.IN:
-        return "ignored: outgoing transfer"
     if (
         transfer.provider == BankFeedProvider.CASSO
         and transfer.transaction_id == CASSO_TEST_TRANSACTION_ID
     ):
         return "ignored: Casso test delivery"
+    if transfer.direction != TransferDirection.IN:
+        with transaction.atomic():  # a statement line all the same (a refund by transfer)
+            statement_line_report(transfer=transfer)
+        return "ignored: outgoing transfer"
     with transaction.atomic():
         first_report = _first_report(transfer)
         if first_report is not None:
-            return (
-                f"ignored: the same bank transfer was reported by {first_report.provider}"
-                f" ({first_report.transaction_id})"
-            )
+            return f"ignored: the same bank transfer was reported by {first_report}"
         payment, reason = _match(transfer)
         if reason is None:
             assert payment is not None
@@ -84,23 +83,15 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
     return f"reconciliation: {reason}"
 
 
-def _first_report(transfer: BankTransfer) -> BankTransferSeen | None:
-    """Records the transfer by the bank's own reference; returns the earlier report of the
-    same transfer by another feed, if any. (A transfer without a bank reference cannot be
-    recognised across feeds; each feed still de-duplicates its own deliveries.)"""
-    if not transfer.reference:
+def _first_report(transfer: BankTransfer) -> str | None:
+    """Records the transfer as a statement line (stored once: see
+    ``payments.services.statements``); returns the feed and id of an earlier report of the
+    same line by another feed, if any."""
+    line, first = statement_line_report(transfer=transfer)
+    if first:
         return None
-    seen, created = BankTransferSeen.objects.get_or_create(
-        account_number=transfer.account_number,
-        bank_reference=transfer.reference,
-        defaults={"provider": transfer.provider, "transaction_id": transfer.transaction_id},
-    )
-    if created or (seen.provider, seen.transaction_id) == (
-        transfer.provider,
-        transfer.transaction_id,
-    ):
-        return None
-    return seen
+    others = {p: t for p, t in line.feed_reports.items() if p != transfer.provider}
+    return ", ".join(f"{p} ({t})" for p, t in others.items()) or "another feed"
 
 
 def _match(transfer: BankTransfer) -> tuple[Payment | None, str | None]:

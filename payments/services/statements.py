@@ -1,0 +1,301 @@
+"""Bank statement lines, stored once whatever reported them.
+
+A line's identity (``dedupe_key``, unique in the database):
+
+* with the bank's own reference: account + reference + booking date + direction + amount +
+  currency — a statement file and a feed, or two overlapping files, name it alike;
+* without one (some feeds leave it out): account + booking date + direction + amount +
+  currency + the memo folded to upper-case ASCII with its spaces collapsed + an ordinal:
+  the n-th such line in one file (or the n-th such report by one feed) is the n-th line of
+  the account. Two identical-looking transfers on one day stay two lines; the same
+  transfer told by Casso and SePay is one line.
+
+``statement_import`` writes a whole file in one transaction (``INSERT … ON CONFLICT
+(dedupe_key) DO NOTHING``; on PostgreSQL the rows travel by ``COPY`` into a temporary
+table first), so an overlapping import adds only what is new and a file refused for one
+bad row leaves nothing behind. The matcher runs after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.utils import timezone
+
+from config.text import ascii_fold
+from payments.errors import StatementWrongAccount
+from payments.models import BankStatement, StatementLine, StatementSource
+from payments.providers.bank_feeds import (
+    BANK_TIMEZONE,
+    MEMO_CODE_PATTERN,
+    BankTransfer,
+    find_memo_codes,
+)
+from payments.providers.statements import parse_statement
+
+logger = logging.getLogger(__name__)
+
+DEPOSIT_CODE_PREFIX = "ND"
+DEPOSIT_CODE_PATTERN = MEMO_CODE_PATTERN.replace("VP", DEPOSIT_CODE_PREFIX)
+CODE_PATTERN = f"{MEMO_CODE_PATTERN}|{DEPOSIT_CODE_PATTERN}"
+
+
+@dataclass(frozen=True, slots=True)
+class LineFacts:
+    account_number: str
+    booked_on: date
+    direction: str
+    amount: int
+    currency: str
+    reference: str
+    description: str
+
+
+def normalized_account(account_number: str) -> str:
+    return re.sub(r"\D", "", account_number)
+
+
+def _memo(description: str) -> str:
+    return re.sub(r"\s+", " ", ascii_fold(description).upper()).strip()
+
+
+def line_dedupe_key(facts: LineFacts, ordinal: int = 1) -> str:
+    """The line's identity (see the module's docstring), hashed to 64 hex characters."""
+    common = [
+        normalized_account(facts.account_number),
+        facts.booked_on.isoformat(),
+        facts.direction,
+        str(facts.amount),
+        facts.currency,
+    ]
+    if facts.reference:
+        parts = ["ref", facts.reference.strip().upper(), *common]
+    else:
+        parts = ["memo", *common, _memo(facts.description), str(ordinal)]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def line_match_code(description: str) -> str:
+    """What the matcher joins a line on: the one payment or deposit code in its memo, else
+    the payout descriptor when the memo carries it, else nothing."""
+    codes = find_memo_codes(description, CODE_PATTERN)
+    if len(codes) == 1:
+        return codes[0]
+    descriptor = settings.STRIPE_PAYOUT_DESCRIPTOR.upper()
+    if not codes and descriptor and descriptor in _memo(description):
+        return descriptor[:20]
+    return ""
+
+
+def _keys(facts: Iterable[LineFacts]) -> list[str]:
+    """Dedupe keys of one file's lines: identical lines without a reference get ordinals."""
+    seen: Counter[str] = Counter()
+    keys = []
+    for fact in facts:
+        base = line_dedupe_key(fact, 0)
+        seen[base] += 1
+        keys.append(line_dedupe_key(fact, seen[base]))
+    return keys
+
+
+def statement_import(
+    *,
+    bank: str,
+    content: bytes,
+    file_name: str,
+    imported_by: User | None,
+    via: str,
+    account_number: str = "",
+) -> BankStatement:
+    """Import one statement file: all its new lines, or nothing (``statement_invalid`` names
+    the row and column; ``statement_wrong_account`` when the file is another account's, or
+    not the one the caller said). Lines already stored (an overlapping file, a feed) are
+    left as they are. Runs the matcher after the commit."""
+    parsed = parse_statement(bank=bank, content=content, file_name=file_name)
+    allowed = {normalized_account(a) for a in settings.RECONCILIATION_BANK_ACCOUNTS}
+    said = normalized_account(account_number)
+    if parsed.account_number not in allowed or (said and said != parsed.account_number):
+        raise StatementWrongAccount(
+            param="file",
+            detail={"statement_account": parsed.account_number[-4:].rjust(8, "*")},
+        )
+    facts = [
+        LineFacts(
+            account_number=parsed.account_number,
+            booked_on=line.booked_on,
+            direction=line.direction,
+            amount=line.amount,
+            currency=line.currency,
+            reference=line.reference,
+            description=line.description,
+        )
+        for line in parsed.lines
+    ]
+    rows: list[LineRow] = [
+        (
+            fact.account_number,
+            fact.booked_on,
+            fact.direction,
+            fact.amount,
+            fact.currency,
+            fact.reference,
+            fact.description,
+            line_match_code(fact.description),
+            key,
+            line.row,
+        )
+        for fact, key, line in zip(facts, _keys(facts), parsed.lines, strict=True)
+    ]
+    with transaction.atomic():
+        statement = BankStatement.objects.create(
+            bank=parsed.bank,
+            account_number=parsed.account_number,
+            file_name=file_name[:200],
+            sha256=hashlib.sha256(content).hexdigest(),
+            period_from=min((f.booked_on for f in facts), default=None),
+            period_to=max((f.booked_on for f in facts), default=None),
+            lines_total=len(rows),
+            imported_by=imported_by,
+            via=via,
+        )
+        statement.lines_new = statement_lines_insert(statement_id=statement.pk, rows=rows)
+        statement.save(update_fields=["lines_new"])
+        transaction.on_commit(_run_matcher_later)
+    logger.info(
+        "statement %s imported (%s, %s lines, %s new)",
+        statement.pk,
+        parsed.bank,
+        statement.lines_total,
+        statement.lines_new,
+    )
+    return statement
+
+
+def _run_matcher_later() -> None:
+    from payments.tasks import run_matcher  # tasks import the services
+
+    run_matcher.delay()
+
+
+INSERT_COLUMNS = (
+    "account_number, booked_on, direction, amount, currency, bank_reference, description,"
+    " match_code, dedupe_key, row_number"
+)
+
+
+# One line to insert, in the order of INSERT_COLUMNS.
+LineRow = tuple[str, date, str, int, str, str, str, str, str, int | None]
+
+
+def statement_lines_insert(*, statement_id: int, rows: Sequence[LineRow]) -> int:
+    """Insert lines once (``ON CONFLICT (dedupe_key) DO NOTHING``); returns how many were
+    new. On PostgreSQL the rows are sent with ``COPY`` to a temporary table, then moved in
+    one statement."""
+    if not rows:
+        return 0
+    table = StatementLine._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            before = StatementLine.objects.count()
+            names = [name.strip() for name in INSERT_COLUMNS.split(",")]
+            StatementLine.objects.bulk_create(
+                [
+                    StatementLine(
+                        **dict(zip(names, row, strict=True)),
+                        statement_id=statement_id,
+                        source=StatementSource.FILE,
+                    )
+                    for row in rows
+                ],
+                ignore_conflicts=True,
+            )
+            return StatementLine.objects.count() - before
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS statement_import_rows ("
+            " account_number text, booked_on date, direction text, amount bigint,"
+            " currency text, bank_reference text, description text, match_code text,"
+            " dedupe_key text, row_number integer) ON COMMIT DELETE ROWS"
+        )
+        with cursor.cursor.copy(
+            f"COPY statement_import_rows ({INSERT_COLUMNS}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table} ({INSERT_COLUMNS}, source, statement_id, feed_reports,"  # noqa: S608 - table from model meta
+            " created_at)"
+            f" SELECT {INSERT_COLUMNS}, %s, %s, '{{}}'::jsonb, %s FROM statement_import_rows"
+            " ON CONFLICT (dedupe_key) DO NOTHING",
+            [StatementSource.FILE, statement_id, now],
+        )
+        new = int(cursor.rowcount)
+        cursor.execute("TRUNCATE statement_import_rows")
+    return new
+
+
+def statement_line_report(*, transfer: BankTransfer) -> tuple[StatementLine, bool]:
+    """A bank feed's report of one transfer, as a statement line; True when this is the
+    first feed to report it (the one that applies it). A second feed's report of the same
+    line (same bank reference, or without one the same memo-keyed line not yet reported by
+    this feed) is recorded on the line and answered False. Locks the line."""
+    facts = LineFacts(
+        account_number=normalized_account(transfer.account_number),
+        booked_on=timezone.localtime(transfer.occurred_at, BANK_TIMEZONE).date(),
+        direction=str(transfer.direction),
+        amount=transfer.amount,
+        currency="VND",
+        reference=transfer.reference,
+        description=transfer.description,
+    )
+    provider = str(transfer.provider)
+    ordinal = 1
+    while True:
+        line = _line_get_or_create(facts, line_dedupe_key(facts, ordinal), provider)
+        reports = dict(line.feed_reports)
+        mine = reports.get(provider)
+        if mine == transfer.transaction_id:
+            return line, True
+        if mine is None:
+            first = not reports
+            reports[provider] = transfer.transaction_id
+            line.feed_reports = reports
+            line.save(update_fields=["feed_reports"])
+            return line, first
+        if facts.reference:  # this feed already told this reference under another id
+            return line, False
+        ordinal += 1
+
+
+def _line_get_or_create(facts: LineFacts, key: str, source: str) -> StatementLine:
+    table = StatementLine._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({INSERT_COLUMNS}, source, feed_reports, created_at)"  # noqa: S608 - table from model meta
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s, %s, %s)"
+            " ON CONFLICT (dedupe_key) DO NOTHING",
+            [
+                facts.account_number,
+                facts.booked_on,
+                facts.direction,
+                facts.amount,
+                facts.currency,
+                facts.reference[:100],
+                facts.description[:500],
+                line_match_code(facts.description),
+                key,
+                source,
+                "{}",
+                timezone.now(),
+            ],
+        )
+    return StatementLine.objects.select_for_update().get(dedupe_key=key)
