@@ -8,7 +8,7 @@ DEMO_DB ?= sqlite:///$(CURDIR)/demo.sqlite3
 # The demo signs its bank-feed webhook with this key, as Casso would with the hospital's.
 DEMO_ENV := DATABASE_URL=$(DEMO_DB) CASSO_CHECKSUM_KEY=demo-casso-checksum-key
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean messages
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "vienphi needs Python 3.11")'
@@ -45,5 +45,13 @@ bench: $(INSTALLED)
 	bash .ci/ensure-services
 	$(BIN)/python -m bench
 
+## make messages: after changing a patient page's text, refresh the Vietnamese .po files of
+## the apps that have them (then translate what is new) and compile the committed .mo files
+messages: $(INSTALLED)
+	for app in $$(dirname $$(dirname $$(dirname $$(ls -d */locale/vi/LC_MESSAGES config/*/locale/vi/LC_MESSAGES)))); do \
+	  (cd $$app && DJANGO_SETTINGS_MODULE=config.settings.base PYTHONPATH=$(CURDIR) \
+	   $(CURDIR)/$(BIN)/django-admin makemessages -l vi --no-location); done
+	$(BIN)/python manage.py compilemessages -l vi --ignore=.venv
+
 clean:
-	rm -rf $(VENV) demo.sqlite3 .mypy_cache .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) demo.sqlite3 test-artifacts .mypy_cache .pytest_cache .ruff_cache .import_linter_cache

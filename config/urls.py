@@ -19,6 +19,9 @@ urlpatterns = [
     path("webhooks/", include("notifications.api.webhook_urls")),
     # Public receipt verification (the QR code on every receipt).
     path("", include("notifications.api.public_urls")),
+    # The pay page a pay link opens, and the language switch of patient pages.
+    path("", include("phone.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="docs"),
     path("healthz", HealthApi.as_view(), name="healthz"),

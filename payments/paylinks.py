@@ -43,9 +43,17 @@ def pay_link_invoice_id(token: str) -> int:
         value = signing.TimestampSigner(salt=_SALT).unsign(
             token, max_age=settings.PAY_LINK_TTL_HOURS * 3600
         )
+    except signing.SignatureExpired:
+        # Genuine but too old: the patient's page says so and sends them to the desk.
+        raise PayLinkInvalid(detail={"reason": "expired"}) from None
     except signing.BadSignature:
         raise PayLinkInvalid() from None
     return int(value)
+
+
+def pay_link_url(token: str) -> str:
+    """The address the SMS carries: the phone's pay page (``/p/<token>``)."""
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/p/{token}"
 
 
 class PayLinkAuthentication(BaseAuthentication):

@@ -97,3 +97,16 @@ def refund_owed(*, encounter: Encounter) -> int:
     return -_net_debits(REFUND_OWED, [encounter.ledger_reference]).get(
         encounter.ledger_reference, 0
     )
+
+
+def invoice_advances_applied(invoice: Invoice) -> int:
+    """The encounter's advances (tạm ứng) applied to ``invoice`` at discharge, net of what an
+    insurance give-back held back for the patient: the receivable's credits from the
+    encounter's advances minus its debits back to them."""
+    rows = JournalLine.objects.filter(
+        account__code=PATIENT_RECEIVABLE,
+        reference=invoice.ledger_reference,
+        entry__source_type="deposit_application",
+        entry__source_id=str(invoice.pk),
+    ).aggregate(debit=Coalesce(Sum("debit"), 0), credit=Coalesce(Sum("credit"), 0))
+    return int(rows["credit"]) - int(rows["debit"])

@@ -41,9 +41,11 @@ INSTALLED_APPS = [
     "config.audit",
     # The reference web clients of the API: the kiosk screen and the cashier console.
     "config.clients",
+    "config.pages",
     "billing",
     "payments",
     "notifications",
+    "phone",
     "demo",
 ]
 
@@ -80,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 # {{ CSP_NONCE }}: the nonce that lets one inline <script>/<style> through.
                 "csp.context_processors.nonce",
+                "config.pages.context.hospital",
             ],
         },
     },
@@ -122,6 +125,20 @@ AUTH_PASSWORD_VALIDATORS = [
 # API messages are English; receipts and patient messages carry their own Vietnamese text.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
+# Patient pages (the pay page, the public receipt) speak Vietnamese unless the patient
+# switches to English (Django's set_language cookie; config.pages.language). Their
+# translations are each app's locale/<lang>/LC_MESSAGES/django.po, compiled .mo committed.
+PAGE_LANGUAGE_CODE = env.str("PAGE_LANGUAGE_CODE", default="vi")
+LOCALE_PATHS: list[Path] = []
+LANGUAGE_COOKIE_SECURE = env.bool("LANGUAGE_COOKIE_SECURE", default=False)
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Rate limits of the patient pages per client address (config.pages.throttle): page views,
+# payment starts, and the status polls a page makes every few seconds.
+PAGE_THROTTLE_RATES = {
+    "pay_page": env.str("THROTTLE_PAY_PAGE", default="60/min"),
+    "pay_action": env.str("THROTTLE_PAY_ACTION", default="10/min"),
+    "pay_status": env.str("THROTTLE_PAY_STATUS", default="120/min"),
+}
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
@@ -298,9 +315,22 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # tests point it at a local fake
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# Stripe.js, loaded only by the pay page that holds the card form (tests: a local stand-in),
+# and the origins that page may then reach (Content-Security-Policy additions).
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+STRIPE_JS_ORIGINS = env.list(
+    "STRIPE_JS_ORIGINS", default=["https://js.stripe.com", "https://*.js.stripe.com"]
+)
+STRIPE_API_ORIGINS = env.list("STRIPE_API_ORIGINS", default=["https://api.stripe.com"])
+STRIPE_CSP = {
+    "script-src": STRIPE_JS_ORIGINS,
+    "frame-src": [*STRIPE_JS_ORIGINS, "https://hooks.stripe.com"],
+    "connect-src": STRIPE_API_ORIGINS,
+}
 # VietQR: the hospital's receiving account and how long a QR can be paid.
 VIETQR_BANK_BIN = env.str("VIETQR_BANK_BIN", default="970436")  # Vietcombank
 VIETQR_ACCOUNT = env.str("VIETQR_ACCOUNT", default="0011001234567")
+VIETQR_BANK_NAME = env.str("VIETQR_BANK_NAME", default="Vietcombank")  # shown on the pay page
 VIETQR_TTL_MINUTES = env.int("VIETQR_TTL_MINUTES", default=15)
 # A phone card payment still pending after this is canceled (its reservation released).
 CARD_PAYMENT_TTL_MINUTES = env.int("CARD_PAYMENT_TTL_MINUTES", default=60)

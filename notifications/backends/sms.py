@@ -46,7 +46,7 @@ class ConsoleSmsBackend:
     the whole credential for paying that invoice); nothing leaves the machine."""
 
     def send(self, *, recipient: str, body: str, request_id: str) -> str:
-        shown = re.sub(r"/pay/\S+", "/pay/<token>", body)
+        shown = re.sub(r"/p(?:ay)?/\S+", "/p/<token>", body)
         logger.info("SMS %s to %s: %s", request_id, mask_recipient(recipient), shown)
         return f"console-{request_id}"
 

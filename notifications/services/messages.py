@@ -222,7 +222,7 @@ def invoice_pay_link_enqueue(*, invoice: Invoice) -> Message | None:
     """The pay-link SMS for a newly issued invoice whose patient has a phone and still has
     something to pay after the encounter's advances (amount, hospital, invoice number and
     link only: no name). Runs in ``invoice_issue``'s transaction."""
-    from payments.paylinks import pay_link_token
+    from payments.paylinks import pay_link_token, pay_link_url
 
     patient = invoice.patient
     to_pay = _left_to_pay(invoice) if patient.phone else 0
@@ -232,7 +232,7 @@ def invoice_pay_link_enqueue(*, invoice: Invoice) -> Message | None:
     context = {
         "number": invoice.display_number,
         "amount": format_vnd(to_pay, symbol=False),
-        "url": f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/pay/{token}",
+        "url": pay_link_url(token),
     }
     plan = message_plan(patient=patient, template="pay_link", context=context)
     if not plan:

@@ -262,7 +262,7 @@ class PayLinkCreateApi(APIView):
 
     @extend_schema(tags=["payments"], request=None, responses={201: OutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        from payments.paylinks import pay_link_token
+        from payments.paylinks import pay_link_token, pay_link_url
 
         invoice = Invoice.objects.filter(pk=pk).first()
         if invoice is None:
@@ -273,7 +273,7 @@ class PayLinkCreateApi(APIView):
         return Response(
             {
                 "token": token,
-                "url": f"{settings.PUBLIC_BASE_URL}/api/v1/pay/{token}",
+                "url": pay_link_url(token),
                 "expires_in_hours": settings.PAY_LINK_TTL_HOURS,
             },
             status=201,

@@ -82,7 +82,7 @@ def test_a_pay_link_goes_by_zalo_with_its_link_as_a_parameter(zalo: FakeZalo) ->
     data = request["template_data"]
     assert request["template_id"] == "1001"
     assert (data["invoice_code"], data["amount"]) == (invoice.display_number, "120.000")
-    assert data["pay_url"].startswith("http://127.0.0.1:8000/api/v1/pay/")
+    assert data["pay_url"].startswith("http://127.0.0.1:8000/p/")
 
 
 @pytest.mark.parametrize(("phones", "code"), [("no_zalo", "-118"), ("cannot_receive", "-114")])

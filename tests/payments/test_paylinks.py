@@ -60,7 +60,7 @@ def test_a_cashier_or_a_kiosk_makes_a_pay_link_for_an_invoice(staff_client, devi
 
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["url"].endswith(f"/api/v1/pay/{body['token']}")
+    assert body["url"].endswith(f"/p/{body['token']}")
     assert body["expires_in_hours"] == 72
     assert str(invoice.pk) == body["token"].split(":")[0]  # the invoice id, nothing personal
     assert APIClient().get(f"/api/v1/pay/{body['token']}").json()["id"] == invoice.pk
