@@ -22,7 +22,7 @@ def po_entries(path: Path) -> dict[str, str]:
     current = ""
 
     def flush() -> None:
-        if "msgid" in fields and fields["msgid"]:
+        if fields.get("msgid"):
             key = fields["msgid"]
             if "msgctxt" in fields:
                 key = f"{fields['msgctxt']}\x04{key}"
