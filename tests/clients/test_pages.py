@@ -53,3 +53,14 @@ def test_the_kiosk_page_carries_its_idle_timeouts_from_the_settings(settings):
     assert 'data-warning-seconds="10"' in html
     # The device key is configured on the device, never sent with the page.
     assert "dev_kiosk_" not in html
+
+
+def test_the_kiosk_page_may_show_only_the_files_it_fetched_itself_beyond_its_own_origin():
+    policy = Client().get("/kiosk/")["Content-Security-Policy"]
+    directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
+
+    # The QR image and the receipt's PDF, fetched with the device key, shown as blob: URLs.
+    assert "blob:" in directives["img-src"]
+    assert directives["frame-src"] == ["blob:"]
+    assert directives["script-src"] == ["'self'"]
+    assert directives["connect-src"] == ["'self'"]

@@ -32,7 +32,7 @@
 
   /* Answers worth sending again with the same key: nothing was decided yet. */
   function retryable(error) {
-    if (!(error instanceof ApiError)) return true; // the network: the answer was lost
+    if (!(error instanceof ApiError) || error.status === 0) return true; // the answer was lost
     return (
       error.code === "request_in_progress" ||
       error.code === "database_contention" ||
