@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments.api import cashier, cashier_reports, payments, refunds, statements
+from payments.api import cashier, cashier_reports, payments, reconciliation, refunds, statements
 
 urlpatterns = [
     path("payments", payments.PaymentCreateApi.as_view(), name="payment-create"),
@@ -84,6 +84,31 @@ urlpatterns = [
         "reconciliation/statements",
         statements.StatementImportApi.as_view(),
         name="reconciliation-statement-import",
+    ),
+    path(
+        "reconciliation/items",
+        reconciliation.ReconItemListApi.as_view(),
+        name="reconciliation-items",
+    ),
+    path(
+        "reconciliation/items/<int:pk>/match",
+        reconciliation.ReconItemMatchApi.as_view(),
+        name="reconciliation-item-match",
+    ),
+    path(
+        "reconciliation/items/<int:pk>/write-off",
+        reconciliation.ReconItemWriteOffApi.as_view(),
+        name="reconciliation-item-write-off",
+    ),
+    path(
+        "reconciliation/summary",
+        reconciliation.ReconSummaryApi.as_view(),
+        name="reconciliation-summary",
+    ),
+    path(
+        "reconciliation/daily",
+        reconciliation.ReconDailyApi.as_view(),
+        name="reconciliation-daily",
     ),
     path("pay/<str:token>", payments.PayLinkShowApi.as_view(), name="pay-link-show"),
 ]
