@@ -102,7 +102,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, DomainError):
         rollback_request_transactions(context.get("request"))
-        return Response(exc.as_body(), status=exc.status)
+        body = exc.as_body()
+        if exc.retry_after_seconds is None:
+            return Response(body, status=exc.status)
+        body["error"].setdefault("detail", {"retry_after_seconds": exc.retry_after_seconds})
+        return Response(
+            body, status=exc.status, headers={"Retry-After": str(exc.retry_after_seconds)}
+        )
     if not isinstance(exc, exceptions.APIException):
         return None  # a bug: Django's 500 handler (config.urls.server_error) answers
 

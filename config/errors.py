@@ -20,6 +20,8 @@ class DomainError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "invalid_request"
     default_message: ClassVar[str] = "The request could not be processed."
+    # When set, the answer carries `Retry-After` (and detail.retry_after_seconds).
+    retry_after_seconds: int | None = None
 
     def __init__(
         self,
@@ -65,3 +67,16 @@ class InvalidCredentials(DomainError):
     status = 401
     code = "invalid_credentials"
     default_message = "Username or password is wrong, or the account is disabled."
+
+
+class ServiceUnavailable(DomainError):
+    """A store the request cannot safely go without is unreachable (the throttles' Redis in
+    front of the login and the kiosk lookup): refused, never let through unguarded."""
+
+    status = 503
+    code = "service_unavailable"
+    default_message = "This service is briefly unavailable; nothing was done. Try again shortly."
+
+    def __init__(self, message: str | None = None, *, retry_after_seconds: int = 30) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

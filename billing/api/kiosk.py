@@ -15,13 +15,13 @@ from rest_framework.views import APIView
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
 from billing.selectors.patients import kiosk_lookup
 from config.api.permissions import IsKiosk
-from config.api.throttling import RateFromSettings
+from config.api.throttling import FailClosed, RateFromSettings
 from config.identity.models import Device
 
 logger = logging.getLogger(__name__)
 
 
-class KioskLookupThrottle(RateFromSettings, SimpleRateThrottle):
+class KioskLookupThrottle(FailClosed, RateFromSettings, SimpleRateThrottle):
     """Per device, not per address: kiosks may sit behind one NAT."""
 
     scope = "kiosk_lookup"

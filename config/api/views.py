@@ -15,14 +15,14 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from config.api.schema import ErrorSerializer
-from config.api.throttling import RateFromSettings
+from config.api.throttling import FailClosed, RateFromSettings
 from config.identity.selectors import staff_roles
 from config.identity.services import token_issue
 
 _PROBE_TIMEOUT_SECONDS = 2
 
 
-class AuthTokenThrottle(RateFromSettings, AnonRateThrottle):
+class AuthTokenThrottle(FailClosed, RateFromSettings, AnonRateThrottle):
     scope = "auth_token"
 
 
@@ -58,7 +58,7 @@ class AuthTokenCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token, key = token_issue(**data.validated_data)
+        token, key = token_issue(**data.validated_data, request=request._request)
         out = {
             "token": key,
             "expires_at": token.expires_at,

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from config.audit.models import AuditCategory, AuditOutcome
@@ -99,9 +100,12 @@ def staff_create(
     return user, password
 
 
-def token_issue(*, username: str, password: str) -> tuple[ApiToken, str]:
-    """Exchange a staff user's password for an expiring API token."""
-    user = authenticate(username=username, password=password)
+def token_issue(
+    *, username: str, password: str, request: HttpRequest | None = None
+) -> tuple[ApiToken, str]:
+    """Exchange a staff user's password for an expiring API token. ``request``: the HTTP
+    request that asks, for the authentication backends and signals (never stored)."""
+    user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
         # Recorded on its own (nothing else is written): the account when the name is one,
         # never the name typed or the password.

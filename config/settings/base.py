@@ -7,6 +7,7 @@ Celery tasks executed in-process, console SMS/e-mail. Setting ``DATABASE_URL`` a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     # The frame: who calls (staff, devices) and counted task deliveries.
     "config.identity",
     "config.task_deliveries",
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Lets the API error handler roll back only the transactions a request opened.
     "config.transactions.AtomicDepthMiddleware",
+    # Answers a locked-out admin login (config.identity.lockout) with 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -110,10 +114,40 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "vienphi",
+            # The cache holds only throttle counts: a Redis that stops answering must fail
+            # a throttle within a second (config.api.throttling), not hang the request.
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=1.0),
+                "socket_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=1.0),
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The admin login is locked out after failures (django-axes, config.identity.lockout) before
+# Django checks the password.
+AUTHENTICATION_BACKENDS = [
+    "config.identity.lockout.AdminLoginLockout",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "config.identity.lockout.AdminLoginAttempts"
+AXES_ONLY_ADMIN_SITE = True
+# Failed admin logins, counted per username and (separately) per client address, lock that
+# username or that address out for AXES_COOLOFF_TIME once they reach AXES_FAILURE_LIMIT.
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = env.list(
+    "ADMIN_LOGIN_LOCKOUT_PARAMETERS", default=["username", "ip_address"]
+)
+AXES_RESET_ON_SUCCESS = True
+# The client address as the throttles and the audit trail see it (NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "config.request_context.client_address"
+AXES_HTTP_RESPONSE_CODE = 429
+# Axes logs a failure with its username and address masked (a password typed into the
+# username field stays out of the logs) and keeps them in its table (admin: Axes → Access
+# attempts), never the password.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -257,6 +291,12 @@ SPECTACULAR_SETTINGS = {
         }
     },
 }
+
+# The Retry-After of `503 service_unavailable` when the throttles' store (Redis) is down
+# on the login and the kiosk lookup (config.api.throttling.FailClosed).
+THROTTLE_STORE_DOWN_RETRY_AFTER_SECONDS = env.int(
+    "THROTTLE_STORE_DOWN_RETRY_AFTER_SECONDS", default=30
+)
 
 # Staff API tokens expire; a cashier logs in again each shift.
 STAFF_TOKEN_TTL_HOURS = env.int("STAFF_TOKEN_TTL_HOURS", default=12)
