@@ -268,6 +268,30 @@ class InvalidTransfer(DomainError):
     default_message = "A transfer moves a positive amount between two different places."
 
 
+class CashTransferStateConflict(DomainError):
+    status = 409
+    code = "cash_transfer_state_conflict"
+    default_message = "This cash transfer was already confirmed or canceled."
+
+
+class NotTransferReceiver(DomainError):
+    status = 403
+    code = "not_transfer_receiver"
+    default_message = (
+        "Only the receiving drawer's cashier (for the safe, a supervisor who neither sent nor "
+        "gave the cash) counts a transfer in."
+    )
+
+
+class SessionTransfersPending(DomainError):
+    status = 409
+    code = "session_has_pending_transfers"
+    default_message = (
+        "A cash transfer of this session is still in transit: it is counted in (or canceled) "
+        "before the session closes or is handed over."
+    )
+
+
 class NothingOwed(DomainError):
     status = 409
     code = "nothing_owed"

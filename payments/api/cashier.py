@@ -21,6 +21,7 @@ from payments.models import (
     COUNTED_SESSION_STATUSES,
     DENOMINATIONS,
     CashierSession,
+    CashTransferStatus,
     PayoutMethod,
 )
 from payments.selectors.cashier_sessions import (
@@ -29,6 +30,7 @@ from payments.selectors.cashier_sessions import (
     session_open_of,
     sessions_handed_over_to,
     terminal_get,
+    transfer_get,
 )
 from payments.services.cashier.close import (
     session_approve_close,
@@ -38,7 +40,11 @@ from payments.services.cashier.close import (
 )
 from payments.services.cashier.payouts import refund_owed_pay_out
 from payments.services.cashier.sessions import session_check_owner, session_open
-from payments.services.cashier.transfers import cash_transfer_create
+from payments.services.cashier.transfers import (
+    cash_transfer_cancel,
+    cash_transfer_confirm,
+    cash_transfer_create,
+)
 from payments.services.idempotency import idempotent
 
 KEY = idempotency_key_header("Unique per cash movement; a retry with it is answered the same.")
@@ -166,7 +172,8 @@ class SessionCloseApi(APIView):
         and variance (posted to cash over/short). Above
         `CASHIER_VARIANCE_APPROVAL_THRESHOLD` the session is `pending_approval`. Errors:
         `session_already_closed` (409), `session_handover_pending` (409),
-        `session_has_payments_in_flight` (409), `unknown_denomination`, `invalid_count`."""
+        `session_has_payments_in_flight` (409), `session_has_pending_transfers` (409),
+        `unknown_denomination`, `invalid_count`."""
         data = CountSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         session = session_close(
@@ -248,6 +255,23 @@ class SessionHandoverAcceptApi(APIView):
         return Response(out, status=201)
 
 
+class CashTransferOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    from_session = serializers.CharField(
+        source="from_session.public_id", allow_null=True, default=None
+    )
+    to_session = serializers.CharField(source="to_session.public_id", allow_null=True, default=None)
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    note = serializers.CharField()
+    status = serializers.ChoiceField(choices=CashTransferStatus.choices)
+    counted_amount = serializers.IntegerField(allow_null=True)
+    created_by = serializers.CharField(source="created_by.username")
+    created_at = serializers.DateTimeField()
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
 class CashTransferCreateApi(APIView):
     permission_classes = [IsCashier]
 
@@ -257,25 +281,16 @@ class CashTransferCreateApi(APIView):
         amount = serializers.IntegerField()
         note = serializers.CharField(max_length=300, required=False, default="")
 
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.CharField(source="public_id")
-        from_session = serializers.CharField(
-            source="from_session.public_id", allow_null=True, default=None
-        )
-        to_session = serializers.CharField(
-            source="to_session.public_id", allow_null=True, default=None
-        )
-        amount = serializers.IntegerField()
-        currency = serializers.CharField()
-        note = serializers.CharField()
-        created_at = serializers.DateTimeField()
+    OutputSerializer = CashTransferOutputSerializer
 
-    @money_post_schema(InputSerializer, OutputSerializer, 201)
+    @money_post_schema(InputSerializer, CashTransferOutputSerializer, 201)
     @idempotent
     def post(self, request: Request) -> Response:
-        """Move cash between two open drawers, or between a drawer and the main safe (leave
-        that side out). Errors: `insufficient_drawer_cash` (402), `cashier_session_closed`
-        (409), `invalid_transfer`, `not_your_session` (403)."""
+        """Send cash from an open drawer to another, or between a drawer and the main safe
+        (leave that side out). The transfer is `pending` (in transit, in neither drawer's
+        expected cash) until the receiver confirms the count at
+        `/cashier/transfers/{id}/confirm`. Errors: `insufficient_drawer_cash` (402),
+        `cashier_session_closed` (409), `invalid_transfer`, `not_your_session` (403)."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -294,7 +309,46 @@ class CashTransferCreateApi(APIView):
             note=values["note"],
             by=staff(request),
         )
-        return Response(self.OutputSerializer(transfer).data, status=201)
+        return Response(CashTransferOutputSerializer(transfer).data, status=201)
+
+
+class CashTransferConfirmApi(APIView):
+    permission_classes = [IsCashier]
+
+    class InputSerializer(serializers.Serializer):
+        counted = serializers.IntegerField(min_value=0, help_text="VND counted in")
+
+    @money_post_schema(InputSerializer, CashTransferOutputSerializer, 200)
+    @idempotent
+    def post(self, request: Request, public_id: str) -> Response:
+        """The receiver counts a pending transfer in: the receiving drawer's cashier, or for
+        the safe a supervisor who neither sent nor gave it. The counted cash enters the
+        receiving side; a difference goes back to the giving side (its close shows it).
+        Errors: `not_transfer_receiver` (403), `cash_transfer_state_conflict` (409),
+        `cashier_session_closed` (409)."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        transfer = cash_transfer_confirm(
+            transfer=transfer_get(public_id=public_id),
+            counted=data.validated_data["counted"],
+            by=staff(request),
+        )
+        return Response(CashTransferOutputSerializer(transfer).data)
+
+
+class CashTransferCancelApi(APIView):
+    permission_classes = [IsCashier]
+
+    @money_post_schema(None, CashTransferOutputSerializer, 200)
+    @idempotent
+    def post(self, request: Request, public_id: str) -> Response:
+        """Cancel a pending transfer (its giver, whoever sent it, or a supervisor): the cash
+        is back in the giving drawer. Errors: `cash_transfer_state_conflict` (409),
+        `not_your_session` (403)."""
+        transfer = cash_transfer_cancel(
+            transfer=transfer_get(public_id=public_id), by=staff(request)
+        )
+        return Response(CashTransferOutputSerializer(transfer).data)
 
 
 class RefundOwedPayoutApi(APIView):

@@ -70,6 +70,16 @@ urlpatterns = [
     ),
     path("cashier/transfers", cashier.CashTransferCreateApi.as_view(), name="cashier-transfer"),
     path(
+        "cashier/transfers/<str:public_id>/confirm",
+        cashier.CashTransferConfirmApi.as_view(),
+        name="cashier-transfer-confirm",
+    ),
+    path(
+        "cashier/transfers/<str:public_id>/cancel",
+        cashier.CashTransferCancelApi.as_view(),
+        name="cashier-transfer-cancel",
+    ),
+    path(
         "cashier/refunds-owed",
         cashier.RefundOwedPayoutApi.as_view(),
         name="cashier-refund-owed-payout",

@@ -145,9 +145,16 @@ class CashierSession(models.Model):
         return f"cashier_session:{self.pk}"
 
 
+class CashTransferStatus(models.TextChoices):
+    PENDING = "pending", "In transit, waiting for the receiver's count"
+    CONFIRMED = "confirmed", "Counted in by the receiver"
+    CANCELED = "canceled", "Canceled: the cash went back to the giver"
+
+
 class CashTransfer(models.Model):
     """Cash moved from one drawer to another, or between a drawer and the main safe (an
-    empty side is the safe)."""
+    empty side is the safe). Two-sided: the cash is in transit (its own ledger account)
+    until the receiver (a supervisor for the safe) confirms the amount counted."""
 
     public_id = models.CharField(max_length=32, unique=True, default=new_transfer_id)
     from_session = models.ForeignKey(
@@ -167,10 +174,17 @@ class CashTransfer(models.Model):
     amount = models.BigIntegerField()
     currency = CurrencyField()
     note = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=10, choices=CashTransferStatus.choices, default=CashTransferStatus.PENDING
+    )
+    # What the receiver counted in (a difference from ``amount`` goes back to the giver).
+    counted_amount = models.BigIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = staff_reference()
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -179,6 +193,17 @@ class CashTransfer(models.Model):
             models.CheckConstraint(
                 condition=Q(from_session__isnull=False) | Q(to_session__isnull=False),
                 name="cash_transfer_touches_a_drawer",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=CashTransferStatus.values),
+                name="cash_transfer_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="confirmed", counted_amount__gte=0)
+                    | (~Q(status="confirmed") & Q(counted_amount__isnull=True))
+                ),
+                name="cash_transfer_counted_when_confirmed",
             ),
         ]
 

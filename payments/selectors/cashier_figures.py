@@ -15,6 +15,7 @@ from payments.models import (
     CAPTURED_STATUSES,
     CashierSession,
     CashTransfer,
+    CashTransferStatus,
     Payment,
     PaymentMethod,
     PayoutMethod,
@@ -40,7 +41,9 @@ class CashFigures:
     change_given: int
     cash_refunds: int
     refund_owed_paid: int
-    transfers_in: int
+    transfers_in: int  # counted in by this drawer
+    # Sent from this drawer: in transit in full, confirmed for what the receiver counted (a
+    # difference is back on this drawer's books, so its count shows it)
     transfers_out: int
 
     @property
@@ -80,9 +83,23 @@ def session_cash_figures(*, session: CashierSession) -> CashFigures:
         refund_owed_paid=_sum(
             RefundOwedPayout.objects.filter(cashier_session=session, method=PayoutMethod.CASH)
         ),
-        transfers_in=_sum(CashTransfer.objects.filter(to_session=session)),
-        transfers_out=_sum(CashTransfer.objects.filter(from_session=session)),
+        transfers_in=_sum(_transfers(to_session=session, confirmed=True), "counted_amount"),
+        transfers_out=_sum(_transfers(from_session=session, confirmed=False))
+        + _sum(_transfers(from_session=session, confirmed=True), "counted_amount"),
     )
+
+
+def _transfers(*, confirmed: bool, **side: CashierSession) -> QuerySet[CashTransfer]:
+    status = CashTransferStatus.CONFIRMED if confirmed else CashTransferStatus.PENDING
+    return CashTransfer.objects.filter(status=status, **side)
+
+
+def transfer_ids_pending(*, session: CashierSession) -> list[str]:
+    """The session's transfers still in transit, out or in (public ids)."""
+    pending = CashTransfer.objects.filter(
+        Q(from_session=session) | Q(to_session=session), status=CashTransferStatus.PENDING
+    )
+    return list(pending.order_by("pk").values_list("public_id", flat=True))
 
 
 def session_expected_cash(*, session: CashierSession) -> int:

@@ -1,5 +1,6 @@
 """Reading the desk: terminals, a session by its id, and the sessions a cashier holds (the
-open one their desk payments and cash belong to, and the drawers handed over to them)."""
+open one their desk payments and cash belong to, and the drawers handed over to them), and a
+cash transfer by its id."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from django.db.models import QuerySet
 
 from config.errors import NotFound
 from payments.errors import CashierSessionRequired
-from payments.models import ACTIVE_SESSION_STATUSES, CashierSession, CashierSessionStatus, Terminal
+from payments.models import (
+    ACTIVE_SESSION_STATUSES,
+    CashierSession,
+    CashierSessionStatus,
+    CashTransfer,
+    Terminal,
+)
 
 
 def terminal_get(*, code: str, param: str = "code") -> Terminal:
@@ -61,3 +68,14 @@ def sessions_handed_over_to(*, cashier: Any) -> QuerySet[CashierSession]:
     return CashierSession.objects.select_related("terminal", "cashier").filter(
         handover_receiver=cashier, status=CashierSessionStatus.HANDOVER_PENDING
     )
+
+
+def transfer_get(*, public_id: str) -> CashTransfer:
+    transfer = (
+        CashTransfer.objects.select_related("from_session", "to_session", "created_by")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if transfer is None:
+        raise NotFound("No such cash transfer.", param="id")
+    return transfer

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from payments.models import (
     COUNTED_SESSION_STATUSES,
     CashierSession,
     CashTransfer,
+    CashTransferStatus,
     Payment,
     PaymentMethod,
     PaymentPurpose,
@@ -167,18 +168,49 @@ def _refunds_section(records: _Records) -> dict[str, Any]:
     }
 
 
+def _other_side(transfer: CashTransfer, session: CashierSession) -> str:
+    other = transfer.to_session if transfer.from_session_id == session.pk else transfer.from_session
+    return other.public_id if other is not None else "safe"
+
+
+def _transfers_section(session: CashierSession, figures: CashFigures) -> dict[str, Any]:
+    """Cash moved in and out, with what is still in transit (in neither drawer's expected
+    cash) and each transfer: sent, counted in, and by whom."""
+    transfers = list(
+        CashTransfer.objects.filter(Q(from_session=session) | Q(to_session=session))
+        .exclude(status=CashTransferStatus.CANCELED)
+        .select_related("from_session", "to_session", "decided_by")
+        .order_by("created_at", "pk")
+    )
+    pending = [t for t in transfers if t.status == CashTransferStatus.PENDING]
+    return {
+        "in": figures.transfers_in,
+        "out": figures.transfers_out,
+        "count": len(transfers),
+        "in_transit_out": sum(t.amount for t in pending if t.from_session_id == session.pk),
+        "in_transit_in": sum(t.amount for t in pending if t.to_session_id == session.pk),
+        "items": [
+            {
+                "id": t.public_id,
+                "direction": "out" if t.from_session_id == session.pk else "in",
+                "other_side": _other_side(t, session),
+                "status": t.status,
+                "amount": t.amount,
+                "counted": t.counted_amount,
+                "decided_by": str(t.decided_by) if t.decided_by else None,
+            }
+            for t in transfers
+        ],
+    }
+
+
 def _drawer_section(records: _Records) -> dict[str, Any]:
     """Transfers, the takings' totals, and the count against what was expected (shown only
     once the drawer is counted: the close is blind)."""
     session, figures = records.session, records.figures
     gross = sum(p.amount for p in records.payments)
     return {
-        "transfers": {
-            "in": figures.transfers_in,
-            "out": figures.transfers_out,
-            "count": CashTransfer.objects.filter(from_session=session).count()
-            + CashTransfer.objects.filter(to_session=session).count(),
-        },
+        "transfers": _transfers_section(session, figures),
         "gross_takings": gross,
         "refunds_total": records.refunds_total,
         "net_takings": gross - records.refunds_total,
@@ -263,6 +295,28 @@ def _add_nested(total: dict[str, Any], part: dict[str, Any]) -> None:
             total[key] = total.get(key, 0) + value
 
 
+def _in_transit(sessions: list[CashierSession]) -> list[dict[str, Any]]:
+    """Cash sent from or to the day's sessions and not counted in yet (in neither drawer)."""
+    pending = (
+        CashTransfer.objects.filter(
+            Q(from_session__in=sessions) | Q(to_session__in=sessions),
+            status=CashTransferStatus.PENDING,
+        )
+        .select_related("from_session", "to_session", "created_by")
+        .order_by("created_at", "pk")
+    )
+    return [
+        {
+            "id": t.public_id,
+            "from": t.from_session.public_id if t.from_session else "safe",
+            "to": t.to_session.public_id if t.to_session else "safe",
+            "amount": t.amount,
+            "created_by": str(t.created_by),
+        }
+        for t in pending
+    ]
+
+
 def terminal_day_report(*, terminal: Terminal, day: date) -> dict[str, Any]:
     """The Z-report of one terminal's day (sessions opened that local day): the counted
     sessions summed, each session's report, and the sessions still open (not counted)."""
@@ -289,5 +343,6 @@ def terminal_day_report(*, terminal: Terminal, day: date) -> dict[str, Any]:
         "totals": totals,
         "sessions": reports,
         "still_open": [s.public_id for s in sessions if s.status not in COUNTED_SESSION_STATUSES],
+        "in_transit": _in_transit(sessions),
         "agrees": all(report["agrees"] for report in reports),
     }

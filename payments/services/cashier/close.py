@@ -31,9 +31,14 @@ from payments.errors import (
     SessionNotHandedOver,
     SessionNotPendingApproval,
     SessionPaymentsInFlight,
+    SessionTransfersPending,
 )
 from payments.models import CashierSession, CashierSessionStatus
-from payments.selectors.cashier_figures import CLOSING_SOURCE, session_expected_cash
+from payments.selectors.cashier_figures import (
+    CLOSING_SOURCE,
+    session_expected_cash,
+    transfer_ids_pending,
+)
 from payments.selectors.payments import payment_ids_in_flight
 from payments.services.cashier.counts import count_normalize
 from payments.services.cashier.sessions import session_check_owner, session_create
@@ -57,6 +62,11 @@ def _refuse_unless_open(session: CashierSession) -> None:
     in_flight = payment_ids_in_flight(cashier_session=session)
     if in_flight:
         raise SessionPaymentsInFlight(detail={"payments": in_flight})
+    # Cash in transit is in neither drawer: it is counted in (or canceled) first, or the
+    # shortage of a transfer never counted could land on a colleague.
+    pending = transfer_ids_pending(session=session)
+    if pending:
+        raise SessionTransfersPending(detail={"transfers": pending})
 
 
 def _post(session: CashierSession, suffix: str, lines: list[Posting], memo: str) -> None:
@@ -107,7 +117,8 @@ def session_close(*, session: CashierSession, count: Any, closed_by: User) -> Ca
     either committed before (and is in the totals) or is refused after.
 
     Refused: a second close (``session_already_closed``), a session being handed over, a
-    desk payment still in flight, a bad count — each before anything is written."""
+    desk payment still in flight, a cash transfer out or in still pending, a bad count —
+    each before anything is written."""
     count, counted = count_normalize(count=count)
     with transaction.atomic():
         session = _lock(session)

@@ -78,6 +78,10 @@ def report_pdf(*, report: dict[str, Any]) -> bytes:
         document.set_font(style="", size=10)
         _figures(document, {**report["totals"], **_defaults(report["totals"])})
         _rows(document, [("Ca chưa đóng (still open)", ", ".join(report["still_open"]) or "-")])
+        transit = ", ".join(
+            f"{t['id']} {t['from']} -> {t['to']}: {t['amount']}" for t in report["in_transit"]
+        )
+        _rows(document, [("Tiền đang chuyển (cash in transit)", transit or "-")])
     for index, part in enumerate(sessions):
         if "sessions" in report or index:
             document.add_page()

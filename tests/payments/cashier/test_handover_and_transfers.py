@@ -153,6 +153,18 @@ def test_cash_moves_between_drawers_and_the_safe_and_both_sessions_follow(staff_
 
     for response in (to_second, from_safe, to_safe):
         assert response.status_code == 201, response.content
+    # Each side counts in what it received (a supervisor for the safe).
+    supervisor = staff_client(Role.SUPERVISOR)
+    for client, sent in (
+        (second_client, to_second),
+        (second_client, from_safe),
+        (supervisor, to_safe),
+    ):
+        counted = sent.json()["amount"]
+        confirmed = post(
+            client, f"{TRANSFERS_URL}/{sent.json()['id']}/confirm", {"counted": counted}
+        )
+        assert confirmed.json()["status"] == "confirmed", confirmed.content
     assert (drawer(first), drawer(second)) == (100_000, 620_000)
     assert balance(MAIN_CASH) - safe_before == -500_000 + 80_000
     first_closed = close(first_client, first, {"100000": 1}).json()
@@ -160,8 +172,16 @@ def test_cash_moves_between_drawers_and_the_safe_and_both_sessions_follow(staff_
     assert (first_closed["expected_cash"], first_closed["variance"]) == (100_000, 0)
     assert (second_closed["expected_cash"], second_closed["variance"]) == (620_000, 0)
     first_report, second_report = report(first_client, first), report(second_client, second)
-    assert first_report["transfers"] == {"in": 0, "out": 200_000, "count": 2}
-    assert second_report["transfers"] == {"in": 620_000, "out": 0, "count": 2}
+    assert {k: first_report["transfers"][k] for k in ("in", "out", "count")} == {
+        "in": 0,
+        "out": 200_000,
+        "count": 2,
+    }
+    assert {k: second_report["transfers"][k] for k in ("in", "out", "count")} == {
+        "in": 620_000,
+        "out": 0,
+        "count": 2,
+    }
     assert first_report["agrees"]
     assert second_report["agrees"]
 
