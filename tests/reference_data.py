@@ -18,7 +18,7 @@ CHART = importlib.import_module("billing.migrations.0003_chart_of_accounts_and_r
 INSURANCE_RULES = importlib.import_module("billing.migrations.0006_insurance_rules")
 ROUTE_RATIOS_BY_LEVEL = importlib.import_module("billing.migrations.0011_route_ratios_by_level")
 PAYMENT_ACCOUNTS = importlib.import_module("payments.migrations.0002_suspense_account")
-TRANSIT_ACCOUNTS = importlib.import_module("payments.migrations.0008_cash_transfers_two_sided")
+TRANSIT_ACCOUNTS = importlib.import_module("payments.migrations.0009_cash_transfers_two_sided")
 
 
 def reference_data_load() -> None:

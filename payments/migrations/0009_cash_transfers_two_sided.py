@@ -31,7 +31,7 @@ def confirm_earlier_transfers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0007_refund_reason_choices'),
+        ('payments', '0008_settlement_and_reconciliation'),
         ('billing', '0003_chart_of_accounts_and_roles'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
