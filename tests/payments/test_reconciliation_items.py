@@ -33,7 +33,7 @@ ITEMS = "/api/v1/reconciliation/items"
 
 def finance_person(staff_client: Callable[..., APIClient]) -> APIClient:
     client = staff_client(Role.FINANCE)
-    client.default_format = "json"  # type: ignore[attr-defined]
+    client.default_format = "json"
     return client
 
 
