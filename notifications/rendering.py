@@ -1,7 +1,19 @@
 """Receipt PDFs: an A4 page and an 80 mm thermal-printer roll, drawn from the receipt's
 frozen content with the shared DejaVu font (``config.pdf``), with a QR code of the public
 verification URL (segno). ``public=True`` leaves out everything personal (buyer and service
-lines) for the verification page."""
+lines) for the verification page.
+
+What makes them read cleanly:
+
+* every line is ``LINE_HEIGHT`` times its font size high, so a stacked Vietnamese mark (the
+  circumflex and grave of "Ồ", the breve and dot of "Ặ") never touches the line above;
+* a number is never broken: the A4 table's number columns are as wide as their widest
+  amount (the font shrinks a step at a time before the description column gets too narrow),
+  and text wraps only at spaces, which amounts ("24.999.999.999") never contain;
+* long names wrap at word boundaries (fpdf2's word wrapping, inside their column);
+* the A4 form ends with a signature block: payer and cashier at the desk, the electronic
+  document statement where nobody signs (kiosk, phone).
+"""
 
 from __future__ import annotations
 
@@ -15,17 +27,36 @@ from billing.money import format_vnd
 from config.pdf import THERMAL_80MM, pdf_document
 from notifications.models import PdfLayout
 
+# Line height as a multiple of the font size.
+LINE_HEIGHT = 1.5
+A4_WIDTH = 190.0  # 210 mm less 10 mm margins
+CELL_PADDING = 1.0  # mm, each side of a table cell
+_MIN_DESCRIPTION_WIDTH = 40.0
+_SMALLEST_TABLE_FONT = 6.0
+_A4_TABLE_FONT = 8.0
+# (heading, numeric): the description column takes what the others leave.
 _A4_COLUMNS = (
-    ("STT", 8),
-    ("Nội dung", 52),
-    ("ĐVT", 12),
-    ("SL", 10),
-    ("Đơn giá", 20),
-    ("Thành tiền", 22),
-    ("Thuế GTGT", 14),
-    ("BHYT trả", 26),
-    ("Người bệnh trả", 26),
+    ("STT", False),
+    ("Tên dịch vụ, thuốc", False),
+    ("ĐVT", False),
+    ("SL", True),
+    ("Đơn giá chưa thuế", True),
+    ("Thành tiền chưa thuế", True),
+    ("Thuế suất", False),
+    ("Tiền thuế GTGT", True),
+    ("BHYT trả", True),
+    ("Người bệnh trả", True),
 )
+_DESCRIPTION = 1
+SIGN_HINT = "(Ký, ghi rõ họ tên)"
+ELECTRONIC_STATEMENT = (
+    "Biên lai điện tử do hệ thống của bệnh viện lập tự động, không cần chữ ký; "
+    "kiểm tra tính xác thực bằng mã tra cứu dưới đây."
+)
+
+
+def _money(amount: int) -> str:
+    return format_vnd(amount, symbol=False)
 
 
 def _qr_png(url: str) -> io.BytesIO:
@@ -41,9 +72,36 @@ def _number_block(number: str) -> list[str]:
     return [f"Mẫu số: {form}", f"Ký hiệu: {symbol}", f"Số: {serial}"]
 
 
-def _line(document: FPDF, text: str, *, bold: bool = False, size: float | None = None) -> None:
+def _height(document: FPDF) -> float:
+    return float(document.font_size) * LINE_HEIGHT
+
+
+def _line(
+    document: FPDF,
+    text: str,
+    *,
+    bold: bool = False,
+    size: float | None = None,
+    align: str = "L",
+    width: float = 0,
+) -> None:
     document.set_font(style="B" if bold else "", size=size or document.font_size_pt)
-    document.multi_cell(w=0, text=text, align="L", new_x="LMARGIN", new_y="NEXT")
+    document.multi_cell(
+        w=width, h=_height(document), text=text, align=align, new_x="LMARGIN", new_y="NEXT"
+    )
+
+
+def _line_values(line: dict[str, Any]) -> dict[str, Any]:
+    """A line's figures, also for receipts issued before the lines carried their VAT."""
+    return {
+        "unit_price_before_vat": line.get("unit_price_before_vat", line["unit_price"]),
+        "amount_before_vat": line.get("amount_before_vat", line["amount"]),
+        "vat_amount": line.get("vat_amount", 0),
+    }
+
+
+def _vat_summary(content: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(content["invoice"].get("vat_summary") or [])
 
 
 def _money_lines(content: dict[str, Any]) -> list[tuple[str, bool]]:
@@ -52,7 +110,7 @@ def _money_lines(content: dict[str, Any]) -> list[tuple[str, bool]]:
     if refund:
         rows.append((f"Hoàn trả cho biên lai số: {content['reverses']}", False))
     label = "Số tiền hoàn trả" if refund else "Số tiền thu"
-    rows.append((f"{label}: {format_vnd(content['amount'], symbol=False)} đồng", True))
+    rows.append((f"{label}: {_money(content['amount'])} đồng", True))
     rows.append((f"Bằng chữ: {content['amount_in_words']}", False))
     return rows
 
@@ -64,138 +122,323 @@ def _buyer_lines(content: dict[str, Any]) -> list[str]:
         rows.append(f"Số CCCD: {buyer['citizen_id_masked']}")
     if invoice.get("number"):
         rows.append(
-            f"Hóa đơn {invoice['number']}: tổng chi phí "
-            f"{format_vnd(invoice['total'], symbol=False)} đồng, BHYT "
-            f"chi trả {format_vnd(invoice['insurance_share'], symbol=False)}, người bệnh chi trả "
-            f"{format_vnd(invoice['patient_share'], symbol=False)}"
+            f"Bảng kê {invoice['number']}: tổng chi phí {_money(invoice['total'])} đồng, BHYT "
+            f"chi trả {_money(invoice['insurance_share'])}, người bệnh chi trả "
+            f"{_money(invoice['patient_share'])}"
         )
     return rows
 
 
-def _a4(content: dict[str, Any], number: str, public: bool) -> FPDF:
+def einvoice_lines(einvoice: dict[str, Any] | None) -> list[str]:
+    """Where the e-invoice covering the services is looked up, once it exists."""
+    if not einvoice or not einvoice.get("number"):
+        return []
+    code = einvoice.get("tax_authority_code")
+    rows = [
+        f"Hóa đơn điện tử: ký hiệu {einvoice['form']}{einvoice['symbol']}, "
+        f"số {einvoice['number']}" + (f", mã CQT {code}" if code else "")
+    ]
+    if einvoice.get("lookup_url"):
+        rows.append(f"Tra cứu hóa đơn tại {einvoice['lookup_url']}")
+    if einvoice.get("lookup_code"):
+        rows.append(f"Mã tra cứu hóa đơn: {einvoice['lookup_code']}")
+    rows.append("Hóa đơn điện tử được ký số bởi người bán và cấp mã bởi cơ quan thuế.")
+    return rows
+
+
+# --- A4 --------------------------------------------------------------------------------
+
+
+def _a4(
+    content: dict[str, Any], number: str, public: bool, einvoice: dict[str, Any] | None
+) -> FPDF:
     document = pdf_document()
     document.set_margins(10, 10, 10)
+    document.set_auto_page_break(True, margin=12)
     document.add_page()
     seller = content["seller"]
     top = document.get_y()
     document.set_font(style="B", size=11)
-    document.multi_cell(w=130, text=seller["name"], new_x="LMARGIN", new_y="NEXT")
-    document.set_font(style="", size=9)
-    document.multi_cell(w=130, text=f"Địa chỉ: {seller['address']}", new_x="LMARGIN", new_y="NEXT")
     document.multi_cell(
-        w=130, text=f"Mã số thuế: {seller['tax_code']}", new_x="LMARGIN", new_y="NEXT"
+        w=130, h=_height(document), text=seller["name"], new_x="LMARGIN", new_y="NEXT"
     )
+    document.set_font(style="", size=9)
+    for text in (f"Địa chỉ: {seller['address']}", f"Mã số thuế: {seller['tax_code']}"):
+        document.multi_cell(w=130, h=_height(document), text=text, new_x="LMARGIN", new_y="NEXT")
     bottom = document.get_y()
     document.set_xy(150, top)
-    document.multi_cell(w=50, text="\n".join(_number_block(number)))
-    document.set_y(max(bottom, document.get_y()) + 4)
-    document.set_font(style="B", size=16)
-    document.cell(w=0, text=content["title"], align="C", new_x="LMARGIN", new_y="NEXT")
-    document.set_font(style="", size=10)
-    document.cell(
-        w=0, text=f"Ngày {content['issued_on']}", align="C", new_x="LMARGIN", new_y="NEXT"
-    )
-    document.ln(4)
+    document.multi_cell(w=50, h=_height(document), text="\n".join(_number_block(number)))
+    document.set_y(max(bottom, document.get_y()) + 3)
+    _line(document, content["title"], bold=True, size=16, align="C")
+    if content.get("subtitle"):
+        _line(document, f"({content['subtitle']})", size=9, align="C")
+    _line(document, f"Ngày {content['issued_on']}", size=10, align="C")
+    document.ln(3)
     if not public:
         for row in _buyer_lines(content):
-            _line(document, row)
+            _line(document, row, size=10)
         document.ln(2)
         _a4_table(document, content["invoice"]["lines"])
+        summary = _vat_summary(content)
+        if summary:
+            document.ln(2)
+            _a4_vat_table(document, summary)
         document.ln(2)
     for row, bold in _money_lines(content):
         _line(document, row, bold=bold, size=10)
-    _line(document, f"Người thu tiền: {content['issued_by']}")
-    document.ln(3)
-    document.image(_qr_png(content["verification_url"]), w=30)
-    document.set_font(size=8)
-    _line(document, f"Tra cứu biên lai: {content['verification_url']}")
-    _line(document, f"Mã tra cứu: {content['verification_code']}")
+    if content.get("notice"):
+        document.ln(1)
+        _line(document, content["notice"], size=8.5)
+    for row in einvoice_lines(einvoice):
+        _line(document, row, size=8.5)
+    _a4_signatures(document, content, public)
+    _a4_verification(document, content)
     return document
 
 
-def _a4_table(document: FPDF, lines: list[dict[str, Any]]) -> None:
-    document.set_font(size=8)
-    widths = tuple(width for _, width in _A4_COLUMNS)
-    with document.table(col_widths=widths, text_align="CENTER", line_height=4.5) as table:
-        heading = table.row()
-        for title, _ in _A4_COLUMNS:
-            heading.cell(title)
-        for index, line in enumerate(lines, start=1):
-            row = table.row()
-            for value in (
+def _fits(document: FPDF, texts: list[str], heading: str) -> float:
+    """The width a column needs: its widest value, or its heading's longest word (headings
+    print bold)."""
+    values = [document.get_string_width(text) for text in texts]
+    style = document.font_style
+    document.set_font(style="B")
+    words = [document.get_string_width(word) for word in heading.split()]
+    document.set_font(style=style)
+    return max([*words, *values, 0.0]) + 2 * CELL_PADDING + 0.5
+
+
+def _a4_rows(lines: list[dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for index, line in enumerate(lines, start=1):
+        values = _line_values(line)
+        rows.append(
+            [
                 str(index),
                 line["name"],
                 line["unit"],
                 str(line["quantity"]),
-                format_vnd(line["unit_price"], symbol=False),
-                format_vnd(line["amount"], symbol=False),
+                _money(values["unit_price_before_vat"]),
+                _money(values["amount_before_vat"]),
                 line["vat"],
-                format_vnd(line["insurance_share"], symbol=False),
-                format_vnd(line["patient_share"], symbol=False),
-            ):
+                _money(values["vat_amount"]) if line["vat"] != "KCT" else "",
+                _money(line["insurance_share"]),
+                _money(line["patient_share"]),
+            ]
+        )
+    return rows
+
+
+def column_widths(
+    document: FPDF, rows: list[list[str]], headings: list[str], total: float = A4_WIDTH
+) -> tuple[float, list[float]]:
+    """The font size and the column widths of a table whose every column but the
+    description fits its widest value on one line: the font shrinks half a point at a time
+    (down to 6 pt) while the description column would be narrower than 40 mm. The
+    description takes the rest; its text wraps between words."""
+    size = _A4_TABLE_FONT
+    while True:
+        document.set_font(size=size)
+        widths = [
+            _fits(document, [row[i] for row in rows], heading) if i != _DESCRIPTION else 0.0
+            for i, heading in enumerate(headings)
+        ]
+        description = total - sum(widths)
+        if description >= _MIN_DESCRIPTION_WIDTH or size <= _SMALLEST_TABLE_FONT:
+            widths[_DESCRIPTION] = max(description, 10.0)
+            return size, widths
+        size -= 0.5
+
+
+def _a4_table(document: FPDF, lines: list[dict[str, Any]]) -> None:
+    headings = [heading for heading, _ in _A4_COLUMNS]
+    rows = _a4_rows(lines)
+    size, widths = column_widths(document, rows, headings)
+    document.set_font(style="", size=size)
+    align = tuple("RIGHT" if numeric else "LEFT" for _, numeric in _A4_COLUMNS)
+    with document.table(
+        col_widths=tuple(widths),
+        width=sum(widths),
+        text_align=align,
+        line_height=_height(document),
+        padding=CELL_PADDING,
+        align="LEFT",
+        v_align="TOP",
+    ) as table:
+        heading_row = table.row()
+        for heading in headings:
+            heading_row.cell(heading)
+        for values in rows:
+            row = table.row()
+            for value in values:
                 row.cell(value)
 
 
+def _a4_vat_table(document: FPDF, summary: list[dict[str, Any]]) -> None:
+    headings = ["Thuế suất", "Thành tiền chưa thuế", "Tiền thuế GTGT", "Cộng tiền thanh toán"]
+    rows = [
+        [
+            row["vat"],
+            _money(row["amount_before_vat"]),
+            _money(row["vat_amount"]),
+            _money(row["amount"]),
+        ]
+        for row in summary
+    ]
+    document.set_font(style="B", size=8.5)
+    _line(document, "Tổng hợp theo thuế suất GTGT")
+    document.set_font(style="", size=8)
+    widths = [max(_fits(document, [r[i] for r in rows], h), 30.0) for i, h in enumerate(headings)]
+    with document.table(
+        col_widths=tuple(widths),
+        width=sum(widths),
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        line_height=_height(document),
+        padding=CELL_PADDING,
+        align="LEFT",
+        v_align="TOP",
+    ) as table:
+        heading_row = table.row()
+        for heading in headings:
+            heading_row.cell(heading)
+        for values in rows:
+            row = table.row()
+            for value in values:
+                row.cell(value)
+
+
+def _a4_signatures(document: FPDF, content: dict[str, Any], public: bool) -> None:
+    """Payer and cashier sign a receipt taken at the desk; a kiosk's or phone's receipt says
+    it is an electronic document that nobody signs."""
+    document.set_font(size=9.5)
+    block = 34.0
+    if document.get_y() + block > document.h - document.b_margin:
+        document.add_page()
+    document.ln(4)
+    top = document.get_y()
+    half = A4_WIDTH / 2
+    signed = content.get("channel", "desk") == "desk"
+    payer = "" if public else content["buyer"]["name"]
+    columns = [
+        ("Người nộp tiền", SIGN_HINT if signed else "", payer if signed else ""),
+        ("Người thu tiền", SIGN_HINT if signed else "", content["issued_by"]),
+    ]
+    lowest = top
+    for index, (title, hint, name) in enumerate(columns):
+        document.set_xy(10 + index * half, top)
+        document.set_font(style="B", size=9.5)
+        document.multi_cell(w=half, h=_height(document), text=title, align="C")
+        document.set_x(10 + index * half)
+        document.set_font(style="", size=8)
+        if hint:
+            document.multi_cell(w=half, h=_height(document), text=hint, align="C")
+        document.set_xy(10 + index * half, top + (22 if signed else 10))
+        document.set_font(style="", size=9.5)
+        document.multi_cell(w=half, h=_height(document), text=name, align="C")
+        lowest = max(lowest, document.get_y())
+    document.set_xy(10, max(lowest + 2, top + (30 if signed else 17)))
+    if not signed:
+        _line(document, ELECTRONIC_STATEMENT, size=8.5)
+
+
+def _a4_verification(document: FPDF, content: dict[str, Any]) -> None:
+    if document.get_y() + 45 > document.h - document.b_margin:
+        document.add_page()
+    document.ln(2)
+    document.image(_qr_png(content["verification_url"]), w=30)
+    _line(document, f"Kiểm tra biên lai: {content['verification_url']}", size=8)
+    _line(document, f"Mã kiểm tra: {content['verification_code']}", size=8)
+
+
+# --- 80 mm thermal roll ------------------------------------------------------------------
+
+
+def _thermal_line_rows(line: dict[str, Any]) -> list[str]:
+    values = _line_values(line)
+    rows = [
+        f"  {line['quantity']} {line['unit']} x {_money(values['unit_price_before_vat'])}"
+        f" = {_money(values['amount_before_vat'])}"
+    ]
+    if line["vat"] == "KCT":
+        rows.append("  Thuế GTGT: KCT")
+    else:
+        rows.append(
+            f"  Thuế GTGT {line['vat']}: {_money(values['vat_amount'])}"
+            f" · Cộng {_money(line['amount'])}"
+        )
+    rows.append(f"  BHYT {_money(line['insurance_share'])} · NB {_money(line['patient_share'])}")
+    return rows
+
+
 def _thermal_draw(
-    content: dict[str, Any], number: str, public: bool, height: float = 1000.0
+    content: dict[str, Any],
+    number: str,
+    public: bool,
+    einvoice: dict[str, Any] | None,
+    height: float = 2000.0,
 ) -> FPDF:
     document = pdf_document(page_format=(THERMAL_80MM[0], height))
     document.set_margins(4, 4, 4)
     document.set_auto_page_break(False)
     document.add_page()
     seller = content["seller"]
-    document.set_font(style="B", size=8.5)
-    document.multi_cell(w=0, text=seller["name"], align="C", new_x="LMARGIN", new_y="NEXT")
-    document.set_font(style="", size=7)
-    for text in (
-        seller["address"],
-        f"MST: {seller['tax_code']}",
-        " · ".join(_number_block(number)),
-    ):
-        document.multi_cell(w=0, text=text, align="C", new_x="LMARGIN", new_y="NEXT")
+    _line(document, seller["name"], bold=True, size=8.5, align="C")
+    header = (seller["address"], f"MST: {seller['tax_code']}", " · ".join(_number_block(number)))
+    for text in header:
+        _line(document, text, size=7, align="C")
     document.ln(1)
-    document.set_font(style="B", size=10)
-    document.multi_cell(w=0, text=content["title"], align="C", new_x="LMARGIN", new_y="NEXT")
-    document.set_font(style="", size=7.5)
-    document.multi_cell(
-        w=0, text=f"Ngày {content['issued_on']}", align="C", new_x="LMARGIN", new_y="NEXT"
-    )
+    _line(document, content["title"], bold=True, size=10, align="C")
+    if content.get("subtitle"):
+        _line(document, f"({content['subtitle']})", size=6.5, align="C")
+    _line(document, f"Ngày {content['issued_on']}", size=7.5, align="C")
     if not public:
         for row in _buyer_lines(content):
-            _line(document, row)
+            _line(document, row, size=7.5)
         for line in content["invoice"]["lines"]:
-            _line(document, line["name"], bold=True)
-            _line(
-                document,
-                f"  {line['quantity']} {line['unit']} x "
-                f"{format_vnd(line['unit_price'], symbol=False)} = "
-                f"{format_vnd(line['amount'], symbol=False)}  VAT {line['vat']}",
-            )
-            _line(
-                document,
-                f"  BHYT {format_vnd(line['insurance_share'], symbol=False)} · "
-                f"NB {format_vnd(line['patient_share'], symbol=False)}",
-            )
+            _line(document, line["name"], bold=True, size=7.5)
+            for row in _thermal_line_rows(line):
+                _line(document, row, size=7.5)
+        summary = _vat_summary(content)
+        if summary:
+            _line(document, "Tổng theo thuế suất GTGT:", bold=True, size=7.5)
+            for rate in summary:
+                _line(
+                    document,
+                    f"  {rate['vat']}: chưa thuế {_money(rate['amount_before_vat'])}"
+                    f" · thuế {_money(rate['vat_amount'])} · cộng {_money(rate['amount'])}",
+                    size=7.5,
+                )
     document.ln(1)
     for row, bold in _money_lines(content):
-        _line(document, row, bold=bold)
-    _line(document, f"Người thu: {content['issued_by']}")
+        _line(document, row, bold=bold, size=7.5)
+    _line(document, f"Người thu: {content['issued_by']}", size=7.5)
+    if content.get("notice"):
+        _line(document, content["notice"], size=6.5)
+    for row in einvoice_lines(einvoice):
+        _line(document, row, size=6.5)
     document.image(_qr_png(content["verification_url"]), w=26, x=(80 - 26) / 2)
-    _line(document, f"Mã tra cứu: {content['verification_code']}")
-    _line(document, content["verification_url"])
+    _line(document, f"Mã kiểm tra: {content['verification_code']}", size=7.5)
+    _line(document, content["verification_url"], size=7.5)
     return document
 
 
-def _thermal(content: dict[str, Any], number: str, public: bool) -> FPDF:
+def _thermal(
+    content: dict[str, Any], number: str, public: bool, einvoice: dict[str, Any] | None
+) -> FPDF:
     """Drawn twice: once on a long page to measure, then on a page as long as the
     printout (a roll has no fixed page length; fpdf2 needs the height up front)."""
-    measured = _thermal_draw(content, number, public).get_y() + 4
-    return _thermal_draw(content, number, public, height=measured)
+    measured = _thermal_draw(content, number, public, einvoice).get_y() + 4
+    return _thermal_draw(content, number, public, einvoice, height=measured)
 
 
 def receipt_pdf(
-    *, content: dict[str, Any], number: str, layout: str, public: bool = False
+    *,
+    content: dict[str, Any],
+    number: str,
+    layout: str,
+    public: bool = False,
+    einvoice: dict[str, Any] | None = None,
 ) -> bytes:
-    """The PDF of a receipt's content in ``layout`` (``a4`` or ``thermal``)."""
+    """The PDF of a receipt's content in ``layout`` (``a4`` or ``thermal``), naming the
+    e-invoice that covers its services when ``einvoice`` (its lookup data) is given."""
     draw = _a4 if layout == PdfLayout.A4 else _thermal
-    return bytes(draw(content, number, public).output())
+    return bytes(draw(content, number, public, einvoice).output())

@@ -457,13 +457,21 @@ CELERY_BEAT_SCHEDULE.update(
 )
 
 # --- Receipts and messages (notifications) ----------------------------------------------
-# Form number (Decree 123/2020/ND-CP: 1 VAT invoice, 2 sales invoice, 5 receipts/tickets)
-# and the 6-character symbol per channel; "{yy}" becomes the two digits of the issue year
-# (C26TKA in 2026), so a symbol never has to be edited on 1 January.
+# A payment receipt is proof of payment, not the tax invoice (that is the e-invoice issued
+# through the provider, below). Form number and the 6-character symbol per series: one per
+# channel for payments, one for advances, one for refunds; "{yy}" becomes the two digits of
+# the issue year (K26TKA in 2026), so a symbol never has to be edited on 1 January. A symbol
+# starts with K: C would claim a tax authority's code that a receipt never carries.
 RECEIPT_FORM = env.str("RECEIPT_FORM", default="5")
 RECEIPT_SERIES = env.dict(
     "RECEIPT_SERIES",
-    default={"kiosk": "C{yy}TKA", "desk": "C{yy}TQA", "phone": "C{yy}TDA"},
+    default={
+        "kiosk": "K{yy}TKA",
+        "desk": "K{yy}TQA",
+        "phone": "K{yy}TDA",
+        "deposit": "K{yy}TUA",
+        "refund": "K{yy}THA",
+    },
 )
 # Where rendered receipt PDFs are stored: a key of STORAGES (FileSystemStorage under
 # MEDIA_ROOT by default; point "receipts" at S3 or similar in production).

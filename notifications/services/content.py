@@ -1,10 +1,18 @@
-"""What a receipt says (Decree 123/2020/ND-CP Art. 10), frozen when it is
-issued: a JSON snapshot the PDF, the API and the public page are all drawn from."""
+"""What a receipt says, frozen when it is issued: a JSON snapshot the PDF, the API and the
+public page are all drawn from.
+
+A receipt is proof of payment (biên lai thu tiền / phiếu thu), not the tax invoice: its
+title, its notice and its symbol (``K``: no tax authority's code) say so. The services' legal
+document is the e-invoice issued through the hospital's provider; the printout names it once
+it exists. The lines carry what an invoice's lines carry (Decree 123/2020/ND-CP Art. 10 as
+amended by Decree 70/2025/ND-CP): VAT-liable pharmacy lines show the price and amount before
+VAT, the rate and the VAT amount, and the receipt totals them per rate."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -12,14 +20,37 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import Invoice, VatRate
+from billing.models import Invoice, InvoiceLine, VatRate
+from billing.money import round_half_up
+from notifications.models import ReceiptKind
 from notifications.words import amount_in_words_vi
 from payments.models import Payment, PaymentMethod, Refund
 
 TITLES = {
-    "payment": "BIÊN LAI THU TIỀN",
-    "deposit": "BIÊN LAI THU TIỀN TẠM ỨNG",
-    "refund": "BIÊN LAI HOÀN TRẢ TIỀN",
+    ReceiptKind.PAYMENT: "BIÊN LAI THU TIỀN",
+    ReceiptKind.DEPOSIT: "BIÊN LAI THU TIỀN TẠM ỨNG",
+    ReceiptKind.REFUND: "BIÊN LAI HOÀN TRẢ TIỀN",
+}
+# Under the title: what the document is, and that it is not the tax invoice.
+SUBTITLES = {
+    ReceiptKind.PAYMENT: "Chứng từ xác nhận đã thu tiền, không phải hóa đơn",
+    ReceiptKind.DEPOSIT: "Tiền tạm ứng viện phí, không phải hóa đơn",
+    ReceiptKind.REFUND: "Chứng từ hoàn trả tiền, không phải hóa đơn",
+}
+NOTICES = {
+    ReceiptKind.PAYMENT: (
+        "Biên lai này không phải hóa đơn. Hóa đơn điện tử cho các dịch vụ trên do bệnh viện "
+        "lập qua nhà cung cấp hóa đơn điện tử, có mã của cơ quan thuế; thông tin tra cứu "
+        "in dưới đây khi hóa đơn đã được lập."
+    ),
+    ReceiptKind.DEPOSIT: (
+        "Biên lai này không phải hóa đơn. Tiền tạm ứng được trừ vào chi phí khi thanh toán "
+        "ra viện, hoặc hoàn trả; hóa đơn điện tử được lập cho các dịch vụ khi thanh toán."
+    ),
+    ReceiptKind.REFUND: (
+        "Biên lai này không phải hóa đơn. Nếu dịch vụ đã có hóa đơn điện tử, bệnh viện lập "
+        "hóa đơn điều chỉnh hoặc thay thế theo quy định."
+    ),
 }
 METHODS_VI = {
     PaymentMethod.CASH: "Tiền mặt",
@@ -27,23 +58,35 @@ METHODS_VI = {
     PaymentMethod.CARD_PRESENT: "Thẻ ngân hàng (máy POS)",
     PaymentMethod.VIETQR: "Chuyển khoản (VietQR)",
 }
-SYMBOL_PATTERN = "^[CK][0-9]{2}[TM][A-Z]{2}$"
+# K: the document carries no tax authority's code; then the year, T/M, two letters.
+SYMBOL_PATTERN = "^K[0-9]{2}[TM][A-Z]{2}$"
 
 
-def receipt_series(*, channel: str, year: int) -> tuple[str, str]:
-    """The form number and the 6-character symbol for ``channel`` in ``year``:
-    ``RECEIPT_SERIES[channel]`` with ``{yy}`` replaced by the year's last two digits."""
-    template = settings.RECEIPT_SERIES.get(channel)
+def receipt_series(*, series: str, year: int) -> tuple[str, str]:
+    """The form number and the 6-character symbol of ``series`` (a channel, ``deposit`` or
+    ``refund``) in ``year``: ``RECEIPT_SERIES[series]`` with ``{yy}`` replaced by the
+    year's last two digits."""
+    template = settings.RECEIPT_SERIES.get(series)
     form = str(settings.RECEIPT_FORM)
     if template is None:
-        raise ImproperlyConfigured(f"RECEIPT_SERIES has no symbol for channel {channel!r}")
+        raise ImproperlyConfigured(f"RECEIPT_SERIES has no symbol for {series!r}")
     symbol = template.replace("{yy}", f"{year % 100:02d}")
     if not re.fullmatch(SYMBOL_PATTERN, symbol) or form not in ("1", "2", "5"):
         raise ImproperlyConfigured(
-            f"RECEIPT_FORM/RECEIPT_SERIES[{channel!r}] = {form}/{template!r} is not a form "
-            "1, 2 or 5 with a symbol like C{yy}TAA (C/K, year, T/M, two letters)"
+            f"RECEIPT_FORM/RECEIPT_SERIES[{series!r}] = {form}/{template!r} is not a form "
+            "1, 2 or 5 with a symbol like K{yy}TAA (K: no tax authority's code, the year, "
+            "T/M, two letters)"
         )
     return form, symbol
+
+
+def series_for(*, kind: str, channel: str) -> str:
+    """Advances and refunds have their own series; payments one per channel."""
+    if kind == ReceiptKind.DEPOSIT:
+        return "deposit"
+    if kind == ReceiptKind.REFUND:
+        return "refund"
+    return channel
 
 
 def verification_url(code: str) -> str:
@@ -52,6 +95,45 @@ def verification_url(code: str) -> str:
 
 def _vat_label(rate: str) -> str:
     return "KCT" if rate == VatRate.KCT else f"{rate}%"
+
+
+def _before_vat(unit_price: int, rate: str) -> int:
+    """A VAT-inclusive unit price without its VAT, rounded half up."""
+    if rate in (VatRate.KCT, VatRate.ZERO):
+        return unit_price
+    percent = Decimal(rate)
+    return round_half_up(Decimal(unit_price) * 100 / (100 + percent))
+
+
+def _line_part(line: InvoiceLine) -> dict[str, Any]:
+    return {
+        "name": line.name,
+        "unit": line.unit,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "unit_price_before_vat": _before_vat(line.unit_price, line.vat_rate),
+        "amount_before_vat": line.amount - line.vat_amount,
+        "vat": _vat_label(line.vat_rate),
+        "vat_amount": line.vat_amount,
+        "amount": line.amount,
+        "insurance_share": line.insurance_share,
+        "patient_share": line.patient_share,
+    }
+
+
+def vat_summary(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Totals per VAT rate (KCT included), in the order the rates first appear: amount
+    before VAT, VAT, amount with VAT."""
+    totals: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        before = line.get("amount_before_vat", line["amount"])
+        row = totals.setdefault(
+            line["vat"], {"vat": line["vat"], "amount_before_vat": 0, "vat_amount": 0, "amount": 0}
+        )
+        row["amount_before_vat"] += before
+        row["vat_amount"] += line.get("vat_amount", 0)
+        row["amount"] += line["amount"]
+    return list(totals.values())
 
 
 def _issuer(payment: Payment) -> str:
@@ -64,24 +146,14 @@ def _issuer(payment: Payment) -> str:
 
 
 def _invoice_part(invoice: Invoice) -> dict[str, Any]:
+    lines = [_line_part(line) for line in invoice.lines.all()]
     return {
         "number": invoice.display_number,
         "total": invoice.total,
         "insurance_share": invoice.insurance_share,
         "patient_share": invoice.patient_share,
-        "lines": [
-            {
-                "name": line.name,
-                "unit": line.unit,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "amount": line.amount,
-                "vat": _vat_label(line.vat_rate),
-                "insurance_share": line.insurance_share,
-                "patient_share": line.patient_share,
-            }
-            for line in invoice.lines.all()
-        ],
+        "lines": lines,
+        "vat_summary": vat_summary(lines),
     }
 
 
@@ -91,8 +163,11 @@ def _single_line(name: str, amount: int) -> dict[str, Any]:
         "unit": "lần",
         "quantity": 1,
         "unit_price": amount,
-        "amount": amount,
+        "unit_price_before_vat": amount,
+        "amount_before_vat": amount,
         "vat": "KCT",
+        "vat_amount": 0,
+        "amount": amount,
         "insurance_share": 0,
         "patient_share": amount,
     }
@@ -101,6 +176,7 @@ def _single_line(name: str, amount: int) -> dict[str, Any]:
 def receipt_content(
     *,
     kind: str,
+    channel: str,
     payment: Payment,
     amount: int,
     issued_at: datetime,
@@ -123,8 +199,13 @@ def receipt_content(
     if refund is not None:
         # What is given back, as one line; the invoice's own lines stay on the receipt reversed.
         invoice_part["lines"] = [_single_line(f"Hoàn trả theo biên lai {reverses}", amount)]
+    invoice_part["vat_summary"] = vat_summary(invoice_part["lines"])
     return {
-        "title": TITLES[kind],
+        "kind": kind,
+        "channel": channel,
+        "title": TITLES[ReceiptKind(kind)],
+        "subtitle": SUBTITLES[ReceiptKind(kind)],
+        "notice": NOTICES[ReceiptKind(kind)],
         "seller": {
             "name": settings.HOSPITAL_NAME,
             "address": settings.HOSPITAL_ADDRESS,

@@ -5,7 +5,8 @@ Issuing runs in one transaction that
 1. locks the payment row, so duplicate or concurrent events for one payment serialise and
    the second finds the receipt the first made (also backed by unique constraints: one
    receipt per payment, one per refund);
-2. takes the next number of the series with ``sequence_next`` (the sequence row stays locked
+2. takes the next number of the series (one per channel for payments, one for advances,
+   one for refunds) with ``sequence_next`` (the sequence row stays locked
    until commit; a rollback gives the number back, so numbers are gap-free per form and
    symbol and restart each year with the symbol's year digits);
 3. writes the frozen content and the patient's messages (outbox rows);
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from billing.services.sequences import sequence_next
 from notifications.models import Receipt, ReceiptChannel, ReceiptKind, new_verification_code
-from notifications.services.content import receipt_content, receipt_series
+from notifications.services.content import receipt_content, receipt_series, series_for
 from notifications.services.messages import receipt_messages_enqueue
 from payments.models import CAPTURED_STATUSES, Payment, PaymentPurpose, Refund, RefundStatus
 
@@ -45,7 +46,7 @@ def _issue(
 ) -> Receipt:
     issued_at = timezone.now()
     year = timezone.localdate(issued_at).year
-    form, symbol = receipt_series(channel=channel, year=year)
+    form, symbol = receipt_series(series=series_for(kind=kind, channel=channel), year=year)
     code = new_verification_code()
     receipt = Receipt.objects.create(
         kind=kind,
@@ -63,6 +64,7 @@ def _issue(
         device=payment.created_by_device,
         content=receipt_content(
             kind=kind,
+            channel=channel,
             payment=payment,
             amount=amount,
             issued_at=issued_at,
@@ -110,7 +112,7 @@ def receipt_issue_for_payment(*, payment_id: int) -> Receipt | None:
 def receipt_issue_for_refund(*, refund_id: int) -> Receipt | None:
     """The refund receipt of a completed refund, reversing the payment's receipt (issued
     first if its own event has not arrived yet). Idempotent like
-    :func:`receipt_issue_for_payment`; issued in the desk series."""
+    :func:`receipt_issue_for_payment`; issued in the refund series (at the desk)."""
     with transaction.atomic():
         refund = Refund.objects.get(pk=refund_id)
         payment = (

@@ -131,3 +131,75 @@ def refund_receipt(payment: Payment, amount: int) -> Receipt:
 
 def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+# --- The printouts' stress set -----------------------------------------------------------
+
+# Every Vietnamese letter with a mark, capital and small: stacked ones (Ồ, Ặ, Ữ) included.
+DIACRITICS_UPPER = "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
+DIACRITICS = DIACRITICS_UPPER + DIACRITICS_UPPER.lower()
+LONGEST_NAME = (
+    "Phẫu thuật nội soi cắt toàn bộ tuyến giáp và nạo vét hạch cổ hai bên trong điều trị "
+    "ung thư tuyến giáp thể nhú có xâm lấn, kèm sinh thiết tức thì và theo dõi sau mổ"
+)[:200]
+TWELVE_DIGITS = 999_999_999_999
+
+
+def stress_line(index: int) -> dict[str, Any]:
+    """A line of the stress set: the longest names, every diacritic, 12-digit amounts, a
+    pharmacy line with 5 % VAT every third line."""
+    if index % 3 == 0:
+        amount, vat, vat_amount = 24_999_999_999, "5%", 1_190_476_190
+        unit_price = amount // 7
+        quantity = 7
+    else:
+        amount, vat, vat_amount = TWELVE_DIGITS - index, "KCT", 0
+        unit_price, quantity = amount, 1
+    marks = " ".join(DIACRITICS[i : i + 7] for i in range(0, len(DIACRITICS), 7))
+    names = [LONGEST_NAME, f"Thuốc {marks} HỒNG ẶC ỮNG", "NGUYỄN THỊ HỒNG " * 10]
+    return {
+        "name": names[index % len(names)].strip(),
+        "unit": "viên" if vat != "KCT" else "lần",
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "unit_price_before_vat": unit_price if vat == "KCT" else (unit_price * 100 // 105),
+        "amount_before_vat": amount - vat_amount,
+        "vat": vat,
+        "vat_amount": vat_amount,
+        "amount": amount,
+        "insurance_share": amount // 5,
+        "patient_share": amount - amount // 5,
+    }
+
+
+def stress_content(content: dict[str, Any], *, lines: int = 40, channel: str = "desk") -> dict:
+    """A real receipt's content with the stress set's lines, names and amounts."""
+    from notifications.services.content import vat_summary
+    from notifications.words import amount_in_words_vi
+
+    stressed = [stress_line(i) for i in range(1, lines + 1)]
+    total = sum(line["amount"] for line in stressed)
+    return {
+        **content,
+        "channel": channel,
+        "seller": {
+            "name": "BỆNH VIỆN ĐA KHOA TRUNG ƯƠNG HỮU NGHỊ VIỆT ĐỨC - CƠ SỞ HAI ỨNG HÒA",
+            "address": "Số 16 Phủ Doãn, Phường Hoàn Kiếm, Thành phố Hà Nội, Việt Nam " * 2,
+            "tax_code": "0100109106-997",
+        },
+        "buyer": {
+            **content["buyer"],
+            "name": "TÔN NỮ HOÀNG THỊ HỒNG NGỌC ẶNG ỮNG ĐOÀN NGUYỄN PHƯỚC BẢO CHÂU",
+        },
+        "invoice": {
+            "number": "HD26-9999999",
+            "total": total,
+            "insurance_share": sum(line["insurance_share"] for line in stressed),
+            "patient_share": sum(line["patient_share"] for line in stressed),
+            "lines": stressed,
+            "vat_summary": vat_summary(stressed),
+        },
+        "amount": TWELVE_DIGITS,
+        "amount_in_words": amount_in_words_vi(TWELVE_DIGITS),
+        "issued_by": "Thu ngân Nguyễn Hoàng Phương Thảo Ặ Ữ Ồ",
+    }

@@ -43,8 +43,10 @@ def test_a_payment_receipt_carries_every_field_the_decree_asks_for(settings: Any
 
     content = receipt.content
     year = timezone.localdate().year
-    assert (receipt.form, receipt.symbol) == ("5", f"C{year % 100:02d}TQA")
+    assert (receipt.form, receipt.symbol) == ("5", f"K{year % 100:02d}TQA")
     assert content["title"] == "BIÊN LAI THU TIỀN"
+    assert content["subtitle"] == "Chứng từ xác nhận đã thu tiền, không phải hóa đơn"
+    assert content["notice"].startswith("Biên lai này không phải hóa đơn.")
     assert content["seller"] == {
         "name": "Bệnh viện Bạch Mai",
         "address": "78 Giải Phóng, Đống Đa, Hà Nội",
@@ -59,8 +61,11 @@ def test_a_payment_receipt_carries_every_field_the_decree_asks_for(settings: Any
         "unit": "lần",
         "quantity": 1,
         "unit_price": 500_000,
-        "amount": 500_000,
+        "unit_price_before_vat": 500_000,
+        "amount_before_vat": 500_000,
         "vat": "KCT",
+        "vat_amount": 0,
+        "amount": 500_000,
         "insurance_share": 400_000,
         "patient_share": 100_000,
     }
@@ -102,17 +107,19 @@ def test_numbers_follow_each_other_per_series_and_channels_have_their_own_series
 
 
 def test_the_symbol_carries_the_year_so_numbering_restarts_each_year() -> None:
-    assert receipt_series(channel="kiosk", year=2025) == ("5", "C25TKA")
-    assert receipt_series(channel="kiosk", year=2026) == ("5", "C26TKA")
-    assert receipt_series(channel="phone", year=2100) == ("5", "C00TDA")
+    assert receipt_series(series="kiosk", year=2025) == ("5", "K25TKA")
+    assert receipt_series(series="kiosk", year=2026) == ("5", "K26TKA")
+    assert receipt_series(series="phone", year=2100) == ("5", "K00TDA")
 
 
 @pytest.mark.parametrize(
     ("form", "series"),
     [
-        ("5", {"kiosk": "C{yy}TK"}),
+        ("5", {"kiosk": "K{yy}TK"}),
         ("5", {"kiosk": "X{yy}TKA"}),
-        ("7", {"kiosk": "C{yy}TKA"}),
+        # C claims a tax authority's code, which a receipt never carries.
+        ("5", {"kiosk": "C{yy}TKA"}),
+        ("7", {"kiosk": "K{yy}TKA"}),
         ("5", {}),
     ],
 )
@@ -123,7 +130,7 @@ def test_a_series_that_is_not_a_legal_form_and_symbol_is_refused(
     settings.RECEIPT_SERIES = series
 
     with pytest.raises(ImproperlyConfigured):
-        receipt_series(channel="kiosk", year=2026)
+        receipt_series(series="kiosk", year=2026)
 
 
 def test_the_same_payment_event_handled_again_finds_its_receipt_and_messages() -> None:
@@ -151,6 +158,7 @@ def test_an_advance_gets_an_advance_receipt() -> None:
 
     assert receipt.kind == ReceiptKind.DEPOSIT
     assert receipt.content["title"] == "BIÊN LAI THU TIỀN TẠM ỨNG"
+    assert receipt.content["subtitle"] == "Tiền tạm ứng viện phí, không phải hóa đơn"
     assert receipt.content["amount_in_words"] == "Hai triệu đồng"
     assert [line["name"] for line in receipt.content["invoice"]["lines"]] == ["Tạm ứng viện phí"]
 
@@ -168,6 +176,7 @@ def test_a_refund_receipt_reverses_the_payments_receipt_once() -> None:
     assert refund.reverses == original
     assert refund.amount == 30_000
     assert refund.content["title"] == "BIÊN LAI HOÀN TRẢ TIỀN"
+    assert refund.symbol[3:] == "THA"  # refunds have their own series
     assert refund.content["reverses"] == original.display_number
     assert refund.content["amount_in_words"] == "Ba mươi nghìn đồng"
     (line,) = refund.content["invoice"]["lines"]
@@ -187,7 +196,40 @@ def test_a_refund_whose_payment_receipt_is_missing_issues_that_one_first() -> No
     assert receipt is not None
     assert receipt.reverses is not None
     assert receipt.reverses.payment == payment
-    assert receipt.reverses.number < receipt.number or receipt.reverses.symbol != receipt.symbol
+    assert receipt.reverses.symbol != receipt.symbol
+
+
+def test_advances_have_their_own_series_whatever_the_channel() -> None:
+    encounter, _ = patient_encounter()
+    device, _ = device_create(kind=DeviceKind.KIOSK, name="kiosk-sanh-b")
+
+    at_desk = issued(encounter=encounter, amount=1_000_000)
+    at_kiosk = issued(
+        encounter=encounter, amount=500_000, channel=PaymentChannel.KIOSK, device=device
+    )
+    payment = issued()
+
+    assert {at_desk.symbol[3:], at_kiosk.symbol[3:]} == {"TUA"}
+    assert [at_desk.number, at_kiosk.number] == [1, 2]
+    assert payment.symbol[3:] == "TQA"
+    assert payment.number == 1
+
+
+def test_pharmacy_lines_show_the_price_before_vat_the_vat_and_totals_per_rate() -> None:
+    receipt = issued(invoice=receipt_invoice())
+
+    _exam, drug = receipt.content["invoice"]["lines"]
+    # 10 tablets at 2,000 VAT included (5 %): 19,048 before VAT and 952 VAT.
+    assert (drug["unit_price_before_vat"], drug["amount_before_vat"], drug["vat_amount"]) == (
+        1_905,
+        19_048,
+        952,
+    )
+    assert drug["amount_before_vat"] + drug["vat_amount"] == drug["amount"]
+    assert receipt.content["invoice"]["vat_summary"] == [
+        {"vat": "KCT", "amount_before_vat": 500_000, "vat_amount": 0, "amount": 500_000},
+        {"vat": "5%", "amount_before_vat": 19_048, "vat_amount": 952, "amount": 20_000},
+    ]
 
 
 def test_a_payment_that_did_not_succeed_gets_no_receipt() -> None:

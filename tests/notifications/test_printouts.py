@@ -1,0 +1,192 @@
+"""Printouts that read cleanly, checked on the PDF itself (pypdf) and kept as PNGs
+(pdftoppm) for a person to look at: lines leave room for stacked diacritics, no number is
+broken across lines, long names wrap between words, the A4 form has its signature block and
+the verification URL starts with PUBLIC_BASE_URL.
+
+The stress set (longest names, every diacritic, 12-digit amounts, 40 lines) is rendered in
+both layouts to ``tests/artifacts/printouts/`` (not committed)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import shutil
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from billing.money import format_vnd
+from notifications.models import PdfLayout, Receipt
+from notifications.rendering import ELECTRONIC_STATEMENT, LINE_HEIGHT, SIGN_HINT, receipt_pdf
+from payments.models import PaymentChannel
+from tests.notifications.builders import (
+    DIACRITICS,
+    LONGEST_NAME,
+    issued,
+    pdf_text,
+    receipt_invoice,
+    stress_content,
+)
+
+pytestmark = pytest.mark.django_db
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "printouts"
+LAYOUTS = [PdfLayout.A4, PdfLayout.THERMAL]
+
+
+def _render(receipt: Receipt, content: dict[str, Any], layout: str) -> bytes:
+    return receipt_pdf(content=content, number=receipt.display_number, layout=layout)
+
+
+def _stress(layout: str, *, lines: int = 40, channel: str = "desk") -> tuple[bytes, dict]:
+    receipt = issued()
+    content = stress_content(receipt.content, lines=lines, channel=channel)
+    return _render(receipt, content, layout), content
+
+
+def _printed_numbers(content: dict[str, Any], layout: str) -> set[str]:
+    """Every amount and quantity the printout shows, as printed (the A4 table shows a VAT
+    line's amount with VAT only in the totals per rate)."""
+    numbers = {format_vnd(content["amount"], symbol=False)}
+    for line in content["invoice"]["lines"]:
+        numbers.add(str(line["quantity"]))
+        keys = ["unit_price_before_vat", "amount_before_vat", "insurance_share", "patient_share"]
+        if line["vat"] != "KCT":
+            keys.append("vat_amount")
+        if layout == PdfLayout.THERMAL or line["vat"] == "KCT":
+            keys.append("amount")
+        for key in keys:
+            numbers.add(format_vnd(line[key], symbol=False))
+    for row in content["invoice"]["vat_summary"]:
+        for key in ("amount_before_vat", "vat_amount", "amount"):
+            numbers.add(format_vnd(row[key], symbol=False))
+    return {number for number in numbers if len(number) > 1}
+
+
+def _text_lines(data: bytes) -> list[str]:
+    return [line for line in pdf_text(data).splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_no_amount_or_quantity_is_split_across_lines(layout: str) -> None:
+    data, content = _stress(layout)
+    lines = _text_lines(data)
+    text = "\n".join(lines)
+
+    printed = _printed_numbers(content, layout)
+    for number in printed:
+        assert re.search(rf"(?<![\d.]){re.escape(number)}(?![\d.])", text), f"{number} broken"
+    for upper, lower in itertools.pairwise(lines):
+        tail = re.search(r"[\d.]+$", upper)
+        head = re.match(r"[\d.]+", lower)
+        if tail and head:
+            joined = tail.group() + head.group()
+            assert joined not in printed, f"{joined} split across lines"
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_long_names_wrap_between_words_and_every_diacritic_prints(layout: str) -> None:
+    data, _ = _stress(layout, lines=6)
+    words = set(pdf_text(data).split())
+
+    for word in LONGEST_NAME.split():
+        assert word in words, f"{word!r} was broken inside the word"
+    for letter in DIACRITICS:
+        assert letter in pdf_text(data)
+
+
+def _baselines(data: bytes) -> list[tuple[int, float, float, float]]:
+    """(page, x, y, font size) of each piece of text, in points."""
+    found: list[tuple[int, float, float, float]] = []
+    for number, page in enumerate(PdfReader(io.BytesIO(data)).pages):
+
+        def visit(text: str, cm: Any, tm: Any, font: Any, size: float, page: int = number) -> None:
+            if text.strip():
+                found.append((page, round(tm[4], 1), tm[5], size))
+
+        page.extract_text(visitor_text=visit)
+    return found
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_lines_leave_room_for_stacked_diacritics(layout: str) -> None:
+    data, _ = _stress(layout, lines=12)
+    columns: defaultdict[tuple[int, float], list[tuple[float, float]]] = defaultdict(list)
+    for page, x, y, size in _baselines(data):
+        columns[(page, x)].append((y, size))
+
+    gaps = []
+    for placed in columns.values():
+        ordered = sorted(set(placed), reverse=True)
+        for (y_above, size_above), (y_below, size_below) in itertools.pairwise(ordered):
+            if size_above == size_below and y_above != y_below:
+                gaps.append((y_above - y_below) / size_below)
+    assert gaps, "no consecutive lines found"
+    # A stacked mark (Ồ) reaches about 1.2 em above the baseline: 1.4 em leaves it clear.
+    assert min(gaps) >= 1.4, f"lines {min(gaps):.2f} em apart"
+    assert LINE_HEIGHT >= 1.4
+
+
+def test_the_a4_form_has_a_signature_block_for_payer_and_cashier_at_the_desk() -> None:
+    receipt = issued(invoice=receipt_invoice())
+
+    text = pdf_text(_render(receipt, receipt.content, PdfLayout.A4))
+
+    assert "Người nộp tiền" in text
+    assert "Người thu tiền" in text
+    assert text.count(SIGN_HINT) == 2
+    assert receipt.content["issued_by"] in text
+    assert "không phải hóa đơn" in text
+
+
+def test_a_phone_receipt_says_it_is_electronic_instead_of_asking_for_signatures() -> None:
+    receipt = issued(invoice=receipt_invoice(), channel=PaymentChannel.PHONE)
+
+    text = " ".join(pdf_text(_render(receipt, receipt.content, PdfLayout.A4)).split())
+
+    assert "Người thu tiền" in text
+    assert SIGN_HINT not in text
+    assert ELECTRONIC_STATEMENT in text
+
+
+def test_the_verification_url_starts_with_public_base_url(settings: Any) -> None:
+    settings.PUBLIC_BASE_URL = "https://vienphi.benhvien-demo.vn/"
+
+    receipt = issued()
+
+    url = f"https://vienphi.benhvien-demo.vn/r/{receipt.verification_code}"
+    assert receipt.content["verification_url"] == url
+    for layout in LAYOUTS:
+        assert url in "".join(pdf_text(_render(receipt, receipt.content, layout)).split())
+
+
+def test_the_stress_set_is_rendered_to_png_for_a_person_to_look_at() -> None:
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        pytest.skip("pdftoppm (Debian: poppler-utils) is not installed")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    cases = {
+        "a4-desk-40-lines": (PdfLayout.A4, 40, "desk"),
+        "a4-phone-3-lines": (PdfLayout.A4, 3, "phone"),
+        "thermal-kiosk-40-lines": (PdfLayout.THERMAL, 40, "kiosk"),
+        "thermal-desk-3-lines": (PdfLayout.THERMAL, 3, "desk"),
+    }
+    for name, (layout, lines, channel) in cases.items():
+        data, _ = _stress(layout, lines=lines, channel=channel)
+        for old in ARTIFACTS.glob(f"{name}*"):
+            old.unlink()
+        (ARTIFACTS / f"{name}.pdf").write_bytes(data)
+        subprocess.run(  # noqa: S603 - a fixed local tool on our own file
+            [pdftoppm, "-r", "110", "-png", str(ARTIFACTS / f"{name}.pdf"), str(ARTIFACTS / name)],
+            check=True,
+            timeout=120,
+        )
+        pngs = sorted(ARTIFACTS.glob(f"{name}*.png"))
+        assert pngs, name
+        assert all(png.stat().st_size > 5_000 for png in pngs)
+        assert len(pngs) == len(PdfReader(io.BytesIO(data)).pages)
