@@ -88,7 +88,7 @@ class Receipt(models.Model):
 
     @property
     def display_number(self) -> str:
-        """Form, symbol and number as printed: ``5C26TKA-00000042``."""
+        """Form, symbol and number as printed: ``5K26TKA-00000042``."""
         return f"{self.form}{self.symbol}-{self.number:08d}"
 
 
