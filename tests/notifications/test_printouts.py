@@ -4,7 +4,7 @@ broken across lines, long names wrap between words, the A4 form has its signatur
 the verification URL starts with PUBLIC_BASE_URL.
 
 The stress set (longest names, every diacritic, 12-digit amounts, 40 lines) is rendered in
-both layouts to ``tests/artifacts/printouts/`` (not committed)."""
+both layouts to ``test-artifacts/printouts/`` (not committed)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from tests.notifications.builders import (
 
 pytestmark = pytest.mark.django_db
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "printouts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "printouts"
 LAYOUTS = [PdfLayout.A4, PdfLayout.THERMAL]
 
 
