@@ -17,6 +17,11 @@ from payments.services.idempotency import idempotency_prune
 from payments.services.matching import reconciliation_match
 from payments.services.payments import payment_expire_due
 from payments.services.refunds import refunds_resend_approved
+from payments.services.settlement import (
+    stripe_payout_settle,
+    stripe_payouts_recent,
+    stripe_settlement_configured,
+)
 from payments.services.statement_inbox import statement_inbox_import
 from payments.services.webhooks import webhook_retry_unapplied
 
@@ -64,3 +69,22 @@ def import_statement_inbox() -> int:
 def run_matcher() -> int:
     """Match statement lines with what the ledger expects (after each import, and by beat)."""
     return reconciliation_match().matched
+
+
+@shared_task(name="payments.settle_stripe_payout", base=ReliableTask)
+def settle_stripe_payout(*, payout_id: str) -> str:
+    """Settle one Stripe payout (on ``payout.paid``/``payout.failed``); then match."""
+    record = stripe_payout_settle(payout_id=payout_id)
+    reconciliation_match()
+    return str(record.status)
+
+
+@shared_task(name="payments.settle_stripe_payouts", base=ReliableTask)
+def settle_stripe_payouts() -> int:
+    """Daily: settle the paid payouts of the last week a webhook did not bring."""
+    if not stripe_settlement_configured():
+        return 0
+    pending = stripe_payouts_recent()
+    for payout_id in pending:
+        settle_stripe_payout.delay(payout_id=payout_id)
+    return len(pending)

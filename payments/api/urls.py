@@ -1,6 +1,14 @@
 from django.urls import path
 
-from payments.api import cashier, cashier_reports, payments, reconciliation, refunds, statements
+from payments.api import (
+    cash_deposits,
+    cashier,
+    cashier_reports,
+    payments,
+    reconciliation,
+    refunds,
+    statements,
+)
 
 urlpatterns = [
     path("payments", payments.PaymentCreateApi.as_view(), name="payment-create"),
@@ -119,6 +127,11 @@ urlpatterns = [
         "reconciliation/daily",
         reconciliation.ReconDailyApi.as_view(),
         name="reconciliation-daily",
+    ),
+    path(
+        "cashier/safe/deposits",
+        cash_deposits.CashDepositCreateApi.as_view(),
+        name="cashier-safe-deposit",
     ),
     path("pay/<str:token>", payments.PayLinkShowApi.as_view(), name="pay-link-show"),
 ]

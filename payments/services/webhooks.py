@@ -59,6 +59,7 @@ REFUND_EVENTS = frozenset(
         "refund.failed",
     }
 )
+PAYOUT_EVENTS = frozenset({"payout.paid", "payout.failed"})
 OUTCOME_REFUND_IGNORED = "ignored: refunds are applied by the refunds service"
 OUTCOME_AMOUNT_MISMATCH = "amount_mismatch"
 
@@ -233,9 +234,22 @@ def _apply_stripe(event: WebhookEvent) -> str:
         target = READER_EVENTS[event.event_type]
         failure_code = action.get("failure_code") or ""
         failure_message = action.get("failure_message") or ""
+    elif event.event_type in PAYOUT_EVENTS:
+        return _queue_settlement(str(obj.get("id") or ""))
     else:
         return f"ignored: {event.event_type} is not used"
     return _move(event, payment, target, failure_code, failure_message)
+
+
+def _queue_settlement(payout_id: str) -> str:
+    """A payout paid or failed: its settlement runs in a task (it lists the payout's
+    balance transactions at Stripe), sent after this event's commit."""
+    from payments.tasks import settle_stripe_payout  # the tasks import the services
+
+    if not payout_id.startswith("po_"):
+        return "ignored: a payout event without a payout id"
+    transaction.on_commit(lambda: settle_stripe_payout.delay(payout_id=payout_id))
+    return f"settlement queued: {payout_id}"
 
 
 def _payment_for_intent(intent: Mapping[str, Any]) -> Payment:

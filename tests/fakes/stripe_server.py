@@ -51,6 +51,7 @@ class LoggedRequest:
     idempotency_key: str | None
     outcome: str  # executed | replayed | rejected | injected_error | dropped | crashed
     status: int | None  # None when the connection was closed without an answer
+    query: str = ""  # a GET's query string (list positions: ``starting_after=…``)
 
 
 @dataclass
@@ -66,6 +67,7 @@ class _Fault:
     mode: FaultMode
     remaining: int
     status: int
+    after: int = 0  # matching requests let through before the fault applies
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -140,15 +142,17 @@ class FakeStripeServer(FakeStripeAccount):
         mode: FaultMode = "error",
         status: int = 500,
         method: str = "POST",
+        after: int = 0,
     ) -> None:
-        """Make the next ``times`` requests whose path matches ``path`` (fnmatch) fail.
+        """Make the next ``times`` requests whose path matches ``path`` (fnmatch) fail
+        (after letting ``after`` of them through: a list that fails on its third page).
 
         ``error``: answer ``status`` before reaching the endpoint (nothing executes, nothing
         is saved under the idempotency key); ``drop``: close the connection without answering,
         also before executing; ``crash``: execute and save, then close the connection — a
         lost response."""
         with self.lock:
-            self._faults.append(_Fault(method.upper(), path, mode, times, status))
+            self._faults.append(_Fault(method.upper(), path, mode, times, status, after))
 
     def crash_after_executing(self, path: str, times: int = 1, *, method: str = "POST") -> None:
         self.fail_next(path, times, mode="crash", method=method)
@@ -229,7 +233,9 @@ class FakeStripeServer(FakeStripeAccount):
 
         def log(outcome: str, status: int | None) -> None:
             with self.lock:
-                self.request_log.append(LoggedRequest(method, path, idem, outcome, status))
+                self.request_log.append(
+                    LoggedRequest(method, path, idem, outcome, status, split.query)
+                )
 
         fault = self._take_fault(method, path)
         if fault and fault.mode == "drop":
@@ -325,6 +331,9 @@ class FakeStripeServer(FakeStripeAccount):
         with self.lock:
             for fault in self._faults:
                 if fault.remaining and fault.method == method and fnmatchcase(path, fault.pattern):
+                    if fault.after:
+                        fault.after -= 1
+                        return None
                     fault.remaining -= 1
                     return fault
         return None

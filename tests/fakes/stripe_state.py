@@ -53,6 +53,13 @@ RETRIEVABLE = {
 }
 
 
+def _expand(params: Obj) -> list[str]:
+    expand = params.get("expand") or []
+    if isinstance(expand, dict):  # expand[0]=... decoded as an indexed mapping
+        expand = list(expand.values())
+    return [str(e) for e in (expand if isinstance(expand, list) else [expand])]
+
+
 class FakeStripeAccount:
     """One test-mode Stripe account. Every public method is safe to call from any thread."""
 
@@ -117,8 +124,12 @@ class FakeStripeAccount:
                 self._emit("terminal.reader.action_failed", reader)
             return copy.deepcopy(reader)
 
-    def payout_all(self, currency: str = "vnd") -> Obj | None:
-        """Pay out every balance transaction in ``currency`` not yet in a payout."""
+    def payout_all(
+        self, currency: str = "vnd", *, arrival_date: int | None = None, fail: bool = False
+    ) -> Obj | None:
+        """Pay out every balance transaction in ``currency`` not yet in a payout (``paid``,
+        or ``failed`` with ``fail``: the money goes back to the balance, Stripe's
+        ``payout.failed``). ``arrival_date``: unix seconds of the day it reaches the bank."""
         with self.lock:
             members = [
                 t
@@ -131,19 +142,31 @@ class FakeStripeAccount:
             payout_id = new_id("po")
             txn = self._balance(payout_id, -amount, currency, "payout", fee=0)
             payout = self._base(payout_id, "payout") | {
-                "amount": amount, "arrival_date": txn["available_on"], "automatic": True,
-                "balance_transaction": txn["id"], "currency": currency,
-                "description": "STRIPE PAYOUT", "destination": "ba_fake", "metadata": {},
-                "method": "standard", "reconciliation_status": "completed", "status": "paid",
-                "type": "bank_account",
+                "amount": amount, "arrival_date": arrival_date or txn["available_on"],
+                "automatic": True, "balance_transaction": txn["id"], "currency": currency,
+                "description": "STRIPE PAYOUT", "destination": "ba_fake",
+                "failure_code": "account_closed" if fail else None,
+                "failure_message": "The bank account has been closed." if fail else None,
+                "metadata": {}, "method": "standard",
+                "reconciliation_status": "completed", "statement_descriptor": "STRIPE",
+                "status": "failed" if fail else "paid", "type": "bank_account",
             }  # fmt: skip
             self._objects[payout_id] = payout
             for t in [*members, txn["id"]]:
                 self._payout_of[t] = payout_id
                 self._objects[t]["status"] = "available"
             self._emit("payout.created", payout)
-            self._emit("payout.paid", payout)
+            self._emit("payout.failed" if fail else "payout.paid", payout)
             return copy.deepcopy(payout)
+
+    def add_balance_adjustment(
+        self, amount: int, *, kind: str = "adjustment", currency: str = "vnd", fee: int = 0
+    ) -> Obj:
+        """A balance movement of Stripe's own: a dispute (``kind="dispute"``, negative:
+        the disputed amount withdrawn, with Stripe's dispute fee) or an adjustment."""
+        with self.lock:
+            source = new_id("dp" if kind == "dispute" else "adj")
+            return copy.deepcopy(self._balance(source, amount, currency, kind, fee=fee))
 
     # ---- endpoints -----------------------------------------------------------------------
     def execute(
@@ -199,6 +222,8 @@ class FakeStripeAccount:
             return copy.deepcopy(reader)
         if method == "GET" and parts == ["v1", "balance_transactions"]:
             return self._balance_list(params)
+        if method == "GET" and parts == ["v1", "payouts"]:
+            return self._payout_list(params)
         if method == "GET" and len(parts) >= 3:
             kind = RETRIEVABLE.get("/".join(parts[1:-1]))
             if kind:
@@ -472,12 +497,41 @@ class FakeStripeAccount:
                 raise missing("balance_transaction", after, "starting_after")
             ids = ids[ids.index(after) + 1 :]
         page = [copy.deepcopy(self._objects[t]) for t in ids[:limit]]
+        if "data.source" in _expand(params):
+            for txn in page:
+                source = self._objects.get(txn["source"])
+                if source is not None and source["object"] in ("charge", "refund"):
+                    txn["source"] = copy.deepcopy(source)
         return {
             "object": "list",
             "data": page,
             "has_more": len(ids) > limit,
             "url": "/v1/balance_transactions",
         }
+
+    def _payout_list(self, params: Obj) -> Obj:
+        """Payouts newest first; ``status``, ``arrival_date[gte]``/``[lte]``, ``limit``,
+        ``starting_after``."""
+        limit = int_param(params, "limit", default=10)
+        if not 1 <= limit <= 100:
+            raise invalid("Invalid limit: must be between 1 and 100", param="limit")
+        payouts = [o for o in reversed(self._objects.values()) if o["object"] == "payout"]
+        if params.get("status"):
+            payouts = [p for p in payouts if p["status"] == params["status"]]
+        arrival = params.get("arrival_date") or {}
+        if isinstance(arrival, dict):
+            if "gte" in arrival:
+                payouts = [p for p in payouts if p["arrival_date"] >= int(arrival["gte"])]
+            if "lte" in arrival:
+                payouts = [p for p in payouts if p["arrival_date"] <= int(arrival["lte"])]
+        ids = [p["id"] for p in payouts]
+        if params.get("starting_after"):
+            after = params["starting_after"]
+            if after not in ids:
+                raise missing("payout", after, "starting_after")
+            ids = ids[ids.index(after) + 1 :]
+        page = [copy.deepcopy(self._objects[i]) for i in ids[:limit]]
+        return {"object": "list", "data": page, "has_more": len(ids) > limit, "url": "/v1/payouts"}
 
     def _emit(self, event_type: str, obj: Obj) -> None:
         request_id, idem = self._context
