@@ -8,6 +8,8 @@ message that keeps failing (``config.tasks``).
 
 from __future__ import annotations
 
+from datetime import date
+
 from celery import shared_task
 
 from config.tasks import ReliableTask
@@ -66,9 +68,10 @@ def import_statement_inbox() -> int:
 
 
 @shared_task(name="payments.run_matcher", base=ReliableTask)
-def run_matcher() -> int:
-    """Match statement lines with what the ledger expects (after each import, and by beat)."""
-    return reconciliation_match().matched
+def run_matcher(*, today: str | None = None) -> int:
+    """Match statement lines with what the ledger expects (after each import, and by beat);
+    ``today`` (ISO date) judges the SLA as of another day."""
+    return reconciliation_match(today=date.fromisoformat(today) if today else None).matched
 
 
 @shared_task(name="payments.settle_stripe_payout", base=ReliableTask)
