@@ -8,7 +8,7 @@ DEMO_DB ?= sqlite:///$(CURDIR)/demo.sqlite3
 # The demo signs its bank-feed webhook with this key, as Casso would with the hospital's.
 DEMO_ENV := DATABASE_URL=$(DEMO_DB) CASSO_CHECKSUM_KEY=demo-casso-checksum-key
 
-.PHONY: demo test lint bench install clean messages
+.PHONY: demo test lint bench bench-load serve install clean messages
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "vienphi needs Python 3.11")'
@@ -25,6 +25,20 @@ demo: $(INSTALLED)
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --verbosity 0
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	$(DEMO_ENV) $(BIN)/python manage.py demo_walkthrough --serve 127.0.0.1:8000
+
+## make serve: the production stack on this machine from the Procfile, run by honcho:
+## gunicorn (gunicorn.conf.py), a Celery worker and beat, on PostgreSQL and Redis.
+## Ctrl-C stops all three gracefully (honcho waits SERVE_STOP_SECONDS before killing).
+SERVE_DB ?= postgres://postgres@127.0.0.1:5432/vienphi
+SERVE_REDIS ?= redis://127.0.0.1:6379/0
+SERVE_STOP_SECONDS ?= 35
+serve: $(INSTALLED)
+	@mkdir -p var
+	export DATABASE_URL=$${DATABASE_URL:-$(SERVE_DB)} REDIS_URL=$${REDIS_URL:-$(SERVE_REDIS)}; \
+	$(BIN)/python manage.py migrate --verbosity 0 && \
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0 && \
+	exec $(BIN)/python -c 'import sys, honcho.manager, honcho.command; \
+	honcho.manager.KILL_WAIT = int(sys.argv[1]); honcho.command.main(["start"])' $(SERVE_STOP_SECONDS)
 
 ## make test: lint, types, migrations check, the layers (.importlinter), then the whole suite
 ## on PostgreSQL and Redis

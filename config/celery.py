@@ -3,11 +3,75 @@
 from __future__ import annotations
 
 import os
+import time
+from typing import Any
 
 from celery import Celery
+from celery.beat import PersistentScheduler
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("vienphi")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# The request id travels with the tasks a request causes: a header of each message sent
+# while it is bound, bound again in the worker around the task (config.request_context).
+REQUEST_ID_HEADER = "vienphi_request_id"
+_bound_contexts: dict[str, Any] = {}
+
+
+@before_task_publish.connect
+def _send_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    from config.request_context import current_request_id
+
+    request_id = current_request_id()
+    if headers is not None and request_id and not headers.get(REQUEST_ID_HEADER):
+        headers[REQUEST_ID_HEADER] = request_id
+
+
+@task_prerun.connect
+def _bind_request_id(task_id: str = "", task: Any = None, **_: Any) -> None:
+    from config.request_context import acceptable_request_id, bound
+
+    if task is None or task.request.is_eager:
+        return  # in-process: the caller's request id is bound already
+    request_id = acceptable_request_id(getattr(task.request, REQUEST_ID_HEADER, None))
+    if not request_id:
+        return
+    context = bound(request_id=request_id)
+    context.__enter__()
+    _bound_contexts[task_id] = context
+
+
+@task_postrun.connect
+def _unbind_request_id(task_id: str = "", **_: Any) -> None:
+    context = _bound_contexts.pop(task_id, None)
+    if context is not None:
+        context.__exit__(None, None, None)
+
+
+@worker_ready.connect
+def _worker_ready(**kwargs: Any) -> None:
+    from config.heartbeats import worker_heartbeat_start
+
+    worker_heartbeat_start(**kwargs)
+
+
+class HeartbeatScheduler(PersistentScheduler):
+    """Beat's scheduler, recording a heartbeat (at most every 5 s) each time it ticks, so
+    ``/readyz`` can tell that beat is running."""
+
+    _last_beat = 0.0
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        from config.heartbeats import BEAT, heartbeat_record
+
+        delay: float = super().tick(*args, **kwargs)
+        now = time.monotonic()
+        if now - self._last_beat >= 5:
+            heartbeat_record(BEAT)
+            self._last_beat = now
+        return delay

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from config.api.views import ApiDocsView, AuthTokenCreateApi, HealthApi
+from config.api.views import ApiDocsView, AuthTokenCreateApi, HealthApi, ReadyApi
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token", AuthTokenCreateApi.as_view(), name="auth-token"),
@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="docs"),
     path("healthz", HealthApi.as_view(), name="healthz"),
+    path("readyz", ReadyApi.as_view(), name="readyz"),
     # The reference web clients: static pages that use the public API above.
     path("", include("config.clients.urls")),
     path("admin/", admin.site.urls),

@@ -33,3 +33,14 @@ def probe(*, key: str, failures: int, failure: str, **_: object) -> None:
             raise ConnectionError("the gateway did not answer")
         raise ValueError("this message can never succeed")
     store.set(f"{key}:done", runs)
+
+
+@shared_task(name="tests.request_id_probe", base=ReliableTask)
+def request_id_probe(*, key: str) -> None:
+    """Stores the request id bound while it runs, and logs a line with personal data."""
+    import logging
+
+    from config.request_context import current_request_id
+
+    logging.getLogger("tests.probe").info("task for Nguyễn Văn An, phone 0912345678")
+    redis.Redis.from_url(settings.REDIS_URL).set(f"{key}:request_id", current_request_id())

@@ -1,9 +1,10 @@
-"""Frame endpoints: staff token exchange and the health check."""
+"""Frame endpoints: staff token exchange, liveness (/healthz) and readiness (/readyz)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerView
 from kombu import Connection
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 
 from config.api.schema import ErrorSerializer
 from config.api.throttling import FailClosed, RateFromSettings
+from config.heartbeats import BEAT, WORKER, heartbeat_age
 from config.identity.selectors import staff_roles
 from config.identity.services import token_issue
 
@@ -102,29 +104,84 @@ class HealthCheckSerializer(serializers.Serializer):
 
 
 class HealthApi(APIView):
-    """Database and broker reachability: 200, or 503 when either is down."""
+    """Liveness: the process answers. It touches nothing else, so an orchestrator never
+    restarts a healthy process because the database or the broker is down (``/readyz``)."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
     class OutputSerializer(serializers.Serializer):
-        status = serializers.CharField(help_text="`ok` or `unavailable`.")
+        status = serializers.CharField(help_text="Always `ok`.")
+
+    @extend_schema(auth=[], tags=["health"], responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
+_migrations_seen_applied = False
+
+
+def _migrations_applied() -> tuple[bool, str]:
+    """Every migration on disk is applied. Once seen true it stays true for the process
+    (new migrations come with new code, hence a restart)."""
+    global _migrations_seen_applied
+    if _migrations_seen_applied:
+        return True, "applied"
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception as exc:
+        return False, type(exc).__name__
+    if pending:
+        return False, f"{len(pending)} pending"
+    _migrations_seen_applied = True
+    return True, "applied"
+
+
+def _heartbeat(kind: str, max_age: int) -> tuple[bool, str]:
+    if not settings.REDIS_URL:
+        return True, "in-process (embedded default)"
+    age = heartbeat_age(kind)
+    if age is None:
+        return False, "never seen"
+    return age <= max_age, f"last seen {int(age)}s ago"
+
+
+class ReadyApi(APIView):
+    """Readiness: database reachable with every migration applied, broker reachable, a
+    worker's heartbeat and beat's seen recently. 200, or 503 when any is not."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField(help_text="`ready` or `unavailable`.")
         database = HealthCheckSerializer()
+        migrations = HealthCheckSerializer()
         broker = HealthCheckSerializer()
+        worker = HealthCheckSerializer()
+        beat = HealthCheckSerializer()
 
     @extend_schema(
         auth=[], tags=["health"], responses={200: OutputSerializer, 503: OutputSerializer}
     )
     def get(self, request: Request) -> Response:
-        db_ok, db_info = _database_reachable()
-        broker_ok, broker_info = _broker_reachable()
-        ok = db_ok and broker_ok
+        checks = {"database": _database_reachable()}
+        checks["migrations"] = (
+            _migrations_applied() if checks["database"][0] else (False, "database unreachable")
+        )
+        checks["broker"] = _broker_reachable()
+        checks["worker"] = _heartbeat(WORKER, settings.READY_WORKER_MAX_AGE_SECONDS)
+        checks["beat"] = _heartbeat(BEAT, settings.READY_BEAT_MAX_AGE_SECONDS)
+        ok = all(passed for passed, _ in checks.values())
         out = {
-            "status": "ok" if ok else "unavailable",
-            "database": {"ok": db_ok, "info": db_info},
-            "broker": {"ok": broker_ok, "info": broker_info},
+            "status": "ready" if ok else "unavailable",
+            **{name: {"ok": passed, "info": info} for name, (passed, info) in checks.items()},
         }
-        return Response(self.OutputSerializer(out).data, status=200 if ok else 503)
+        response = Response(self.OutputSerializer(out).data, status=200 if ok else 503)
+        if not ok:
+            response["Retry-After"] = "5"
+        return response
 
 
 class ApiDocsView(SpectacularSwaggerView):

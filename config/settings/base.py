@@ -318,14 +318,35 @@ CELERY_TIMEZONE = TIME_ZONE
 # Redis redelivers an unacknowledged task after this; no countdown may be longer.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Beat records a heartbeat as it ticks (config.celery); the worker every few seconds.
+CELERY_BEAT_SCHEDULER = "config.celery.HeartbeatScheduler"
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+# /readyz: a worker heartbeat older than this, or beat's, means not ready.
+READY_WORKER_MAX_AGE_SECONDS = env.int("READY_WORKER_MAX_AGE_SECONDS", default=60)
+READY_BEAT_MAX_AGE_SECONDS = env.int("READY_BEAT_MAX_AGE_SECONDS", default=120)
 
-# --- Logging: never personal data (see README "Personal data") ------------------------
+# --- Logging: JSON lines with the request id, never personal data (config.logs) ---------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "json" (one object per line) or "plain" (for reading in a terminal).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "personal_data": {"()": "config.logs.PersonalDataFilter"},
+        "request_id": {"()": "config.logs.RequestIdFilter"},
+    },
+    "formatters": {
+        "json": {"()": "config.logs.JsonLineFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "personal_data"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -333,6 +354,22 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+# Celery workers log through LOGGING too (JSON, scrubbed, with the request id of the
+# request that caused the task).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Error reports: Sentry when SENTRY_DSN is set, without personal data ------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from config.error_reports import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
 
 # --- Personal data ----------------------------------------------------------------------
 # Key of the HMAC under which citizen IDs and insurance numbers are stored for lookup.

@@ -73,6 +73,7 @@ def test_finance_auth_and_health_operations_are_documented(schema: dict[str, Any
         ("/api/v1/ledger/trial-balance", "get"),
         ("/api/v1/ledger/export", "get"),
         ("/healthz", "get"),
+        ("/readyz", "get"),
     } <= documented
 
 
