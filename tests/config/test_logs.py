@@ -123,5 +123,5 @@ def test_tasks_caused_by_a_request_carry_its_id(
         request_id_probe.delay(key=key)
 
     store = redis.Redis.from_url(settings.REDIS_URL)
-    assert wait_until(lambda: store.exists(f"{key}:request_id"))
+    assert wait_until(lambda: bool(store.exists(f"{key}:request_id")), timeout=90)
     assert store.get(f"{key}:request_id") == b"req-into-task"

@@ -24,7 +24,7 @@ class SentryHandler(JsonHandler):
         elif encoding == "deflate":
             body = zlib.decompress(body)
         elif encoding == "br":  # the SDK uses brotli when it is installed
-            import brotli  # type: ignore[import-not-found,unused-ignore]
+            import brotli  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
             body = brotli.decompress(body)
         elif encoding:
