@@ -22,7 +22,15 @@ from bench.ledger_schema import line_default_values, line_defaults, line_insert_
 from bench.report import Outcome, ratio_outcome, timed
 
 TARGET_RATIO = 0.35
-DEBIT_ACCOUNT, CREDIT_ACCOUNT = "1311", "5113"
+
+
+def accounts() -> tuple[str, str]:
+    """The debit and credit accounts: patient receivable, service revenue (after setup)."""
+    from billing.chart import AccountRole, account_for
+
+    return account_for(AccountRole.PATIENT_RECEIVABLE), account_for(AccountRole.SERVICE_REVENUE)
+
+
 _WARMUP = 200
 
 INSERT_ENTRY = (
@@ -45,11 +53,12 @@ def post_with_app(first: int, count: int, prefix: str) -> None:
     from billing.money import Money
     from billing.services.ledger import Posting, ledger_post
 
+    debit_account, credit_account = accounts()
     for index in range(first, first + count):
         amount = Money(amount_for(index), "VND")
         ledger_post(
             posting_key=f"{prefix}:{index}",
-            lines=[Posting.dr(DEBIT_ACCOUNT, amount), Posting.cr(CREDIT_ACCOUNT, amount)],
+            lines=[Posting.dr(debit_account, amount), Posting.cr(credit_account, amount)],
             source_type="manual",
             memo=f"Benchmark posting {index}",
         )
@@ -60,13 +69,14 @@ class RawPoster:
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
+        debit_account, credit_account = accounts()
         rows = conn.execute(
             "SELECT code, id FROM billing_account WHERE code IN (%s, %s)",
-            (DEBIT_ACCOUNT, CREDIT_ACCOUNT),
+            (debit_account, credit_account),
         ).fetchall()
         conn.commit()
         ids: dict[str, int] = dict(rows)
-        self.debit_id, self.credit_id = ids[DEBIT_ACCOUNT], ids[CREDIT_ACCOUNT]
+        self.debit_id, self.credit_id = ids[debit_account], ids[credit_account]
         defaults = line_defaults()
         self.insert_lines = _INSERT_LINES.format(
             columns=line_insert_columns(defaults), defaults=line_default_values(defaults)

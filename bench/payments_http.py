@@ -245,10 +245,10 @@ class RawPayments:
 
     * create: ``INSERT`` the idempotency record, ``INSERT`` the pending payment (memo code,
       expiry), ``UPDATE`` the record with the response — ``COMMIT``;
-    * confirm: ``INSERT`` the webhook event, ``UPDATE`` the payment to succeeded, ``INSERT``
-      the journal entry and its two lines (1132 / 1311, the same triggers fire), ``UPDATE``
-      the invoice to paid, ``INSERT`` the outbox event, ``UPDATE`` the event as applied,
-      ``UPDATE`` the outbox event as published — ``COMMIT``.
+    * confirm: ``INSERT`` the webhook event, ``UPDATE`` the payment to succeeded, ``INSERT`` the
+      journal entry and its two lines (VietQR clearing / patient receivable, the same triggers
+      fire), ``UPDATE`` the invoice to paid, ``INSERT`` the outbox event, ``UPDATE`` the event as
+      applied, ``UPDATE`` the outbox event as published — ``COMMIT``.
 
     Reads, row locks and the app's separate short transactions are not in it.
     """

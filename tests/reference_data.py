@@ -12,24 +12,20 @@ import importlib
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 
+from billing.chart import current_pack
 from billing.models import Account, InsuranceParameters, RouteRatio
 
 CHART = importlib.import_module("billing.migrations.0003_chart_of_accounts_and_roles")
 INSURANCE_RULES = importlib.import_module("billing.migrations.0006_insurance_rules")
 ROUTE_RATIOS_BY_LEVEL = importlib.import_module("billing.migrations.0011_route_ratios_by_level")
-PAYMENT_ACCOUNTS = importlib.import_module("payments.migrations.0002_suspense_account")
-TRANSIT_ACCOUNTS = importlib.import_module("payments.migrations.0009_cash_transfers_two_sided")
 
 
 def reference_data_load() -> None:
     """Every row of the migrations named above that is missing (idempotent)."""
-    for code, name, account_type in [
-        *CHART.CHART,
-        *PAYMENT_ACCOUNTS.ACCOUNTS,
-        *TRANSIT_ACCOUNTS.ACCOUNTS,
-    ]:
+    for account in current_pack().accounts:
         Account.objects.get_or_create(
-            code=code, defaults={"name": name, "type": account_type, "currency": "VND"}
+            code=account.code,
+            defaults={"name": account.name, "type": account.type, "currency": "VND"},
         )
     for role in CHART.ROLES:
         Group.objects.get_or_create(name=role)

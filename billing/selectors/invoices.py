@@ -8,12 +8,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from billing.chart import (
-    DEPOSIT_LIABILITY,
-    INSURANCE_RECEIVABLE,
-    PATIENT_RECEIVABLE,
-    REFUND_OWED,
-)
+from billing.chart import AccountRole, account_for
 from billing.models import (
     OPEN_INVOICE_STATUSES,
     Encounter,
@@ -52,7 +47,9 @@ def invoice_balances(invoices: Iterable[Invoice]) -> dict[int, InvoiceBalance]:
     A void invoice charges the patient nothing (its issue entry is reversed, and it can be
     voided only with nothing paid on it): its share in force is 0, so it shows 0 paid."""
     invoices = list(invoices)
-    due = _net_debits(PATIENT_RECEIVABLE, (i.ledger_reference for i in invoices))
+    due = _net_debits(
+        account_for(AccountRole.PATIENT_RECEIVABLE), (i.ledger_reference for i in invoices)
+    )
     return {
         i.pk: InvoiceBalance(
             0 if i.status == InvoiceStatus.VOID else i.patient_share,
@@ -67,9 +64,9 @@ def invoice_balance(invoice: Invoice) -> InvoiceBalance:
 
 
 def invoice_insurance_due(invoice: Invoice) -> int:
-    return _net_debits(INSURANCE_RECEIVABLE, [invoice.ledger_reference]).get(
-        invoice.ledger_reference, 0
-    )
+    return _net_debits(
+        account_for(AccountRole.INSURANCE_RECEIVABLE), [invoice.ledger_reference]
+    ).get(invoice.ledger_reference, 0)
 
 
 def invoices_open_for_patient(*, patient: Patient) -> QuerySet[Invoice]:
@@ -82,19 +79,19 @@ def invoices_open_for_patient(*, patient: Patient) -> QuerySet[Invoice]:
 
 def deposit_balance(*, encounter: Encounter) -> int:
     """Advances held for the encounter (liability: credits minus debits)."""
-    return -_net_debits(DEPOSIT_LIABILITY, [encounter.ledger_reference]).get(
-        encounter.ledger_reference, 0
-    )
+    return -_net_debits(
+        account_for(AccountRole.PATIENT_ADVANCES), [encounter.ledger_reference]
+    ).get(encounter.ledger_reference, 0)
 
 
 def patient_deposit_balance(*, patient: Patient) -> int:
     references = [e.ledger_reference for e in Encounter.objects.filter(patient=patient)]
-    return -sum(_net_debits(DEPOSIT_LIABILITY, references).values())
+    return -sum(_net_debits(account_for(AccountRole.PATIENT_ADVANCES), references).values())
 
 
 def refund_owed(*, encounter: Encounter) -> int:
     """What the hospital owes the patient back after discharge (hoàn ứng)."""
-    return -_net_debits(REFUND_OWED, [encounter.ledger_reference]).get(
+    return -_net_debits(account_for(AccountRole.REFUNDS_OWED), [encounter.ledger_reference]).get(
         encounter.ledger_reference, 0
     )
 
@@ -104,7 +101,7 @@ def invoice_advances_applied(invoice: Invoice) -> int:
     insurance give-back held back for the patient: the receivable's credits from the
     encounter's advances minus its debits back to them."""
     rows = JournalLine.objects.filter(
-        account__code=PATIENT_RECEIVABLE,
+        account__code=account_for(AccountRole.PATIENT_RECEIVABLE),
         reference=invoice.ledger_reference,
         entry__source_type="deposit_application",
         entry__source_id=str(invoice.pk),

@@ -1,9 +1,10 @@
 """Advance deposits (tạm ứng) and discharge: an advance is owed to the patient until
 discharge applies it; what is left over is paid back.
 
-An advance is a liability to the patient (account 33881, sub-ledger ``encounter:<id>``)
-until discharge, where it is applied to the encounter's invoices; what is left over becomes
-a refund owed to the patient (33882) until it is paid back (hoàn ứng)."""
+An advance is a liability to the patient (the ``PATIENT_ADVANCES`` account, sub-ledger
+``encounter:<id>``) until discharge, where it is applied to the encounter's invoices; what is left
+over becomes a refund owed to the patient (role ``REFUNDS_OWED``) until it is paid back (hoàn
+ứng)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE, REFUND_OWED
+from billing.chart import AccountRole, account_for
 from billing.errors import EncounterClosed, NothingToBill
 from billing.models import Deposit, Encounter, EncounterStatus, Invoice, InvoiceStatus, JournalEntry
 from billing.money import Money, positive_amount
@@ -66,7 +67,9 @@ def deposit_receive(
         posting_key=deposit_posting_key(source_type, source_id),
         lines=[
             Posting.dr(debit_account, amount, debit_reference),
-            Posting.cr(DEPOSIT_LIABILITY, amount, encounter.ledger_reference),
+            Posting.cr(
+                account_for(AccountRole.PATIENT_ADVANCES), amount, encounter.ledger_reference
+            ),
         ],
         source_type="deposit",
         source_id=str(deposit.pk),
@@ -82,8 +85,8 @@ def _advance_move(
     a positive amount applies an advance to the invoice, a negative one holds what the
     invoice owes the patient as an advance. Numbered per invoice, so each move posts once."""
     money = Money(abs(amount), invoice.currency)
-    advances = (encounter.ledger_reference, DEPOSIT_LIABILITY)
-    receivable = (invoice.ledger_reference, PATIENT_RECEIVABLE)
+    advances = (encounter.ledger_reference, account_for(AccountRole.PATIENT_ADVANCES))
+    receivable = (invoice.ledger_reference, account_for(AccountRole.PATIENT_RECEIVABLE))
     (debit_ref, debit), (credit_ref, credit) = (
         (advances, receivable) if amount > 0 else (receivable, advances)
     )
@@ -173,8 +176,12 @@ def encounter_discharge(*, encounter: Encounter, by: str) -> DischargeResult:
         ledger_post(
             posting_key=f"encounter:{encounter.pk}:refund-owed",
             lines=[
-                Posting.dr(DEPOSIT_LIABILITY, money, encounter.ledger_reference),
-                Posting.cr(REFUND_OWED, money, encounter.ledger_reference),
+                Posting.dr(
+                    account_for(AccountRole.PATIENT_ADVANCES), money, encounter.ledger_reference
+                ),
+                Posting.cr(
+                    account_for(AccountRole.REFUNDS_OWED), money, encounter.ledger_reference
+                ),
             ],
             source_type="discharge",
             source_id=str(encounter.pk),

@@ -12,13 +12,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing.chart import (
-    INSURANCE_RECEIVABLE,
-    OUTPUT_VAT,
-    PATIENT_RECEIVABLE,
-    PHARMACY_REVENUE,
-    SERVICE_REVENUE,
-)
+from billing.chart import AccountRole, account_for
 from billing.errors import InvoiceAlreadyVoid, InvoiceCreditSpent, InvoiceHasPayments, NothingToBill
 from billing.insurance import (
     Share,
@@ -216,12 +210,21 @@ def _post_issue(invoice: Invoice, lines: list[InvoiceLine]) -> None:
     for line in lines:
         if line.is_adjustment:
             continue  # amount 0: it moves a receivable between the fund and the patient
-        revenue = PHARMACY_REVENUE if line.category == ServiceCategory.DRUG else SERVICE_REVENUE
+        revenue = account_for(
+            AccountRole.PHARMACY_REVENUE
+            if line.category == ServiceCategory.DRUG
+            else AccountRole.SERVICE_REVENUE
+        )
         credits[revenue] += line.amount - line.vat_amount
-        credits[OUTPUT_VAT] += line.vat_amount
+        if line.vat_amount:
+            credits[account_for(AccountRole.OUTPUT_VAT, rate=line.vat_rate)] += line.vat_amount
     postings = [
-        _receivable(PATIENT_RECEIVABLE, invoice.patient_share, currency, ref),
-        _receivable(INSURANCE_RECEIVABLE, invoice.insurance_share, currency, ref),
+        _receivable(
+            account_for(AccountRole.PATIENT_RECEIVABLE), invoice.patient_share, currency, ref
+        ),
+        _receivable(
+            account_for(AccountRole.INSURANCE_RECEIVABLE), invoice.insurance_share, currency, ref
+        ),
         *(Posting.cr(code, Money(amount, currency)) for code, amount in credits.items()),
     ]
     postings = [p for p in postings if p.debit or p.credit]
@@ -240,7 +243,8 @@ def invoice_payments_net(invoice: Invoice) -> int:
     """What payments (not the issue, not deposits) have taken off the patient receivable."""
     totals = (
         JournalLine.objects.filter(
-            account__code=PATIENT_RECEIVABLE, reference=invoice.ledger_reference
+            account__code=account_for(AccountRole.PATIENT_RECEIVABLE),
+            reference=invoice.ledger_reference,
         )
         .exclude(entry__source_type__in=_NOT_PAYMENTS)
         .aggregate(debit=Sum("debit"), credit=Sum("credit"))

@@ -40,7 +40,9 @@ from config.errors import DomainError
 
 @dataclass(frozen=True, slots=True)
 class Posting:
-    """One journal line: ``Posting.dr("1311", Money(180000, "VND"), reference="invoice:42")``."""
+    """One journal line:
+    ``Posting.dr(account_for(AccountRole.PATIENT_RECEIVABLE), Money(180000, "VND"), "invoice:42")``.
+    """
 
     account_code: str
     debit: int

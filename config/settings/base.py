@@ -207,6 +207,10 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
 # --- The hospital -----------------------------------------------------------------------
 HOSPITAL_CURRENCY = "VND"
+# The chart of accounts (billing.chart): "tt24_2024" for a public hospital (Circular
+# 24/2024/TT-BTC), "tt99_2025" for a private one (Circular 99/2025/TT-BTC). Changing it
+# on a live database means running `manage.py chart_adopt --regime ...` first.
+ACCOUNTING_REGIME = env.str("ACCOUNTING_REGIME", default="tt24_2024")
 HOSPITAL_NAME = env.str("HOSPITAL_NAME", default="Bệnh viện Đa khoa Demo Hà Nội")
 # The seller on receipts (Decree 123/2020/ND-CP Art. 10).
 HOSPITAL_ADDRESS = env.str(

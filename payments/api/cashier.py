@@ -375,7 +375,7 @@ class RefundOwedPayoutApi(APIView):
     @money_post_schema(InputSerializer, OutputSerializer, 201)
     @idempotent
     def post(self, request: Request) -> Response:
-        """Pay back the advance left over at discharge (refunds owed, 33882): cash from the
+        """Pay back the advance left over at discharge (refunds owed): cash from the
         caller's open session's drawer, or record the bank transfer. Errors: `nothing_owed`
         (409), `amount_exceeds_refund_owed` (402), `insufficient_drawer_cash` (402),
         `cashier_session_required`."""

@@ -1,9 +1,10 @@
 """The cashier's desk: terminals with their cash drawer, cashier sessions (shifts), cash moved
 between drawers and the main safe, and discharge leftovers paid back at the desk.
 
-Each terminal's drawer has its own cash account in the ledger (a sub-account of the main
-safe 1111, e.g. ``1111.Q01``); every line a session posts on it carries the session's
-reference (``cashier_session:<id>``), so a session's cash can be read from the ledger alone.
+Each terminal's drawer has its own cash account in the ledger (the chart pack's numbered drawer
+account, ``account_for(AccountRole.DRAWER, drawer=n)``); every line a session posts on it carries
+the session's reference (``cashier_session:<id>``), so a session's cash can be read from the ledger
+alone.
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ class PayoutMethod(models.TextChoices):
 
 
 class RefundOwedPayout(models.Model):
-    """Paying back an advance left over at discharge (account 33882, hoàn ứng)."""
+    """Paying back an advance left over at discharge (refunds owed, hoàn ứng)."""
 
     public_id = models.CharField(max_length=32, unique=True, default=new_refund_owed_payout_id)
     encounter = models.ForeignKey(

@@ -87,7 +87,8 @@ class ReconciliationStatus(models.TextChoices):
 
 class ReconciliationItem(models.Model):
     """Money that arrived but could not be applied automatically. It is booked to the
-    suspense account (3388) so the ledger matches the bank, until finance resolves it."""
+    suspense account (role ``SUSPENSE``) so the ledger matches the bank, until finance
+    resolves it."""
 
     provider = models.CharField(max_length=10, choices=WebhookProvider.choices)
     transaction_id = models.CharField(max_length=100)

@@ -18,7 +18,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.chart import CASH_OVER_SHORT
+from billing.chart import AccountRole, account_for
 from billing.models import JournalEntry, JournalLine
 from payments.models import (
     COUNTED_SESSION_STATUSES,
@@ -74,9 +74,13 @@ def _capture_key(payment: Any) -> str:
 
 
 def _ledger_over_short(session: CashierSession) -> int:
-    """Counted less expected by the ledger: what the close credited to over/short."""
+    """Counted less expected by the ledger: what the close credited to the cash overage
+    account less what it debited to the cash shortage account."""
     totals = JournalLine.objects.filter(
-        account__code=CASH_OVER_SHORT,
+        account__code__in=[
+            account_for(AccountRole.CASH_OVERAGE),
+            account_for(AccountRole.CASH_SHORTAGE),
+        ],
         entry__source_type=CLOSING_SOURCE,
         entry__source_id=session.public_id,
     ).aggregate(d=Coalesce(Sum("debit"), 0), c=Coalesce(Sum("credit"), 0))

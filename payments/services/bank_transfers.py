@@ -1,11 +1,11 @@
 """Matching incoming bank transfers (VietQR) to payments, and the reconciliation queue.
 
 A transfer is matched by the memo code found in the bank's memo (never by the amount
-alone), then checked against the receiving account, the payment's status and expiry and its
-amount. A transfer that matches completes the payment (Dr 1132 bank-transfer clearing, through the
-state machine). Anything else is money that arrived all the same: it becomes a
-``ReconciliationItem`` with its reason and is booked to 3388 suspense against the account the money
-reached (1132 for the VietQR receiving account, 1121 for another of the hospital's accounts the feed
+alone), then checked against the receiving account, the payment's status and expiry and its amount.
+A transfer that matches completes the payment (Dr the VietQR clearing account, through the state
+machine). Anything else is money that arrived all the same: it becomes a ``ReconciliationItem``
+with its reason and is booked to suspense against the account the money reached (VietQR clearing
+for the VietQR receiving account, the bank account for another of the hospital's accounts the feed
 watches), so the ledger always agrees with the bank, until finance resolves it. Nothing is dropped.
 """
 
@@ -16,7 +16,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 
-from billing.chart import BANK, SUSPENSE, VIETQR_CLEARING
+from billing.chart import AccountRole, account_for
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from payments.models import (
@@ -69,7 +69,7 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
                 payment=payment,
                 to=PaymentStatus.SUCCEEDED,
                 event_at=transfer.occurred_at,
-                debit_account=VIETQR_CLEARING,
+                debit_account=account_for(AccountRole.CLEARING, provider="vietqr"),
             )
             return f"succeeded: {payment.public_id}"
         item = _hold_in_suspense(transfer, reason, payment)
@@ -145,14 +145,20 @@ def _hold_in_suspense(
         },
     )
     money = Money(transfer.amount, BANK_CURRENCY)
-    # 1132 clears the VietQR receiving account only; money that reached another of the
-    # hospital's accounts is already in that bank account (1121).
-    reached = VIETQR_CLEARING if _reached_vietqr_account(transfer) else BANK
+    # VietQR clearing clears the VietQR receiving account only; money that reached another of the
+    # hospital's accounts is already in that bank account (role ``BANK``).
+    reached = (
+        account_for(AccountRole.CLEARING, provider="vietqr")
+        if _reached_vietqr_account(transfer)
+        else account_for(AccountRole.BANK)
+    )
     ledger_post(
         posting_key=f"bank:{transfer.provider}:{transfer.transaction_id}",
         lines=[
             Posting.dr(reached, money),
-            Posting.cr(SUSPENSE, money, reference=f"reconciliation:{item.pk}"),
+            Posting.cr(
+                account_for(AccountRole.SUSPENSE), money, reference=f"reconciliation:{item.pk}"
+            ),
         ],
         source_type="bank_transfer",
         source_id=f"{transfer.provider}:{transfer.transaction_id}"[:64],

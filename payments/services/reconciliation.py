@@ -26,7 +26,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from billing.chart import BANK, CASH_OVER_SHORT, SUSPENSE
+from billing.chart import BANK, CASH_OVERAGE, CASH_SHORTAGE, SUSPENSE
 from billing.models import JournalEntry
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
@@ -50,8 +50,6 @@ from payments.models import (
 )
 from payments.services.transitions import payment_transition
 
-CASH_SHORTAGE = CASH_OVER_SHORT
-CASH_OVERAGE = CASH_OVER_SHORT
 EXPECTING = (ReconStatus.EXPECTED, ReconStatus.MISSING, ReconStatus.AMOUNT_MISMATCH)
 UNEXPLAINED_KINDS = (ReconKind.BANK_LINE, ReconKind.FEED_SUSPENSE)
 

@@ -26,7 +26,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE
+from billing.chart import AccountRole, account_for
 from billing.models import Encounter, Invoice
 from billing.money import Money, positive_amount
 from billing.public_ids import mint_public_id
@@ -65,7 +65,7 @@ from payments.selectors.refunds import (
     refunds_stuck_approved,
     refunds_unapproved_today,
 )
-from payments.services.transitions import CLEARING_ACCOUNT, payment_transition
+from payments.services.transitions import clearing_account, payment_transition
 
 logger = logging.getLogger(__name__)
 
@@ -270,13 +270,17 @@ def refund_complete(
         if payment.provider != Provider.STRIPE:  # the desk has not given the money yet
             _check_advance_held(payment, refund.amount)
         money = Money(refund.amount, refund.currency)
-        credit = credit_account or CLEARING_ACCOUNT[Provider(payment.provider)]
+        credit = credit_account or clearing_account(Provider(payment.provider))
         if payment.purpose == PaymentPurpose.DEPOSIT:
             assert payment.encounter is not None
-            debit = Posting.dr(DEPOSIT_LIABILITY, money, payment.encounter.ledger_reference)
+            debit = Posting.dr(
+                account_for(AccountRole.PATIENT_ADVANCES), money, payment.encounter.ledger_reference
+            )
         else:
             assert payment.invoice_id is not None
-            debit = Posting.dr(PATIENT_RECEIVABLE, money, f"invoice:{payment.invoice_id}")
+            debit = Posting.dr(
+                account_for(AccountRole.PATIENT_RECEIVABLE), money, f"invoice:{payment.invoice_id}"
+            )
         ledger_post(
             posting_key=f"refund:{refund.public_id}",
             lines=[debit, Posting.cr(credit, money, credit_reference)],

@@ -20,7 +20,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from billing.chart import MAIN_CASH, PATIENT_RECEIVABLE, STRIPE_CLEARING, VIETQR_CLEARING
+from billing.chart import AccountRole, account_for
 from billing.models import Invoice
 from billing.money import Money
 from billing.services.deposits import deposit_receive
@@ -64,12 +64,17 @@ STAGE: dict[str, int] = {
     S.REFUNDED: 4,
 }
 
-# The clearing account each rail's money lands in until settlement (cash: its drawer).
-CLEARING_ACCOUNT = {
-    Provider.STRIPE: STRIPE_CLEARING,
-    Provider.BANK_TRANSFER: VIETQR_CLEARING,
-    Provider.CASH: MAIN_CASH,
-}
+
+def clearing_account(provider: Provider) -> str:
+    """The account a rail's money lands in until settlement: the provider's clearing
+    account; cash without a session, the main safe (a session's cash: its drawer)."""
+    if provider == Provider.CASH:
+        return account_for(AccountRole.MAIN_SAFE)
+    return account_for(AccountRole.CLEARING, provider=CLEARING_PROVIDER[provider])
+
+
+# The chart's clearing dimension of each rail.
+CLEARING_PROVIDER = {Provider.STRIPE: "stripe", Provider.BANK_TRANSFER: "vietqr"}
 
 
 def _debit_side(payment: Payment, debit_account: str | None) -> tuple[str, str]:
@@ -81,7 +86,7 @@ def _debit_side(payment: Payment, debit_account: str | None) -> tuple[str, str]:
             pk=payment.cashier_session_id
         )
         return session.terminal.cash_account.code, session.ledger_reference
-    return debit_account or CLEARING_ACCOUNT[Provider(payment.provider)], ""
+    return debit_account or clearing_account(Provider(payment.provider)), ""
 
 
 def _post_capture(payment: Payment, debit_account: str | None) -> None:
@@ -105,7 +110,9 @@ def _post_capture(payment: Payment, debit_account: str | None) -> None:
         posting_key=payment.captured_posting_key,
         lines=[
             Posting.dr(debit_account, money, debit_reference),
-            Posting.cr(PATIENT_RECEIVABLE, money, invoice.ledger_reference),
+            Posting.cr(
+                account_for(AccountRole.PATIENT_RECEIVABLE), money, invoice.ledger_reference
+            ),
         ],
         source_type="payment",
         source_id=payment.public_id,

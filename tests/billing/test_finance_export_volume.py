@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from rest_framework.test import APIClient
 
-from billing.chart import PATIENT_RECEIVABLE
+from billing.chart import PATIENT_RECEIVABLE, SERVICE_REVENUE
 from billing.models import Account, JournalEntry, JournalLine
 from billing.selectors.ledger_export import COLUMNS
 
@@ -40,7 +40,8 @@ def _text_columns_left_to_default(model: type[Model], filled: set[str]) -> list[
 
 
 def bulk_post(entries: int, *, first: datetime, prefix: str = "bulk") -> None:
-    """``entries`` balanced two-line entries (1311 Dr / 5113 Cr), one second apart, in two
+    """``entries`` balanced two-line entries (Dr patient receivable / Cr service revenue),
+    one second apart, in two
     SQL statements of one transaction — the database guards insist that lines are added
     in the transaction that created their entry, and check the balance at commit."""
     entry_columns = {"posted_at", "memo", "source_type", "source_id", "posting_key"}
@@ -69,11 +70,12 @@ def bulk_post(entries: int, *, first: datetime, prefix: str = "bulk") -> None:
             " SELECT e.id, a.id, side.debit * (1000 + e.id %% 997),"
             f"  side.credit * (1000 + e.id %% 997){line_blanks}"
             " FROM billing_journalentry e"
-            " CROSS JOIN (VALUES ('1311', 1, 0), ('5113', 0, 1)) AS side(code, debit, credit)"
+            " CROSS JOIN (VALUES (%(receivable)s, 1, 0), (%(revenue)s, 0, 1))"
+            " AS side(code, debit, credit)"
             " JOIN billing_account a ON a.code = side.code"
             " WHERE e.source_type = %(prefix)s"
             " ORDER BY e.id, side.debit DESC",
-            {"prefix": prefix},
+            {"prefix": prefix, "receivable": PATIENT_RECEIVABLE, "revenue": SERVICE_REVENUE},
         )
 
 

@@ -14,10 +14,11 @@ from rest_framework.test import APIClient
 
 from billing.chart import (
     INSURANCE_RECEIVABLE,
-    OUTPUT_VAT,
     PATIENT_RECEIVABLE,
     PHARMACY_REVENUE,
     SERVICE_REVENUE,
+    AccountRole,
+    account_for,
 )
 from billing.errors import UnknownAccount
 from billing.models import (
@@ -165,7 +166,7 @@ def test_an_invoice_snapshots_its_lines_with_the_split_and_posts_receivables(
         (INSURANCE_RECEIVABLE, 400_000, 0),
         (SERVICE_REVENUE, 0, 700_000),
         (PHARMACY_REVENUE, 0, 200_000),
-        (OUTPUT_VAT, 0, 10_000),
+        (account_for(AccountRole.OUTPUT_VAT, rate="5"), 0, 10_000),
     }
     assert_invoice_agrees_with_books(invoice, staff=cashier)
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from billing.chart import CASH_OVER_SHORT, MAIN_CASH, PATIENT_RECEIVABLE, SERVICE_REVENUE
+from billing.chart import CASH_SHORTAGE, MAIN_CASH, PATIENT_RECEIVABLE, SERVICE_REVENUE
 from billing.models import Account, AccountType
 
 pytestmark = [
@@ -65,7 +65,7 @@ def _entry_id(posting_key: str) -> int | None:
 
 
 def _post_balanced_entry(posting_key: str, amount: int = 180_000) -> int:
-    """A committed entry: Dr 1311 receivable / Cr 5113 service revenue."""
+    """A committed entry: Dr the patient receivable / Cr service revenue."""
     _commit(
         new_entry(posting_key),
         line(PATIENT_RECEIVABLE, debit=amount),
@@ -297,10 +297,13 @@ def test_account_with_postings_can_still_be_renamed_and_deactivated():
 
 def test_account_without_postings_can_change_its_currency_and_type():
     _commit(
-        ("UPDATE billing_account SET currency = 'USD', type = 'liability' WHERE code = '1381'", [])
+        (
+            "UPDATE billing_account SET currency = 'USD', type = 'liability' WHERE code = %s",
+            [CASH_SHORTAGE],
+        )
     )
 
-    account = Account.objects.get(code=CASH_OVER_SHORT)
+    account = Account.objects.get(code=CASH_SHORTAGE)
     assert (account.type, account.currency) == ("liability", "USD")
 
 

@@ -34,7 +34,7 @@ def vnd(amount: int) -> Money:
 
 
 def _visit_fee(amount: int = 180_000) -> list[Posting]:
-    """A patient owes for a visit: Dr 1311 receivable / Cr 5113 service revenue."""
+    """A patient owes for a visit: Dr patient receivable / Cr service revenue."""
     return [Posting.dr(PATIENT_RECEIVABLE, vnd(amount)), Posting.cr(SERVICE_REVENUE, vnd(amount))]
 
 

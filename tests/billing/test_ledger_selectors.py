@@ -37,7 +37,7 @@ def vnd(amount: int) -> Money:
 
 
 def _cash_payment(key: str, amount: int, posted_at: datetime) -> int:
-    """A patient pays cash at the desk: Dr 1111 cash / Cr 1311 receivable."""
+    """A patient pays cash at the desk: Dr main safe / Cr patient receivable."""
     return ledger_post(
         posting_key=key,
         lines=[Posting.dr(MAIN_CASH, vnd(amount)), Posting.cr(PATIENT_RECEIVABLE, vnd(amount))],
@@ -49,7 +49,7 @@ def _cash_payment(key: str, amount: int, posted_at: datetime) -> int:
 
 
 def _refund(key: str, amount: int, posted_at: datetime) -> int:
-    """Cash handed back: Dr 1311 receivable / Cr 1111 cash."""
+    """Cash handed back: Dr patient receivable / Cr main safe."""
     return ledger_post(
         posting_key=key,
         lines=[Posting.dr(PATIENT_RECEIVABLE, vnd(amount)), Posting.cr(MAIN_CASH, vnd(amount))],

@@ -1,5 +1,5 @@
 """Bank transfers that cannot complete a payment are kept, never dropped: each becomes a
-reconciliation item with its reason, and its money is booked Dr 1132 / Cr 3388 suspense so the
+reconciliation item with its reason, and its money is booked Dr VietQR clearing / Cr suspense so the
 ledger agrees with the bank. Matching is by the memo code, never by amount."""
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def test_a_transfer_that_cannot_complete_its_payment_is_held_in_suspense_with_it
     transaction_id = transfer(amount, memo_for(payment), account=account)
 
     reason = REASONS.get(case, case)
-    # Money that reached another of the hospital's accounts is booked to that bank (1121),
+    # Money that reached another of the hospital's accounts is booked to that bank account,
     # not to the VietQR clearing account.
     reached = VIETQR_CLEARING if account is None else BANK
     assert_held_in_suspense(

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from billing.chart import MAIN_CASH, OWNER_EQUITY
+from billing.chart import AccountRole, account_for
 from billing.models import PriceListItem, ServiceCategory, VatRate
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
@@ -153,8 +153,8 @@ class Command(BaseCommand):
         ledger_post(
             posting_key="demo:opening-float",
             lines=[
-                Posting.dr(MAIN_CASH, Money(20_000_000, "VND")),
-                Posting.cr(OWNER_EQUITY, Money(20_000_000, "VND")),
+                Posting.dr(account_for(AccountRole.MAIN_SAFE), Money(20_000_000, "VND")),
+                Posting.cr(account_for(AccountRole.OWNER_EQUITY), Money(20_000_000, "VND")),
             ],
             source_type="manual",
             memo="Quỹ tiền mặt đầu kỳ (opening cash in the main safe)",

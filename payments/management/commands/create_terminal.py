@@ -7,7 +7,10 @@ from payments.services.cashier.terminals import terminal_create
 
 
 class Command(BaseCommand):
-    help = "Register a cashier terminal (desk) and its drawer's cash account (1111.<code>)."
+    help = (
+        "Register a cashier terminal (desk) and its drawer's cash account"
+        " (the regime's next numbered drawer account)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--code", required=True, help="e.g. Q01 (upper-case, digits, '-')")

@@ -2,8 +2,8 @@
 
 The cashier sends only the count by denomination; the expected cash is computed afterwards,
 under the session's row lock, and only then revealed. A count that differs from what is
-expected is always accepted: the variance is posted to cash over/short (1381) and, above
-``CASHIER_VARIANCE_APPROVAL_THRESHOLD``, waits for a supervisor other than the cashier.
+expected is always accepted: the variance is posted to the cash shortage or overage account
+and, above ``CASHIER_VARIANCE_APPROVAL_THRESHOLD``, waits for a supervisor other than the cashier.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from billing.chart import CASH_OVER_SHORT, MAIN_CASH
+from billing.chart import AccountRole, account_for
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from config.identity.models import Role
@@ -89,10 +89,11 @@ def _record_count(
     drawer, reference = session.terminal.cash_account.code, session.ledger_reference
     if variance:
         money = Money(abs(variance), session.currency)
+        over, short = account_for(AccountRole.CASH_OVERAGE), account_for(AccountRole.CASH_SHORTAGE)
         lines = (
-            [Posting.dr(drawer, money, reference), Posting.cr(CASH_OVER_SHORT, money)]
+            [Posting.dr(drawer, money, reference), Posting.cr(over, money, reference)]
             if variance > 0
-            else [Posting.dr(CASH_OVER_SHORT, money), Posting.cr(drawer, money, reference)]
+            else [Posting.dr(short, money, reference), Posting.cr(drawer, money, reference)]
         )
         kind = "over" if variance > 0 else "short"
         _post(session, "variance", lines, f"Cash {kind} at the close of {session.public_id}")
@@ -112,7 +113,7 @@ def _record_count(
 
 def session_close(*, session: CashierSession, count: Any, closed_by: User) -> CashierSession:
     """Blind close: record the counted cash, then compute expected and variance, post the
-    variance (1381) and put the counted cash back in the main safe (1111), leaving the
+    variance (shortage or overage) and put the counted cash back in the main safe, leaving the
     session's drawer sub-ledger at 0. Under the session's row lock: a payment in flight
     either committed before (and is in the totals) or is refused after.
 
@@ -131,7 +132,10 @@ def session_close(*, session: CashierSession, count: Any, closed_by: User) -> Ca
             _post(
                 session,
                 "to-safe",
-                [Posting.dr(MAIN_CASH, money), Posting.cr(drawer, money, session.ledger_reference)],
+                [
+                    Posting.dr(account_for(AccountRole.MAIN_SAFE), money),
+                    Posting.cr(drawer, money, session.ledger_reference),
+                ],
                 f"Cash counted at the close of {session.public_id} into the main safe",
             )
     return session
@@ -190,9 +194,9 @@ def session_handover_accept(
     *, session: CashierSession, count: Any, receiver: User
 ) -> tuple[CashierSession, CashierSession]:
     """The receiver verifies the count. The giving session closes on the verified count (a
-    difference from its expected cash is its variance, posted to 1381); the receiver's
-    session opens on the same terminal with the verified count as its float, moved from the
-    giving session's drawer sub-ledger to the new one. Returns (giving, receiving)."""
+    difference from its expected cash is its variance, posted to shortage or overage); the
+    receiver's session opens on the same terminal with the verified count as its float, moved from
+    the giving session's drawer sub-ledger to the new one. Returns (giving, receiving)."""
     count, verified = count_normalize(count=count)
     with transaction.atomic():
         session = _lock(session)

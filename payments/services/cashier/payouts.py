@@ -1,5 +1,5 @@
 """Money given back at the desk: approved refunds of cash and bank-transfer payments, and
-advances left over at discharge (refunds owed, 33882). Cash comes out of the cashier's open
+advances left over at discharge (role ``REFUNDS_OWED``). Cash comes out of the cashier's open
 session's drawer and never more than it holds."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from billing.chart import BANK, REFUND_OWED
+from billing.chart import AccountRole, account_for
 from billing.models import Encounter
 from billing.money import Money, positive_amount
 from billing.selectors.invoices import refund_owed
@@ -40,7 +40,7 @@ def refund_pay_out(
 
     Cash: under the session's row lock, at most what the drawer holds; the reversing entry
     credits the drawer's account on the session's sub-ledger. Bank transfer: credits the
-    bank account (1121), recorded on the session if the cashier has one open. The refund's
+    bank account (role ``BANK``), recorded on the session if the cashier has one open. The refund's
     row lock and state make exactly one payout win: any other, at the same time or later,
     is ``refund_already_paid_out`` (409), never a second ``succeeded`` that a desk could
     hand out cash on. An advance already applied at discharge is refused as before (the
@@ -65,7 +65,7 @@ def refund_pay_out(
             _drawer_has(session, refund.amount)
             account, reference = session.terminal.cash_account.code, session.ledger_reference
         else:
-            account, reference = BANK, ""
+            account, reference = account_for(AccountRole.BANK), ""
         return refund_complete(
             refund=refund,
             paid_out_by=by,
@@ -89,7 +89,7 @@ def refund_owed_pay_out(
     """Pay back (all or part of) the advance left over at discharge: cash from the session's
     drawer, or a bank transfer made by the hospital. Under the session's lock (cash) and
     the encounter's lock, never more than is still owed (``amount_exceeds_refund_owed``,
-    402); one entry debiting 33882 for the encounter. Idempotent per cashier and key."""
+    402); one entry debiting refunds owed for the encounter. Idempotent per cashier and key."""
     if amount is not None:
         positive_amount(amount, error=InvalidRefund, message=POSITIVE_REFUND)
     with transaction.atomic():
@@ -124,11 +124,16 @@ def refund_owed_pay_out(
         credit = (
             Posting.cr(session.terminal.cash_account.code, money, session.ledger_reference)
             if session is not None
-            else Posting.cr(BANK, money)
+            else Posting.cr(account_for(AccountRole.BANK), money)
         )
         ledger_post(
             posting_key=f"refund_owed_payout:{payout.public_id}",
-            lines=[Posting.dr(REFUND_OWED, money, encounter.ledger_reference), credit],
+            lines=[
+                Posting.dr(
+                    account_for(AccountRole.REFUNDS_OWED), money, encounter.ledger_reference
+                ),
+                credit,
+            ],
             source_type="refund_owed_payout",
             source_id=payout.public_id,
             memo=f"Advance left over at discharge of {encounter.his_reference} paid back",

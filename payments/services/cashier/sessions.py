@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
-from billing.chart import MAIN_CASH
+from billing.chart import AccountRole, account_for
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from config.identity.models import Role
@@ -70,7 +70,7 @@ def session_create(
 
 def session_open(*, terminal: Terminal, cashier: User, opening_count: Any) -> CashierSession:
     """Open a session on ``terminal`` with an opening float counted by denomination; the
-    float comes out of the main safe (1111) into the drawer's account.
+    float comes out of the main safe (role ``MAIN_SAFE``) into the drawer's account.
 
     At most one active session per terminal and per cashier, enforced by the database under
     concurrent opens (``terminal_has_open_session`` / ``cashier_has_open_session``, 409)."""
@@ -95,7 +95,7 @@ def session_open(*, terminal: Terminal, cashier: User, opening_count: Any) -> Ca
                 posting_key=f"cashier_session:{session.pk}:float",
                 lines=[
                     Posting.dr(terminal.cash_account.code, money, session.ledger_reference),
-                    Posting.cr(MAIN_CASH, money),
+                    Posting.cr(account_for(AccountRole.MAIN_SAFE), money),
                 ],
                 source_type="cashier_session",
                 source_id=session.public_id,

@@ -1,7 +1,7 @@
-"""Cash moved between drawers, or between a drawer and the main safe (1111), two-sided like a
+"""Cash moved between drawers, or between a drawer and the main safe, two-sided like a
 handover: nobody can move cash out of their drawer without someone counting it in.
 
-* Sending posts the cash out of the giving side into cash in transit (1133, on the
+* Sending posts the cash out of the giving side into cash in transit (role ``CASH_TRANSFER``, on the
   transfer's own reference): it counts in neither drawer's expected cash.
 * The receiver confirms the amount counted: the receiving drawer's cashier, or for the safe a
   supervisor who neither sent it nor gave it. The counted amount goes into the receiving
@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from billing.chart import CASH_IN_TRANSIT, MAIN_CASH
+from billing.chart import AccountRole, account_for
 from billing.money import Money, positive_amount
 from billing.services.ledger import Posting, ledger_post
 from config.identity.models import Role
@@ -38,12 +38,12 @@ from payments.services.cashier.sessions import session_lock_open
 
 def _side(session: CashierSession | None) -> tuple[str, str]:
     if session is None:
-        return MAIN_CASH, ""
+        return account_for(AccountRole.MAIN_SAFE), ""
     return session.terminal.cash_account.code, session.ledger_reference
 
 
 def _in_transit(transfer: CashTransfer) -> tuple[str, str]:
-    return CASH_IN_TRANSIT, f"cash_transfer:{transfer.pk}"
+    return account_for(AccountRole.CASH_TRANSFER), f"cash_transfer:{transfer.pk}"
 
 
 def _is_supervisor(user: User) -> bool:
@@ -75,7 +75,7 @@ def cash_transfer_create(
     note: str = "",
 ) -> CashTransfer:
     """Send ``amount`` from one drawer (or the safe, ``None``) to another drawer (or the
-    safe); it stays ``pending`` (in transit, 1133) until the receiver confirms the count.
+    safe); it stays ``pending`` (in transit) until the receiver confirms the count.
     Both sessions are locked (in id order) and must be open; the giving drawer may not go
     below zero (``insufficient_drawer_cash``, 402). A cashier moves cash only out of their
     own drawer (or from the safe into it); a supervisor any."""

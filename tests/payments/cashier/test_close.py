@@ -1,11 +1,11 @@
 """The blind close: the count goes in, expected cash and variance come out, the variance is
-posted to cash over/short (CASH_OVER_SHORT), and a large one waits for a supervisor."""
+posted to the cash shortage or overage account, and a large one waits for a supervisor."""
 
 from __future__ import annotations
 
 import pytest
 
-from billing.chart import CASH_OVER_SHORT, MAIN_CASH
+from billing.chart import CASH_OVERAGE, CASH_SHORTAGE, MAIN_CASH
 from billing.models import JournalEntry
 from config.identity.models import Role
 from payments.models import CashierSessionStatus, Payment, PaymentStatus
@@ -46,7 +46,9 @@ def test_change_and_split_tender_leave_expected_cash_exact(desk):
     body = response.json()
     assert (body["expected_cash"], body["counted_cash"], body["variance"]) == (620_000, 620_000, 0)
     assert body["status"] == "closed"
-    assert not JournalEntry.objects.filter(lines__account__code=CASH_OVER_SHORT).exists()
+    assert not JournalEntry.objects.filter(
+        lines__account__code__in=[CASH_SHORTAGE, CASH_OVERAGE]
+    ).exists()
     assert drawer(session) == 0  # the counted cash went to the main safe
 
 
@@ -62,7 +64,7 @@ def test_a_shortage_is_posted_to_over_short(desk):
         300_000,
         -20_000,
     )
-    assert balance(CASH_OVER_SHORT) == 20_000  # a debit: money missing
+    assert balance(CASH_SHORTAGE) == 20_000  # a debit: money missing
     assert balance(MAIN_CASH) - safe_before == 300_000  # only what was counted
     assert drawer(session) == 0
     entry = JournalEntry.objects.get(posting_key=f"cashier_session:{session.pk}:variance")
@@ -75,7 +77,7 @@ def test_an_overage_is_posted_to_over_short(desk):
     body = close(cashier, session, {"100000": 2, "10000": 1}).json()  # 10,000 over
 
     assert body["variance"] == 10_000
-    assert balance(CASH_OVER_SHORT) == -10_000  # a credit: money found
+    assert balance(CASH_OVERAGE) == -10_000  # a credit: money found
     assert drawer(session) == 0
 
 
@@ -103,7 +105,7 @@ def test_a_variance_above_the_threshold_waits_for_another_supervisor(desk, staff
     body = close(cashier, session, {"100000": 1}).json()  # 100,000 short
 
     assert (body["status"], body["variance"]) == ("pending_approval", -100_000)
-    assert balance(CASH_OVER_SHORT) == 100_000  # recorded at once, whatever the approval
+    assert balance(CASH_SHORTAGE) == 100_000  # recorded at once, whatever the approval
     assert_error(
         cashier.post(f"{SESSIONS_URL}/{session.public_id}/approve-close"), 403, "permission_denied"
     )

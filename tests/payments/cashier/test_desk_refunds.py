@@ -95,7 +95,7 @@ def test_a_succeeded_refund_cannot_be_canceled(staff_client):
 
 def discharged_with_leftover(session, *, advance: int, charges: int):
     """An inpatient who paid ``advance`` in cash at ``session`` and was billed ``charges``,
-    then discharged: the leftover is owed back (33882)."""
+    then discharged: the leftover is owed back (refunds owed)."""
     patient = patient_with_coverage(benefit_level=None)
     encounter = encounter_new(patient=patient, kind=EncounterKind.INPATIENT)
     cash_take(session, amount=advance, encounter=encounter)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from billing.chart import CASH_OVER_SHORT, MAIN_CASH
+from billing.chart import CASH_SHORTAGE, MAIN_CASH
 from config.identity.models import Role
 from payments.models import CashierSession, CashierSessionStatus, CashTransfer
 from tests.assertions import assert_error, balance
@@ -88,7 +88,7 @@ def test_handover_with_a_difference_both_sessions_reconcile(staff_client):
     second = CashierSession.objects.get(public_id=taken["id"])
     assert receiver.get(f"{SESSIONS_URL}/current").json()["session"]["id"] == second.public_id
     assert second.terminal_id == first.terminal_id
-    assert balance(CASH_OVER_SHORT) == 10_000  # the giver's variance
+    assert balance(CASH_SHORTAGE) == 10_000  # the giver's variance
     assert drawer(first) == 0  # the giving session reconciles to zero
     assert drawer(second) == 320_000  # the receiver starts from the verified count
     assert report(giver, first)["agrees"]
