@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from billing.chart import BANK, CASH_OVER_SHORT, SUSPENSE, VIETQR_CLEARING
+from billing.chart import BANK, CASH_OVERAGE, CASH_SHORTAGE, SUSPENSE, VIETQR_CLEARING
 from config.audit.models import AuditEvent
 from config.identity.models import Role
 from payments.models import (
@@ -105,7 +105,7 @@ def test_a_free_line_with_another_amount_books_the_difference(finance: APIClient
     )
     assert response.status_code == 200, response.json()
     assert balance(BANK) == 249_000
-    assert balance(CASH_OVER_SHORT) == 1_000
+    assert balance(CASH_SHORTAGE) == 1_000
     assert balance(VIETQR_CLEARING) == 0
     assert_trial_balance_balanced()
 
@@ -137,7 +137,7 @@ def test_a_small_write_off_closes_the_item_at_once(finance: APIClient) -> None:
     assert response.status_code == 200
     assert response.json()["status"] == "written_off"
     assert balance(SUSPENSE) == 0
-    assert balance(CASH_OVER_SHORT) == -50_000
+    assert balance(CASH_OVERAGE) == -50_000
 
 
 def test_a_large_write_off_needs_a_second_person_of_finance(
@@ -153,7 +153,7 @@ def test_a_large_write_off_needs_a_second_person_of_finance(
     second = finance_person(staff_client).post(f"{ITEMS}/{item.pk}/write-off", {"reason": "ok"})
     assert second.json()["status"] == "written_off"
     assert balance(VIETQR_CLEARING) == 0
-    assert balance(CASH_OVER_SHORT) == 900_000
+    assert balance(CASH_SHORTAGE) == 900_000
     actions = list(ReconItem.objects.get(pk=item.pk).actions.values_list("action", flat=True))
     assert actions[-2:] == ["write_off_requested", "written_off"]
 

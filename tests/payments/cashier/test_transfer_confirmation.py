@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from billing.chart import CASH_IN_TRANSIT, MAIN_CASH
+from billing.chart import CASH_TRANSFER, MAIN_CASH
 from config.identity.models import Role
 from payments.models import CashierSession, CashTransfer, CashTransferStatus
 from tests.assertions import assert_error, assert_trial_balance_balanced, balance
@@ -58,7 +58,7 @@ def cancel(client: APIClient, transfer: dict[str, Any]) -> Any:
 
 def in_transit(transfer: dict[str, Any]) -> int:
     pk = CashTransfer.objects.get(public_id=transfer["id"]).pk
-    return balance(CASH_IN_TRANSIT, f"cash_transfer:{pk}")
+    return balance(CASH_TRANSFER, f"cash_transfer:{pk}")
 
 
 @pytest.fixture
