@@ -26,6 +26,8 @@ from tests.assertions import balance
 pytestmark = pytest.mark.django_db
 
 FIRST = importlib.import_module("billing.migrations.0003_chart_of_accounts_and_roles")
+# Accounts later migrations added to that chart: suspense, cash between desks.
+LATER_ACCOUNTS = [("3388", "Suspense", "liability"), ("1133", "Cash in transit", "asset")]
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 MOVED_AT = datetime(2026, 1, 1, 0, 5, tzinfo=HANOI)
 
@@ -34,7 +36,7 @@ def _first_release_books() -> Terminal:
     """The chart the first release loaded, a drawer ``1111.Q01`` and a few months of
     postings on it, as an existing database holds them."""
     Account.objects.all().delete()  # the pack's accounts: nothing posted to them yet
-    for code, name, account_type in [*FIRST.CHART, ("3388", "Suspense", "liability")]:
+    for code, name, account_type in [*FIRST.CHART, *LATER_ACCOUNTS]:
         Account.objects.create(code=code, name=name, type=account_type, currency="VND")
     drawer = Account.objects.create(
         code="1111.Q01", name="Quầy 1", type=AccountType.ASSET, currency="VND"
@@ -71,6 +73,10 @@ def _first_release_books() -> Terminal:
         "stray": [
             Posting.dr("1121", vnd(70_000)),
             Posting.cr("3388", vnd(70_000), "reconciliation:1"),
+        ],
+        "between-desks": [
+            Posting.dr("1133", vnd(30_000), "cash_transfer:1"),
+            Posting.cr("1111", vnd(30_000)),
         ],
         "fee": [Posting.dr("6427", vnd(3_000)), Posting.cr("1131", vnd(3_000))],
     }
@@ -109,7 +115,8 @@ def test_adopting_a_pack_moves_every_balance_without_touching_a_posted_line(regi
         assert all(entry.posted_at == MOVED_AT for entry in moved)
 
         # Balances now sit on the role's account of the regime, per reference.
-        assert balance(account_for(AccountRole.MAIN_SAFE)) == 5_000_000 - 200_000
+        assert balance(account_for(AccountRole.MAIN_SAFE)) == 5_000_000 - 200_000 - 30_000
+        assert balance(account_for(AccountRole.CASH_TRANSFER), "cash_transfer:1") == 30_000
         assert balance(account_for(AccountRole.DRAWER, drawer=1)) == 200_000 - 20_000 + 5_000
         assert balance(account_for(AccountRole.DRAWER, drawer=1), "cashier_session:1") == 185_000
         assert balance(account_for(AccountRole.PATIENT_RECEIVABLE), "invoice:1") == 0
@@ -153,7 +160,8 @@ def test_adopting_a_pack_moves_every_balance_without_touching_a_posted_line(regi
 
 
 def test_every_account_the_first_chart_loaded_has_a_role():
-    assert {code for code, _name, _type in FIRST.CHART} | {"3388"} == set(FIRST_CHART)
+    loaded = [*FIRST.CHART, *LATER_ACCOUNTS]
+    assert {code for code, _name, _type in loaded} == set(FIRST_CHART)
 
 
 @pytest.mark.parametrize("regime", sorted(PACKS))
