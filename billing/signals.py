@@ -2,10 +2,15 @@
 
 ``invoice_issued(sender=Invoice, invoice=...)`` is sent inside ``invoice_issue``'s
 transaction, after the invoice, its lines and its ledger entry are written: a receiver's
-writes commit or roll back with the invoice."""
+writes commit or roll back with the invoice.
+
+``invoice_closed(sender=Invoice, invoice=..., reason="paid" | "void")`` is sent inside the
+transaction that marks the invoice paid (``invoice_refresh_status``) or void
+(``invoice_void``)."""
 
 from __future__ import annotations
 
 from django.dispatch import Signal
 
 invoice_issued = Signal()
+invoice_closed = Signal()

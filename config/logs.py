@@ -3,7 +3,8 @@
 ``PersonalDataFilter`` sits on every handler (``LOGGING`` in settings, gunicorn's access
 and error logs in ``gunicorn.conf.py``): it renders the message, then replaces
 
-* pay-link tokens (``/pay/<token>``, ``PayLink <token>``, any signed ``id:time:signature``),
+* pay-link tokens (``/pay/<token>``, ``/p/<token>``, ``PayLink <token>``, any ``plk_…``
+  and any signed ``id:time:signature`` of the links made before),
   staff tokens (``tok_…``) and device keys (``dev_…``);
 * citizen IDs (12 digits), Vietnamese phone numbers (``0912345678``, ``+84912345678``),
   e-mail addresses;
@@ -103,6 +104,9 @@ _WORD = f"[{_UPPER}][{_LOWER}]+"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Credentials first: a token may contain digits that look like a phone number.
     (re.compile(r"(/pay/)[^\s\"'?#]+"), rf"\1{REDACTED}"),
+    # The phone's pay page /p/<token>… ("/p/<token>" itself, a placeholder, stays).
+    (re.compile(r"(/p/)[^\s\"'?#/<>]+"), rf"\1{REDACTED}"),
+    (re.compile(r"\bplk_[A-Za-z0-9_-]{8,}"), REDACTED),
     # An Authorization header's credential: "PayLink <token>", "Token <key>", "Device <key>".
     (re.compile(r"\b(PayLink|Token|Device)\s+[A-Za-z0-9_:.-]{16,}"), rf"\1 {REDACTED}"),
     (re.compile(r"\b\d+:[A-Za-z0-9]{4,}:[A-Za-z0-9_-]{20,}"), REDACTED),

@@ -13,3 +13,8 @@ class PaymentsConfig(AppConfig):
 
         if refuse_void_with_payments_in_flight not in VOID_GUARDS:
             VOID_GUARDS.append(refuse_void_with_payments_in_flight)
+
+        from billing.signals import invoice_closed
+        from payments.services.paylinks import revoke_links_of_closed_invoice
+
+        invoice_closed.connect(revoke_links_of_closed_invoice, dispatch_uid="paylinks-revoke")

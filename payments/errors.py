@@ -40,6 +40,12 @@ class MethodNotAllowed(DomainError):
     default_message = "This payment method is not available on this channel."
 
 
+class PaymentCancelNotAllowed(DomainError):
+    status = 403
+    code = "payment_cancel_not_allowed"
+    default_message = "A pay link cancels only payments made with a pay link."
+
+
 class IllegalTransition(DomainError):
     status = 409
     code = "payment_state_conflict"

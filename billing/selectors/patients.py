@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
 
 from billing.errors import PatientNotFound
 from billing.identifiers import citizen_id_normalize, insurance_id_parse, mask_name, pii_hash
@@ -59,3 +62,11 @@ def kiosk_lookup(*, device: Device, identifier_kind: str, value: str) -> KioskLo
         invoices=list(invoices_open_for_patient(patient=patient)),
         deposit_balance=patient_deposit_balance(patient=patient),
     )
+
+
+def patient_looked_up_by(*, device: Device, patient_id: int, within_minutes: int) -> bool:
+    """Whether ``device`` found this patient by a lookup in the last ``within_minutes``."""
+    since = timezone.now() - timedelta(minutes=within_minutes)
+    return LookupAudit.objects.filter(
+        device=device, patient_id=patient_id, found=True, at__gte=since
+    ).exists()

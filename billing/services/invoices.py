@@ -37,7 +37,7 @@ from billing.money import Money, round_half_up
 from billing.selectors.invoices import deposit_balance, invoice_balance
 from billing.services.ledger import Posting, ledger_post, ledger_reverse
 from billing.services.sequences import sequence_next
-from billing.signals import invoice_issued
+from billing.signals import invoice_closed, invoice_issued
 
 # Checks that apps above billing add, run under the invoice's row lock before a void
 # (payments refuses while a payment of the invoice is still in flight).
@@ -119,6 +119,8 @@ def invoice_refresh_status(*, invoice: Invoice) -> Invoice:
     if status != invoice.status:
         invoice.status = status
         invoice.save(update_fields=["status"])
+        if status == InvoiceStatus.PAID:
+            invoice_closed.send(sender=Invoice, invoice=invoice, reason="paid")
     return invoice
 
 
@@ -302,4 +304,5 @@ def invoice_void(*, invoice: Invoice, voided_by: AbstractBaseUser | None, reason
     invoice.voided_by = voided_by  # type: ignore[assignment]
     invoice.void_reason = reason[:200]
     invoice.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
+    invoice_closed.send(sender=Invoice, invoice=invoice, reason="void")
     return invoice

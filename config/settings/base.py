@@ -354,6 +354,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Scrubbed where they are logged ("Not Found: /p/<token>"), so every handler
+        # downstream (error mails too) gets the masked record.
+        "django.request": {"filters": ["personal_data"]},
+        "django.server": {"filters": ["personal_data"]},
         # fpdf2 subsets fonts through fontTools, which logs every table at INFO.
         "fontTools": {"level": "WARNING"},
     },
@@ -421,6 +425,11 @@ VIETQR_EXPIRY_GRACE_MINUTES = env.int("VIETQR_EXPIRY_GRACE_MINUTES", default=10)
 CASSO_CHECKSUM_KEY = env.str("CASSO_CHECKSUM_KEY", default="")
 SEPAY_API_KEY = env.str("SEPAY_API_KEY", default="")
 PAY_LINK_TTL_HOURS = env.int("PAY_LINK_TTL_HOURS", default=72)
+# A link revoked because its invoice was paid still shows the bill and its receipts this long
+# (never pays again); any other revocation ends it at once.
+PAY_LINK_READ_AFTER_PAID_MINUTES = env.int("PAY_LINK_READ_AFTER_PAID_MINUTES", default=60)
+# A kiosk makes a pay link only for an invoice of a patient it looked up this recently.
+KIOSK_PAY_LINK_LOOKUP_MINUTES = env.int("KIOSK_PAY_LINK_LOOKUP_MINUTES", default=10)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Refunds above this amount (VND) need a supervisor's approval.
 # The threshold holds for the payment's refunds in total: a refund that brings them above it

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
@@ -17,19 +18,34 @@ from rest_framework.views import APIView
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
 from billing.errors import InvalidAmount
 from billing.models import OPEN_INVOICE_STATUSES, Invoice
+from billing.selectors.patients import patient_looked_up_by
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
+from config.api.permissions import IsCashier
 from config.api.schema import idempotency_key_header
 from config.errors import NotFound
 from config.identity.models import Device, DeviceKind, Role
 from config.identity.selectors import staff_roles
-from payments.errors import InvoiceNotPayable
-from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose, PaymentStatus
-from payments.paylinks import PayLinkAuthentication, PayLinkPrincipal
+from payments.errors import InvoiceNotPayable, PaymentCancelNotAllowed
+from payments.models import (
+    PayLinkRevokeReason,
+    Payment,
+    PaymentChannel,
+    PaymentMethod,
+    PaymentPurpose,
+    PaymentStatus,
+)
+from payments.paylinks import (
+    PayLinkAuthentication,
+    PayLinkPrincipal,
+    pay_link_issue,
+    pay_link_url,
+)
 from payments.providers.vietqr import build_payload, qr_png, qr_svg
 from payments.selectors.advance_receipts import advance_receipt_data
 from payments.selectors.payments import pay_link_invoice, payment_visible
 from payments.services.channels import payment_take
 from payments.services.idempotency import idempotent
+from payments.services.paylinks import pay_links_revoke
 from payments.services.payments import payment_cancel
 
 AUTHENTICATION = [StaffTokenAuthentication, DeviceKeyAuthentication, PayLinkAuthentication]
@@ -229,8 +245,13 @@ class PaymentCancelApi(APIView):
     @extend_schema(tags=["payments"], request=None, responses={200: PaymentOutputSerializer})
     @idempotent
     def post(self, request: Request, public_id: str) -> Response:
-        """Cancel a payment that has not succeeded. Error: `payment_state_conflict`."""
-        payment = payment_cancel(payment=payment_visible(user=request.user, public_id=public_id))
+        """Cancel a payment that has not succeeded. A pay link cancels only payments made
+        with a pay link (`payment_cancel_not_allowed`, 403, for one started at a kiosk or the
+        desk). Error: `payment_state_conflict`."""
+        payment = payment_visible(user=request.user, public_id=public_id)
+        if isinstance(request.user, PayLinkPrincipal) and payment.channel != PaymentChannel.PHONE:
+            raise PaymentCancelNotAllowed()
+        payment = payment_cancel(payment=payment)
         return Response(_payment_body(payment, request))
 
 
@@ -251,33 +272,80 @@ class PaymentQrApi(APIView):
 
 
 class PayLinkCreateApi(APIView):
-    """A signed, expiring link to pay one invoice from a phone (sent by SMS)."""
+    """A link to pay one invoice from a phone (sent by SMS): a random bearer token, valid
+    ``PAY_LINK_TTL_HOURS``, revocable."""
 
     permission_classes = [PaymentParties]
 
     class OutputSerializer(serializers.Serializer):
+        id = serializers.CharField(help_text="the link's id, to revoke it")
         token = serializers.CharField()
         url = serializers.URLField()
         expires_in_hours = serializers.IntegerField()
 
     @extend_schema(tags=["payments"], request=None, responses={201: OutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        from payments.paylinks import pay_link_token, pay_link_url
-
-        invoice = Invoice.objects.filter(pk=pk).first()
+        """Cashiers for any open invoice; a kiosk only for an invoice of a patient it found
+        by a lookup in the last `KIOSK_PAY_LINK_LOOKUP_MINUTES` (anything else is
+        `not_found`, whether or not the invoice exists). Errors: `invoice_not_payable`
+        (409)."""
+        user = request.user
+        invoice = Invoice.objects.select_related("encounter").filter(pk=pk).first()
+        if isinstance(user, Device) and invoice is not None:
+            looked_up = patient_looked_up_by(
+                device=user,
+                patient_id=invoice.encounter.patient_id,
+                within_minutes=settings.KIOSK_PAY_LINK_LOOKUP_MINUTES,
+            )
+            invoice = invoice if looked_up else None
         if invoice is None:
             raise NotFound("No such invoice.", param="id")
         if invoice.status not in OPEN_INVOICE_STATUSES:
             raise InvoiceNotPayable(detail={"status": invoice.status})
-        token = pay_link_token(invoice=invoice)
+        link, token = pay_link_issue(
+            invoice=invoice,
+            created_by=user if isinstance(user, User) else None,
+            device=user if isinstance(user, Device) else None,
+        )
         return Response(
             {
+                "id": link.public_id,
                 "token": token,
                 "url": pay_link_url(token),
                 "expires_in_hours": settings.PAY_LINK_TTL_HOURS,
             },
             status=201,
         )
+
+
+class PayLinkRevokeApi(APIView):
+    """A cashier revokes an invoice's pay links (all of them, or the one named)."""
+
+    permission_classes = [IsCashier]
+
+    class InputSerializer(serializers.Serializer):
+        id = serializers.CharField(required=False, help_text="one link; default: all")
+
+    class OutputSerializer(serializers.Serializer):
+        revoked = serializers.IntegerField()
+
+    @extend_schema(tags=["payments"], request=InputSerializer, responses={200: OutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Revoke the invoice's active pay links (or the one `id` names): their holders can
+        no longer read or pay the invoice. `revoked` counts those that were active."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invoice = Invoice.objects.filter(pk=pk).first()
+        if invoice is None:
+            raise NotFound("No such invoice.", param="id")
+        assert isinstance(request.user, User)  # the cashier permission admits staff only
+        revoked = pay_links_revoke(
+            invoice=invoice,
+            reason=PayLinkRevokeReason.BY_STAFF,
+            by=request.user,
+            public_id=data.validated_data.get("id"),
+        )
+        return Response({"revoked": revoked})
 
 
 class PayLinkShowApi(APIView):

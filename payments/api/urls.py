@@ -99,6 +99,11 @@ urlpatterns = [
     ),
     path("invoices/<int:pk>/pay-link", payments.PayLinkCreateApi.as_view(), name="pay-link"),
     path(
+        "invoices/<int:pk>/pay-links/revoke",
+        payments.PayLinkRevokeApi.as_view(),
+        name="pay-link-revoke",
+    ),
+    path(
         "reconciliation/statements",
         statements.StatementImportApi.as_view(),
         name="reconciliation-statement-import",

@@ -12,6 +12,7 @@ from payments.models.cashier import (
 )
 from payments.models.idempotency import IdempotencyRecord
 from payments.models.outbox import OutboxEvent
+from payments.models.paylinks import PayLink, PayLinkRevokeReason
 from payments.models.payments import (
     ACTIVE_STATUSES,
     CAPTURED_STATUSES,
@@ -71,6 +72,8 @@ __all__ = [
     "IdempotencyRecord",
     "MatchRun",
     "OutboxEvent",
+    "PayLink",
+    "PayLinkRevokeReason",
     "Payment",
     "PaymentChannel",
     "PaymentMethod",

@@ -65,12 +65,11 @@ def payment_target(
     return None, encounter
 
 
-def pay_link_invoice(*, token: str) -> Invoice:
+def pay_link_invoice(*, token: str, write: bool = False) -> Invoice:
     """The invoice (with its lines) a pay link opens; ``pay_link_invalid`` when the token is
-    forged or expired."""
-    invoice = (
-        Invoice.objects.prefetch_related("lines").filter(pk=pay_link_invoice_id(token)).first()
-    )
+    unknown, expired or revoked (``write``: to pay or cancel, see ``pay_link_invoice_id``)."""
+    invoice_id = pay_link_invoice_id(token, write=write)
+    invoice = Invoice.objects.prefetch_related("lines").filter(pk=invoice_id).first()
     if invoice is None:
         raise NotFound("No such invoice.")
     return invoice

@@ -1,32 +1,40 @@
-"""Phone pay links: a signed, expiring token for one invoice. It shows that bill without any
-other login (and without the patient's id), pays that invoice only, and an expired, tampered
-or foreign token is refused."""
+"""Phone pay links: a random, expiring, revocable token for one invoice. It shows that bill
+without any other login (and without the patient's id), pays that invoice only, cancels
+only the payments made with a pay link, and an expired, tampered or foreign token is
+refused."""
 
 from __future__ import annotations
 
-import time
-from unittest import mock
+from datetime import timedelta
 
 import pytest
-from django.core import signing
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import Invoice
 from config.identity.models import DeviceKind, Role
-from payments.models import IdempotencyRecord, Payment
-from payments.paylinks import pay_link_token
+from payments.models import IdempotencyRecord, PayLink, Payment
+from payments.paylinks import pay_link_token, pay_link_token_hash
 from tests.assertions import assert_error
 from tests.billing.builders import encounter_new
-from tests.payments.builders.payments import new_key, pay, pay_link_client, payable_invoice
+from tests.payments.builders.payments import (
+    kiosk_looked_up,
+    new_key,
+    pay,
+    pay_link_client,
+    payable_invoice,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def token_signed_hours_ago(invoice_id: int, hours: float) -> str:
-    signed_at = time.time() - hours * 3600
-    with mock.patch("django.core.signing.time.time", return_value=signed_at):
-        return pay_link_token(invoice=Invoice.objects.get(pk=invoice_id))
+def expired(token: str, *, hours_ago: float) -> str:
+    """The link of ``token`` made so that it expired ``hours_ago``."""
+    PayLink.objects.filter(pk=PayLink.objects.latest("pk").pk).update(
+        expires_at=timezone.now() - timedelta(hours=hours_ago)
+    )
+    return token
 
 
 def phone_with(token: str) -> APIClient:
@@ -36,14 +44,15 @@ def phone_with(token: str) -> APIClient:
 
 
 def tampered(token: str) -> list[str]:
-    """The token with its invoice id changed, its signature changed, and its timestamp changed."""
-    value, stamp, signature = token.split(":")
-    flipped = "A" if signature[-1] != "A" else "B"
+    """The token with a character changed, cut short, lengthened, without its prefix, and
+    made up."""
+    flipped = "A" if token[-1] != "A" else "B"
     return [
-        f"{int(value) + 1}:{stamp}:{signature}",
-        f"{value}:{stamp}:{signature[:-1]}{flipped}",
-        f"{value}:{stamp}0:{signature}",
-        signing.TimestampSigner(salt="another.purpose").sign(value),
+        f"{token[:-1]}{flipped}",
+        token[:-1],
+        f"{token}A",
+        token.removeprefix("plk_"),
+        "plk_" + "A" * 43,
         "not-a-token",
     ]
 
@@ -55,6 +64,8 @@ def tampered(token: str) -> list[str]:
 def test_a_cashier_or_a_kiosk_makes_a_pay_link_for_an_invoice(staff_client, device_client, maker):
     client = staff_client(Role.CASHIER) if maker == "cashier" else device_client("kiosk")[0]
     invoice = payable_invoice(350_000)
+    if maker == "kiosk":
+        kiosk_looked_up(client, invoice)  # a kiosk acts only on what its lookup returned
 
     response = client.post(f"/api/v1/invoices/{invoice.pk}/pay-link")
 
@@ -62,7 +73,12 @@ def test_a_cashier_or_a_kiosk_makes_a_pay_link_for_an_invoice(staff_client, devi
     body = response.json()
     assert body["url"].endswith(f"/p/{body['token']}")
     assert body["expires_in_hours"] == 72
-    assert str(invoice.pk) == body["token"].split(":")[0]  # the invoice id, nothing personal
+    # 256 random bits: no invoice id, nothing personal; stored only as a hash.
+    assert body["token"].startswith("plk_")
+    assert len(body["token"]) == 47
+    link = PayLink.objects.get(public_id=body["id"])
+    assert link.invoice_id == invoice.pk
+    assert body["token"] not in link.token_hash
     assert APIClient().get(f"/api/v1/pay/{body['token']}").json()["id"] == invoice.pk
 
 
@@ -114,23 +130,24 @@ def test_the_link_shows_the_bill_without_a_login_and_without_the_patient_id():
 
 def test_an_expired_link_is_refused_everywhere():
     invoice = payable_invoice()
-    old = token_signed_hours_ago(invoice.pk, 73)  # the TTL is 72 h
-    assert_error(APIClient().get(f"/api/v1/pay/{old}"), 404, "pay_link_invalid")
-    assert_error(pay(phone_with(old), invoice=invoice, amount=1), 401, "authentication_failed")
-
-    recent = token_signed_hours_ago(invoice.pk, 2)
+    recent = pay_link_token(invoice=invoice)
     assert APIClient().get(f"/api/v1/pay/{recent}").status_code == 200
-    with override_settings(PAY_LINK_TTL_HOURS=1):
-        assert_error(APIClient().get(f"/api/v1/pay/{recent}"), 404, "pay_link_invalid")
-        assert_error(
-            pay(phone_with(recent), invoice=invoice, amount=1), 401, "authentication_failed"
-        )
+    old = expired(pay_link_token(invoice=invoice), hours_ago=1)
+
+    refused = assert_error(APIClient().get(f"/api/v1/pay/{old}"), 404, "pay_link_invalid")
+    assert refused["detail"] == {"reason": "expired"}
+    assert_error(pay(phone_with(old), invoice=invoice, amount=1), 401, "authentication_failed")
+    with override_settings(PAY_LINK_TTL_HOURS=1):  # the TTL is fixed when the link is made
+        short = pay_link_token(invoice=invoice)
+    assert PayLink.objects.get(
+        token_hash=pay_link_token_hash(short)
+    ).expires_at < timezone.now() + timedelta(hours=1, minutes=1)
     assert not Payment.objects.exists()
 
 
 def test_a_tampered_or_foreign_token_is_refused_everywhere():
     invoice, other = payable_invoice(), payable_invoice()
-    assert other.pk == invoice.pk + 1  # so that the altered id names a real invoice
+    pay_link_token(invoice=other)  # a genuine link of the other invoice exists too
     for token in tampered(pay_link_token(invoice=invoice)):
         assert_error(APIClient().get(f"/api/v1/pay/{token}"), 404, "pay_link_invalid")
         response = pay(phone_with(token), invoice=other, amount=1)
@@ -174,19 +191,23 @@ def test_a_pay_link_cannot_pay_another_invoice_or_an_advance():
     assert not Payment.objects.exists()
 
 
-def test_a_pay_link_cancels_only_the_payments_of_its_invoice(device_client):
+def test_a_pay_link_cancels_only_the_phone_payments_of_its_invoice(device_client):
     invoice, other = payable_invoice(), payable_invoice()
     kiosk, _ = device_client(DeviceKind.KIOSK)
-    own = pay(kiosk, invoice=invoice, amount=1_000).json()
-    foreign = pay(kiosk, invoice=other, amount=1_000).json()
     phone = pay_link_client(invoice)
+    own = pay(phone, invoice=invoice, amount=1_000).json()
+    at_kiosk = pay(kiosk, invoice=invoice, amount=1_000).json()
+    foreign = pay(kiosk, invoice=other, amount=1_000).json()
 
     canceled = phone.post(f"/api/v1/payments/{own['id']}/cancel", headers=key_header())
+    kiosks = phone.post(f"/api/v1/payments/{at_kiosk['id']}/cancel", headers=key_header())
     refused = phone.post(f"/api/v1/payments/{foreign['id']}/cancel", headers=key_header())
 
     assert canceled.status_code == 200
     assert canceled.json()["status"] == "canceled"
+    assert_error(kiosks, 403, "payment_cancel_not_allowed")
     assert_error(refused, 404, "not_found", param="id")
+    assert Payment.objects.get(public_id=at_kiosk["id"]).status == "pending"
     assert Payment.objects.get(public_id=foreign["id"]).status == "pending"
 
 

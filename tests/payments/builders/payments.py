@@ -216,3 +216,12 @@ def pay_link_client(invoice: Invoice) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"PayLink {pay_link_token(invoice=invoice)}")
     return client
+
+
+def kiosk_looked_up(kiosk: APIClient, invoice: Invoice) -> None:
+    """The kiosk looks up the invoice's patient (by patient code), as before making a link."""
+    code = Invoice.objects.select_related("encounter__patient").get(pk=invoice.pk)
+    response = kiosk.post(
+        "/api/v1/kiosk/lookup", {"patient_code": code.encounter.patient.code}, format="json"
+    )
+    assert response.status_code == 200, response.content
