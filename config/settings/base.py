@@ -355,9 +355,10 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Scrubbed where they are logged ("Not Found: /p/<token>"), so every handler
-        # downstream (error mails too) gets the masked record.
-        "django.request": {"filters": ["personal_data"]},
-        "django.server": {"filters": ["personal_data"]},
+        # downstream (error mails too) gets the masked record; the request id is read
+        # first, while the record still holds the request.
+        "django.request": {"filters": ["request_id", "personal_data"]},
+        "django.server": {"filters": ["request_id", "personal_data"]},
         # fpdf2 subsets fonts through fontTools, which logs every table at INFO.
         "fontTools": {"level": "WARNING"},
     },
