@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('billing', '0012_patient_preferred_channel'),
         ('identity', '0001_initial'),
-        ('payments', '0009_cash_transfers_two_sided'),
+        ('payments', '0010_chart_pack'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
