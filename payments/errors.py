@@ -197,6 +197,14 @@ class TenderedBelowAmount(DomainError):
     default_message = "The cash tendered is less than the amount to pay."
 
 
+class TenderedTooLarge(DomainError):
+    code = "tendered_too_large"
+    default_message = (
+        "The cash tendered is more than the amount plus CASH_TENDERED_MAX_OVER_AMOUNT "
+        "(fifty of the largest note by default): recount it."
+    )
+
+
 class SessionAlreadyClosed(DomainError):
     status = 409
     code = "session_already_closed"

@@ -433,6 +433,11 @@ PAY_LINK_READ_AFTER_PAID_MINUTES = env.int("PAY_LINK_READ_AFTER_PAID_MINUTES", d
 KIOSK_PAY_LINK_LOOKUP_MINUTES = env.int("KIOSK_PAY_LINK_LOOKUP_MINUTES", default=10)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Refunds above this amount (VND) need a supervisor's approval.
+# Cash tendered may exceed the amount by at most this (VND): fifty of the largest note.
+CASH_TENDERED_MAX_OVER_AMOUNT = env.int("CASH_TENDERED_MAX_OVER_AMOUNT", default=500_000 * 50)
+# A bank-feed line above this (VND) is not booked: it becomes a reconciliation item
+# (amount_out_of_range) for a person. It stays far below what the ledger's columns hold.
+BANK_TRANSFER_MAX_AMOUNT = env.int("BANK_TRANSFER_MAX_AMOUNT", default=10**12)
 # The threshold holds for the payment's refunds in total: a refund that brings them above it
 # waits for a supervisor, however it is split.
 REFUND_APPROVAL_THRESHOLD = env.int("REFUND_APPROVAL_THRESHOLD", default=500_000)

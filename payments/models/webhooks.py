@@ -78,6 +78,7 @@ class ReconciliationReason(models.TextChoices):
     UNKNOWN_CODE = "unknown_code", "A code that matches no payment"
     NOT_PENDING = "not_pending", "The payment was already completed or canceled"
     WRONG_ACCOUNT = "wrong_account", "Credited to another account than the QR's"
+    AMOUNT_OUT_OF_RANGE = "amount_out_of_range", "An amount beyond any the books hold"
 
 
 class ReconciliationStatus(models.TextChoices):

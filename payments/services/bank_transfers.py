@@ -54,6 +54,16 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
         and transfer.transaction_id == CASSO_TEST_TRANSACTION_ID
     ):
         return "ignored: Casso test delivery"
+    if transfer.amount > settings.BANK_TRANSFER_MAX_AMOUNT:
+        with transaction.atomic():
+            item = _hold_out_of_range(transfer)
+        logger.warning(
+            "bank transfer %s:%s with an amount beyond the books held for reconciliation (item %s)",
+            transfer.provider,
+            transfer.transaction_id,
+            item.pk,
+        )
+        return f"reconciliation: {ReconciliationReason.AMOUNT_OUT_OF_RANGE}"
     if transfer.direction != TransferDirection.IN:
         with transaction.atomic():  # a statement line all the same (a refund by transfer)
             statement_line_report(transfer=transfer)
@@ -81,6 +91,25 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
         item.pk,
     )
     return f"reconciliation: {reason}"
+
+
+def _hold_out_of_range(transfer: BankTransfer) -> ReconciliationItem:
+    """A line no ledger column can hold (a feed's error, or a forged one): nothing is
+    booked, a person looks at it. The reported amount is kept in the item's description."""
+    reported = f"[reported {transfer.direction} amount: {transfer.amount} VND] "
+    item, _ = ReconciliationItem.objects.get_or_create(
+        provider=transfer.provider,
+        transaction_id=transfer.transaction_id,
+        defaults={
+            "amount": 0,
+            "currency": BANK_CURRENCY,
+            "account_number": transfer.account_number,
+            "description": (reported + transfer.description)[:DESCRIPTION_LENGTH],
+            "occurred_at": transfer.occurred_at,
+            "reason": ReconciliationReason.AMOUNT_OUT_OF_RANGE,
+        },
+    )
+    return item
 
 
 def _first_report(transfer: BankTransfer) -> str | None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from django.conf import settings
 from django.db import transaction
 
 from billing.money import positive_amount
-from payments.errors import CashierSessionRequired, TenderedBelowAmount
+from payments.errors import CashierSessionRequired, TenderedBelowAmount, TenderedTooLarge
 from payments.models import Payment, PaymentMethod, PaymentStatus
 from payments.selectors.payments import payment_started_earlier
 from payments.services.cashier.sessions import session_lock_open
@@ -34,6 +35,15 @@ def cash_payment_take(*, request: PaymentRequest) -> Payment:
     )
     if type(request.amount) is int and tendered < request.amount:
         raise TenderedBelowAmount(detail={"amount": request.amount, "tendered": tendered})
+    # Nobody hands over more than the amount plus a stack of the largest notes: anything
+    # above is a typing error that would put absurd cash into the drawer's figures.
+    if type(request.amount) is int:
+        most = request.amount + settings.CASH_TENDERED_MAX_OVER_AMOUNT
+        if tendered > most:
+            raise TenderedTooLarge(
+                param="tendered",
+                detail={"amount": request.amount, "tendered": tendered, "max": most},
+            )
     with transaction.atomic():
         session = session_lock_open(session=request.cashier_session)
         request = replace(request, cashier_session=session)
