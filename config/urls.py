@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView
 
 from config.api.views import ApiDocsView, AuthTokenCreateApi, HealthApi, ReadyApi
+from config.pages.csrf import page_csrf_protect
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token", AuthTokenCreateApi.as_view(), name="auth-token"),
@@ -21,7 +23,7 @@ urlpatterns = [
     path("", include("notifications.api.public_urls")),
     # The pay page a pay link opens, and the language switch of patient pages.
     path("", include("phone.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", page_csrf_protect(set_language), name="set_language"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="docs"),
     path("healthz", HealthApi.as_view(), name="healthz"),

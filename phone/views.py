@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from billing.api.invoices import invoice_body
 from billing.models import Invoice
 from config.errors import DomainError
+from config.pages.csrf import page_csrf_protect
 from config.pages.language import page_language
 from config.pages.throttle import page_throttled
 from notifications.services.pdfs import receipt_pdf_get
@@ -133,6 +134,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
     return _private(response)
 
 
+@page_csrf_protect
 @require_POST
 @page_language
 def pay_start(request: HttpRequest, token: str) -> HttpResponse:

@@ -3,16 +3,26 @@ PostgreSQL with a real Celery worker."""
 
 from __future__ import annotations
 
+import io
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from billing.api.invoices import invoice_body
+from notifications.models import Receipt
+from payments.models import Payment
+from payments.providers.bank_feeds import casso_signature_header
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import ARTIFACTS, LiveApp
 from tests.browser.weight import transferred
+from tests.payments.builders.webhooks import CASSO_KEY, HOSPITAL_ACCOUNT, casso_record
 from tests.phone.builders import clinic_bill, pay_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,3 +62,70 @@ def test_the_sms_link_opens_the_bill_in_vietnamese_with_the_apis_figures(
     report.write_text(f"first load of the pay page (no card form)\n{weight.report()}\n")
     print(f"\npay page first load: {weight.total:,} bytes\n{weight.report()}")
     assert weight.total <= PAGE_BUDGET, weight.report()
+
+
+def casso_transfer(live_app: LiveApp, *, amount: int, memo: str) -> int:
+    """The bank feed reports the patient's transfer: Casso's signed webhook, over HTTP."""
+    body = {"error": 0, "data": casso_record(amount=amount, description=f"CK {memo} thanh toan")}
+    header = casso_signature_header(body=body, key=CASSO_KEY, timestamp_ms=int(time.time() * 1000))
+    response = requests.post(
+        live_app("/webhooks/bank/casso"),
+        data=json.dumps(body, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json", "X-Casso-Signature": header},
+        timeout=30,
+    )
+    return response.status_code
+
+
+def test_paying_by_vietqr_turns_the_page_to_paid_with_the_receipt_and_its_pdf(
+    live_app: LiveApp, phone: Page, shot: Shot, settings: Any
+):
+    settings.CASSO_CHECKSUM_KEY = CASSO_KEY
+    settings.VIETQR_ACCOUNT = HOSPITAL_ACCOUNT
+    invoice = clinic_bill()
+    phone.goto(live_app(pay_path(invoice)))
+
+    phone.get_by_role("button", name="Thanh toán bằng chuyển khoản (VietQR)").click()
+
+    qr = phone.locator("#qr-image")
+    expect(qr).to_be_visible()
+    box = qr.bounding_box()
+    assert box is not None
+    assert box["width"] >= 240  # large enough to scan from another phone
+    payment = Payment.objects.get(invoice=invoice)
+    assert (payment.method, payment.amount, payment.channel) == ("vietqr", 360_000, "phone")
+    memo = payment.memo_code
+    assert memo is not None
+    expect(phone.locator("#qr-memo")).to_have_text(memo)
+    expect(phone.locator("#qr-amount")).to_have_text("360.000 ₫")
+    expect(phone.locator("#qr-account")).to_have_text(HOSPITAL_ACCOUNT)
+    expect(phone.locator("#memo-warning")).to_contain_text(memo)
+    phone.get_by_role("button", name="Chép nội dung chuyển khoản").click()
+    assert phone.evaluate("navigator.clipboard.readText()") == memo
+    expect(phone.get_by_role("button", name="Chép nội dung chuyển khoản")).to_have_text("Đã chép")
+    phone.get_by_role("button", name="Chép số tiền").click()
+    assert phone.evaluate("navigator.clipboard.readText()") == "360000"
+    with phone.expect_download() as download:
+        phone.get_by_role("link", name="Lưu ảnh mã QR").click()
+    assert download.value.suggested_filename == f"VietQR-{memo}.png"
+    assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
+    shot(phone, "pay-02-vietqr")
+    assert_accessible(phone, "pay-02-vietqr")
+
+    assert casso_transfer(live_app, amount=360_000, memo=memo) == 200
+
+    expect(phone.locator("#status-paid")).to_have_text("Đã thanh toán. Xin cảm ơn!", timeout=20_000)
+    receipt_link = phone.get_by_role("link", name="Biên lai (PDF, khổ A4)")
+    expect(receipt_link).to_be_visible(timeout=30_000)  # issued by the Celery worker
+    receipt = Receipt.objects.get(payment=payment)
+    expect(phone.locator(".receipt h3")).to_have_text(f"Biên lai {receipt.display_number}")
+    expect(phone.locator(".receipt")).to_contain_text("Ba trăm sáu mươi nghìn đồng")
+    expect(phone.locator("#amount-due")).to_have_text("360.000 ₫")  # the page kept its bill
+    shot(phone, "pay-03-paid")
+    assert_accessible(phone, "pay-03-paid")
+
+    pdf = phone.request.get(live_app(str(receipt_link.get_attribute("href"))))
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.body())).pages)
+    assert receipt.verification_code in text
+    assert "360.000" in text
