@@ -113,6 +113,7 @@ def _context(request: HttpRequest, token: str, page: PayPage) -> dict[str, Any]:
             "stripe_js": settings.STRIPE_JS_URL,
             "return_url": request.build_absolute_uri(reverse("pay-page", args=[token])),
             "decline_texts": decline_reasons(),
+            "three_ds_failed": decline_reason("authentication_required"),
             "processing": payment.status == PaymentStatus.PROCESSING
             or context["card_returned"] == "succeeded",
         }
@@ -130,7 +131,11 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
     response = render(request, "phone/pay.html", _context(request, token, page))
     if page.payment is not None and page.payment.method == PaymentMethod.CARD:
         # Stripe's domains are allowed on the page that holds the card form, nowhere else.
-        response._csp_update = settings.STRIPE_CSP  # type: ignore[attr-defined]
+        response._csp_update = {  # type: ignore[attr-defined]
+            "script-src": settings.STRIPE_JS_ORIGINS,
+            "connect-src": settings.STRIPE_API_ORIGINS,
+            "frame-src": settings.STRIPE_FRAME_ORIGINS,
+        }
     return _private(response)
 
 

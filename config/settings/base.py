@@ -408,11 +408,9 @@ STRIPE_JS_ORIGINS = env.list(
     "STRIPE_JS_ORIGINS", default=["https://js.stripe.com", "https://*.js.stripe.com"]
 )
 STRIPE_API_ORIGINS = env.list("STRIPE_API_ORIGINS", default=["https://api.stripe.com"])
-STRIPE_CSP = {
-    "script-src": STRIPE_JS_ORIGINS,
-    "frame-src": [*STRIPE_JS_ORIGINS, "https://hooks.stripe.com"],
-    "connect-src": STRIPE_API_ORIGINS,
-}
+STRIPE_FRAME_ORIGINS = env.list(
+    "STRIPE_FRAME_ORIGINS", default=["https://js.stripe.com", "https://hooks.stripe.com"]
+)
 # VietQR: the hospital's receiving account and how long a QR can be paid.
 VIETQR_BANK_BIN = env.str("VIETQR_BANK_BIN", default="970436")  # Vietcombank
 VIETQR_ACCOUNT = env.str("VIETQR_ACCOUNT", default="0011001234567")

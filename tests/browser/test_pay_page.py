@@ -22,6 +22,8 @@ from payments.providers.bank_feeds import casso_signature_header
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import ARTIFACTS, LiveApp
 from tests.browser.weight import transferred
+from tests.fakes.stripe_server import FakeStripeServer
+from tests.payments.builders.payments import STRIPE_KEY
 from tests.payments.builders.webhooks import CASSO_KEY, HOSPITAL_ACCOUNT, casso_record
 from tests.phone.builders import clinic_bill, pay_path
 
@@ -129,3 +131,60 @@ def test_paying_by_vietqr_turns_the_page_to_paid_with_the_receipt_and_its_pdf(
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.body())).pages)
     assert receipt.verification_code in text
     assert "360.000" in text
+
+
+@pytest.fixture
+def stripe_for_pages(settings: Any, fake_stripe: FakeStripeServer) -> FakeStripeServer:
+    """The app and the page pointed at the fake Stripe server, which also serves the
+    stand-in for Stripe.js."""
+    settings.STRIPE_SECRET_KEY = STRIPE_KEY
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_vienphi"
+    settings.STRIPE_API_BASE = fake_stripe.url
+    settings.STRIPE_WEBHOOK_SECRETS = list(fake_stripe.webhook_secrets)
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_JS_URL = f"{fake_stripe.url}/v3/"
+    settings.STRIPE_JS_ORIGINS = settings.STRIPE_API_ORIGINS = [fake_stripe.url]
+    settings.STRIPE_FRAME_ORIGINS = [fake_stripe.url]
+    return fake_stripe
+
+
+def pay_with_card(phone: Page, number: str) -> None:
+    phone.get_by_label("Số thẻ").fill(number)
+    phone.get_by_label("Ngày hết hạn (MM/YY)").fill("12/34")
+    phone.get_by_label("Mã bảo mật (CVC)").fill("123")
+    phone.get_by_role("button", name="Thanh toán 360.000 ₫").click()
+
+
+def test_paying_by_card_a_decline_says_why_in_plain_words_then_another_card_pays(
+    live_app: LiveApp, phone: Page, shot: Shot, stripe_for_pages: FakeStripeServer
+):
+    invoice = clinic_bill()
+    first = phone.goto(live_app(pay_path(invoice)))
+    assert first is not None
+    assert stripe_for_pages.url not in first.headers["content-security-policy"]
+
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Thanh toán bằng thẻ").click()
+    expect(phone.get_by_label("Số thẻ")).to_be_visible()
+    shot(phone, "pay-04-card")
+    assert_accessible(phone, "pay-04-card")
+    pay_with_card(phone, "4000 0000 0000 9995")
+
+    expect(phone.locator("#card-error")).to_have_text("Thẻ không đủ số dư cho số tiền này.")
+    shot(phone, "pay-05-card-declined")
+    assert_accessible(phone, "pay-05-card-declined")
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Thử thẻ khác").click()
+    pay_with_card(phone, "4242 4242 4242 4242")
+    expect(phone.locator("#card-processing")).to_be_visible()
+    assert all(
+        status == 200 for status in stripe_for_pages.deliver_all(live_app("/webhooks/stripe"))
+    )
+
+    expect(phone.locator("#status-paid")).to_be_visible(timeout=20_000)
+    expect(phone.get_by_role("link", name="Biên lai (PDF, khổ A4)")).to_be_visible(timeout=30_000)
+    payments = {p.status: p for p in Payment.objects.filter(invoice=invoice)}
+    assert set(payments) == {"canceled", "succeeded"}  # the declined attempt was left
+    assert payments["succeeded"].amount == 360_000
+    [intent] = [i for i in stripe_for_pages.objects("payment_intent") if i["status"] == "succeeded"]
+    assert intent["id"] == payments["succeeded"].provider_reference

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
@@ -29,6 +30,9 @@ import requests
 
 from tests.fakes.stripe_protocol import ApiError, Obj, new_id, parse_form
 from tests.fakes.stripe_state import API_VERSION, FakeStripeAccount
+
+# The stand-in for Stripe.js the browser tests load from this server (GET /v3/).
+STRIPE_JS = Path(__file__).with_name("stripe_js.js")
 
 FaultMode = Literal["error", "drop", "crash"]
 Log = Callable[[str, "int | None"], None]
@@ -237,6 +241,11 @@ class FakeStripeServer(FakeStripeAccount):
                     LoggedRequest(method, path, idem, outcome, status, split.query)
                 )
 
+        if method == "GET" and path.rstrip("/") == "/v3":
+            log("script", 200)
+            return self._send(
+                handler, 200, STRIPE_JS.read_bytes(), content_type="application/javascript"
+            )
         fault = self._take_fault(method, path)
         if fault and fault.mode == "drop":
             log("dropped", None)
@@ -246,8 +255,10 @@ class FakeStripeServer(FakeStripeAccount):
             error = ApiError(fault.status, "api_error", "Injected failure (fake Stripe).")
             return self._send(handler, fault.status, error.to_json())
         try:
-            api_key = self._authenticate(handler.headers.get("Authorization"))
             params = parse_form(raw)
+            header = handler.headers.get("Authorization")
+            api_key = self._browser_key(method, path, params) if not header else None
+            api_key = api_key or self._authenticate(header)
         except ApiError as exc:
             log("rejected", exc.status)
             return self._send(handler, exc.status, exc.to_json())
@@ -327,6 +338,37 @@ class FakeStripeServer(FakeStripeAccount):
             raise ApiError(401, "invalid_request_error", f"Invalid API Key provided: {masked}")
         return key
 
+    def _browser_key(self, method: str, path: str, params: Obj) -> str | None:
+        """Stripe.js in the patient's browser calls with the publishable key and the intent's
+        client secret (never the secret key): it may read that one intent and confirm it,
+        nothing else. Returns the key, or None when the call carries no publishable key."""
+        key = params.get("key")
+        if not isinstance(key, str) or not key.startswith("pk_test_"):
+            return None
+        parts = path.strip("/").split("/")
+        allowed = parts[:2] == ["v1", "payment_intents"] and (
+            (method == "POST" and len(parts) == 4 and parts[3] == "confirm")
+            or (method == "GET" and len(parts) == 3)
+        )
+        if not allowed:
+            raise ApiError(
+                401,
+                "invalid_request_error",
+                "This API call cannot be made with a publishable API key.",
+            )
+        with self.lock:
+            intent = self._objects.get(parts[2])
+        if intent is None or params.get("client_secret") != intent.get("client_secret"):
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                "The client_secret provided does not match the client_secret associated with "
+                "the PaymentIntent.",
+                param="client_secret",
+            )
+        del params["key"], params["client_secret"]
+        return key
+
     def _take_fault(self, method: str, path: str) -> _Fault | None:
         with self.lock:
             for fault in self._faults:
@@ -355,9 +397,12 @@ class FakeStripeServer(FakeStripeAccount):
         body: bytes,
         headers: dict[str, str] | None = None,
         idem: str | None = None,
+        content_type: str = "application/json",
     ) -> None:
         handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Type", content_type)
+        # Stripe's API answers the browser's Stripe.js from another origin.
+        handler.send_header("Access-Control-Allow-Origin", "*")
         handler.send_header("Content-Length", str(len(body)))
         handler.send_header("Stripe-Version", API_VERSION)
         if idem:
