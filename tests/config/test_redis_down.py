@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
+from kombu import pools as kombu_pools
 from rest_framework.test import APIClient
 
 from config.celery import app
@@ -25,6 +26,15 @@ from tests.payments.builders.payments import payable_invoice
 from tests.redis_server import OwnRedis, own_redis
 
 pytestmark = pytest.mark.django_db
+
+
+def _fresh_producer_pool() -> None:
+    """Close the Celery app's broker connections and drop the closed pool, so that the next
+    task sent (by this test or a later one in this process) opens a new pool on the broker
+    in force."""
+    app.pool.force_close_all()  # type: ignore[attr-defined]
+    app._pool = None  # type: ignore[attr-defined]
+    kombu_pools.reset()  # kombu keeps one pool per broker URL, closed ones too
 
 
 @pytest.fixture
@@ -40,13 +50,13 @@ def redis_of_our_own() -> Iterator[OwnRedis]:
         }
         saved = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
         app.conf.update(broker_url=server.url, task_always_eager=False)
-        app.pool.force_close_all()  # type: ignore[attr-defined]
+        _fresh_producer_pool()
         try:
             with override_settings(CACHES=cache):
                 yield server
         finally:
             app.conf.update(saved)
-            app.pool.force_close_all()  # type: ignore[attr-defined]
+            _fresh_producer_pool()
 
 
 def _login(username: str, password: str) -> Any:
