@@ -66,14 +66,17 @@ def _link_edge(request: HttpRequest, error: DomainError) -> HttpResponse:
     return edge_page(request, "invalid", status=404)
 
 
-def _invoice(request: HttpRequest, token: str, scope: str) -> Invoice | HttpResponse:
-    """The invoice of the link, or the page to show instead (throttled, bad link)."""
+def _invoice(
+    request: HttpRequest, token: str, scope: str, *, write: bool = False
+) -> Invoice | HttpResponse:
+    """The invoice of the link, or the page to show instead (throttled, bad link).
+    ``write``: to start a payment (a link revoked because the invoice was paid only reads)."""
     retry_after = page_throttled(request, scope=scope)
     if retry_after is not None:
         request.META["retry_after"] = retry_after
         return edge_page(request, "throttled", status=429)
     try:
-        return pay_link_invoice(token=token)
+        return pay_link_invoice(token=token, write=write)
     except PayLinkInvalid as error:
         return _link_edge(request, error)
     except DomainError as error:  # the invoice behind a genuine link is gone
@@ -145,7 +148,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
 def pay_start(request: HttpRequest, token: str) -> HttpResponse:
     """The patient chose how to pay (a CSRF-protected form): start that payment, then show
     the page again (its QR code or card form)."""
-    invoice = _invoice(request, token, "pay_action")
+    invoice = _invoice(request, token, "pay_action", write=True)
     if isinstance(invoice, HttpResponse):
         return invoice
     method, attempt = request.POST.get("method", ""), request.POST.get("attempt", "")
