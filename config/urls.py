@@ -4,6 +4,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView
 
 from config.api.views import ApiDocsView, AuthTokenCreateApi, HealthApi, ReadyApi
+from config.metrics import metrics_view
 from config.pages.csrf import page_csrf_protect
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="docs"),
     path("healthz", HealthApi.as_view(), name="healthz"),
     path("readyz", ReadyApi.as_view(), name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     # The reference web clients: static pages that use the public API above.
     path("", include("config.clients.urls")),
     path("admin/", admin.site.urls),

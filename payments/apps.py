@@ -9,8 +9,11 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         import payments.tasks  # noqa: F401 - registers the tasks in web processes too
         from billing.services.invoices import VOID_GUARDS
+        from config.metrics import metrics_collector_register
+        from payments.metrics import PaymentsCollector
         from payments.services.amounts import refuse_void_with_payments_in_flight
 
+        metrics_collector_register(PaymentsCollector())
         if refuse_void_with_payments_in_flight not in VOID_GUARDS:
             VOID_GUARDS.append(refuse_void_with_payments_in_flight)
 

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "django_prometheus",
     "drf_spectacular_sidecar",
     "csp",
     "axes",
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /metrics: every request counted and timed by view, method and status (first and last).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # The request id (X-Request-ID) and client address for logs, tasks and the audit trail.
     "config.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -69,6 +72,9 @@ MIDDLEWARE = [
     "config.transactions.AtomicDepthMiddleware",
     # Answers a locked-out admin login (config.identity.lockout) with 429.
     "axes.middleware.AxesMiddleware",
+    # Records the money, approval and personal-data operations (config.audit.routes).
+    "config.audit.middleware.AuditMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -366,6 +372,28 @@ LOGGING = {
 # Celery workers log through LOGGING too (JSON, scrubbed, with the request id of the
 # request that caused the task).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Metrics (/metrics, config.metrics) --------------------------------------------------
+# A scraper sends "Authorization: Bearer <METRICS_TOKEN>" or scrapes from these networks.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+# The business gauges count what happened in this many recent minutes.
+METRICS_WINDOW_MINUTES = env.int("METRICS_WINDOW_MINUTES", default=15)
+# django-prometheus: latency buckets fit for an API (seconds).
+PROMETHEUS_LATENCY_BUCKETS = (
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    float("inf"),
+)
 
 # --- Error reports: Sentry when SENTRY_DSN is set, without personal data ------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

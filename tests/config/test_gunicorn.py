@@ -64,6 +64,19 @@ def test_gunicorn_logs_json_access_lines_without_tokens_and_stops_gracefully(
             timeout=60,
         )
         assert response.headers["X-Request-ID"] == "req-gunicorn-1"
+        # Two workers answer these; /metrics (multiprocess mode) sums both.
+        session = requests.Session()
+        for _ in range(20):
+            requests.get(f"{base}/readyz", timeout=60)
+        metrics = session.get(f"{base}/metrics", timeout=60).text
+        readyz_count = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("django_http_requests_total_by_view_transport_method_total{")
+            and 'view="readyz"' in line
+        )
+        assert readyz_count == 20
+        assert "vienphi_payments_recent" in metrics
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=40) == 0
     finally:

@@ -1,0 +1,64 @@
+"""Which API operations the audit trail records, by URL name: what it is called in the
+trail and its category. An operation added later is recorded once its URL name is here (or
+its service calls ``audit_record`` itself)."""
+
+from __future__ import annotations
+
+from config.audit.models import AuditCategory
+
+MONEY = AuditCategory.MONEY
+APPROVAL = AuditCategory.APPROVAL
+PERSONAL = AuditCategory.PERSONAL_DATA
+CREDENTIAL = AuditCategory.CREDENTIAL
+
+# URL name -> (action, category). Every method of the route is recorded unless it is a
+# safe read of a route that is not a personal-data read.
+AUDITED_ROUTES: dict[str, tuple[str, str]] = {
+    # Payments and their refunds.
+    "payment-create": ("payment.create", MONEY),
+    "payment-cancel": ("payment.cancel", MONEY),
+    "refund-create": ("refund.request", MONEY),
+    "refund-approve": ("refund.approve", APPROVAL),
+    "refund-reject": ("refund.reject", APPROVAL),
+    "refund-payout": ("refund.payout", MONEY),
+    "refund-cancel": ("refund.cancel", MONEY),
+    # Providers telling us money moved.
+    "webhook-stripe": ("webhook.stripe", MONEY),
+    "webhook-casso": ("webhook.casso", MONEY),
+    "webhook-sepay": ("webhook.sepay", MONEY),
+    # The cashier desk.
+    "cashier-session-open": ("cashier_session.open", MONEY),
+    "cashier-session-close": ("cashier_session.close", MONEY),
+    "cashier-session-approve-close": ("cashier_session.approve_close", APPROVAL),
+    "cashier-session-handover": ("cashier_session.handover", MONEY),
+    "cashier-session-handover-accept": ("cashier_session.handover_accept", MONEY),
+    "cashier-transfer": ("cash_transfer.create", MONEY),
+    "cashier-transfer-confirm": ("cash_transfer.confirm", APPROVAL),
+    "cashier-transfer-cancel": ("cash_transfer.cancel", MONEY),
+    "cashier-refund-owed-payout": ("refund_owed.payout", MONEY),
+    "cashier-safe-deposit": ("cash_deposit.create", MONEY),
+    # Billing.
+    "invoice-issue": ("invoice.issue", MONEY),
+    "invoice-void": ("invoice.void", MONEY),
+    "charge-void": ("charge.void", MONEY),
+    "discharge": ("encounter.discharge", MONEY),
+    # Reconciliation and write-offs.
+    "reconciliation-statement-import": ("bank_statement.import", MONEY),
+    "reconciliation-item-match": ("reconciliation_item.match", APPROVAL),
+    "reconciliation-item-write-off": ("reconciliation_item.write_off", APPROVAL),
+    # Reads (and writes) of a patient's personal data by staff and devices.
+    "kiosk-lookup": ("patient.lookup", PERSONAL),
+    "patient-create": ("patient.create", PERSONAL),
+    "patient-update": ("patient.update", PERSONAL),
+    "invoice-detail": ("invoice.read", PERSONAL),
+    "invoice-list": ("invoice.list", PERSONAL),
+    "receipt-detail": ("receipt.read", PERSONAL),
+    "receipt-pdf": ("receipt.read_pdf", PERSONAL),
+    "payment-receipt": ("receipt.read", PERSONAL),
+    "receipt-resend": ("receipt.resend", PERSONAL),
+    # A pay link is the credential a patient's phone pays with.
+    "pay-link": ("pay_link.issue", CREDENTIAL),
+}
+
+# Fields of an answer copied into the row's detail: amounts and codes, never personal data.
+DETAIL_FIELDS = ("amount", "currency", "method", "status", "channel", "kind", "variance")
