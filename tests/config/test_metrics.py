@@ -56,9 +56,7 @@ def test_metrics_from_this_machine_show_http_and_business_signals(
     assert _value(text, "vienphi_tasks_parked") == 0
     assert _value(text, "vienphi_cashier_sessions_pending_approval") == 0
     assert _value(text, "vienphi_receipt_delay_seconds", quantile="0.5") is not None
-    assert _value(
-        text, "django_http_requests_total_by_view_transport_method_total", view="healthz"
-    )
+    assert _value(text, "django_http_requests_total_by_view_transport_method_total", view="healthz")
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
     assert Payment.objects.count() == 2
 
