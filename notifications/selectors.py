@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -14,6 +15,7 @@ from config.errors import NotFound
 from config.identity.models import Device, DeviceKind
 from config.identity.selectors import staff_roles
 from notifications.models import SENT_STATUSES, Message, MessageStatus, Receipt
+from payments.models import CAPTURED_STATUSES, Payment, Refund, RefundStatus
 from payments.paylinks import PayLinkPrincipal
 
 
@@ -109,3 +111,33 @@ def message_volume(*, since: date, until: date) -> list[MessageVolume]:
         .order_by("day", "channel")
     )
     return [MessageVolume(**row) for row in rows]
+
+
+def _sweep_window() -> tuple[Any, Any]:
+    now = timezone.now()
+    return (
+        now - timedelta(hours=settings.RECEIPT_SWEEP_MAX_AGE_HOURS),
+        now - timedelta(minutes=settings.RECEIPT_SWEEP_AFTER_MINUTES),
+    )
+
+
+def payments_missing_receipt(*, limit: int = 200) -> list[int]:
+    """Captured payments that succeeded between ``RECEIPT_SWEEP_MAX_AGE_HOURS`` and
+    ``RECEIPT_SWEEP_AFTER_MINUTES`` ago and still have no receipt: their event's task was
+    lost (a broker that died with its queue)."""
+    since, until = _sweep_window()
+    receipt = Receipt.objects.filter(payment=OuterRef("pk"), refund__isnull=True)
+    missing = Payment.objects.filter(
+        status__in=CAPTURED_STATUSES, succeeded_at__gte=since, succeeded_at__lte=until
+    ).filter(~Exists(receipt))
+    return list(missing.order_by("succeeded_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+def refunds_missing_receipt(*, limit: int = 200) -> list[int]:
+    """Refunds that succeeded in the same window and have no refund receipt."""
+    since, until = _sweep_window()
+    receipt = Receipt.objects.filter(refund=OuterRef("pk"))
+    missing = Refund.objects.filter(
+        status=RefundStatus.SUCCEEDED, completed_at__gte=since, completed_at__lte=until
+    ).filter(~Exists(receipt))
+    return list(missing.order_by("completed_at", "pk").values_list("pk", flat=True)[:limit])

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from config.tasks import ReliableTask
 from notifications.backends import SendError
+from notifications.selectors import payments_missing_receipt, refunds_missing_receipt
 from notifications.services.messages import message_send, messages_due
 from notifications.services.pdfs import receipt_pdfs_render, receipts_missing_pdf
 from notifications.services.receipts import receipt_issue_for_payment, receipt_issue_for_refund
@@ -32,6 +33,24 @@ def issue_refund_receipt(event_id: int, refund_id: int, **_: object) -> int | No
     """Subscriber of ``refund.succeeded``: the refund receipt."""
     receipt = receipt_issue_for_refund(refund_id=refund_id)
     return receipt.pk if receipt is not None else None
+
+
+@shared_task(name="notifications.issue_missing_receipts", base=ReliableTask)
+def issue_missing_receipts() -> int:
+    """Beat, the end-to-end safety net of the outbox: payments and refunds that succeeded a
+    while ago without a receipt (their event was published, then lost with the broker's
+    queue) get it now, here, through the same idempotent services as the event's
+    subscribers. Returns how many receipts were issued."""
+    issued = 0
+    for payment_id in payments_missing_receipt():
+        if receipt_issue_for_payment(payment_id=payment_id) is not None:
+            issued += 1
+    for refund_id in refunds_missing_receipt():
+        if receipt_issue_for_refund(refund_id=refund_id) is not None:
+            issued += 1
+    if issued:
+        logger.warning("%s receipts issued by the sweep: their events' tasks were lost", issued)
+    return issued
 
 
 @shared_task(name="notifications.render_receipt_pdfs", base=ReliableTask)

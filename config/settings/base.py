@@ -626,6 +626,10 @@ MESSAGE_RETRY_BASE_SECONDS = env.float("MESSAGE_RETRY_BASE_SECONDS", default=30.
 MESSAGE_RETRY_MAX_SECONDS = env.float("MESSAGE_RETRY_MAX_SECONDS", default=900.0)
 # A message queued (or "sending") this long without news lost its task: beat sends it again.
 MESSAGE_STALE_MINUTES = env.int("MESSAGE_STALE_MINUTES", default=10)
+# A payment or refund that succeeded this long ago without a receipt lost its event's task
+# (the broker died with its queue): beat issues the receipt, up to this many hours back.
+RECEIPT_SWEEP_AFTER_MINUTES = env.int("RECEIPT_SWEEP_AFTER_MINUTES", default=5)
+RECEIPT_SWEEP_MAX_AGE_HOURS = env.int("RECEIPT_SWEEP_MAX_AGE_HOURS", default=72)
 # A receipt still without its PDF this long after issue lost its render task: beat renders it.
 RECEIPT_PDF_STALE_MINUTES = env.int("RECEIPT_PDF_STALE_MINUTES", default=5)
 CELERY_BEAT_SCHEDULE.update(
@@ -633,6 +637,7 @@ CELERY_BEAT_SCHEDULE.update(
         task: {"task": task, "schedule": float(every), "options": {"expires": every * 0.95}}
         for task, every in {
             "notifications.send_due_messages": 60,
+            "notifications.issue_missing_receipts": 120,
             "notifications.render_missing_pdfs": 300,
             "notifications.refresh_zalo_token": 600,
         }.items()
