@@ -14,3 +14,7 @@ from django.dispatch import Signal
 
 invoice_issued = Signal()
 invoice_closed = Signal()
+
+# ``patient_anonymised(sender=Patient, patient=...)`` is sent inside
+# ``patient_anonymise``'s transaction: receivers drop what they hold for the patient.
+patient_anonymised = Signal()

@@ -11,13 +11,16 @@ class NotificationsConfig(AppConfig):
         # autodiscovery runs at worker start): the outbox relay sends them by name, and
         # under the embedded default (eager) an unregistered name would not run in-process.
         import notifications.tasks  # noqa: F401
-        from billing.signals import invoice_issued
+        from billing.signals import invoice_issued, patient_anonymised
         from config.metrics import metrics_collector_register
         from notifications.metrics import NotificationsCollector
-        from notifications.receivers import TOPICS, on_invoice_issued
+        from notifications.receivers import TOPICS, on_invoice_issued, on_patient_anonymised
         from payments.outbox import subscribe
 
         metrics_collector_register(NotificationsCollector())
         for topic, task_name in TOPICS.items():
             subscribe(topic, task_name)
         invoice_issued.connect(on_invoice_issued, dispatch_uid="notifications.pay_link_sms")
+        patient_anonymised.connect(
+            on_patient_anonymised, dispatch_uid="notifications.forget_recipient"
+        )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.models import Invoice
+from billing.models import Invoice, Patient
 from notifications.services.messages import invoice_pay_link_enqueue
+from notifications.services.personal_data import messages_forget_recipient
 
 # The payments topics notifications reacts to (subscribed in NotificationsConfig.ready).
 TOPICS = {
@@ -17,3 +18,9 @@ TOPICS = {
 def on_invoice_issued(sender: Any, *, invoice: Invoice, **_: Any) -> None:
     """Inside ``invoice_issue``'s transaction: the pay-link SMS joins the invoice's commit."""
     invoice_pay_link_enqueue(invoice=invoice)
+
+
+def on_patient_anonymised(sender: Any, *, patient: Patient, **_: Any) -> None:
+    """Inside ``patient_anonymise``'s transaction: the patient's messages lose their
+    recipients, and those not yet sent never will be."""
+    messages_forget_recipient(patient=patient)

@@ -412,6 +412,9 @@ if SENTRY_DSN:
 # Key of the HMAC under which citizen IDs and insurance numbers are stored for lookup.
 # Changing it makes every stored hash unfindable: set it once per installation.
 PII_HASH_KEY = env.str("PII_HASH_KEY", default="embedded-default-pii-key-change-me")
+# A patient's personal data is kept this long after the last visit (or registration), then
+# anonymised by `manage.py anonymise_patient --expired` (accounting records stay whole).
+PERSONAL_DATA_RETENTION_YEARS = env.int("PERSONAL_DATA_RETENTION_YEARS", default=10)
 
 # --- Billing ----------------------------------------------------------------------------
 # Invoice numbers are gap-free per series and calendar year: HD26-0000001, HD26-0000002, …
