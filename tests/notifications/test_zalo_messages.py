@@ -256,7 +256,7 @@ def test_a_long_hospital_name_is_cut_at_a_word_within_its_type_and_codes_are_nev
     settings.ZALO_TEMPLATE_IDS = {"receipt": "1002"}
     context = {
         "hospital": "Bệnh viện Đa khoa Trung ương Quảng Ninh cơ sở hai",
-        "number": "5C26TKA-00000042",
+        "number": "5K26TKA-00000042",
         "amount": "1.250.000",
         "issued_on": "04/12/2026",
         "url": "https://vienphi.example.vn/r/ABCDEFGH2345",
@@ -267,7 +267,7 @@ def test_a_long_hospital_name_is_cut_at_a_word_within_its_type_and_codes_are_nev
     assert template_id == "1002"
     assert data["hospital_name"] == "Bệnh viện Đa khoa Trung ương"
     assert len(data["hospital_name"]) <= 30
-    assert data["receipt_code"] == "5C26TKA-00000042"
+    assert data["receipt_code"] == "5K26TKA-00000042"
 
 
 def test_a_template_mapped_to_anything_but_the_offered_values_is_refused(settings: Any) -> None:
