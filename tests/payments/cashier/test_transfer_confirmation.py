@@ -1,7 +1,8 @@
-"""Cash transfers are two-sided: the cash is in transit (1133) until the receiver counts it
-in, a shortage found by the receiver lands on the giver's close (not on a colleague), a
-session cannot close or hand over with a transfer pending, the safe's side is counted by a
-supervisor, and the Z-report shows each transfer and what is still in transit."""
+"""Cash transfers are two-sided: the cash is in transit (the CASH_TRANSFER role's account)
+until the receiver counts it in, a shortage found by the receiver lands on the giver's close
+(not on a colleague), a session cannot close or hand over with a transfer pending, the safe's
+side is counted by a supervisor, and the Z-report shows each transfer and what is still in
+transit."""
 
 from __future__ import annotations
 
