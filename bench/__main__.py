@@ -34,6 +34,17 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--payments-only", action="store_true", help="run only the HTTP payments benchmark"
     )
+    parser.add_argument(
+        "--recon-lines", type=int, default=100_000, help="statement import (100,000)"
+    )
+    parser.add_argument(
+        "--recon-sizes",
+        default="10000,100000",
+        help="matcher sizes, lines = expected items (10000,100000; add 1000000 for the 1M step)",
+    )
+    parser.add_argument(
+        "--recon-only", action="store_true", help="run only the reconciliation benchmarks"
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave vienphi_bench in place")
     parser.add_argument(
         "--profile-post",
@@ -67,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ledger_post,
         ledger_post_profile,
         payments_http,
+        reconciliation,
     )
     from bench.http_server import finance_authorization
     from bench.report import Outcome, print_summary
@@ -82,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print_summary(outcomes)
             return 0
+        recon_sizes = [int(size) for size in args.recon_sizes.split(",") if size]
+        if args.recon_only:
+            outcomes += reconciliation.run_import(lines=args.recon_lines)
+            outcomes += reconciliation.run_match(sizes=recon_sizes)
+            print_summary(outcomes)
+            return 0
         outcomes += ledger_post.run(entries=args.post_entries)
         print(f"\nFilling the ledger with {args.export_lines:,} journal lines ...", flush=True)
         filled = ledger_fill.ledger_fill(lines=args.export_lines)
@@ -95,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             filled=filled, repeats=args.repeats, authorization=authorization
         )
         outcomes += ledger_export_xlsx.run(filled=filled, lines=args.xlsx_lines)
+        outcomes += reconciliation.run_import(lines=args.recon_lines)
+        outcomes += reconciliation.run_match(sizes=recon_sizes)
         if args.payments > 0:
             outcomes += payments_http.run(
                 payments=args.payments, conn_max_age=args.payments_conn_max_age

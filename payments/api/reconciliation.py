@@ -140,11 +140,13 @@ class ReconItemMatchApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values: dict[str, Any] = data.validated_data
-        targets = [k for k in ("statement_line", "payment", "refund", "deposit", "item")
-                   if k in values]  # fmt: skip
+        targets = [
+            k for k in ("statement_line", "payment", "refund", "deposit", "item") if k in values
+        ]
         if len(targets) != 1:
-            raise ReconMatchInvalid("Give exactly one of statement_line, payment, refund, "
-                                    "deposit, item.")  # fmt: skip
+            raise ReconMatchInvalid(
+                "Give exactly one of statement_line, payment, refund, deposit, item."
+            )
         item = recon_item_get(pk=pk)
         target = targets[0]
         kwargs: dict[str, Any] = {}
@@ -152,8 +154,9 @@ class ReconItemMatchApi(APIView):
             line = StatementLine.objects.filter(pk=values[target]).first()
             kwargs["statement_line"] = _found(line, target)
         elif target == "payment":
-            kwargs["payment"] = _found(Payment.objects.filter(public_id=values[target]).first(),
-                                       target)  # fmt: skip
+            kwargs["payment"] = _found(
+                Payment.objects.filter(public_id=values[target]).first(), target
+            )
         else:
             source: dict[str, tuple[str, Any]] = {
                 "refund": ("refund", Refund),

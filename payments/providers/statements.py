@@ -295,8 +295,7 @@ def _parse_row(
 ) -> ParsedLine | None:
     if all(cell in (None, "") or str(cell).strip() == "" for cell in row):
         return None
-    first_text = " ".join(_fold(cell) for cell in row[:3] if isinstance(cell, str))
-    if any(first_text.startswith(marker) for marker in TOTAL_MARKERS):
+    if _cell(row, columns.date) in (None, "") and _is_total(row):
         return None
     raw_currency = _cell(row, columns.currency)
     currency = (str(raw_currency).strip().upper() if raw_currency else "") or default_currency
@@ -325,6 +324,12 @@ def _parse_row(
     )
 
 
+def _is_total(row: Sequence[Any]) -> bool:
+    """A row of totals ("Tổng cộng", "Total"): no date, a total's label in front."""
+    first_text = " ".join(_fold(cell) for cell in row[:3] if isinstance(cell, str))
+    return any(first_text.startswith(marker) for marker in TOTAL_MARKERS)
+
+
 def _row_error(row: int, column: str, message: str) -> StatementInvalid:
     return StatementInvalid(
         f"Row {row}, column {column!r}: {message}",
@@ -346,6 +351,16 @@ def _date(value: Any, row: int, column: str) -> date:
     if isinstance(value, date):
         return value
     text = str(value or "").strip()
+    if (
+        len(text) >= 10
+        and text[2] == "/"
+        and text[5] == "/"
+        and text[:10].replace("/", "").isdigit()
+    ):
+        try:  # dd/mm/yyyy, the banks' usual form
+            return date(int(text[6:10]), int(text[3:5]), int(text[:2]))
+        except ValueError:
+            raise _row_error(row, column, f"{text!r} is not a date (dd/mm/yyyy).") from None
     for pattern, order in DATE_PATTERNS:
         found = pattern.match(text)
         if found:
@@ -358,6 +373,8 @@ def _date(value: Any, row: int, column: str) -> date:
 
 
 AMOUNT_TEXT = re.compile(r"^[+-]?[\d.,]+$")
+# Whole numbers grouped by thousands with one kind of separator (or none).
+THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})*$|^\d{1,3}(?:\.\d{3})*$|^\d+$")
 
 
 def _amount(value: Any, row: int, column: str, currency: str) -> int:
@@ -367,6 +384,12 @@ def _amount(value: Any, row: int, column: str, currency: str) -> int:
         return 0
     if isinstance(value, bool):
         raise _row_error(row, column, "not an amount")
+    if exponent == 0 and isinstance(value, int):
+        if value < 0:
+            raise _row_error(row, column, "a negative amount (debits go in the debit column)")
+        return value
+    if exponent == 0 and isinstance(value, str) and THOUSANDS.match(value):
+        return int(value.replace(",", "").replace(".", ""))  # "1,234,567" / "1.234.567"
     if isinstance(value, int | float):
         number = Decimal(str(value))
     else:

@@ -9,7 +9,6 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from billing.chart import STRIPE_CLEARING, SUSPENSE, VIETQR_CLEARING
 from billing.models import JournalLine
 from config.errors import NotFound
 from payments.models import (
@@ -23,6 +22,7 @@ from payments.models import (
 )
 from payments.models import ReconStatus as S
 from payments.providers.bank_feeds import BANK_TIMEZONE
+from payments.services import settlement_accounts as accounts
 from payments.services.matching import add_business_days
 
 
@@ -122,12 +122,12 @@ def recon_summary(*, day: date, in_transit_accounts: dict[str, str]) -> dict[str
         "in_transit": {
             label: account_balance(code=code, until=end)
             for label, code in {
-                "stripe_clearing": STRIPE_CLEARING,
-                "vietqr_clearing": VIETQR_CLEARING,
+                "stripe_clearing": accounts.clearing("stripe"),
+                "vietqr_clearing": accounts.clearing("vietqr"),
                 **in_transit_accounts,
             }.items()
         },
-        "suspense": -account_balance(code=SUSPENSE, until=end),
+        "suspense": -account_balance(code=accounts.suspense(), until=end),
         "open_items": ReconItem.objects.filter(
             status__in=OPEN_RECON_STATUSES, expected_on__lte=day
         ).count(),

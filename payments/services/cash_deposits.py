@@ -18,7 +18,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing.chart import CASH_IN_TRANSIT, MAIN_CASH
 from billing.models import Account, JournalLine
 from billing.money import Money
 from billing.public_ids import mint_public_id
@@ -36,13 +35,14 @@ from payments.models import (
     ReconStatus,
 )
 from payments.providers.bank_feeds import MEMO_CODE_ALPHABET, MEMO_CODE_BODY_LENGTH
+from payments.services import settlement_accounts as accounts
 from payments.services.statements import DEPOSIT_CODE_PREFIX
 
 HOSPITAL_CURRENCY = "VND"
 
 
 def safe_balance() -> int:
-    totals = JournalLine.objects.filter(account__code=MAIN_CASH).aggregate(
+    totals = JournalLine.objects.filter(account__code=accounts.main_safe()).aggregate(
         debit=Sum("debit"), credit=Sum("credit")
     )
     return (totals["debit"] or 0) - (totals["credit"] or 0)
@@ -58,7 +58,7 @@ def cash_deposit_record(
         raise InvalidCashDeposit(param="amount")
     deposited_on = deposited_on or timezone.localdate()
     with transaction.atomic():
-        Account.objects.select_for_update().get(code=MAIN_CASH)
+        Account.objects.select_for_update().get(code=accounts.main_safe())
         available = safe_balance()
         if amount > available:
             raise InsufficientDrawerCash(detail={"available": available, "amount": amount})
@@ -67,17 +67,27 @@ def cash_deposit_record(
         reference = f"cash_deposit:{deposit.public_id}"
         entry = ledger_post(
             posting_key=reference,
-            lines=[Posting.dr(CASH_IN_TRANSIT, money, reference), Posting.cr(MAIN_CASH, money)],
+            lines=[
+                Posting.dr(accounts.cash_in_transit(), money, reference),
+                Posting.cr(accounts.main_safe(), money),
+            ],
             source_type="cash_deposit",
             source_id=deposit.public_id,
             memo=f"Cash deposit {deposit.code} from the main safe to the bank",
         )
         item = ReconItem.objects.create(
-            kind=ReconKind.CASH_DEPOSIT, channel=ReconChannel.CASH, status=ReconStatus.EXPECTED,
-            direction=Direction.IN, amount=amount, currency=HOSPITAL_CURRENCY,
-            source_type="cash_deposit", source_id=deposit.public_id, match_code=deposit.code,
-            expected_on=deposited_on, holding_account=CASH_IN_TRANSIT,
-        )  # fmt: skip
+            kind=ReconKind.CASH_DEPOSIT,
+            channel=ReconChannel.CASH,
+            status=ReconStatus.EXPECTED,
+            direction=Direction.IN,
+            amount=amount,
+            currency=HOSPITAL_CURRENCY,
+            source_type="cash_deposit",
+            source_id=deposit.public_id,
+            match_code=deposit.code,
+            expected_on=deposited_on,
+            holding_account=accounts.cash_in_transit(),
+        )
         ReconItemAction.objects.create(
             item=item, action="enrolled", to_status=item.status, by=by, note=note[:300]
         )
@@ -99,10 +109,15 @@ def _create(amount: int, by: User, key: str, deposited_on: date, note: str) -> C
         try:
             with transaction.atomic():
                 return CashDeposit.objects.create(
-                    public_id=mint_public_id(prefix="cd_"), code=code, amount=amount,
-                    currency=HOSPITAL_CURRENCY, deposited_on=deposited_on, note=note[:300],
-                    recorded_by=by, idempotency_key=key,
-                )  # fmt: skip
+                    public_id=mint_public_id(prefix="cd_"),
+                    code=code,
+                    amount=amount,
+                    currency=HOSPITAL_CURRENCY,
+                    deposited_on=deposited_on,
+                    note=note[:300],
+                    recorded_by=by,
+                    idempotency_key=key,
+                )
         except IntegrityError:
             continue
     raise RuntimeError("could not draw a free deposit code")

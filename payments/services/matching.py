@@ -35,7 +35,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from billing.chart import BANK, SUSPENSE, VIETQR_CLEARING
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from payments.models import (
@@ -50,6 +49,7 @@ from payments.models import ReconChannel as C
 from payments.models import ReconKind as K
 from payments.models import ReconStatus as S
 from payments.providers.bank_feeds import BANK_TIMEZONE
+from payments.services import settlement_accounts as accounts
 
 logger = logging.getLogger(__name__)
 
@@ -128,17 +128,28 @@ def _enrol(cursor: object, run_id: int) -> int:
             f" p.memo_code, (p.succeeded_at {local})::date, %s, NULL::bigint, '', '', now(), now()"
             " FROM payments_payment p WHERE p.method = %s AND p.status = ANY(%s)"
             " AND p.succeeded_at IS NOT NULL AND p.memo_code IS NOT NULL",
-            [K.VIETQR_CAPTURE, C.VIETQR, S.EXPECTED, Direction.IN, VIETQR_CLEARING,
-             PaymentMethod.VIETQR,
-             [PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED]],
+            [
+                K.VIETQR_CAPTURE,
+                C.VIETQR,
+                S.EXPECTED,
+                Direction.IN,
+                accounts.clearing("vietqr"),
+                PaymentMethod.VIETQR,
+                [PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED],
+            ],
         ),
         # Settled Stripe payouts wait in the account the settlement put them in.
         (
             "SELECT %s, %s, %s, %s, sp.amount, upper(sp.currency), 'stripe_payout', sp.payout_id,"
             " %s, sp.arrival_date, sp.holding_account, NULL::bigint, '', '', now(), now()"
             " FROM payments_stripepayout sp WHERE sp.status = 'settled' AND sp.amount > 0",
-            [K.STRIPE_PAYOUT, C.CARD, S.EXPECTED, Direction.IN,
-             settings.STRIPE_PAYOUT_DESCRIPTOR.upper()[:20]],
+            [
+                K.STRIPE_PAYOUT,
+                C.CARD,
+                S.EXPECTED,
+                Direction.IN,
+                settings.STRIPE_PAYOUT_DESCRIPTOR.upper()[:20],
+            ],
         ),
         # Refunds paid by bank transfer left the bank account when paid out: the statement
         # only has to confirm them (nothing moves on a match).
@@ -159,10 +170,17 @@ def _enrol(cursor: object, run_id: int) -> int:
             " FROM payments_reconciliationitem ri"
             " LEFT JOIN payments_statementline l ON l.feed_reports ->> ri.provider"
             "   = ri.transaction_id AND l.source <> %s",
-            [K.FEED_SUSPENSE, C.VIETQR, S.UNEXPECTED, Direction.IN,
-             settings.VIETQR_ACCOUNT, VIETQR_CLEARING, StatementSource.FILE],
+            [
+                K.FEED_SUSPENSE,
+                C.VIETQR,
+                S.UNEXPECTED,
+                Direction.IN,
+                settings.VIETQR_ACCOUNT,
+                accounts.clearing("vietqr"),
+                StatementSource.FILE,
+            ],
         ),
-    ]  # fmt: skip
+    ]
     enrolled = 0
     for select, params in statements:
         cursor.execute(  # type: ignore[attr-defined]
@@ -258,7 +276,7 @@ def _unexpected_lines(cursor: object, run_id: int, today: date) -> int:
         " ON CONFLICT (source_type, source_id) DO NOTHING RETURNING id, status)"
         f" {AUDIT_INSERT} SELECT id, 'unexpected', '', status, %s, now() FROM new",
         [K.BANK_LINE, C.BANK, S.UNEXPECTED, HOSPITAL_CURRENCY, today, f"match run {run_id}"],
-    )  # fmt: skip
+    )
     return int(cursor.rowcount)  # type: ignore[attr-defined]
 
 
@@ -272,9 +290,15 @@ def _post_run(cursor: object, run: MatchRun) -> None:
         " AND i.currency = %s AND (i.holding_account <> '' OR i.kind = %s)"
         " AND (i.status IN (%s, %s) OR i.kind IN (%s, %s))"
         " GROUP BY i.holding_account, i.kind, i.direction, i.currency",
-        [HOSPITAL_CURRENCY, K.BANK_LINE, S.MATCHED, S.MANUALLY_MATCHED, K.FEED_SUSPENSE,
-         K.BANK_LINE],
-    )  # fmt: skip
+        [
+            HOSPITAL_CURRENCY,
+            K.BANK_LINE,
+            S.MATCHED,
+            S.MANUALLY_MATCHED,
+            K.FEED_SUSPENSE,
+            K.BANK_LINE,
+        ],
+    )
     net_to_bank = 0
     others: dict[tuple[str, str], int] = {}  # (account, side) -> amount
     for holding, kind, direction, total, _currency in cursor.fetchall():  # type: ignore[attr-defined]
@@ -283,7 +307,7 @@ def _post_run(cursor: object, run: MatchRun) -> None:
             sign = 1 if direction == Direction.IN else -1
             net_to_bank += sign * total
             side = "cr" if sign > 0 else "dr"
-            others[(SUSPENSE, side)] = others.get((SUSPENSE, side), 0) + total
+            others[(accounts.suspense(), side)] = others.get((accounts.suspense(), side), 0) + total
         else:
             net_to_bank += total
             others[(holding, "cr")] = others.get((holding, "cr"), 0) + total
@@ -299,9 +323,9 @@ def _post_run(cursor: object, run: MatchRun) -> None:
             else Posting.dr(account, money, reference)
         )
     if net_to_bank > 0:
-        lines.append(Posting.dr(BANK, Money(net_to_bank, HOSPITAL_CURRENCY), reference))
+        lines.append(Posting.dr(accounts.bank(), Money(net_to_bank, HOSPITAL_CURRENCY), reference))
     elif net_to_bank < 0:
-        lines.append(Posting.cr(BANK, Money(-net_to_bank, HOSPITAL_CURRENCY), reference))
+        lines.append(Posting.cr(accounts.bank(), Money(-net_to_bank, HOSPITAL_CURRENCY), reference))
     entry = ledger_post(
         posting_key=f"match_run:{run.pk}",
         lines=lines,
@@ -314,9 +338,16 @@ def _post_run(cursor: object, run: MatchRun) -> None:
         " WHERE i.statement_line_id IS NOT NULL AND i.cleared_entry_id IS NULL"
         " AND i.currency = %s AND (i.holding_account <> '' OR i.kind = %s)"
         " AND (i.status IN (%s, %s) OR i.kind IN (%s, %s))",
-        [entry.pk, HOSPITAL_CURRENCY, K.BANK_LINE, S.MATCHED, S.MANUALLY_MATCHED,
-         K.FEED_SUSPENSE, K.BANK_LINE],
-    )  # fmt: skip
+        [
+            entry.pk,
+            HOSPITAL_CURRENCY,
+            K.BANK_LINE,
+            S.MATCHED,
+            S.MANUALLY_MATCHED,
+            K.FEED_SUSPENSE,
+            K.BANK_LINE,
+        ],
+    )
 
 
 def _missing(cursor: object, run_id: int, cutoff: date) -> int:

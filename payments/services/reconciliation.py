@@ -26,7 +26,6 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from billing.chart import BANK, CASH_OVERAGE, CASH_SHORTAGE, SUSPENSE
 from billing.models import JournalEntry
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
@@ -48,6 +47,7 @@ from payments.models import (
     ReconStatus,
     StatementLine,
 )
+from payments.services import settlement_accounts as accounts
 from payments.services.transitions import payment_transition
 
 EXPECTING = (ReconStatus.EXPECTED, ReconStatus.MISSING, ReconStatus.AMOUNT_MISMATCH)
@@ -67,9 +67,13 @@ def _history(item: ReconItem, action: str, before: str, by: User | None, note: s
         category=AuditCategory.MONEY,
         actor=by,
         target=item,
-        detail={"kind": item.kind, "amount": item.amount, "currency": item.currency,
-                "status": item.status},
-    )  # fmt: skip
+        detail={
+            "kind": item.kind,
+            "amount": item.amount,
+            "currency": item.currency,
+            "status": item.status,
+        },
+    )
 
 
 def _close(
@@ -134,18 +138,20 @@ def _check_pair(item: ReconItem, line: StatementLine) -> None:
     if (line.direction, line.currency) != (item.direction, item.currency):
         raise ReconMatchInvalid(
             "The bank line goes the other way or is in another currency.",
-            detail={"line": [line.direction, line.currency],
-                    "item": [item.direction, item.currency]},
-        )  # fmt: skip
+            detail={
+                "line": [line.direction, line.currency],
+                "item": [item.direction, item.currency],
+            },
+        )
 
 
 def _difference(item: ReconItem, line_amount: int, reference: str) -> list[Posting]:
     difference = line_amount - item.amount
     money = Money(abs(difference), item.currency)
     if difference > 0:
-        return [Posting.cr(CASH_OVERAGE, money, reference)]
+        return [Posting.cr(accounts.cash_overage(), money, reference)]
     if difference < 0:
-        return [Posting.dr(CASH_SHORTAGE, money, reference)]
+        return [Posting.dr(accounts.cash_shortage(), money, reference)]
     return []
 
 
@@ -167,7 +173,7 @@ def _expected_to_free_line(item: ReconItem, line: StatementLine, by: User, note:
     lines: list[Posting] = []
     if item.holding_account:
         lines = [
-            Posting.dr(BANK, Money(line.amount, item.currency), reference),
+            Posting.dr(accounts.bank(), Money(line.amount, item.currency), reference),
             Posting.cr(item.holding_account, Money(item.amount, item.currency), reference),
             *_difference(item, line.amount, reference),
         ]
@@ -193,15 +199,19 @@ def _expected_to_line(
     inward = expected.direction == Direction.IN
     if expected.holding_account:
         lines = [
-            Posting.dr(SUSPENSE, amount, reference),
-            Posting.cr(expected.holding_account, Money(expected.amount, expected.currency),
-                       reference),
+            Posting.dr(accounts.suspense(), amount, reference),
+            Posting.cr(
+                expected.holding_account, Money(expected.amount, expected.currency), reference
+            ),
             *_difference(expected, unexplained.amount, reference),
-        ]  # fmt: skip
+        ]
     elif unexplained.amount == expected.amount and not inward:
         # The refund already left the bank account; the line's booking out of the bank
         # (Dr suspense / Cr bank) counted it twice.
-        lines = [Posting.dr(BANK, amount, reference), Posting.cr(SUSPENSE, amount, reference)]
+        lines = [
+            Posting.dr(accounts.bank(), amount, reference),
+            Posting.cr(accounts.suspense(), amount, reference),
+        ]
     else:
         raise ReconMatchInvalid("Those two cannot be matched.")
     entry = _post(expected, "match", lines, f"Reconciliation item {expected.pk} matched by hand")
@@ -219,7 +229,7 @@ def _pays_waiting_payment(item: ReconItem, payment: Payment, by: User, note: str
             detail={"payment": payment.amount, "held": item.amount},
         )
     payment, _ = payment_transition(
-        payment=payment, to=PaymentStatus.SUCCEEDED, debit_account=SUSPENSE
+        payment=payment, to=PaymentStatus.SUCCEEDED, debit_account=accounts.suspense()
     )
     entry = JournalEntry.objects.filter(posting_key=payment.captured_posting_key).first()
     return _close(item, ReconStatus.MANUALLY_MATCHED, by, note, entry, "manually_matched")
@@ -238,8 +248,9 @@ def recon_item_write_off(*, item: ReconItem, by: User, reason: str) -> ReconItem
             if item.write_off_requested_by_id is None:
                 item.write_off_requested_by = by
                 item.write_off_reason = reason[:300]
-                item.save(update_fields=["write_off_requested_by", "write_off_reason",
-                                         "updated_at"])  # fmt: skip
+                item.save(
+                    update_fields=["write_off_requested_by", "write_off_reason", "updated_at"]
+                )
                 _history(item, "write_off_requested", item.status, by, reason)
                 return item
             if item.write_off_requested_by_id == by.pk:
@@ -256,10 +267,18 @@ def _write_off_lines(item: ReconItem) -> list[Posting]:
     if item.status != ReconStatus.UNEXPECTED:
         if not item.holding_account:
             raise ReconMatchInvalid("A refund paid out is matched, not written off.")
-        return [Posting.dr(CASH_SHORTAGE, money, reference),
-                Posting.cr(item.holding_account, money, reference)]  # fmt: skip
+        return [
+            Posting.dr(accounts.cash_shortage(), money, reference),
+            Posting.cr(item.holding_account, money, reference),
+        ]
     if item.currency != settings.HOSPITAL_CURRENCY or item.kind not in UNEXPLAINED_KINDS:
         return []
     if item.direction == Direction.IN:
-        return [Posting.dr(SUSPENSE, money, reference), Posting.cr(CASH_OVERAGE, money, reference)]
-    return [Posting.dr(CASH_SHORTAGE, money, reference), Posting.cr(SUSPENSE, money, reference)]
+        return [
+            Posting.dr(accounts.suspense(), money, reference),
+            Posting.cr(accounts.cash_overage(), money, reference),
+        ]
+    return [
+        Posting.dr(accounts.cash_shortage(), money, reference),
+        Posting.cr(accounts.suspense(), money, reference),
+    ]

@@ -32,7 +32,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.chart import CASH_IN_TRANSIT, PROVIDER_FEES, STRIPE_CLEARING, SUSPENSE
 from billing.models import JournalEntry
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post, ledger_reverse
@@ -50,6 +49,7 @@ from payments.models import (
     StripePayout,
 )
 from payments.providers.stripe import client
+from payments.services import settlement_accounts as accounts
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 100
@@ -89,8 +89,11 @@ def _record(payout: dict[str, Any]) -> StripePayout:
 
 
 def _list(record: StripePayout) -> None:
-    params: dict[str, Any] = {"payout": record.payout_id, "limit": PAGE_SIZE,
-                              "expand": ["data.source"]}  # fmt: skip
+    params: dict[str, Any] = {
+        "payout": record.payout_id,
+        "limit": PAGE_SIZE,
+        "expand": ["data.source"],
+    }
     if record.listed_through:
         params["starting_after"] = record.listed_through
     page: list[dict[str, Any]] = []
@@ -114,12 +117,17 @@ def _store(record: StripePayout, page: list[dict[str, Any]]) -> None:
             StripeBalanceLine.objects.get_or_create(
                 balance_transaction=txn["id"],
                 defaults={
-                    "payout": record, "type": txn["type"], "amount": int(txn["amount"]),
-                    "fee": int(txn["fee"]), "net": int(txn["net"]),
-                    "currency": str(txn["currency"]).upper(), "source": source.get("id", ""),
-                    "payment": _payment_of(source), "refund": _refund_of(source),
+                    "payout": record,
+                    "type": txn["type"],
+                    "amount": int(txn["amount"]),
+                    "fee": int(txn["fee"]),
+                    "net": int(txn["net"]),
+                    "currency": str(txn["currency"]).upper(),
+                    "source": source.get("id", ""),
+                    "payment": _payment_of(source),
+                    "refund": _refund_of(source),
                 },
-            )  # fmt: skip
+            )
         StripePayout.objects.filter(pk=record.pk).update(listed_through=page[-1]["id"])
     record.listed_through = page[-1]["id"]
 
@@ -153,14 +161,15 @@ def _post(record: StripePayout) -> StripePayout:
         ours = sum(line.amount for line in lines if line.payment_id or line.refund_id)
         others = sum(line.amount for line in lines if not (line.payment_id or line.refund_id))
         net = sum(line.net for line in lines)
+        in_transit = accounts.cash_in_transit()
         postings: list[Posting] = []
         if fees:
-            postings.append(Posting.dr(PROVIDER_FEES, Money(fees, currency), reference))
+            postings.append(Posting.dr(accounts.provider_fees(), Money(fees, currency), reference))
         if net > 0:
-            postings.append(Posting.dr(CASH_IN_TRANSIT, Money(net, currency), reference))
+            postings.append(Posting.dr(in_transit, Money(net, currency), reference))
         elif net < 0:
-            postings.append(Posting.cr(CASH_IN_TRANSIT, Money(-net, currency), reference))
-        for account, amount in ((STRIPE_CLEARING, ours), (SUSPENSE, others)):
+            postings.append(Posting.cr(in_transit, Money(-net, currency), reference))
+        for account, amount in ((accounts.clearing("stripe"), ours), (accounts.suspense(), others)):
             if amount > 0:
                 postings.append(Posting.cr(account, Money(amount, currency), reference))
             elif amount < 0:
@@ -176,16 +185,21 @@ def _post(record: StripePayout) -> StripePayout:
             )
         record.status = PayoutStatus.SETTLED
         record.entry = entry
-        record.holding_account = CASH_IN_TRANSIT
+        record.holding_account = in_transit
         record.settled_at = timezone.now()
         record.save(update_fields=["status", "entry", "holding_account", "settled_at"])
         audit_record(
             action="stripe_payout.settled",
             category=AuditCategory.MONEY,
             target=record,
-            detail={"amount": record.amount, "fees": fees, "currency": currency,
-                    "transactions": len(lines), "not_ours": others},
-        )  # fmt: skip
+            detail={
+                "amount": record.amount,
+                "fees": fees,
+                "currency": currency,
+                "transactions": len(lines),
+                "not_ours": others,
+            },
+        )
     logger.info("stripe payout %s settled (%s transactions)", record.payout_id, len(lines))
     return record
 
@@ -200,16 +214,18 @@ def _fail(record: StripePayout) -> StripePayout:
                 entry=JournalEntry.objects.get(pk=record.entry_id),
                 memo=f"Stripe payout {record.payout_id} failed: its money is back at Stripe",
             )
-        item = ReconItem.objects.filter(source_type="stripe_payout",
-                                        source_id=record.payout_id).first()  # fmt: skip
+        item = ReconItem.objects.filter(
+            source_type="stripe_payout", source_id=record.payout_id
+        ).first()
         if item is not None and item.status in (ReconStatus.EXPECTED, ReconStatus.MISSING):
             before = item.status
             item.status = ReconStatus.WRITTEN_OFF
             item.note = "the payout failed at Stripe; the entry was reversed"
             item.settled_at = timezone.now()
             item.save(update_fields=["status", "note", "settled_at", "updated_at"])
-            ReconItemAction.objects.create(item=item, action="payout_failed",
-                                           from_status=before, to_status=item.status)  # fmt: skip
+            ReconItemAction.objects.create(
+                item=item, action="payout_failed", from_status=before, to_status=item.status
+            )
         record.status = PayoutStatus.FAILED
         record.save(update_fields=["status"])
         audit_record(

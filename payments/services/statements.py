@@ -24,11 +24,13 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.text import ascii_fold
@@ -101,6 +103,9 @@ def _keys(facts: Iterable[LineFacts]) -> list[str]:
     seen: Counter[str] = Counter()
     keys = []
     for fact in facts:
+        if fact.reference:
+            keys.append(line_dedupe_key(fact))
+            continue
         base = line_dedupe_key(fact, 0)
         seen[base] += 1
         keys.append(line_dedupe_key(fact, seen[base]))
@@ -197,9 +202,8 @@ LineRow = tuple[str, date, str, int, str, str, str, str, str, int | None]
 
 
 def statement_lines_insert(*, statement_id: int, rows: Sequence[LineRow]) -> int:
-    """Insert lines once (``ON CONFLICT (dedupe_key) DO NOTHING``); returns how many were
-    new. On PostgreSQL the rows are sent with ``COPY`` to a temporary table, then moved in
-    one statement."""
+    """Insert the lines not stored yet; returns how many were new. On PostgreSQL the new
+    rows are sent with ``COPY``."""
     if not rows:
         return 0
     table = StatementLine._meta.db_table
@@ -220,26 +224,54 @@ def statement_lines_insert(*, statement_id: int, rows: Sequence[LineRow]) -> int
                 ignore_conflicts=True,
             )
             return StatementLine.objects.count() - before
+        # The keys already stored (an overlapping file, a feed) are left out, and the new
+        # rows go straight into the table with COPY. A line a feed stores meanwhile makes
+        # the COPY fail on the unique key: then the rows go through a temporary table and
+        # INSERT … ON CONFLICT DO NOTHING instead.
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS statement_import_rows ("
-            " account_number text, booked_on date, direction text, amount bigint,"
-            " currency text, bank_reference text, description text, match_code text,"
-            " dedupe_key text, row_number integer) ON COMMIT DELETE ROWS"
+            f"SELECT dedupe_key FROM {table} WHERE dedupe_key = ANY(%s)",  # noqa: S608 - table from model meta
+            [[row[8] for row in rows]],
         )
-        with cursor.cursor.copy(
-            f"COPY statement_import_rows ({INSERT_COLUMNS}) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table} ({INSERT_COLUMNS}, source, statement_id, feed_reports,"  # noqa: S608 - table from model meta
-            " created_at)"
-            f" SELECT {INSERT_COLUMNS}, %s, %s, '{{}}'::jsonb, %s FROM statement_import_rows"
-            " ON CONFLICT (dedupe_key) DO NOTHING",
-            [StatementSource.FILE, statement_id, now],
-        )
-        new = int(cursor.rowcount)
-        cursor.execute("TRUNCATE statement_import_rows")
+        known = {key for (key,) in cursor.fetchall()}
+        new_rows = [row for row in rows if row[8] not in known]
+        try:
+            with transaction.atomic():
+                _copy(cursor, table, statement_id, now, new_rows)
+            return len(new_rows)
+        except (IntegrityError, psycopg.errors.UniqueViolation):
+            return _insert_once(cursor, table, statement_id, now, rows)
+
+
+def _copy(
+    cursor: Any, table: str, statement_id: int, now: datetime, rows: Sequence[LineRow]
+) -> None:
+    columns = f"{INSERT_COLUMNS}, source, statement_id, feed_reports, created_at"
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row((*row, StatementSource.FILE, statement_id, "{}", now))
+
+
+def _insert_once(
+    cursor: Any, table: str, statement_id: int, now: datetime, rows: Sequence[LineRow]
+) -> int:
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS statement_import_rows ("
+        " account_number text, booked_on date, direction text, amount bigint,"
+        " currency text, bank_reference text, description text, match_code text,"
+        " dedupe_key text, row_number integer) ON COMMIT DELETE ROWS"
+    )
+    with cursor.cursor.copy(f"COPY statement_import_rows ({INSERT_COLUMNS}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cursor.execute(
+        f"INSERT INTO {table} ({INSERT_COLUMNS}, source, statement_id, feed_reports,"  # noqa: S608 - table from model meta
+        " created_at)"
+        f" SELECT {INSERT_COLUMNS}, %s, %s, '{{}}'::jsonb, %s FROM statement_import_rows"
+        " ON CONFLICT (dedupe_key) DO NOTHING",
+        [StatementSource.FILE, statement_id, now],
+    )
+    new = int(cursor.rowcount)
+    cursor.execute("TRUNCATE statement_import_rows")
     return new
 
 

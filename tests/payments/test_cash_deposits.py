@@ -80,8 +80,9 @@ def test_more_than_the_safe_holds_is_refused_and_nothing_is_written(
     safe_holds(1_000_000)
     response = deposit(staff_client(Role.SUPERVISOR), 1_000_001)
     assert_error(response, 402, "insufficient_drawer_cash")
-    assert_error(deposit(staff_client(Role.SUPERVISOR), 0, "k0"), 400, "invalid_cash_deposit",
-                 "amount")  # fmt: skip
+    assert_error(
+        deposit(staff_client(Role.SUPERVISOR), 0, "k0"), 400, "invalid_cash_deposit", "amount"
+    )
     assert not CashDeposit.objects.exists()
     assert balance(CASH_IN_TRANSIT) == 0
 

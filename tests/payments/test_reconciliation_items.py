@@ -97,9 +97,14 @@ def test_a_missing_capture_matched_by_hand_to_an_unexpected_line(finance: APICli
 def test_a_free_line_with_another_amount_books_the_difference(finance: APIClient) -> None:
     item = missing_capture(250_000)
     line = StatementLine.objects.create(
-        account_number="0011001234567", booked_on=timezone.localdate(), direction="in",
-        amount=249_000, currency="VND", dedupe_key="x" * 64, source="file",
-    )  # fmt: skip
+        account_number="0011001234567",
+        booked_on=timezone.localdate(),
+        direction="in",
+        amount=249_000,
+        currency="VND",
+        dedupe_key="x" * 64,
+        source="file",
+    )
     response = finance.post(
         f"{ITEMS}/{item.pk}/match", {"statement_line": line.pk, "note": "bank fee taken"}
     )

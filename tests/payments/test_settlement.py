@@ -68,9 +68,12 @@ def test_a_refund_in_the_payout_lowers_what_clearing_gives(
 ) -> None:
     first, *_ = card_day(stripe_configured)
     refund = refund_request(
-        payment=first, amount=50_000, reason="overpayment",
-        requested_by=desk_user(), idempotency_key="refund-settle-1",
-    )  # fmt: skip
+        payment=first,
+        amount=50_000,
+        reason="overpayment",
+        requested_by=desk_user(),
+        idempotency_key="refund-settle-1",
+    )
     assert refund.provider_reference.startswith("re_")
     payout = stripe_configured.payout_all()
     assert payout is not None

@@ -119,8 +119,11 @@ def test_the_same_day_on_a_real_celery_worker(
     day = run_the_day(
         stripe_configured, staff_client, after_commit=lambda block: block(), until=until
     )
-    until(lambda: ReconItem.objects.filter(kind=ReconKind.CASH_DEPOSIT,
-                                           status=ReconStatus.MATCHED).exists())  # fmt: skip
+    until(
+        lambda: ReconItem.objects.filter(
+            kind=ReconKind.CASH_DEPOSIT, status=ReconStatus.MATCHED
+        ).exists()
+    )
     run_matcher.delay(today=add_business_days(day.today, 4).isoformat())
     until(lambda: ReconItem.objects.filter(status=ReconStatus.MISSING).exists())
     until(lambda: ReconItem.objects.filter(kind=ReconKind.BANK_LINE).exists())

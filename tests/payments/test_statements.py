@@ -289,3 +289,10 @@ def test_the_watched_folder_imports_files_and_sets_aside_the_refused(tmp_path: P
     statement = BankStatement.objects.get()
     assert (statement.via, statement.lines_new) == ("folder", 3)
     assert statement_inbox_import(inbox=str(tmp_path)) == 0
+
+
+def test_a_file_repeating_a_referenced_line_stores_it_once(finance: APIClient) -> None:
+    same = ',01/12/2026,FT1,,"100,000",,a'
+    response = upload(finance, "vietcombank", csv_statement([f"1{same}", f"2{same}"]))
+    assert (response.json()["lines_total"], response.json()["lines_new"]) == (2, 1)
+    assert StatementLine.objects.count() == 1

@@ -69,8 +69,9 @@ def _noon(day: date) -> int:
 def _payout(fake: FakeStripeServer, day: date, after_commit: AfterCommit) -> dict[str, Any]:
     payout = fake.payout_all(arrival_date=_noon(day))
     assert payout is not None
-    event = next(e for e in fake.events_of_type("payout.paid")
-                 if e["data"]["object"]["id"] == payout["id"])  # fmt: skip
+    event = next(
+        e for e in fake.events_of_type("payout.paid") if e["data"]["object"]["id"] == payout["id"]
+    )
     response = after_commit(lambda: deliver_stripe(Client(), fake, event))
     assert response.status_code == 200, response.content
     return payout
@@ -87,8 +88,11 @@ def run_the_day(
     # Kiosk: a card on the reader; phone: a card in Stripe Elements.
     kiosk, reader = kiosk_card_payment(fake, amount=450_000)
     fake.complete_reader_action(reader)
-    (succeeded,) = [e for e in fake.events_of_type("terminal.reader.action_succeeded")
-                    if e["data"]["object"]["id"] == reader]  # fmt: skip
+    (succeeded,) = [
+        e
+        for e in fake.events_of_type("terminal.reader.action_succeeded")
+        if e["data"]["object"]["id"] == reader
+    ]
     after_commit(lambda: deliver_stripe(Client(), fake, succeeded))
     kiosk.refresh_from_db()
     assert kiosk.status == PaymentStatus.SUCCEEDED
@@ -107,17 +111,21 @@ def run_the_day(
     # The desk: cash taken, the drawer closed into the main safe.
     cashier, session = at_desk(staff_client)
     response = after_commit(
-        lambda: pay_cash(cashier, amount=300_000, tendered=300_000,
-                         invoice=payable_invoice(300_000))
-    )  # fmt: skip
+        lambda: pay_cash(
+            cashier, amount=300_000, tendered=300_000, invoice=payable_invoice(300_000)
+        )
+    )
     assert response.status_code == 201, response.content
     cash = Payment.objects.get(public_id=response.json()["id"])
     assert after_commit(lambda: close(cashier, session, {"100000": 3})).status_code == 200
     # A card refund, in the payout with the charges.
     refund_request(
-        payment=phone, amount=50_000, reason="overpayment",
-        requested_by=desk_user(Role.SUPERVISOR), idempotency_key=new_key("day-refund"),
-    )  # fmt: skip
+        payment=phone,
+        amount=50_000,
+        reason="overpayment",
+        requested_by=desk_user(Role.SUPERVISOR),
+        idempotency_key=new_key("day-refund"),
+    )
     payout = _payout(fake, today, after_commit)
     until(lambda: StripePayout.objects.filter(payout_id=payout["id"], status="settled").exists())
     # A later card payment whose payout never reaches the statement.
@@ -142,16 +150,22 @@ def run_the_day(
     rows.append(f'4,{when},FT-ND-1,,"300,000",,NOP TIEN MAT {deposit_code} QUY CHINH')
     rows.append(f'5,{when},FT-XX-1,,"{STRAY:,}",,CHUYEN KHOAN UNG HO KHOA NHI')
     content = "\n".join(
-        [f"Số tài khoản: {HOSPITAL_ACCOUNT}",
-         "STT,Ngày giao dịch,Số tham chiếu,Số tiền ghi nợ,Số tiền ghi có,Số dư,Mô tả", *rows]
-    ).encode()  # fmt: skip
+        [
+            f"Số tài khoản: {HOSPITAL_ACCOUNT}",
+            "STT,Ngày giao dịch,Số tham chiếu,Số tiền ghi nợ,Số tiền ghi có,Số dư,Mô tả",
+            *rows,
+        ]
+    ).encode()
     finance = staff_client(Role.FINANCE)
     upload = io.BytesIO(content)
     upload.name = "vcb-day.csv"
     response = after_commit(
-        lambda: finance.post("/api/v1/reconciliation/statements",
-                             {"bank": "vietcombank", "file": upload}, format="multipart")
-    )  # fmt: skip
+        lambda: finance.post(
+            "/api/v1/reconciliation/statements",
+            {"bank": "vietcombank", "file": upload},
+            format="multipart",
+        )
+    )
     assert response.status_code == 201, response.content
     return Day(
         today=today,
