@@ -1,46 +1,46 @@
-"""The ledger accounts settlement and reconciliation post to, asked for by what they are
-for, at the time of posting (the deployment's chart says which account plays each role)."""
+"""The ledger accounts settlement and reconciliation post to, asked for by role at the time
+of posting: the deployment's chart pack says which account plays each role."""
 
 from __future__ import annotations
 
-from billing import chart
+from billing.chart import AccountRole, account_for
 
 
 def bank() -> str:
     """The hospital's receiving bank account."""
-    return chart.BANK
+    return account_for(AccountRole.BANK)
 
 
 def clearing(provider: str) -> str:
     """What a provider owes us until it pays out (``stripe``, ``vietqr``)."""
-    return {"stripe": chart.STRIPE_CLEARING, "vietqr": chart.VIETQR_CLEARING}[provider]
+    return account_for(AccountRole.CLEARING, provider=provider)
 
 
 def cash_in_transit() -> str:
     """Money on its way to the bank account: the safe's deposits, Stripe's payouts."""
-    return chart.CASH_IN_TRANSIT
+    return account_for(AccountRole.CASH_IN_TRANSIT)
 
 
 def main_safe() -> str:
-    return chart.MAIN_CASH
+    return account_for(AccountRole.MAIN_SAFE)
 
 
 def provider_fees() -> str:
-    return chart.PROVIDER_FEES
+    return account_for(AccountRole.PROVIDER_FEES)
 
 
 def suspense() -> str:
-    return chart.SUSPENSE
+    return account_for(AccountRole.SUSPENSE)
 
 
 def cash_shortage() -> str:
     """Money expected that never came, pending management's decision."""
-    return chart.CASH_OVER_SHORT
+    return account_for(AccountRole.CASH_SHORTAGE)
 
 
 def cash_overage() -> str:
     """Money that came that nobody claims, pending management's decision."""
-    return chart.CASH_OVER_SHORT
+    return account_for(AccountRole.CASH_OVERAGE)
 
 
 def in_transit_accounts() -> dict[str, str]:
