@@ -3,12 +3,19 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView
 
-from config.api.views import ApiDocsView, AuthTokenCreateApi, HealthApi, ReadyApi
+from config.api.views import (
+    ApiDocsView,
+    AuthTokenCreateApi,
+    AuthTokenRevokeApi,
+    HealthApi,
+    ReadyApi,
+)
 from config.metrics import metrics_view
 from config.pages.csrf import page_csrf_protect
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token", AuthTokenCreateApi.as_view(), name="auth-token"),
+    path("auth/token/revoke", AuthTokenRevokeApi.as_view(), name="auth-token-revoke"),
     path("", include("config.audit.urls")),
     path("", include("billing.api.urls")),
     path("", include("payments.api.urls")),

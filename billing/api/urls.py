@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import finance, his, invoices, kiosk
+from billing.api import finance, his, invoices, kiosk, patients
 
 urlpatterns = [
     # finance
@@ -20,6 +20,8 @@ urlpatterns = [
     path("invoices", invoices.InvoiceListApi.as_view(), name="invoice-list"),
     path("invoices/<int:pk>", invoices.InvoiceDetailApi.as_view(), name="invoice-detail"),
     path("invoices/<int:pk>/void", invoices.InvoiceVoidApi.as_view(), name="invoice-void"),
+    # the cashier's desk
+    path("patients/lookup", patients.PatientLookupApi.as_view(), name="patient-lookup"),
     # kiosks
     path("kiosk/lookup", kiosk.KioskLookupApi.as_view(), name="kiosk-lookup"),
 ]

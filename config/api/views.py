@@ -15,11 +15,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from config.api.authentication import StaffTokenAuthentication
 from config.api.schema import ErrorSerializer
 from config.api.throttling import FailClosed, RateFromSettings
 from config.heartbeats import BEAT, WORKER, heartbeat_age
+from config.identity.models import ApiToken
 from config.identity.selectors import staff_roles
-from config.identity.services import token_issue
+from config.identity.services import token_issue, token_revoke
 
 _PROBE_TIMEOUT_SECONDS = 2
 
@@ -67,6 +69,21 @@ class AuthTokenCreateApi(APIView):
             "roles": sorted(staff_roles(token.user)),
         }
         return Response(self.OutputSerializer(out).data, status=201)
+
+
+class AuthTokenRevokeApi(APIView):
+    """Sign out: revoke the staff token this request is made with."""
+
+    authentication_classes = [StaffTokenAuthentication]
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        """The token that authenticates this request stops working at once (a desk signing
+        out, or a supervisor's one-off approval). Another token of the same user is not
+        touched."""
+        assert isinstance(request.auth, ApiToken)  # StaffTokenAuthentication's answer
+        token_revoke(token=request.auth, by=request.user)
+        return Response(status=204)
 
 
 def _database_reachable() -> tuple[bool, str]:

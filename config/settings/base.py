@@ -279,6 +279,8 @@ SPECTACULAR_SETTINGS = {
         "ReceiptKindEnum": "notifications.models.ReceiptKind.choices",
         "MessageChannelEnum": "notifications.models.MessageChannel.choices",
         "ShareRuleEnum": "billing.models.insurance.ShareRule.choices",
+        "EncounterKindEnum": "billing.models.encounters.EncounterKind.choices",
+        "EncounterStatusEnum": "billing.models.encounters.EncounterStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

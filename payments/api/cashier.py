@@ -17,6 +17,7 @@ from billing.models import Encounter
 from config.api.permissions import IsCashier, IsSupervisor
 from config.api.schema import idempotency_key_header
 from config.errors import NotFound
+from payments.api.refunds import RefundOutputSerializer
 from payments.models import (
     COUNTED_SESSION_STATUSES,
     DENOMINATIONS,
@@ -28,10 +29,12 @@ from payments.selectors.cashier_sessions import (
     session_active_of,
     session_get,
     session_open_of,
+    sessions_awaiting_approval,
     sessions_handed_over_to,
     terminal_get,
     transfer_get,
 )
+from payments.selectors.refunds import refunds_awaiting_approval
 from payments.services.cashier.close import (
     session_approve_close,
     session_close,
@@ -135,6 +138,10 @@ class SessionCurrentApi(APIView):
     class OutputSerializer(serializers.Serializer):
         session = SessionOutputSerializer(allow_null=True)
         handovers_to_me = SessionOutputSerializer(many=True)
+        denominations = serializers.ListField(
+            child=serializers.IntegerField(),
+            help_text="the notes a count is made of, largest first (keys of every count)",
+        )
 
     @extend_schema(tags=["cashier"], responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
@@ -147,6 +154,26 @@ class SessionCurrentApi(APIView):
             {
                 "session": body(current) if current else None,
                 "handovers_to_me": [body(s) for s in waiting],
+                "denominations": list(DENOMINATIONS),
+            }
+        )
+
+
+class ApprovalQueueApi(APIView):
+    permission_classes = [IsSupervisor]
+
+    class OutputSerializer(serializers.Serializer):
+        sessions = SessionOutputSerializer(many=True)
+        refunds = RefundOutputSerializer(many=True)
+
+    @extend_schema(tags=["cashier"], responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        """What waits for a supervisor: counted sessions whose variance needs approval, and
+        refunds requested above the approval threshold (oldest first)."""
+        return Response(
+            {
+                "sessions": [body(s) for s in sessions_awaiting_approval()],
+                "refunds": RefundOutputSerializer(refunds_awaiting_approval(), many=True).data,
             }
         )
 

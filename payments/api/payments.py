@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
 from billing.errors import InvalidAmount
-from billing.models import OPEN_INVOICE_STATUSES, Invoice
+from billing.models import OPEN_INVOICE_STATUSES, Encounter, Invoice
 from billing.selectors.patients import patient_looked_up_by
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.permissions import IsCashier
@@ -42,7 +42,12 @@ from payments.paylinks import (
 )
 from payments.providers.vietqr import build_payload, qr_png, qr_svg
 from payments.selectors.advance_receipts import advance_receipt_data
-from payments.selectors.payments import pay_link_invoice, payment_visible
+from payments.selectors.payments import (
+    pay_link_invoice,
+    payment_visible,
+    payments_of_encounter,
+    payments_of_invoice,
+)
 from payments.services.channels import payment_take
 from payments.services.idempotency import idempotent
 from payments.services.paylinks import pay_links_revoke
@@ -269,6 +274,30 @@ class PaymentQrApi(APIView):
         if fmt == "svg":
             return HttpResponse(qr_svg(action["payload"]), content_type="image/svg+xml")
         return HttpResponse(qr_png(action["payload"]), content_type="image/png")
+
+
+class InvoicePaymentsApi(APIView):
+    permission_classes = [IsCashier]
+
+    @extend_schema(tags=["payments"], responses={200: PaymentOutputSerializer(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        """Every payment of an invoice, oldest first, with its status and what is already
+        refunded (the desk refunds from this list)."""
+        if not Invoice.objects.filter(pk=pk).exists():
+            raise NotFound("No such invoice.", param="id")
+        return Response([_payment_body(p, request) for p in payments_of_invoice(invoice_id=pk)])
+
+
+class EncounterPaymentsApi(APIView):
+    permission_classes = [IsCashier]
+
+    @extend_schema(tags=["payments"], responses={200: PaymentOutputSerializer(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        """Every advance (tạm ứng) paid on an encounter, oldest first."""
+        if not Encounter.objects.filter(pk=pk).exists():
+            raise NotFound("No such encounter.", param="id")
+        payments = payments_of_encounter(encounter_id=pk)
+        return Response([_payment_body(p, request) for p in payments])
 
 
 class PayLinkCreateApi(APIView):

@@ -97,6 +97,15 @@ urlpatterns = [
         cashier_reports.TerminalDayReportApi.as_view(),
         name="cashier-terminal-report",
     ),
+    path(
+        "invoices/<int:pk>/payments", payments.InvoicePaymentsApi.as_view(), name="invoice-payments"
+    ),
+    path(
+        "encounters/<int:pk>/payments",
+        payments.EncounterPaymentsApi.as_view(),
+        name="encounter-payments",
+    ),
+    path("cashier/approvals", cashier.ApprovalQueueApi.as_view(), name="cashier-approvals"),
     path("invoices/<int:pk>/pay-link", payments.PayLinkCreateApi.as_view(), name="pay-link"),
     path(
         "invoices/<int:pk>/pay-links/revoke",

@@ -79,3 +79,12 @@ def transfer_get(*, public_id: str) -> CashTransfer:
     if transfer is None:
         raise NotFound("No such cash transfer.", param="id")
     return transfer
+
+
+def sessions_awaiting_approval() -> QuerySet[CashierSession]:
+    """Counted sessions whose variance waits for a supervisor, oldest count first."""
+    return (
+        CashierSession.objects.select_related("terminal", "cashier", "approved_by")
+        .filter(status=CashierSessionStatus.PENDING_APPROVAL)
+        .order_by("counted_at", "id")
+    )

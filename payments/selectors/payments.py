@@ -147,3 +147,21 @@ def payments_qr_overdue(*, now: datetime) -> QuerySet[Payment]:
     return Payment.objects.filter(
         status=PaymentStatus.PENDING, expires_at__lt=cutoff, method=PaymentMethod.VIETQR
     )
+
+
+def payments_of_invoice(*, invoice_id: int) -> QuerySet[Payment]:
+    """Every payment of one invoice, oldest first (staff: the desk refunds from this list)."""
+    return (
+        Payment.objects.select_related("cashier_session")
+        .filter(invoice_id=invoice_id)
+        .order_by("created_at", "id")
+    )
+
+
+def payments_of_encounter(*, encounter_id: int) -> QuerySet[Payment]:
+    """Every advance (tạm ứng) paid on one encounter, oldest first."""
+    return (
+        Payment.objects.select_related("cashier_session")
+        .filter(encounter_id=encounter_id)
+        .order_by("created_at", "id")
+    )

@@ -58,3 +58,12 @@ def refunds_stuck_approved(*, older_than_minutes: int = 5, limit: int = 100) -> 
         status=RefundStatus.APPROVED, payment__provider=Provider.STRIPE, created_at__lt=cutoff
     )
     return stuck.order_by("created_at")[:limit]
+
+
+def refunds_awaiting_approval() -> QuerySet[Refund]:
+    """Refunds waiting for a supervisor's decision, oldest first."""
+    return (
+        Refund.objects.select_related("payment", "requested_by", "decided_by", "cashier_session")
+        .filter(status=RefundStatus.REQUESTED)
+        .order_by("created_at", "id")
+    )
