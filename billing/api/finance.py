@@ -63,6 +63,8 @@ class JournalLineOutputSerializer(serializers.Serializer):
     debit = serializers.IntegerField()
     credit = serializers.IntegerField()
     currency = serializers.CharField(source="account.currency")
+    reference = serializers.CharField()
+    counterparty = serializers.CharField()
 
 
 class JournalEntryOutputSerializer(serializers.ModelSerializer):
@@ -81,6 +83,9 @@ class JournalEntryOutputSerializer(serializers.ModelSerializer):
             "source_id",
             "posting_key",
             "reverses",
+            "voucher_type",
+            "voucher_number",
+            "recorded_by",
             "lines",
         ]
 

@@ -24,7 +24,7 @@ from billing.models.invoices import (
     InvoiceLine,
     InvoiceStatus,
 )
-from billing.models.ledger import Account, AccountType, JournalEntry, JournalLine
+from billing.models.ledger import Account, AccountType, JournalEntry, JournalLine, VoucherType
 from billing.models.patients import (
     InsuranceCoverage,
     InsuranceIdKind,
@@ -65,4 +65,5 @@ __all__ = [
     "ServiceCategory",
     "ShareRule",
     "VatRate",
+    "VoucherType",
 ]

@@ -53,6 +53,18 @@ class Account(models.Model):
         return f"{self.code} {self.name}"
 
 
+class VoucherType(models.TextChoices):
+    """The accounting voucher (chứng từ kế toán) an entry is recorded from, as the
+    accountant's software files it."""
+
+    CASH_RECEIPT = "PT", "Phiếu thu"
+    CASH_PAYMENT = "PC", "Phiếu chi"
+    BANK_CREDIT = "BC", "Giấy báo Có"
+    BANK_DEBIT = "BN", "Giấy báo Nợ"
+    INVOICE = "HD", "Hoá đơn"
+    OTHER = "NVK", "Chứng từ nghiệp vụ khác"
+
+
 class JournalEntry(models.Model):
     posted_at = models.DateTimeField(default=timezone.now, db_index=True)
     memo = models.CharField(max_length=500, blank=True)
@@ -68,6 +80,13 @@ class JournalEntry(models.Model):
         blank=True,
         related_name="reversed_by",
     )
+    # The voucher the entry is recorded from: its type, its number (receipt, invoice, payment
+    # id) and who recorded it (the cashier's username, the device, "system").
+    voucher_type = models.CharField(
+        max_length=4, choices=VoucherType.choices, blank=True, default="", db_default=""
+    )
+    voucher_number = models.CharField(max_length=40, blank=True, default="", db_default="")
+    recorded_by = models.CharField(max_length=150, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -87,6 +106,9 @@ class JournalLine(models.Model):
     # A sub-ledger key within the account: "invoice:42" on the receivables, "encounter:7" on
     # the deposit liability. Lets an invoice's balance be read from the ledger itself.
     reference = models.CharField(max_length=40, blank=True)
+    # Who the line is with, as the accountant's customer code: the patient's code, or the
+    # social-insurance office's for the fund's receivable. Blank for the hospital's own cash.
+    counterparty = models.CharField(max_length=40, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["id"]

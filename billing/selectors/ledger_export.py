@@ -38,6 +38,11 @@ COLUMNS = (
     "memo",
     "source_type",
     "source_id",
+    "reference",
+    "counterparty",
+    "voucher_type",
+    "voucher_number",
+    "recorded_by",
 )
 XLSX_MAX_ROWS_PER_SHEET = 1_048_575  # Excel's limit less the header row
 _CHUNK = 5000
@@ -95,6 +100,11 @@ def _lines_sql(start: datetime, end: datetime) -> sql.Composed:
         _guarded_sql("e.memo"),
         sql.SQL("e.source_type"),
         _guarded_sql("e.source_id"),
+        _guarded_sql("l.reference"),
+        _guarded_sql("l.counterparty"),
+        sql.SQL("e.voucher_type"),
+        _guarded_sql("e.voucher_number"),
+        _guarded_sql("e.recorded_by"),
     ]
     select = [
         sql.SQL("{} AS {}").format(value, sql.Identifier(column))
@@ -137,10 +147,31 @@ def _rows(start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
             "entry__memo",
             "entry__source_type",
             "entry__source_id",
+            "reference",
+            "counterparty",
+            "entry__voucher_type",
+            "entry__voucher_number",
+            "entry__recorded_by",
         )
         .iterator(chunk_size=_CHUNK)
     )
-    for entry_id, posted_at, code, name, debit, credit, currency, memo, stype, sid in rows:
+    for (
+        entry_id,
+        posted_at,
+        code,
+        name,
+        debit,
+        credit,
+        currency,
+        memo,
+        stype,
+        sid,
+        reference,
+        counterparty,
+        voucher_type,
+        voucher_number,
+        recorded_by,
+    ) in rows:
         local = posted_at.astimezone(tz).replace(tzinfo=None)
         yield (
             entry_id,
@@ -154,6 +185,11 @@ def _rows(start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
             _safe_text(memo),
             stype,
             _safe_text(sid),
+            _safe_text(reference),
+            _safe_text(counterparty),
+            voucher_type,
+            _safe_text(voucher_number),
+            _safe_text(recorded_by),
         )
 
 

@@ -42,6 +42,7 @@ def deposit_receive(
     source_type: str,
     source_id: str,
     debit_reference: str = "",
+    voucher_type: str = "",
 ) -> Deposit:
     """Record an advance that arrived through ``source`` (a payment) into ``debit_account``
     (a drawer's cash, a provider's clearing account), its line carrying ``debit_reference``
@@ -49,7 +50,7 @@ def deposit_receive(
     existing = Deposit.objects.filter(source_type=source_type, source_id=source_id).first()
     if existing is not None:
         return existing
-    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    encounter = Encounter.objects.select_for_update().select_related("patient").get(pk=encounter.pk)
     if encounter.status != EncounterStatus.OPEN:
         raise EncounterClosed("Advances are taken only for an open encounter.")
     positive_amount(amount.amount)
@@ -68,12 +69,18 @@ def deposit_receive(
         lines=[
             Posting.dr(debit_account, amount, debit_reference),
             Posting.cr(
-                account_for(AccountRole.PATIENT_ADVANCES), amount, encounter.ledger_reference
+                account_for(AccountRole.PATIENT_ADVANCES),
+                amount,
+                encounter.ledger_reference,
+                counterparty=encounter.patient.code,
             ),
         ],
         source_type="deposit",
         source_id=str(deposit.pk),
         memo=f"Advance for encounter {encounter.his_reference}",
+        voucher_type=voucher_type,
+        voucher_number=source_id,
+        recorded_by=received_by,
     )
     return deposit
 
@@ -93,7 +100,10 @@ def _advance_move(
     earlier = JournalEntry.objects.filter(source_type=source_type, source_id=str(invoice.pk))
     ledger_post(
         posting_key=f"invoice:{invoice.pk}:{label}:{earlier.count() + 1}",
-        lines=[Posting.dr(debit, money, debit_ref), Posting.cr(credit, money, credit_ref)],
+        lines=[
+            Posting.dr(debit, money, debit_ref, counterparty=invoice.patient.code),
+            Posting.cr(credit, money, credit_ref, counterparty=invoice.patient.code),
+        ],
         source_type=source_type,
         source_id=str(invoice.pk),
         memo=memo,
@@ -177,10 +187,16 @@ def encounter_discharge(*, encounter: Encounter, by: str) -> DischargeResult:
             posting_key=f"encounter:{encounter.pk}:refund-owed",
             lines=[
                 Posting.dr(
-                    account_for(AccountRole.PATIENT_ADVANCES), money, encounter.ledger_reference
+                    account_for(AccountRole.PATIENT_ADVANCES),
+                    money,
+                    encounter.ledger_reference,
+                    counterparty=encounter.patient.code,
                 ),
                 Posting.cr(
-                    account_for(AccountRole.REFUNDS_OWED), money, encounter.ledger_reference
+                    account_for(AccountRole.REFUNDS_OWED),
+                    money,
+                    encounter.ledger_reference,
+                    counterparty=encounter.patient.code,
                 ),
             ],
             source_type="discharge",

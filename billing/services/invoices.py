@@ -32,6 +32,7 @@ from billing.models import (
     JournalLine,
     ServiceCategory,
     VatRate,
+    VoucherType,
 )
 from billing.money import Money, round_half_up
 from billing.selectors.invoices import deposit_balance, invoice_balance
@@ -198,11 +199,15 @@ def invoice_issue(*, encounter: Encounter, issued_by: str) -> Invoice:
     return invoice
 
 
-def _receivable(account_code: str, amount: int, currency: str, reference: str) -> Posting:
+def _receivable(
+    account_code: str, amount: int, currency: str, reference: str, counterparty: str
+) -> Posting:
     """A receivable line: a debit, or a credit when the adjustment makes the share negative."""
     if amount >= 0:
-        return Posting.dr(account_code, Money(amount, currency), reference)
-    return Posting.cr(account_code, Money(-amount, currency), reference)
+        return Posting.dr(
+            account_code, Money(amount, currency), reference, counterparty=counterparty
+        )
+    return Posting.cr(account_code, Money(-amount, currency), reference, counterparty=counterparty)
 
 
 def _post_issue(invoice: Invoice, lines: list[InvoiceLine]) -> None:
@@ -222,10 +227,18 @@ def _post_issue(invoice: Invoice, lines: list[InvoiceLine]) -> None:
             credits[account_for(AccountRole.OUTPUT_VAT, rate=line.vat_rate)] += line.vat_amount
     postings = [
         _receivable(
-            account_for(AccountRole.PATIENT_RECEIVABLE), invoice.patient_share, currency, ref
+            account_for(AccountRole.PATIENT_RECEIVABLE),
+            invoice.patient_share,
+            currency,
+            ref,
+            invoice.patient.code,
         ),
         _receivable(
-            account_for(AccountRole.INSURANCE_RECEIVABLE), invoice.insurance_share, currency, ref
+            account_for(AccountRole.INSURANCE_RECEIVABLE),
+            invoice.insurance_share,
+            currency,
+            ref,
+            settings.INSURANCE_FUND_CUSTOMER_CODE,
         ),
         *(Posting.cr(code, Money(amount, currency)) for code, amount in credits.items()),
     ]
@@ -238,6 +251,9 @@ def _post_issue(invoice: Invoice, lines: list[InvoiceLine]) -> None:
         source_type="invoice",
         source_id=str(invoice.pk),
         memo=f"Invoice {invoice.display_number}",
+        voucher_type=VoucherType.INVOICE,
+        voucher_number=invoice.display_number,
+        recorded_by=invoice.issued_by,
     )
 
 

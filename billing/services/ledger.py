@@ -49,14 +49,20 @@ class Posting:
     credit: int
     currency: str
     reference: str = ""
+    # The accountant's customer code the line is with: a patient's code, the insurer's.
+    counterparty: str = ""
 
     @classmethod
-    def dr(cls, account_code: str, amount: Money, reference: str = "") -> Posting:
-        return cls(account_code, amount.amount, 0, amount.currency, reference)
+    def dr(
+        cls, account_code: str, amount: Money, reference: str = "", *, counterparty: str = ""
+    ) -> Posting:
+        return cls(account_code, amount.amount, 0, amount.currency, reference, counterparty)
 
     @classmethod
-    def cr(cls, account_code: str, amount: Money, reference: str = "") -> Posting:
-        return cls(account_code, 0, amount.amount, amount.currency, reference)
+    def cr(
+        cls, account_code: str, amount: Money, reference: str = "", *, counterparty: str = ""
+    ) -> Posting:
+        return cls(account_code, 0, amount.amount, amount.currency, reference, counterparty)
 
 
 def _check_structure(postings: Sequence[Posting]) -> None:
@@ -102,16 +108,26 @@ def _signature(rows: Iterable[tuple[str, int, int, str]]) -> Counter[tuple[str, 
 def _insert_lines(cursor: Any, entry_id: int, postings: Sequence[Posting]) -> int:
     """One INSERT that also resolves each account by code, requiring it active and in the
     line's currency; returns how many lines it wrote (fewer means a refused account)."""
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(postings))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(postings))
     params: list[Any] = []
     for order, p in enumerate(postings):
-        params += [p.account_code, p.currency, p.debit, p.credit, p.reference, order]
+        params += [
+            p.account_code,
+            p.currency,
+            p.debit,
+            p.credit,
+            p.reference,
+            p.counterparty[:40],
+            order,
+        ]
     # INSERT first (the CTE inside it): sqlite3 reports rowcount only for statements that
     # start with INSERT.
     cursor.execute(
-        "INSERT INTO billing_journalline (entry_id, account_id, debit, credit, reference) "  # noqa: S608 - only placeholders are formatted in
-        f"WITH v(code, currency, debit, credit, reference, ord) AS (VALUES {values}) "
-        "SELECT %s, a.id, v.debit, v.credit, v.reference FROM v "
+        "INSERT INTO billing_journalline"  # noqa: S608 - only placeholders are formatted in
+        " (entry_id, account_id, debit, credit, reference, counterparty) "
+        f"WITH v(code, currency, debit, credit, reference, counterparty, ord)"
+        f" AS (VALUES {values}) "
+        "SELECT %s, a.id, v.debit, v.credit, v.reference, v.counterparty FROM v "
         "JOIN billing_account a ON a.code = v.code AND a.currency = v.currency AND a.is_active "
         "ORDER BY v.ord",
         [*params, entry_id],
@@ -128,8 +144,15 @@ def ledger_post(
     memo: str = "",
     posted_at: datetime | None = None,
     reverses: JournalEntry | None = None,
+    voucher_type: str = "",
+    voucher_number: str = "",
+    recorded_by: str = "",
 ) -> JournalEntry:
     """Post one balanced journal entry, at most once per ``posting_key``.
+
+    ``voucher_type`` (a :class:`~billing.models.VoucherType`), ``voucher_number`` and
+    ``recorded_by`` say which voucher the accountant files the entry under and who recorded
+    it; each line's ``counterparty`` is the customer it is with.
 
     Two statements on the hot path: the entry (``ON CONFLICT DO NOTHING``) and its lines
     (accounts resolved in the same INSERT). Only a refusal asks the database again, to say
@@ -140,8 +163,9 @@ def ledger_post(
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO billing_journalentry "
-            "(posted_at, memo, source_type, source_id, posting_key, reverses_id, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            "(posted_at, memo, source_type, source_id, posting_key, reverses_id, created_at,"
+            " voucher_type, voucher_number, recorded_by)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             # Any unique conflict: the posting key, or `reverses` (one reversal per entry).
             " ON CONFLICT DO NOTHING RETURNING id",
             [
@@ -152,6 +176,9 @@ def ledger_post(
                 posting_key,
                 reverses.pk if reverses else None,
                 ops.adapt_datetimefield_value(timezone.now()),
+                voucher_type,
+                voucher_number[:40],
+                recorded_by[:150],
             ],
         )
         row = cursor.fetchone()
@@ -167,6 +194,9 @@ def ledger_post(
         source_id=source_id,
         posting_key=posting_key,
         reverses=reverses,
+        voucher_type=voucher_type,
+        voucher_number=voucher_number[:40],
+        recorded_by=recorded_by[:150],
     )
     entry._state.adding = False
     return entry
@@ -195,7 +225,14 @@ def ledger_reverse(
     """Post the mirror image of ``entry`` (debits become credits). Idempotent per entry."""
     lines = list(entry.lines.select_related("account"))
     postings = [
-        Posting(line.account.code, line.credit, line.debit, line.account.currency, line.reference)
+        Posting(
+            line.account.code,
+            line.credit,
+            line.debit,
+            line.account.currency,
+            line.reference,
+            line.counterparty,
+        )
         for line in lines
     ]
     return ledger_post(
@@ -205,4 +242,7 @@ def ledger_reverse(
         source_id=source_id if source_id is not None else entry.source_id,
         memo=memo or f"Reversal of entry #{entry.pk}: {entry.memo}",
         reverses=entry,
+        voucher_type=entry.voucher_type,
+        voucher_number=entry.voucher_number,
+        recorded_by=entry.recorded_by,
     )

@@ -217,6 +217,9 @@ HOSPITAL_CURRENCY = "VND"
 # 24/2024/TT-BTC), "tt99_2025" for a private one (Circular 99/2025/TT-BTC). Changing it
 # on a live database means running `manage.py chart_adopt --regime ...` first.
 ACCOUNTING_REGIME = env.str("ACCOUNTING_REGIME", default="tt24_2024")
+# The social-insurance office as a customer in the accountant's software (the counterparty
+# of the health-insurance fund's receivable in the journal and the exports).
+INSURANCE_FUND_CUSTOMER_CODE = env.str("INSURANCE_FUND_CUSTOMER_CODE", default="BHXH")
 HOSPITAL_NAME = env.str("HOSPITAL_NAME", default="Bệnh viện Đa khoa Demo Hà Nội")
 # The seller on receipts (Decree 123/2020/ND-CP Art. 10).
 HOSPITAL_ADDRESS = env.str(

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.chart import AccountRole, account_for
-from billing.models import Encounter, Invoice
+from billing.models import Encounter, Invoice, VoucherType
 from billing.money import Money, positive_amount
 from billing.public_ids import mint_public_id
 from billing.selectors.invoices import deposit_balance
@@ -271,15 +271,23 @@ def refund_complete(
             _check_advance_held(payment, refund.amount)
         money = Money(refund.amount, refund.currency)
         credit = credit_account or clearing_account(Provider(payment.provider))
+        owner = payment.encounter if payment.purpose == PaymentPurpose.DEPOSIT else payment.invoice
+        patient_code = owner.patient.code if owner is not None else ""
         if payment.purpose == PaymentPurpose.DEPOSIT:
             assert payment.encounter is not None
             debit = Posting.dr(
-                account_for(AccountRole.PATIENT_ADVANCES), money, payment.encounter.ledger_reference
+                account_for(AccountRole.PATIENT_ADVANCES),
+                money,
+                payment.encounter.ledger_reference,
+                counterparty=patient_code,
             )
         else:
             assert payment.invoice_id is not None
             debit = Posting.dr(
-                account_for(AccountRole.PATIENT_RECEIVABLE), money, f"invoice:{payment.invoice_id}"
+                account_for(AccountRole.PATIENT_RECEIVABLE),
+                money,
+                f"invoice:{payment.invoice_id}",
+                counterparty=patient_code,
             )
         ledger_post(
             posting_key=f"refund:{refund.public_id}",
@@ -287,6 +295,13 @@ def refund_complete(
             source_type="refund",
             source_id=refund.public_id,
             memo=f"Refund {refund.public_id} of payment {payment.public_id} ({refund.reason})",
+            # Cash handed back at a desk is a cash payment voucher; anything else leaves
+            # through the bank or the card provider (giấy báo Nợ).
+            voucher_type=VoucherType.CASH_PAYMENT
+            if cashier_session is not None
+            else VoucherType.BANK_DEBIT,
+            voucher_number=refund.public_id,
+            recorded_by=paid_out_by.get_username() if paid_out_by is not None else "",
         )
         refund.status = RefundStatus.SUCCEEDED
         refund.provider_reference = provider_reference or refund.provider_reference

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.chart import AccountRole, account_for
-from billing.models import Invoice
+from billing.models import Invoice, VoucherType
 from billing.money import Money
 from billing.services.deposits import deposit_receive
 from billing.services.invoices import invoice_refresh_status
@@ -89,6 +89,14 @@ def _debit_side(payment: Payment, debit_account: str | None) -> tuple[str, str]:
     return debit_account or clearing_account(Provider(payment.provider)), ""
 
 
+def _voucher_type(payment: Payment) -> str:
+    """Cash at a desk is a cash receipt (phiếu thu); money through a bank or a card
+    provider reaches the hospital's bank, a bank credit note (giấy báo Có)."""
+    if payment.provider == Provider.CASH:
+        return VoucherType.CASH_RECEIPT
+    return VoucherType.BANK_CREDIT
+
+
 def _post_capture(payment: Payment, debit_account: str | None) -> None:
     money = Money(payment.amount, payment.currency)
     debit_account, debit_reference = _debit_side(payment, debit_account)
@@ -102,21 +110,29 @@ def _post_capture(payment: Payment, debit_account: str | None) -> None:
             received_by=f"payment:{payment.public_id}",
             source_type="payment",
             source_id=payment.public_id,
+            voucher_type=_voucher_type(payment),
         )
         return
     assert payment.invoice_id is not None
-    invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
+    invoice = (
+        Invoice.objects.select_for_update().select_related("patient").get(pk=payment.invoice_id)
+    )
     ledger_post(
         posting_key=payment.captured_posting_key,
         lines=[
             Posting.dr(debit_account, money, debit_reference),
             Posting.cr(
-                account_for(AccountRole.PATIENT_RECEIVABLE), money, invoice.ledger_reference
+                account_for(AccountRole.PATIENT_RECEIVABLE),
+                money,
+                invoice.ledger_reference,
+                counterparty=invoice.patient.code,
             ),
         ],
         source_type="payment",
         source_id=payment.public_id,
         memo=f"{payment.get_method_display()} payment of invoice {invoice.display_number}",
+        voucher_type=_voucher_type(payment),
+        voucher_number=payment.public_id,
     )
     invoice_refresh_status(invoice=invoice)
 

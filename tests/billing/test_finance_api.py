@@ -61,17 +61,23 @@ def post(chart: dict[str, Account]) -> Callable[..., JournalEntry]:
         memo: str = "",
         source_type: str = "manual",
         source_id: str = "",
+        counterparty: str = "",
+        voucher: tuple[str, str, str] = ("", "", ""),
     ) -> JournalEntry:
+        voucher_type, voucher_number, recorded_by = voucher
         return ledger_post(
             posting_key=key,
             lines=[
-                Posting.dr(debit, Money(amount, "VND")),
+                Posting.dr(debit, Money(amount, "VND"), "invoice:1", counterparty=counterparty),
                 Posting.cr(credit, Money(amount, "VND")),
             ],
             source_type=source_type,
             source_id=source_id,
             memo=memo,
             posted_at=posted_at,
+            voucher_type=voucher_type,
+            voucher_number=voucher_number,
+            recorded_by=recorded_by,
         )
 
     return make
@@ -110,6 +116,8 @@ def test_entries_show_their_lines_newest_first(
             "debit": 180_000,
             "credit": 0,
             "currency": "VND",
+            "reference": "invoice:1",
+            "counterparty": "",
         },
         {
             "account_code": SERVICE_REVENUE,
@@ -117,8 +125,11 @@ def test_entries_show_their_lines_newest_first(
             "debit": 0,
             "credit": 180_000,
             "currency": "VND",
+            "reference": "",
+            "counterparty": "",
         },
     ]
+    assert (first["voucher_type"], first["voucher_number"], first["recorded_by"]) == ("", "", "")
 
 
 def test_entries_filter_by_posting_time_from_inclusive_to_exclusive(
@@ -388,6 +399,8 @@ def test_export_csv_has_a_bom_a_header_and_one_row_per_line(
         memo=memo,
         source_type="invoice",
         source_id="HD-0001",
+        counterparty="BN000123",
+        voucher=("HD", "C26TVP-0000001", "thungan.an"),
     )
 
     response = finance_client.get(EXPORT_URL, {"from": "2024-05-01", "to": "2024-05-01"})
@@ -411,6 +424,11 @@ def test_export_csv_has_a_bom_a_header_and_one_row_per_line(
             memo,
             "invoice",
             "HD-0001",
+            "invoice:1",
+            "BN000123",
+            "HD",
+            "C26TVP-0000001",
+            "thungan.an",
         ],
         [
             str(entry.pk),
@@ -424,6 +442,11 @@ def test_export_csv_has_a_bom_a_header_and_one_row_per_line(
             memo,
             "invoice",
             "HD-0001",
+            "",
+            "",
+            "HD",
+            "C26TVP-0000001",
+            "thungan.an",
         ],
     ]
 

@@ -168,6 +168,15 @@ def test_an_invoice_snapshots_its_lines_with_the_split_and_posts_receivables(
         (PHARMACY_REVENUE, 0, 200_000),
         (account_for(AccountRole.OUTPUT_VAT, rate="5"), 0, 10_000),
     }
+    # The accountant files it under the invoice, each receivable with its customer.
+    assert (entry.voucher_type, entry.voucher_number, entry.recorded_by) == (
+        "HD",
+        invoice.display_number,
+        "test",
+    )
+    counterparties = {line.account.code: line.counterparty for line in entry.lines.all()}
+    assert counterparties[PATIENT_RECEIVABLE] == encounter.patient.code
+    assert counterparties[INSURANCE_RECEIVABLE] == "BHXH"
     assert_invoice_agrees_with_books(invoice, staff=cashier)
 
 

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from billing.chart import AccountRole, account_for
-from billing.models import Encounter
+from billing.models import Encounter, VoucherType
 from billing.money import Money, positive_amount
 from billing.selectors.invoices import refund_owed
 from billing.services.ledger import Posting, ledger_post
@@ -126,16 +126,25 @@ def refund_owed_pay_out(
             if session is not None
             else Posting.cr(account_for(AccountRole.BANK), money)
         )
+        patient_code = encounter.patient.code
         ledger_post(
             posting_key=f"refund_owed_payout:{payout.public_id}",
             lines=[
                 Posting.dr(
-                    account_for(AccountRole.REFUNDS_OWED), money, encounter.ledger_reference
+                    account_for(AccountRole.REFUNDS_OWED),
+                    money,
+                    encounter.ledger_reference,
+                    counterparty=patient_code,
                 ),
                 credit,
             ],
             source_type="refund_owed_payout",
             source_id=payout.public_id,
             memo=f"Advance left over at discharge of {encounter.his_reference} paid back",
+            voucher_type=VoucherType.CASH_PAYMENT
+            if session is not None
+            else VoucherType.BANK_DEBIT,
+            voucher_number=payout.public_id,
+            recorded_by=by.get_username(),
         )
     return payout

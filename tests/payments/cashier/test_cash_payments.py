@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from billing.chart import DEPOSIT_LIABILITY, PATIENT_RECEIVABLE
-from billing.models import EncounterKind, InvoiceStatus
+from billing.models import EncounterKind, InvoiceStatus, JournalEntry
 from billing.selectors.invoices import deposit_balance
 from config.identity.models import Role
 from payments.models import OutboxEvent, Payment, PaymentStatus
@@ -45,6 +45,11 @@ def test_cash_with_change_succeeds_at_once_into_the_sessions_drawer(desk):
     assert OutboxEvent.objects.filter(
         topic="payment.succeeded", dedupe_key=f"payment:{payment.pk}:succeeded"
     ).exists()
+    # Filed as a cash receipt (phiếu thu) with the patient as the receivable's customer.
+    entry = JournalEntry.objects.get(posting_key=payment.captured_posting_key)
+    assert (entry.voucher_type, entry.voucher_number) == ("PT", payment.public_id)
+    receivable = entry.lines.get(account__code=PATIENT_RECEIVABLE)
+    assert receivable.counterparty == invoice.patient.code
 
 
 def test_a_cash_payment_retried_with_its_key_is_taken_once(desk):
