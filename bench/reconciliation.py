@@ -153,6 +153,9 @@ def _raw_copy(conn: Any, rows: Sequence[tuple[object, ...]]) -> None:
 
 def _fill_match(conn: object, size: int) -> None:
     """``size`` expected items and ``size`` lines with their codes and amounts, shuffled."""
+    from payments.services.settlement_accounts import clearing
+
+    holding = clearing("vietqr")
     _reset(conn)
     order = list(range(size))
     random.Random(size).shuffle(order)
@@ -175,7 +178,7 @@ def _fill_match(conn: object, size: int) -> None:
                         str(i),
                         _code(i),
                         DAY,
-                        "1132",
+                        holding,
                         "",
                         "",
                         "2026-12-01T00:00:00Z",

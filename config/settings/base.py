@@ -517,6 +517,9 @@ STRIPE_PAYOUT_DESCRIPTOR = env.str("STRIPE_PAYOUT_DESCRIPTOR", default="STRIPE")
 # a payout after its arrival date, a deposit after the day it was carried to the bank, a
 # VietQR capture or a transfer refund after its day.
 RECONCILIATION_SLA_BUSINESS_DAYS = env.int("RECONCILIATION_SLA_BUSINESS_DAYS", default=3)
+# Balance transactions asked of Stripe per page when a payout is settled (at most 100); each
+# page is stored with the position reached, so a run that dies resumes after it.
+STRIPE_SETTLEMENT_PAGE_SIZE = env.int("STRIPE_SETTLEMENT_PAGE_SIZE", default=100)
 # A Stripe payout may reach the statement this many days before its arrival date.
 RECONCILIATION_PAYOUT_EARLY_DAYS = env.int("RECONCILIATION_PAYOUT_EARLY_DAYS", default=1)
 # Write-offs above this (VND) need a second person of finance.

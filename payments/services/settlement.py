@@ -52,7 +52,6 @@ from payments.providers.stripe import client
 from payments.services import settlement_accounts as accounts
 
 logger = logging.getLogger(__name__)
-PAGE_SIZE = 100
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -89,9 +88,10 @@ def _record(payout: dict[str, Any]) -> StripePayout:
 
 
 def _list(record: StripePayout) -> None:
+    page_size = settings.STRIPE_SETTLEMENT_PAGE_SIZE
     params: dict[str, Any] = {
         "payout": record.payout_id,
-        "limit": PAGE_SIZE,
+        "limit": page_size,
         "expand": ["data.source"],
     }
     if record.listed_through:
@@ -100,7 +100,7 @@ def _list(record: StripePayout) -> None:
     listing = client().v1.balance_transactions.list(params=params)  # type: ignore[arg-type]
     for txn in listing.auto_paging_iter():
         page.append(_plain(txn))
-        if len(page) == PAGE_SIZE:
+        if len(page) == page_size:
             _store(record, page)
             page = []
     _store(record, page)
@@ -244,7 +244,7 @@ def stripe_payouts_recent(*, since: date | None = None) -> list[str]:
     since = since or timezone.localdate() - timedelta(days=7)
     start = int(datetime.combine(since, datetime.min.time(), tzinfo=UTC).timestamp())
     listing = client().v1.payouts.list(
-        params={"status": "paid", "arrival_date": {"gte": start}, "limit": PAGE_SIZE}
+        params={"status": "paid", "arrival_date": {"gte": start}, "limit": 100}
     )
     ids = [str(_plain(p)["id"]) for p in listing.auto_paging_iter()]
     settled = set(

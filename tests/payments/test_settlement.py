@@ -20,7 +20,6 @@ from payments.models import (
     StripeBalanceLine,
     StripePayout,
 )
-from payments.services import settlement
 from payments.services.matching import reconciliation_match
 from payments.services.refunds import refund_request
 from payments.services.settlement import stripe_payout_settle
@@ -84,9 +83,9 @@ def test_a_refund_in_the_payout_lowers_what_clearing_gives(
 
 
 def test_the_list_is_read_page_by_page_and_settling_again_posts_nothing(
-    stripe_configured: FakeStripeServer, monkeypatch: pytest.MonkeyPatch
+    stripe_configured: FakeStripeServer, settings: Any
 ) -> None:
-    monkeypatch.setattr(settlement, "PAGE_SIZE", 2)
+    settings.STRIPE_SETTLEMENT_PAGE_SIZE = 2
     card_day(stripe_configured, (10_000, 20_000, 30_000, 40_000, 50_000))
     payout = stripe_configured.payout_all()
     assert payout is not None
@@ -99,9 +98,9 @@ def test_the_list_is_read_page_by_page_and_settling_again_posts_nothing(
 
 
 def test_a_failure_mid_list_resumes_after_the_last_stored_page(
-    stripe_configured: FakeStripeServer, monkeypatch: pytest.MonkeyPatch
+    stripe_configured: FakeStripeServer, settings: Any
 ) -> None:
-    monkeypatch.setattr(settlement, "PAGE_SIZE", 2)
+    settings.STRIPE_SETTLEMENT_PAGE_SIZE = 2
     card_day(stripe_configured, (10_000, 20_000, 30_000, 40_000, 50_000))
     payout = stripe_configured.payout_all()
     assert payout is not None
