@@ -90,7 +90,8 @@ def pay_link_invoice_id(token: str, *, write: bool = False) -> int:
             and now < link.revoked_at + grace
         )
         if not reads_on:
-            raise PayLinkInvalid(detail={"reason": "revoked"})
+            # Why, so that the patient's page can say "paid" or "voided" rather than "revoked".
+            raise PayLinkInvalid(detail={"reason": "revoked", "because": link.revoked_reason})
     if link.expires_at <= now:
         # Genuine but too old: the patient's page says so and sends them to the desk.
         raise PayLinkInvalid(detail={"reason": "expired"})

@@ -58,11 +58,13 @@ def edge_page(request: HttpRequest, kind: str, *, status: int, back_url: str = "
 
 
 def _link_edge(request: HttpRequest, error: DomainError) -> HttpResponse:
-    reason = (error.detail or {}).get("reason") if isinstance(error.detail, dict) else None
+    detail = error.detail if isinstance(error.detail, dict) else {}
+    reason = detail.get("reason")
     if reason == "expired":
         return edge_page(request, "expired", status=410)
     if reason == "revoked" or "revoked" in error.code:
-        return edge_page(request, "revoked", status=410)
+        because = {"invoice_void": "voided", "invoice_paid": "paid"}
+        return edge_page(request, because.get(detail.get("because", ""), "revoked"), status=410)
     return edge_page(request, "invalid", status=404)
 
 

@@ -12,13 +12,16 @@ from typing import Any
 
 import pytest
 import requests
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from billing.api.invoices import invoice_body
+from billing.services.invoices import invoice_void
 from notifications.models import Receipt
-from payments.models import Payment
+from payments.models import PayLink, PayLinkRevokeReason, Payment
 from payments.providers.bank_feeds import casso_signature_header
+from payments.services.paylinks import pay_links_revoke
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import ARTIFACTS, LiveApp
 from tests.browser.weight import transferred
@@ -188,3 +191,80 @@ def test_paying_by_card_a_decline_says_why_in_plain_words_then_another_card_pays
     assert payments["succeeded"].amount == 360_000
     [intent] = [i for i in stripe_for_pages.objects("payment_intent") if i["status"] == "succeeded"]
     assert intent["id"] == payments["succeeded"].provider_reference
+
+
+def test_every_edge_page_is_clear_translated_and_accessible(
+    live_app: LiveApp,
+    phone: Page,
+    shot: Shot,
+    settings: Any,
+    stripe_for_pages: FakeStripeServer,
+):
+    expired, revoked, voided = clinic_bill(), clinic_bill(), clinic_bill()
+    expired_path, revoked_path, voided_path = (pay_path(i) for i in (expired, revoked, voided))
+    PayLink.objects.filter(invoice=expired).update(expires_at=timezone.now())
+    pay_links_revoke(invoice=revoked, reason=PayLinkRevokeReason.BY_STAFF)
+    invoice_void(invoice=voided, voided_by=None, reason="sai dịch vụ")
+    pages = {
+        "expired": (expired_path, 410, "Liên kết thanh toán đã hết hạn"),
+        "revoked": (revoked_path, 410, "Liên kết thanh toán không còn hiệu lực"),
+        "voided": (voided_path, 410, "Hóa đơn này đã bị hủy"),
+        "invalid": ("/p/plk_no-such-link", 404, "Liên kết thanh toán không hợp lệ"),
+    }
+    for kind, (path, status, heading) in pages.items():
+        response = phone.goto(live_app(path))
+        assert response is not None
+        assert response.status == status, kind
+        assert response.headers["content-type"].startswith("text/html")
+        expect(phone.get_by_role("heading", level=1)).to_have_text(heading)
+        shot(phone, f"pay-edge-{kind}")
+        assert_accessible(phone, f"pay-edge-{kind}")
+
+    # The card provider fails: nothing charged, a page that says so and leads back.
+    stripe_for_pages.fail_next("/v1/payment_intents", status=500)
+    phone.goto(live_app(pay_path(clinic_bill())))
+    phone.get_by_role("button", name="Thanh toán bằng thẻ").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Tạm thời chưa thể thanh toán")
+    shot(phone, "pay-edge-provider-unavailable")
+    assert_accessible(phone, "pay-edge-provider-unavailable")
+    phone.get_by_role("link", name="Quay lại hóa đơn").click()
+    expect(phone.get_by_role("button", name="Thanh toán bằng thẻ")).to_be_visible()
+
+    # Too many requests.
+    settings.PAGE_THROTTLE_RATES = {**settings.PAGE_THROTTLE_RATES, "pay_page": "1/min"}
+    response = phone.goto(live_app(expired_path))
+    assert response is not None
+    assert response.status == 429
+    assert int(response.headers["retry-after"]) > 0
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Quá nhiều yêu cầu")
+    shot(phone, "pay-edge-throttled")
+    assert_accessible(phone, "pay-edge-throttled")
+
+
+def test_the_english_switch_and_a_200_percent_zoom(
+    live_app: LiveApp, phone: Page, open_page: Callable[..., Page], shot: Shot
+):
+    invoice = clinic_bill()
+    phone.goto(live_app(pay_path(invoice)))
+
+    phone.get_by_role("button", name="English").click()
+
+    expect(phone.locator("html")).to_have_attribute("lang", "en")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Your hospital bill")
+    expect(phone.locator("#amount-due")).to_have_text("360.000 ₫")  # the Vietnamese way
+    phone.get_by_role("button", name="Pay by bank transfer (VietQR)").click()
+    expect(phone.locator("#memo-warning")).to_contain_text("Keep the memo")
+    shot(phone, "pay-06-english")
+    assert_accessible(phone, "pay-06-english")
+    phone.get_by_role("button", name="Tiếng Việt").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Hóa đơn viện phí của bạn")
+
+    # 200 % zoom on the 360 px phone: the page lays out in 180 CSS pixels.
+    zoomed = open_page(
+        viewport={"width": 180, "height": 370}, device_scale_factor=4, is_mobile=True
+    )
+    zoomed.goto(live_app(pay_path(invoice)))
+    expect(zoomed.locator("#qr-image")).to_be_visible()
+    overflow = zoomed.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{overflow} px of horizontal scrolling at 200 %"
+    shot(zoomed, "pay-07-zoom-200")
