@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import NotFound
+from config.pages.language import page_language
 from notifications.models import PdfLayout, ReceiptKind
 from notifications.rendering import receipt_pdf
 from notifications.selectors import public_content, receipt_by_code, receipt_public_fields
@@ -54,8 +55,10 @@ class ReceiptVerifyApi(APIView):
         return Response(receipt_public_fields(receipt_by_code(code=code)))
 
 
+@page_language
 def receipt_verify_page(request: HttpRequest, code: str) -> HttpResponse:
-    """The page the printed QR code opens (HTML, Vietnamese)."""
+    """The page the printed QR code opens (HTML, Vietnamese unless the reader chose
+    English), in the look of the pay page."""
     try:
         receipt = receipt_by_code(code=code)
     except NotFound:
@@ -67,6 +70,7 @@ def receipt_verify_page(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+@page_language
 def receipt_verify_pdf(request: HttpRequest, code: str) -> HttpResponse:
     """The public A4 PDF: the same document without the buyer and the service lines."""
     try:
