@@ -125,6 +125,11 @@ class InvalidQuantity(DomainError):
     default_message = "Quantity must be a whole number within the limit of one charge line."
 
 
+class TooManyChargeLines(DomainError):
+    code = "too_many_charge_lines"
+    default_message = "Too many charges in one request."
+
+
 class ChargeReferenceConflict(DomainError):
     status = 409
     code = "charge_reference_conflict"

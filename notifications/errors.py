@@ -52,3 +52,16 @@ class ZaloMessageUnknown(DomainError):
     status = 404
     code = "zalo_message_unknown"
     default_message = "No Zalo message of ours has this msg_id."
+
+
+class ResendLimitReached(DomainError):
+    status = 429
+    code = "resend_limit_reached"
+    default_message = (
+        "This receipt was sent again too often lately (RECEIPT_RESEND_LIMIT per "
+        "RECEIPT_RESEND_WINDOW_MINUTES); see Retry-After."
+    )
+
+    def __init__(self, message: str | None = None, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -25,6 +25,8 @@ from billing.selectors.ledger_export import (
     ledger_export_csv,
     ledger_export_xlsx,
 )
+from config.api import fields as api_fields
+from config.api.pagination import StrictPageSize
 from config.api.permissions import IsFinance
 
 
@@ -90,7 +92,7 @@ class JournalEntryOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class EntryCursorPagination(CursorPagination):
+class EntryCursorPagination(StrictPageSize, CursorPagination):
     ordering = "-id"
     page_size = 50
     page_size_query_param = "page_size"
@@ -115,8 +117,12 @@ class EntryCursorPagination(CursorPagination):
 
 
 class EntryFilter(django_filters.FilterSet):
-    posted_from = django_filters.IsoDateTimeFilter(method="noop")
-    posted_to = django_filters.IsoDateTimeFilter(method="noop")
+    posted_from = django_filters.IsoDateTimeFilter(
+        method="noop", validators=[api_fields.moment_within_bounds]
+    )
+    posted_to = django_filters.IsoDateTimeFilter(
+        method="noop", validators=[api_fields.moment_within_bounds]
+    )
     account = django_filters.CharFilter(method="noop", help_text="Account code, e.g. 131")
     source_type = django_filters.CharFilter(method="noop")
     source_id = django_filters.CharFilter(method="noop")
@@ -173,10 +179,10 @@ class TrialBalanceApi(APIView):
     permission_classes = [IsFinance]
 
     class FilterSerializer(serializers.Serializer):
-        as_of = serializers.DateTimeField(required=False)
+        as_of = api_fields.DateTimeField(required=False)
 
     class OutputSerializer(serializers.Serializer):
-        as_of = serializers.DateTimeField()
+        as_of = api_fields.DateTimeField()
         accounts = TrialBalanceRowOutputSerializer(many=True)
         totals = serializers.DictField(
             child=TrialBalanceTotalsOutputSerializer(), help_text="Per currency code."
@@ -212,7 +218,7 @@ class LedgerExportApi(APIView):
     permission_classes = [IsFinance]
 
     class FilterSerializer(serializers.Serializer):
-        to = serializers.DateField(required=False, help_text="Last local day (inclusive).")
+        to = api_fields.DateField(required=False, help_text="Last local day (inclusive).")
         format = serializers.ChoiceField(choices=["csv", "xlsx"], default="csv")
 
         def get_fields(self) -> dict[str, serializers.Field]:
@@ -220,7 +226,7 @@ class LedgerExportApi(APIView):
             # Added here, unbound, it gets its source (the key in validated_data) from its
             # name; renaming a bound ``from_`` field would keep the source ``from_``.
             fields = super().get_fields()
-            fields["from"] = serializers.DateField(
+            fields["from"] = api_fields.DateField(
                 required=False, help_text="First local day (inclusive)."
             )
             return fields

@@ -20,6 +20,7 @@ from billing.services.deposits import encounter_discharge
 from billing.services.encounters import ChargeInput, charge_void, charges_add, encounter_open
 from billing.services.invoices import invoice_issue
 from billing.services.patients import patient_create, patient_update
+from config.api import fields as api_fields
 from config.api.permissions import IsHis
 from config.errors import NotFound
 
@@ -37,10 +38,10 @@ def _device_label(request: Request) -> str:
 
 class CoverageSerializer(serializers.Serializer):
     benefit_level = serializers.ChoiceField(choices=[100, 95, 80])
-    valid_from = serializers.DateField()
-    valid_to = serializers.DateField()
+    valid_from = api_fields.DateField()
+    valid_to = api_fields.DateField()
     route = serializers.ChoiceField(choices=Route.choices, default=Route.CORRECT)
-    five_years_from = serializers.DateField(
+    five_years_from = api_fields.DateField(
         required=False,
         allow_null=True,
         default=None,
@@ -53,7 +54,7 @@ class PatientOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     full_name = serializers.CharField()
-    date_of_birth = serializers.DateField(allow_null=True)
+    date_of_birth = api_fields.DateField(allow_null=True)
     citizen_id_masked = serializers.CharField()
     insurance_id_kind = serializers.CharField()
     insurance_id_masked = serializers.CharField()
@@ -65,8 +66,12 @@ class PatientOutputSerializer(serializers.Serializer):
 
 class PatientFieldsSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=200)
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
-    phone = serializers.RegexField(r"^\+?[0-9 ]{8,15}$", required=False, allow_blank=True)
+    date_of_birth = api_fields.DateField(required=False, allow_null=True)
+    # Not trimmed, and `\Z` (Python's `$` also matches before a final newline): a phone
+    # with a trailing newline or space is refused, not quietly altered.
+    phone = serializers.RegexField(
+        r"^\+?[0-9 ]{8,15}\Z", required=False, allow_blank=True, trim_whitespace=False
+    )
     email = serializers.EmailField(required=False, allow_blank=True)
     preferred_channel = serializers.ChoiceField(
         choices=PreferredChannel.choices,
@@ -125,8 +130,8 @@ class EncounterOutputSerializer(serializers.Serializer):
     department = serializers.CharField()
     route = serializers.CharField()
     status = serializers.CharField()
-    opened_at = serializers.DateTimeField()
-    closed_at = serializers.DateTimeField(allow_null=True)
+    opened_at = api_fields.DateTimeField()
+    closed_at = api_fields.DateTimeField(allow_null=True)
 
 
 class EncounterCreateApi(APIView):
@@ -146,7 +151,7 @@ class EncounterCreateApi(APIView):
             "wrong-route ratio of the hospital's level, without them. An emergency visit is "
             "always `emergency`.",
         )
-        opened_at = serializers.DateTimeField(required=False)
+        opened_at = api_fields.DateTimeField(required=False)
 
     @extend_schema(
         tags=["his"], request=InputSerializer, responses={201: EncounterOutputSerializer}
@@ -172,14 +177,14 @@ class ChargeOutputSerializer(serializers.Serializer):
     insurance_unit_price = serializers.IntegerField(allow_null=True)
     amount = serializers.IntegerField()
     status = serializers.CharField()
-    service_at = serializers.DateTimeField()
+    service_at = api_fields.DateTimeField()
     reverses_id = serializers.IntegerField(allow_null=True)
 
 
 class ChargeItemSerializer(serializers.Serializer):
     service_code = serializers.CharField(max_length=32)
-    quantity = serializers.IntegerField(help_text="1 to 100,000")
-    service_at = serializers.DateTimeField(required=False, help_text="Default: now")
+    quantity = serializers.IntegerField(help_text="1 to CHARGE_MAX_QUANTITY (default 10,000)")
+    service_at = api_fields.DateTimeField(required=False, help_text="Default: now")
     his_reference = serializers.CharField(max_length=64, required=False)
 
 
@@ -187,8 +192,9 @@ class ChargeCreateApi(APIView):
     permission_classes = [IsHis]
 
     class InputSerializer(serializers.Serializer):
-        # DRF's ListSerializer takes min_length/max_length with many=True; the stubs lag.
-        charges = ChargeItemSerializer(many=True, min_length=1, max_length=500)  # type: ignore[call-arg]
+        # DRF's ListSerializer takes min_length with many=True; the stubs lag. The most
+        # lines per request is a setting, checked by the service (too_many_charge_lines).
+        charges = ChargeItemSerializer(many=True, min_length=1)  # type: ignore[call-arg]
 
     @extend_schema(
         tags=["his"], request=InputSerializer, responses={201: ChargeOutputSerializer(many=True)}
@@ -196,6 +202,7 @@ class ChargeCreateApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         """Post charges (all or none), priced from the price list in force at the time of
         service. Errors: `unknown_service_code`, `no_price_in_force`, `invalid_quantity`,
+        `too_many_charge_lines`,
         `encounter_closed`, `charge_reference_conflict`."""
         encounter = _get(Encounter, pk, "encounter")
         data = self.InputSerializer(data=request.data)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -18,6 +19,7 @@ from billing.errors import (
     EncounterReferenceConflict,
     InvalidQuantity,
     NoPriceInForce,
+    TooManyChargeLines,
     UnknownServiceCode,
 )
 from billing.models import (
@@ -31,9 +33,6 @@ from billing.models import (
     Route,
 )
 from config.errors import NotFound
-
-# Far above any real line (tablets, bed-days), far below the 32-bit quantity column.
-MAX_CHARGE_QUANTITY = 100_000
 
 
 def encounter_open(
@@ -106,15 +105,23 @@ def charges_add(*, encounter: Encounter, items: Sequence[ChargeInput]) -> list[C
     """Post charges to an open encounter, all or none, each priced from the price list in
     force at its time of service. A charge whose HIS reference was already posted with the
     same content is returned as it is (a retried push), with other content refused."""
+    # One request cannot post an absurd amount: its lines and each line's quantity are
+    # bounded (CHARGE_MAX_LINES_PER_REQUEST, CHARGE_MAX_QUANTITY).
+    if len(items) > settings.CHARGE_MAX_LINES_PER_REQUEST:
+        raise TooManyChargeLines(
+            f"At most {settings.CHARGE_MAX_LINES_PER_REQUEST} charges per request.",
+            param="charges",
+        )
+    max_quantity = settings.CHARGE_MAX_QUANTITY
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
     if encounter.status != EncounterStatus.OPEN:
         raise EncounterClosed()
     now = timezone.now()
     charges: list[Charge] = []
     for index, item in enumerate(items):
-        if type(item.quantity) is not int or not 1 <= item.quantity <= MAX_CHARGE_QUANTITY:
+        if type(item.quantity) is not int or not 1 <= item.quantity <= max_quantity:
             raise InvalidQuantity(
-                f"Quantity must be a whole number from 1 to {MAX_CHARGE_QUANTITY:,}.",
+                f"Quantity must be a whole number from 1 to {max_quantity:,}.",
                 param=f"charges[{index}].quantity",
             )
         if item.his_reference:

@@ -8,11 +8,25 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers
 
+# What the server accepts as an Idempotency-Key (payments.services.idempotency): 1 to 255
+# characters; anything else is 400 idempotency_key_missing.
+IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255}
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "Required, 1 to 255 characters, unique per intent: a retry with the same key and "
+    "request is answered as the first time (`Idempotent-Replayed: true`); the same key with "
+    "another request is `409 idempotency_key_reused`, one still running "
+    "`409 request_in_progress`."
+)
+
 
 def idempotency_key_header(description: str) -> OpenApiParameter:
     """The ``Idempotency-Key`` header every POST that moves money requires."""
     return OpenApiParameter(
-        "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, description=description
+        "Idempotency-Key",
+        IDEMPOTENCY_KEY_SCHEMA,
+        OpenApiParameter.HEADER,
+        required=True,
+        description=f"{description} {IDEMPOTENCY_KEY_DESCRIPTION}",
     )
 
 
@@ -42,6 +56,21 @@ _COMMON = {
     "405": "`method_not_allowed`.",
     "415": "`unsupported_media_type`: send JSON.",
     "429": "`rate_limited`; see `Retry-After`.",
+    "503": "`database_contention` (nothing was saved: send the same request again after "
+    "`Retry-After`), `service_unavailable` (login and kiosk lookup while the throttles' store "
+    "is down), `provider_not_configured`.",
+}
+# Every operation that changes something may find the state changed under it.
+_WRITE_COMMON = {
+    "409": "A conflict with the current state; the `code` says which (each operation's "
+    "description lists its own), e.g. `idempotency_key_reused`, `request_in_progress`.",
+}
+# Operations that move money may be refused by the payment's own rules or a provider.
+_MONEY_PREFIXES = ("/api/v1/payments", "/api/v1/refunds", "/api/v1/cashier", "/api/v1/invoices")
+_MONEY_COMMON = {
+    "402": "The payment or refund cannot go through as asked (e.g. `card_declined`, an "
+    "amount above what is owed or refundable); the `code` says which.",
+    "502": "`provider_error`: the card provider failed; nothing was charged twice.",
 }
 
 
@@ -53,6 +82,31 @@ class AutoSchema(SpectacularAutoSchema):
     ``Output`` and overwrite each other. ``PaymentCreateApi.OutputSerializer`` becomes
     ``PaymentCreateOutput``.
     """
+
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any
+    ) -> dict[str, Any] | None:
+        """A view method wrapped by ``idempotent`` documents its ``Idempotency-Key`` header
+        (with its limits) whether or not the view listed it."""
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        handler = getattr(self.view, method.lower(), None)
+        if operation is None or not getattr(handler, "requires_idempotency_key", False):
+            return operation
+        parameters = operation.setdefault("parameters", [])
+        header = next(
+            (p for p in parameters if p.get("in") == "header" and p["name"] == "Idempotency-Key"),
+            None,
+        )
+        if header is None:
+            header = {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "description": IDEMPOTENCY_KEY_DESCRIPTION,
+            }
+            parameters.append(header)
+        header["required"] = True
+        header["schema"] = dict(IDEMPOTENCY_KEY_SCHEMA)
+        return operation
 
     def get_serializer_name(self, serializer: serializers.Serializer, direction: Any) -> str:
         cls = type(serializer)
@@ -77,15 +131,20 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = ERROR_SCHEMA
     ref = {"$ref": "#/components/schemas/Error"}
-    for path_item in result.get("paths", {}).values():
-        for operation in path_item.values():
+    for path, path_item in result.get("paths", {}).items():
+        for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
             # No security requirement, or an empty one among them: callers need no credentials.
             security = operation.get("security") or [{}]
             anonymous = {} in security
-            for status, description in _COMMON.items():
+            common = dict(_COMMON)
+            if method in ("post", "put", "patch", "delete"):
+                common.update(_WRITE_COMMON)
+                if path.startswith(_MONEY_PREFIXES):
+                    common.update(_MONEY_COMMON)
+            for status, description in common.items():
                 if anonymous and status in ("401", "403"):
                     continue
                 if status == "415" and "requestBody" not in operation:

@@ -13,6 +13,8 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api import fields as api_fields
+from config.api.pagination import StrictPageSize
 from config.api.permissions import allow
 from config.audit.models import ActorKind, AuditCategory, AuditEvent, AuditOutcome
 from config.audit.selectors import audit_events
@@ -21,7 +23,7 @@ from config.identity.models import Role
 IsAuditor = allow(roles=(Role.AUDITOR,))
 
 
-class AuditCursorPagination(CursorPagination):
+class AuditCursorPagination(StrictPageSize, CursorPagination):
     ordering = "-id"
     page_size = 100
     page_size_query_param = "page_size"
@@ -75,7 +77,7 @@ class AuditEventListApi(generics.ListAPIView):
     pagination_class = AuditCursorPagination
 
     class FilterSerializer(serializers.Serializer):
-        day = serializers.DateField(required=False)
+        day = api_fields.DateField(required=False)
         category = serializers.ChoiceField(AuditCategory.choices, required=False)
         action = serializers.CharField(required=False, max_length=64)
         outcome = serializers.ChoiceField(AuditOutcome.choices, required=False)

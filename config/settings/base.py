@@ -7,7 +7,7 @@ Celery tasks executed in-process, console SMS/e-mail. Setting ``DATABASE_URL`` a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Lets the API error handler roll back only the transactions a request opened.
     "config.transactions.AtomicDepthMiddleware",
+    # `?status=` under /api/ is a 400, not "every status" (config.api.query).
+    "config.api.query.EmptyQueryParameterMiddleware",
     # Answers a locked-out admin login (config.identity.lockout) with 429.
     "axes.middleware.AxesMiddleware",
     # Records the money, approval and personal-data operations (config.audit.routes).
@@ -284,6 +286,8 @@ SPECTACULAR_SETTINGS = {
         "ShareRuleEnum": "billing.models.insurance.ShareRule.choices",
         "EncounterKindEnum": "billing.models.encounters.EncounterKind.choices",
         "EncounterStatusEnum": "billing.models.encounters.EncounterStatus.choices",
+        # The invoice's status (on the invoice and on the bill a pay link shows).
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -421,7 +425,17 @@ PII_HASH_KEY = env.str("PII_HASH_KEY", default="embedded-default-pii-key-change-
 # anonymised by `manage.py anonymise_patient --expired` (accounting records stay whole).
 PERSONAL_DATA_RETENTION_YEARS = env.int("PERSONAL_DATA_RETENTION_YEARS", default=10)
 
+# --- Input bounds (config.api.fields) ----------------------------------------------------
+# Dates the API accepts: birth dates and coverage from API_EARLIEST_DATE, moments (encounters,
+# services, filters, report cut-offs) from API_EARLIEST_DATETIME, both up to API_LATEST_DATE.
+API_EARLIEST_DATE = date.fromisoformat(env.str("API_EARLIEST_DATE", default="1900-01-01"))
+API_EARLIEST_DATETIME = date.fromisoformat(env.str("API_EARLIEST_DATETIME", default="1970-01-01"))
+API_LATEST_DATE = date.fromisoformat(env.str("API_LATEST_DATE", default="2199-12-31"))
+
 # --- Billing ----------------------------------------------------------------------------
+# One charge request (HIS) posts at most this many lines, each of at most this quantity.
+CHARGE_MAX_LINES_PER_REQUEST = env.int("CHARGE_MAX_LINES_PER_REQUEST", default=200)
+CHARGE_MAX_QUANTITY = env.int("CHARGE_MAX_QUANTITY", default=10_000)
 # Invoice numbers are gap-free per series and calendar year: HD26-0000001, HD26-0000002, …
 INVOICE_SERIES = env.str("INVOICE_SERIES", default="HD")
 
@@ -607,6 +621,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="vienphi <no-reply@lo
 MESSAGE_CHANNELS = env.list("MESSAGE_CHANNELS", default=["zalo", "sms", "email"])
 RECEIPT_EMAIL_COPY = env.bool("RECEIPT_EMAIL_COPY", default=True)
 MESSAGE_LANGUAGE = env.str("MESSAGE_LANGUAGE", default="vi")
+# Resends of one receipt (POST /receipts/{id}/resend, any channel): at most this many in
+# this many minutes, then 429 resend_limit_reached with Retry-After.
+RECEIPT_RESEND_LIMIT = env.int("RECEIPT_RESEND_LIMIT", default=3)
+RECEIPT_RESEND_WINDOW_MINUTES = env.int("RECEIPT_RESEND_WINDOW_MINUTES", default=60)
 # Zalo notifications (ZNS: approved templates sent to a phone through the hospital's Official
 # Account; README "Zalo notifications"). Off unless ZALO_ENABLED; production then needs the
 # app's credentials, the OA secret key (webhook signatures) and a token encryption key.

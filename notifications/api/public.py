@@ -40,7 +40,9 @@ class PublicReceiptSerializer(serializers.Serializer):
     currency = serializers.CharField()
     amount_in_words = serializers.CharField()
     payment_method = serializers.CharField()
-    reverses = serializers.CharField(help_text="the receipt a refund receipt reverses")
+    reverses = serializers.CharField(
+        allow_null=True, help_text="the receipt a refund receipt reverses (null otherwise)"
+    )
     reversed_by = serializers.ListField(child=serializers.CharField())
 
 

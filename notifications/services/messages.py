@@ -41,7 +41,7 @@ from notifications.backends import SendError, TransientSendError, sms_backend
 from notifications.backends.email import email_send
 from notifications.backends.zalo import ZaloRecipientUnavailable
 from notifications.channels import Route, contacts, message_plan
-from notifications.errors import ChannelUnavailable, RecipientMissing
+from notifications.errors import ChannelUnavailable, RecipientMissing, ResendLimitReached
 from notifications.models import Message, MessageChannel, MessageStatus, Receipt, ReceiptKind
 from notifications.services.zalo import zalo_message_deliver
 from notifications.zns import zns_template
@@ -197,11 +197,36 @@ def receipt_resend(*, receipt: Receipt, channel: str) -> Message:
         raise ChannelUnavailable(param="channel")
     rest = [r for r in plan if r.channel not in (channel, MessageChannel.EMAIL)]
     with transaction.atomic():
+        _resend_allowed(receipt)
         key = f"receipt:{receipt.pk}:{channel}:resend:{mint_public_id(length=32)}"
         message = _enqueue_planned(
             chosen + rest, template=template, context=context, key=key, receipt=receipt
         )
         return message
+
+
+def _resend_allowed(receipt: Receipt) -> None:
+    """At most RECEIPT_RESEND_LIMIT resends of one receipt (any channel) in the last
+    RECEIPT_RESEND_WINDOW_MINUTES: a patient is not flooded and the gateways not billed for
+    a loop. Counted in the database under the receipt's row lock, so concurrent resends
+    count each other and the limit holds with Redis down."""
+    Receipt.objects.select_for_update().filter(pk=receipt.pk).first()
+    window = timedelta(minutes=settings.RECEIPT_RESEND_WINDOW_MINUTES)
+    since = timezone.now() - window
+    recent = list(
+        Message.objects.filter(
+            receipt=receipt,
+            fallback_of__isnull=True,
+            dedupe_key__startswith=f"receipt:{receipt.pk}:",
+            dedupe_key__contains=":resend:",
+            created_at__gte=since,
+        )
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+    )
+    if len(recent) >= settings.RECEIPT_RESEND_LIMIT:
+        wait = recent[-settings.RECEIPT_RESEND_LIMIT] + window - timezone.now()
+        raise ResendLimitReached(retry_after_seconds=max(int(wait.total_seconds()) + 1, 1))
 
 
 def _left_to_pay(invoice: Invoice) -> int:

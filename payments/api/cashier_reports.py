@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import fields as api_fields
 from config.api.permissions import allow
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
@@ -70,7 +71,7 @@ class TerminalDayReportApi(APIView):
     permission_classes = [allow(roles=(Role.SUPERVISOR, Role.FINANCE))]
 
     class FilterSerializer(FormatSerializer):
-        date = serializers.DateField(required=False, help_text="local day; default today")
+        date = api_fields.DateField(required=False, help_text="local day; default today")
 
     @extend_schema(
         tags=["cashier"],

@@ -377,13 +377,19 @@ class PayLinkRevokeApi(APIView):
         return Response({"revoked": revoked})
 
 
+class PayLinkInvoiceSerializer(InvoiceOutputSerializer):
+    """The bill as a pay link shows it: no patient id."""
+
+    patient_id = None  # type: ignore[assignment]
+
+
 class PayLinkShowApi(APIView):
     """What a phone shows from a pay link: the bill, without any other login."""
 
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
 
-    @extend_schema(tags=["payments"], auth=[], responses={200: InvoiceOutputSerializer})
+    @extend_schema(tags=["payments"], auth=[], responses={200: PayLinkInvoiceSerializer})
     def get(self, request: Request, token: str) -> Response:
         body = invoice_body([pay_link_invoice(token=token)])[0]
         body.pop("patient_id", None)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.finance import EntryCursorPagination
+from config.api import fields as api_fields
 from config.api.permissions import IsFinance
 from config.errors import NotFound
 from payments.errors import ReconMatchInvalid
@@ -40,7 +41,7 @@ from payments.services.settlement_accounts import in_transit_accounts
 
 class StatementLineOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
-    booked_on = serializers.DateField()
+    booked_on = api_fields.DateField()
     direction = serializers.CharField()
     amount = serializers.IntegerField()
     currency = serializers.CharField()
@@ -60,13 +61,13 @@ class ReconItemOutputSerializer(serializers.Serializer):
     source_type = serializers.CharField()
     source_id = serializers.CharField()
     match_code = serializers.CharField()
-    expected_on = serializers.DateField()
+    expected_on = api_fields.DateField()
     due_by = serializers.SerializerMethodField()
     holding_account = serializers.CharField()
     statement_line = StatementLineOutputSerializer(allow_null=True)
     note = serializers.CharField()
     write_off_requested = serializers.SerializerMethodField()
-    settled_at = serializers.DateTimeField(allow_null=True)
+    settled_at = api_fields.DateTimeField(allow_null=True)
     settled_by = serializers.CharField(source="settled_by.username", allow_null=True)
 
     def get_due_by(self, item: ReconItem) -> date:
@@ -80,8 +81,12 @@ class ReconItemFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ReconStatus.choices, method="noop")
     kind = django_filters.ChoiceFilter(choices=ReconKind.choices, method="noop")
     channel = django_filters.ChoiceFilter(choices=ReconChannel.choices, method="noop")
-    expected_from = django_filters.DateFilter(method="noop")
-    expected_to = django_filters.DateFilter(method="noop")
+    expected_from = django_filters.DateFilter(
+        method="noop", validators=[api_fields.day_within_bounds]
+    )
+    expected_to = django_filters.DateFilter(
+        method="noop", validators=[api_fields.day_within_bounds]
+    )
 
     class Meta:
         model = ReconItem
@@ -204,7 +209,7 @@ class ReconItemWriteOffApi(APIView):
 
 
 class DayParameters(serializers.Serializer):
-    date = serializers.DateField()
+    date = api_fields.DateField()
 
 
 DATE = OpenApiParameter("date", str, required=True, description="YYYY-MM-DD")

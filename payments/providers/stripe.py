@@ -11,6 +11,7 @@ payments only needs the few operations below.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,11 +144,30 @@ def create_refund(*, intent_id: str, amount: int, idempotency_key: str) -> str:
     return str(refund["id"])
 
 
+# Stripe's library refuses a signature timestamp older than this; one this far ahead of our
+# clock is refused here (a signature made for later cannot be replayed until then).
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def _signed_at(signature_header: str) -> int | None:
+    for part in signature_header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t" and value.isdigit():
+            return int(value)
+    return None
+
+
 def construct_event(*, payload: bytes, signature_header: str) -> Any:
-    """Verify a webhook against every active secret (rotation) and parse it."""
+    """Verify a webhook against every active secret (rotation) and parse it. A timestamp
+    more than five minutes away from now, either way, is refused."""
     secrets = settings.STRIPE_WEBHOOK_SECRETS
     if not secrets:
         raise ProviderNotConfigured("Stripe webhooks are not configured.")
+    signed_at = _signed_at(signature_header)
+    if signed_at is not None and signed_at > time.time() + SIGNATURE_TOLERANCE_SECONDS:
+        raise stripe.SignatureVerificationError(
+            "Timestamp is in the future", signature_header, payload
+        )
     last_error: Exception | None = None
     for secret in secrets:
         try:

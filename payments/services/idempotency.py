@@ -187,4 +187,6 @@ def idempotent(view_method: ViewMethod) -> ViewMethod:
             idempotency_complete(record=outcome, status=response.status_code, body=response.data)
         return response
 
+    # The OpenAPI schema documents the header (and its limits) on every such operation.
+    wrapper.requires_idempotency_key = True  # type: ignore[attr-defined]
     return wrapper

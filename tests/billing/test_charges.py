@@ -11,7 +11,6 @@ from rest_framework.test import APIClient
 
 from billing.models import Charge, ChargeStatus, Encounter
 from billing.services.deposits import encounter_discharge
-from billing.services.encounters import MAX_CHARGE_QUANTITY
 from billing.services.invoices import invoice_issue
 from tests.assertions import assert_error, row_counts
 from tests.billing.builders import charges_post, encounter_new, price_item
@@ -267,7 +266,7 @@ def test_a_charge_reference_is_not_reused_on_another_encounter(
     assert not Charge.objects.filter(encounter=other).exists()
 
 
-@pytest.mark.parametrize("quantity", [MAX_CHARGE_QUANTITY + 1, 2**31, 10**20])
+@pytest.mark.parametrize("quantity", [10_001, 2**31, 10**20])
 def test_an_absurd_quantity_is_refused_not_a_server_error(
     his: APIClient, encounter: Encounter, quantity: int
 ) -> None:

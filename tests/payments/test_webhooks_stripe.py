@@ -138,6 +138,26 @@ def test_a_signature_older_than_five_minutes_is_refused(fake_stripe: FakeStripeS
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("ahead", "accepted"), [(301, False), (3600, False), (240, True)])
+def test_a_signature_more_than_five_minutes_in_the_future_is_refused(
+    fake_stripe: FakeStripeServer, ahead: int, accepted: bool
+):
+    payment = card_payment()
+    patient_pays_by_card(fake_stripe, payment)
+    event = fake_stripe.events_of_type("payment_intent.succeeded")[0]
+    body, headers = fake_stripe.signed_event(event, timestamp=int(time.time()) + ahead)
+
+    response = post_stripe(Client(), body, headers)
+
+    if accepted:
+        assert response.status_code == 200, response.content
+    else:
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid_signature"
+        assert not WebhookEvent.objects.filter(event_id=event["id"]).exists()
+
+
+@pytest.mark.django_db
 def test_the_published_stripe_vector_verifies_and_is_stored(
     settings, monkeypatch: pytest.MonkeyPatch
 ):

@@ -1,0 +1,72 @@
+"""The whole OpenAPI schema fuzzed against the app (schemathesis, in-process over WSGI), as the
+admin and as the HIS: no answer is a 5xx, and every answer is one the schema documents (status,
+content type, body, headers). Bounded (a fixed number of examples per operation, derandomized)
+so that it stays well under two minutes on 2 cores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from config.identity.models import DeviceKind, Role
+from config.identity.services import device_create, staff_create, token_issue
+from config.wsgi import application
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+EXAMPLES_PER_OPERATION = 6
+
+
+@pytest.fixture(autouse=True)
+def connection_kept_across_requests() -> Iterator[None]:
+    """The WSGI handler closes the database connection when a request ends; the test's
+    transaction lives on it, so (as Django's test client does) the requests keep it."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(params=["admin", "his"])
+def credentials(request: pytest.FixtureRequest, db: None) -> str:
+    if request.param == "admin":
+        _, password = staff_create(username="fuzz-admin", role=Role.ADMIN)
+        _, key = token_issue(username="fuzz-admin", password=password)
+        return f"Token {key}"
+    _, key = device_create(kind=DeviceKind.HIS, name="fuzz-his")
+    return f"Device {key}"
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.generate],
+)
+def test_the_api_answers_what_its_schema_says(case: schemathesis.Case, credentials: str) -> None:
+    case.call_and_validate(headers={"Authorization": credentials}, checks=CHECKS)
