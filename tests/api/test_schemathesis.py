@@ -33,6 +33,9 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
+# The health probes answer a documented 503 by design when a worker or beat is not seen (no
+# worker runs here): every check but "no 5xx" applies to them.
+HEALTH_PROBES = {"/healthz", "/readyz"}
 EXAMPLES_PER_OPERATION = 6
 
 
@@ -69,4 +72,5 @@ def credentials(request: pytest.FixtureRequest, db: None) -> str:
     phases=[Phase.explicit, Phase.generate],
 )
 def test_the_api_answers_what_its_schema_says(case: schemathesis.Case, credentials: str) -> None:
-    case.call_and_validate(headers={"Authorization": credentials}, checks=CHECKS)
+    checks = CHECKS[1:] if case.path in HEALTH_PROBES else CHECKS
+    case.call_and_validate(headers={"Authorization": credentials}, checks=checks)
