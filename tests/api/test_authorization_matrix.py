@@ -46,63 +46,68 @@ CALLERS = (
 )
 
 MATRIX = """
-operation                                                 anon cashier supervisor finance admin auditor kiosk his paylink revoked expired
-GET /api/v1/audit/events                                   401     403        403     403    ok      ok   403 403     401     401     401
-GET /api/v1/cashier/sessions/current                       401      ok         ok     403    ok     403   403 403     401     401     401
-GET /api/v1/cashier/sessions/{public_id}                   401      ok         ok     403    ok     403   403 403     401     401     401
-GET /api/v1/cashier/sessions/{public_id}/report            401      ok         ok      ok    ok     403   403 403     401     401     401
-GET /api/v1/cashier/terminals/{code}/report                401     403         ok      ok    ok     403   403 403     401     401     401
-GET /api/v1/invoices                                       401      ok         ok      ok    ok     403   403 403     401     401     401
-GET /api/v1/invoices/{id}                                  401      ok         ok      ok    ok     403   403 403     401     401     401
-GET /api/v1/ledger/accounts                                401     403        403      ok    ok     403   403 403     401     401     401
-GET /api/v1/ledger/entries                                 401     403        403      ok    ok     403   403 403     401     401     401
-GET /api/v1/ledger/export                                  401     403        403      ok    ok     403   403 403     401     401     401
-GET /api/v1/ledger/trial-balance                           401     403        403      ok    ok     403   403 403     401     401     401
-GET /api/v1/pay/{token}                                     ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
-GET /api/v1/payments/{public_id}                           401      ok         ok     403    ok     403    ok 403      ok     401     401
-GET /api/v1/payments/{public_id}/qr.{fmt}                  401      ok         ok     403    ok     403    ok 403      ok     401     401
-GET /api/v1/payments/{public_id}/receipt                   401      ok         ok      ok    ok     403    ok 403      ok     401     401
-GET /api/v1/receipts/verify/{code}                          ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
-GET /api/v1/receipts/{id}                                  401      ok         ok      ok    ok     403    ok 403      ok     401     401
-GET /api/v1/receipts/{id}.pdf                              401      ok         ok      ok    ok     403    ok 403      ok     401     401
-GET /api/v1/reconciliation/daily                           401     403        403      ok    ok     403   403 403     401     401     401
-GET /api/v1/reconciliation/items                           401     403        403      ok    ok     403   403 403     401     401     401
-GET /api/v1/reconciliation/summary                         401     403        403      ok    ok     403   403 403     401     401     401
-GET /healthz                                                ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
-GET /readyz                                                 ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
-PATCH /api/v1/patients/{id}                                401     403        403     403   403     403   403  ok     401     401     401
-POST /api/v1/auth/token                                     ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
-POST /api/v1/cashier/refunds-owed                          401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/cashier/safe/deposits                         401     403         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/cashier/sessions                              401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/cashier/sessions/{public_id}/approve-close    401     403         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/cashier/sessions/{public_id}/close            401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/cashier/sessions/{public_id}/handover         401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/cashier/sessions/{public_id}/handover/accept  401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/cashier/transfers                             401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/cashier/transfers/{public_id}/cancel          401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/cashier/transfers/{public_id}/confirm         401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/charges/{id}/void                             401     403        403     403   403     403   403  ok     401     401     401
-POST /api/v1/encounters                                    401     403        403     403   403     403   403  ok     401     401     401
-POST /api/v1/encounters/{id}/charges                       401     403        403     403   403     403   403  ok     401     401     401
-POST /api/v1/encounters/{id}/discharge                     401     403        403     403   403     403   403  ok     401     401     401
-POST /api/v1/encounters/{id}/invoices                      401     403        403     403   403     403   403  ok     401     401     401
-POST /api/v1/invoices/{id}/pay-link                        401      ok         ok     403    ok     403    ok 403     401     401     401
-POST /api/v1/invoices/{id}/pay-links/revoke                401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/invoices/{id}/void                            401     403         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/kiosk/lookup                                  401     403        403     403   403     403    ok 403     401     401     401
-POST /api/v1/patients                                      401     403        403     403   403     403   403  ok     401     401     401
-POST /api/v1/payments                                      401      ok         ok     403    ok     403    ok 403      ok     401     401
-POST /api/v1/payments/{public_id}/cancel                   401      ok         ok     403    ok     403    ok 403      ok     401     401
-POST /api/v1/payments/{public_id}/refunds                  401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/receipts/{id}/resend                          401      ok         ok      ok    ok     403    ok 403     401     401     401
-POST /api/v1/reconciliation/items/{id}/match               401     403        403      ok    ok     403   403 403     401     401     401
-POST /api/v1/reconciliation/items/{id}/write-off           401     403        403      ok    ok     403   403 403     401     401     401
-POST /api/v1/reconciliation/statements                     401     403        403      ok    ok     403   403 403     401     401     401
-POST /api/v1/refunds/{public_id}/approve                   401     403         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/refunds/{public_id}/cancel                    401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/refunds/{public_id}/payout                    401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/refunds/{public_id}/reject                    401     403         ok     403    ok     403   403 403     401     401     401
+operation                                                  anon cashier supervisor finance admin auditor kiosk his paylink revoked expired
+GET /api/v1/audit/events                                    401     403        403     403    ok      ok   403 403     401     401     401
+GET /api/v1/cashier/approvals                               401     403         ok     403    ok     403   403 403     401     401     401
+GET /api/v1/cashier/sessions/current                        401      ok         ok     403    ok     403   403 403     401     401     401
+GET /api/v1/cashier/sessions/{public_id}                    401      ok         ok     403    ok     403   403 403     401     401     401
+GET /api/v1/cashier/sessions/{public_id}/report             401      ok         ok      ok    ok     403   403 403     401     401     401
+GET /api/v1/cashier/terminals/{code}/report                 401     403         ok      ok    ok     403   403 403     401     401     401
+GET /api/v1/encounters/{id}/payments                        401      ok         ok     403    ok     403   403 403     401     401     401
+GET /api/v1/invoices                                        401      ok         ok      ok    ok     403   403 403     401     401     401
+GET /api/v1/invoices/{id}                                   401      ok         ok      ok    ok     403   403 403     401     401     401
+GET /api/v1/invoices/{id}/payments                          401      ok         ok     403    ok     403   403 403     401     401     401
+GET /api/v1/ledger/accounts                                 401     403        403      ok    ok     403   403 403     401     401     401
+GET /api/v1/ledger/entries                                  401     403        403      ok    ok     403   403 403     401     401     401
+GET /api/v1/ledger/export                                   401     403        403      ok    ok     403   403 403     401     401     401
+GET /api/v1/ledger/trial-balance                            401     403        403      ok    ok     403   403 403     401     401     401
+GET /api/v1/pay/{token}                                      ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
+GET /api/v1/payments/{public_id}                            401      ok         ok     403    ok     403    ok 403      ok     401     401
+GET /api/v1/payments/{public_id}/qr.{fmt}                   401      ok         ok     403    ok     403    ok 403      ok     401     401
+GET /api/v1/payments/{public_id}/receipt                    401      ok         ok      ok    ok     403    ok 403      ok     401     401
+GET /api/v1/receipts/verify/{code}                           ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
+GET /api/v1/receipts/{id}                                   401      ok         ok      ok    ok     403    ok 403      ok     401     401
+GET /api/v1/receipts/{id}.pdf                               401      ok         ok      ok    ok     403    ok 403      ok     401     401
+GET /api/v1/reconciliation/daily                            401     403        403      ok    ok     403   403 403     401     401     401
+GET /api/v1/reconciliation/items                            401     403        403      ok    ok     403   403 403     401     401     401
+GET /api/v1/reconciliation/summary                          401     403        403      ok    ok     403   403 403     401     401     401
+GET /healthz                                                 ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
+GET /readyz                                                  ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
+PATCH /api/v1/patients/{id}                                 401     403        403     403   403     403   403  ok     401     401     401
+POST /api/v1/auth/token                                      ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
+POST /api/v1/auth/token/revoke                              401      ok         ok      ok    ok      ok   401 401     401     401     401
+POST /api/v1/cashier/refunds-owed                           401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/cashier/safe/deposits                          401     403         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/cashier/sessions                               401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/cashier/sessions/{public_id}/approve-close     401     403         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/cashier/sessions/{public_id}/close             401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/cashier/sessions/{public_id}/handover          401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/cashier/sessions/{public_id}/handover/accept   401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/cashier/transfers                              401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/cashier/transfers/{public_id}/cancel           401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/cashier/transfers/{public_id}/confirm          401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/charges/{id}/void                              401     403        403     403   403     403   403  ok     401     401     401
+POST /api/v1/encounters                                     401     403        403     403   403     403   403  ok     401     401     401
+POST /api/v1/encounters/{id}/charges                        401     403        403     403   403     403   403  ok     401     401     401
+POST /api/v1/encounters/{id}/discharge                      401     403        403     403   403     403   403  ok     401     401     401
+POST /api/v1/encounters/{id}/invoices                       401     403        403     403   403     403   403  ok     401     401     401
+POST /api/v1/invoices/{id}/pay-link                         401      ok         ok     403    ok     403    ok 403     401     401     401
+POST /api/v1/invoices/{id}/pay-links/revoke                 401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/invoices/{id}/void                             401     403         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/kiosk/lookup                                   401     403        403     403   403     403    ok 403     401     401     401
+POST /api/v1/patients                                       401     403        403     403   403     403   403  ok     401     401     401
+POST /api/v1/patients/lookup                                401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/payments                                       401      ok         ok     403    ok     403    ok 403      ok     401     401
+POST /api/v1/payments/{public_id}/cancel                    401      ok         ok     403    ok     403    ok 403      ok     401     401
+POST /api/v1/payments/{public_id}/refunds                   401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/receipts/{id}/resend                           401      ok         ok      ok    ok     403    ok 403     401     401     401
+POST /api/v1/reconciliation/items/{id}/match                401     403        403      ok    ok     403   403 403     401     401     401
+POST /api/v1/reconciliation/items/{id}/write-off            401     403        403      ok    ok     403   403 403     401     401     401
+POST /api/v1/reconciliation/statements                      401     403        403      ok    ok     403   403 403     401     401     401
+POST /api/v1/refunds/{public_id}/approve                    401     403         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/refunds/{public_id}/cancel                     401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/refunds/{public_id}/payout                     401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/refunds/{public_id}/reject                     401     403         ok     403    ok     403   403 403     401     401     401
 """
 
 
@@ -125,6 +130,7 @@ def _expected() -> dict[tuple[str, str], dict[str, str]]:
 
 
 _PATH_VALUES = {"fmt": "png"}
+SIGN_OUT = ("POST", "/api/v1/auth/token/revoke")
 
 
 def _url(path: str) -> str:
@@ -168,9 +174,11 @@ def test_every_operation_answers_every_caller_as_the_table_says(
     expected = _expected()
     operations = _operations()
 
+    # Signing out revokes the caller's token: asked last, after every other operation.
+    asked = sorted(operations, key=lambda operation: operation == SIGN_OUT)
     actual = {
         operation: {caller: _outcome(clients[caller], *operation) for caller in CALLERS}
-        for operation in operations
+        for operation in asked
     }
 
     width = max(len(f"{m} {p}") for m, p in operations)
