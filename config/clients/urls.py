@@ -1,12 +1,14 @@
 from csp.decorators import csp_update
 from django.urls import path
 
-from config.clients.views import KioskPage
+from config.clients.views import DeskPage, KioskPage
 
-# The kiosk shows the QR image and the receipt's 80 mm PDF it fetched with its device key
-# (the key goes in a header, so neither can be a plain link): as blob: URLs of this page.
-KIOSK_CSP = {"img-src": ["blob:"], "frame-src": ["blob:"]}
+# The clients show files they fetched with their credential (the QR image, the receipt's
+# or the Z-report's PDF; the credential goes in a header, so none can be a plain link): as
+# blob: URLs of the page itself.
+BLOB_CSP = {"img-src": ["blob:"], "frame-src": ["blob:"]}
 
 urlpatterns = [
-    path("kiosk/", csp_update(KIOSK_CSP)(KioskPage.as_view()), name="kiosk-client"),
+    path("kiosk/", csp_update(BLOB_CSP)(KioskPage.as_view()), name="kiosk-client"),
+    path("desk/", csp_update(BLOB_CSP)(DeskPage.as_view()), name="desk-client"),
 ]

@@ -41,3 +41,7 @@ class KioskPage(ClientPage):
             "payment_idle_seconds": settings.KIOSK_PAYMENT_IDLE_SECONDS,
             "warning_seconds": settings.KIOSK_IDLE_WARNING_SECONDS,
         }
+
+
+class DeskPage(ClientPage):
+    template_name = "clients/desk.html"

@@ -11,7 +11,7 @@ from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/kiosk/"]
+PAGES = ["/kiosk/", "/desk/"]
 
 
 @pytest.mark.parametrize("path", PAGES)
