@@ -67,5 +67,12 @@ messages: $(INSTALLED)
 	   $(CURDIR)/$(BIN)/django-admin makemessages -l vi --no-location); done
 	$(BIN)/python manage.py compilemessages -l vi --ignore=.venv
 
+## make bench-load: the morning peak under locust against the Procfile's stack, with faults
+## injected one at a time (bench/load/); its own Redis (port 6391) and database
+bench-load: $(INSTALLED)
+	bash .ci/ensure-services
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python -m bench.load.run $(LOAD_ARGS)
+
 clean:
 	rm -rf $(VENV) demo.sqlite3 test-artifacts .mypy_cache .pytest_cache .ruff_cache .import_linter_cache
