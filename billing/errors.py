@@ -176,3 +176,32 @@ class InvoiceHasPayments(DomainError):
     status = 409
     code = "invoice_has_payments"
     default_message = "Payments are left on this invoice: refund them before voiding it."
+
+
+# --- Periods -----------------------------------------------------------------------------
+
+
+class PeriodCloseForbidden(DomainError):
+    status = 403
+    code = "period_close_forbidden"
+    default_message = "Closing a month needs the finance role; reopening one needs an admin."
+
+
+class PeriodNotOver(DomainError):
+    status = 409
+    code = "period_not_over"
+    default_message = "A month can be closed only after it has ended."
+
+
+class PeriodCloseNeedsSecondPerson(DomainError):
+    status = 409
+    code = "period_close_needs_second_person"
+    default_message = (
+        "The close was requested by this user; a second finance or admin user approves it."
+    )
+
+
+class PeriodNotClosed(DomainError):
+    status = 409
+    code = "period_not_closed"
+    default_message = "This month is not closed."

@@ -24,7 +24,16 @@ from billing.models.invoices import (
     InvoiceLine,
     InvoiceStatus,
 )
-from billing.models.ledger import Account, AccountType, JournalEntry, JournalLine, VoucherType
+from billing.models.ledger import (
+    Account,
+    AccountType,
+    JournalEntry,
+    JournalLine,
+    LedgerPeriod,
+    LedgerPeriodEvent,
+    PeriodStatus,
+    VoucherType,
+)
 from billing.models.patients import (
     InsuranceCoverage,
     InsuranceIdKind,
@@ -56,8 +65,11 @@ __all__ = [
     "InvoiceStatus",
     "JournalEntry",
     "JournalLine",
+    "LedgerPeriod",
+    "LedgerPeriodEvent",
     "LookupAudit",
     "Patient",
+    "PeriodStatus",
     "PreferredChannel",
     "PriceListItem",
     "Route",

@@ -10,8 +10,9 @@ reversing entry (``billing.services.ledger.ledger_reverse``).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from billing.money import CurrencyField
@@ -129,3 +130,62 @@ class JournalLine(models.Model):
     def __str__(self) -> str:
         side = f"Dr {self.debit}" if self.debit else f"Cr {self.credit}"
         return f"{self.account_id} {side}"
+
+
+class PeriodStatus(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval", "Close requested, waiting for a second person"
+    CLOSED = "closed", "Closed"
+    REOPENED = "reopened", "Reopened"
+
+
+class LedgerPeriod(models.Model):
+    """A month of the books, in the hospital's time zone: ``[starts_at, ends_at)``. Once
+    closed, PostgreSQL refuses any journal entry dated inside it (trigger installed by
+    migration 0014); reopening is an admin's action with a reason."""
+
+    month = models.DateField(unique=True)  # the first day of the month
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=PeriodStatus.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopen_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(starts_at__lt=F("ends_at")), name="ledger_period_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PeriodStatus.values), name="ledger_period_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.status}"
+
+
+class LedgerPeriodEvent(models.Model):
+    """The period's history: who asked to close it, who approved, who reopened and why."""
+
+    period = models.ForeignKey(LedgerPeriod, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=20)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.action}"

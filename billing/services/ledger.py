@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -35,7 +35,12 @@ from billing.errors import (
 )
 from billing.models import Account, JournalEntry
 from billing.money import Money
+from billing.services.periods import posting_date
 from config.errors import DomainError
+
+# Entries dated this far back are checked against the closed periods (a month closes only
+# after it has ended, so anything more recent cannot be in one).
+_LATE_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +163,10 @@ def ledger_post(
     (accounts resolved in the same INSERT). Only a refusal asks the database again, to say
     which line was wrong."""
     _check_structure(lines)
+    if posted_at is not None and posted_at < timezone.now() - _LATE_AFTER:
+        # An event of a month that may be closed: it posts in the open period instead.
+        posted_at, note = posting_date(posted_at)
+        memo = memo[: 500 - len(note)] + note
     posted_at = posted_at or timezone.now()
     ops = connection.ops
     with transaction.atomic(), connection.cursor() as cursor:
