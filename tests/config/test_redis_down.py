@@ -35,6 +35,8 @@ def _fresh_producer_pool() -> None:
     app.pool.force_close_all()  # type: ignore[attr-defined]
     app._pool = None  # type: ignore[attr-defined]
     kombu_pools.reset()  # kombu keeps one pool per broker URL, closed ones too
+    # reset() closed every pool kombu kept, the one Celery's amqp caches among them.
+    app.amqp._producer_pool = None
 
 
 @pytest.fixture
