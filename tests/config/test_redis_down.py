@@ -36,7 +36,7 @@ def _fresh_producer_pool() -> None:
     app._pool = None  # type: ignore[attr-defined]
     kombu_pools.reset()  # kombu keeps one pool per broker URL, closed ones too
     # reset() closed every pool kombu kept, the one Celery's amqp caches among them.
-    app.amqp._producer_pool = None
+    app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @pytest.fixture
