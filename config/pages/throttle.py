@@ -1,13 +1,22 @@
 """A fixed-window rate limit for patient pages, per client address and scope, in the cache
-(Redis in production, shared by every worker)."""
+(Redis in production, shared by every worker).
+
+When the cache cannot be reached the limit fails open (the request goes through, a warning
+is logged): a page is reached only with a pay link's 256-bit token, which no rate of guessing
+finds, while refusing would stop a patient paying their bill."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+
+from config.api.throttling import STORE_ERRORS
+
+logger = logging.getLogger(__name__)
 
 
 def client_address(request: HttpRequest) -> str:
@@ -32,12 +41,20 @@ def page_throttled(request: HttpRequest, *, scope: str) -> int | None:
     limit, period = _rate(scope)
     window = int(time.time()) // period
     key = f"page-throttle:{scope}:{client_address(request)}:{window}"
-    cache.add(key, 0, timeout=period + 1)
     try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr: this request opens the window
-        cache.set(key, 1, timeout=period + 1)
-        count = 1
+        cache.add(key, 0, timeout=period + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # evicted between add and incr: this request opens the window
+            cache.set(key, 1, timeout=period + 1)
+            count = 1
+    except STORE_ERRORS as exc:
+        logger.warning(
+            "page throttle %s: its store is unreachable (%s); request let through",
+            scope,
+            type(exc).__name__,
+        )
+        return None
     if count <= limit:
         return None
     return period - int(time.time()) % period
