@@ -45,4 +45,5 @@ urlpatterns = [
 handler400 = "config.error_responses.bad_request"
 handler403 = "config.error_responses.permission_denied"
 handler404 = "config.error_responses.route_not_found"
-handler500 = "config.error_responses.server_error"
+# Patient pages get a translated page, the API its JSON (config.pages.errors).
+handler500 = "config.pages.errors.page_server_error"

@@ -174,6 +174,8 @@ PAGE_LANGUAGE_CODE = env.str("PAGE_LANGUAGE_CODE", default="vi")
 LOCALE_PATHS: list[Path] = []
 LANGUAGE_COOKIE_SECURE = env.bool("LANGUAGE_COOKIE_SECURE", default=False)
 LANGUAGE_COOKIE_SAMESITE = "Lax"
+# A refused form post: a translated page on patient pages, the API's JSON error on the API.
+CSRF_FAILURE_VIEW = "config.pages.errors.csrf_failure"
 # Rate limits of the patient pages per client address (config.pages.throttle): page views,
 # payment starts, and the status polls a page makes every few seconds.
 PAGE_THROTTLE_RATES = {
