@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from billing.errors import EInvoiceNotResendable
 from billing.identifiers import mask_name
 from billing.models import (
     Account,
     Deposit,
+    EInvoice,
+    EInvoiceStatus,
     HospitalLevelSetting,
     InsuranceCoverage,
     InsuranceParameters,
@@ -24,6 +28,8 @@ from billing.models import (
     PriceListItem,
     RouteRatio,
 )
+from billing.selectors.einvoices import einvoices_needing_attention
+from billing.services.einvoices import einvoice_buyer_correct, einvoice_resend
 from config.admin import ReadOnlyAdmin, ReadOnlyInline
 
 
@@ -179,3 +185,105 @@ class DepositAdmin(ReadOnlyAdmin):
 class LookupAuditAdmin(ReadOnlyAdmin):
     list_display = ["at", "device", "identifier_kind", "found", "patient"]
     list_filter = ["identifier_kind", "found"]
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Refused, stuck or waiting for a replacement")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[EInvoice]) -> QuerySet[EInvoice]:
+        if self.value() == "yes":
+            return queryset.filter(pk__in=einvoices_needing_attention().values("pk"))
+        return queryset
+
+
+_BUYER_FIELDS = ["buyer_legal_name", "buyer_tax_code", "buyer_address", "buyer_email"]
+_EINVOICE_FIELDS: list[Any] = [
+    "invoice",
+    "kind",
+    "original",
+    "reason",
+    "status",
+    "error_code",
+    "last_error",
+    *_BUYER_FIELDS,
+    "transaction_uuid",
+    "provider",
+    "template_code",
+    "symbol",
+    "number",
+    "lookup_code",
+    "tax_authority_code",
+    "provider_transaction_id",
+    "provider_issued_at",
+    "issued_at",
+    "attempts",
+    "resends",
+    "next_attempt_at",
+    "created_at",
+    "updated_at",
+]
+
+
+@admin.register(EInvoice)
+class EInvoiceAdmin(admin.ModelAdmin):
+    """E-invoices sent through the provider. A refused one shows the provider's message:
+    correct the company buyer here (saved through ``einvoice_buyer_correct``), then *Send
+    again*. Issued ones are never edited (a void corrects them by adjustment/replacement)."""
+
+    list_display = [
+        "id",
+        "invoice",
+        "kind",
+        "status",
+        "symbol",
+        "number",
+        "tax_authority_code",
+        "attempts",
+        "error_code",
+        "last_error",
+        "updated_at",
+    ]
+    list_filter = [NeedsAttentionFilter, "status", "kind"]
+    search_fields = ["=invoice__id", "=number", "=transaction_uuid", "=lookup_code"]
+    ordering = ["-id"]
+    actions = ["send_again"]
+    fields = _EINVOICE_FIELDS
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        editable = obj is not None and obj.status in (
+            EInvoiceStatus.REFUSED,
+            EInvoiceStatus.PENDING,
+        )
+        return [f for f in _EINVOICE_FIELDS if not (editable and f in _BUYER_FIELDS)]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: EInvoice, form: Any, change: bool) -> None:
+        try:
+            einvoice_buyer_correct(
+                einvoice=obj,
+                legal_name=obj.buyer_legal_name,
+                tax_code=obj.buyer_tax_code,
+                address=obj.buyer_address,
+                email=obj.buyer_email,
+            )
+        except EInvoiceNotResendable:
+            self.message_user(
+                request, "Only a refused or waiting e-invoice can be corrected.", messages.ERROR
+            )
+
+    @admin.action(description="Send again (after correcting what the provider refused)")
+    def send_again(self, request: HttpRequest, queryset: QuerySet[EInvoice]) -> None:
+        sent = 0
+        for einvoice in queryset.filter(status=EInvoiceStatus.REFUSED).order_by("id"):
+            einvoice_resend(einvoice=einvoice)
+            sent += 1
+        self.message_user(request, f"{sent} e-invoice(s) queued again.", messages.SUCCESS)

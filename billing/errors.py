@@ -205,3 +205,9 @@ class PeriodNotClosed(DomainError):
     status = 409
     code = "period_not_closed"
     default_message = "This month is not closed."
+
+
+class EInvoiceNotResendable(DomainError):
+    status = 409
+    code = "einvoice_not_resendable"
+    default_message = "Only an e-invoice the provider refused can be sent again."

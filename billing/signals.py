@@ -18,3 +18,7 @@ invoice_closed = Signal()
 # ``patient_anonymised(sender=Patient, patient=...)`` is sent inside
 # ``patient_anonymise``'s transaction: receivers drop what they hold for the patient.
 patient_anonymised = Signal()
+
+# ``einvoice_issued(sender=EInvoice, einvoice=...)``: the provider issued an e-invoice, or
+# its tax authority's code arrived (sent inside the transaction that records it).
+einvoice_issued = Signal()

@@ -11,10 +11,15 @@ class NotificationsConfig(AppConfig):
         # autodiscovery runs at worker start): the outbox relay sends them by name, and
         # under the embedded default (eager) an unregistered name would not run in-process.
         import notifications.tasks  # noqa: F401
-        from billing.signals import invoice_issued, patient_anonymised
+        from billing.signals import einvoice_issued, invoice_issued, patient_anonymised
         from config.metrics import metrics_collector_register
         from notifications.metrics import NotificationsCollector
-        from notifications.receivers import TOPICS, on_invoice_issued, on_patient_anonymised
+        from notifications.receivers import (
+            TOPICS,
+            on_einvoice_issued,
+            on_invoice_issued,
+            on_patient_anonymised,
+        )
         from payments.outbox import subscribe
 
         metrics_collector_register(NotificationsCollector())
@@ -24,3 +29,4 @@ class NotificationsConfig(AppConfig):
         patient_anonymised.connect(
             on_patient_anonymised, dispatch_uid="notifications.forget_recipient"
         )
+        einvoice_issued.connect(on_einvoice_issued, dispatch_uid="notifications.receipt_einvoice")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.models import Invoice, Patient
+from django.db import transaction
+
+from billing.models import EInvoice, Invoice, Patient
 from notifications.services.messages import invoice_pay_link_enqueue
 from notifications.services.personal_data import messages_forget_recipient
 
@@ -24,3 +26,12 @@ def on_patient_anonymised(sender: Any, *, patient: Patient, **_: Any) -> None:
     """Inside ``patient_anonymise``'s transaction: the patient's messages lose their
     recipients, and those not yet sent never will be."""
     messages_forget_recipient(patient=patient)
+
+
+def on_einvoice_issued(sender: Any, *, einvoice: EInvoice, **_: Any) -> None:
+    """After the provider issued the invoice's e-invoice (or its tax authority's code came):
+    the stored receipt PDFs are rendered again to name it, once that is committed."""
+    from notifications.tasks import refresh_invoice_receipt_pdfs
+
+    invoice_id = einvoice.invoice_id
+    transaction.on_commit(lambda: refresh_invoice_receipt_pdfs.delay(invoice_id), robust=True)

@@ -11,10 +11,11 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from billing.selectors.einvoices import receipt_einvoice
 from config.errors import NotFound
 from config.identity.models import Device, DeviceKind
 from config.identity.selectors import staff_roles
-from notifications.models import SENT_STATUSES, Message, MessageStatus, Receipt
+from notifications.models import SENT_STATUSES, Message, MessageStatus, Receipt, ReceiptKind
 from payments.models import CAPTURED_STATUSES, Payment, Refund, RefundStatus
 from payments.paylinks import PayLinkPrincipal
 
@@ -63,7 +64,20 @@ def receipt_public_fields(receipt: Receipt) -> dict[str, Any]:
         "payment_method": content["payment"]["method"],
         "reverses": content["reverses"],
         "reversed_by": [r.display_number for r in receipt.reversals.order_by("id")],
+        "einvoice": receipt_einvoice_public(receipt),
     }
+
+
+def receipt_einvoice_public(receipt: Receipt) -> dict[str, str] | None:
+    """Where the e-invoice covering a payment receipt's services is looked up, once it is
+    issued: the holder of the receipt is the buyer it was issued to."""
+    if receipt.kind != ReceiptKind.PAYMENT:
+        return None
+    found = receipt_einvoice(invoice_id=receipt.payment.invoice_id)
+    if found is None:
+        return None
+    keys = ("form", "symbol", "number", "tax_authority_code", "lookup_code", "lookup_url")
+    return {key: found[key] for key in keys}
 
 
 def public_content(receipt: Receipt) -> dict[str, Any]:

@@ -14,7 +14,11 @@ from config.tasks import ReliableTask
 from notifications.backends import SendError
 from notifications.selectors import payments_missing_receipt, refunds_missing_receipt
 from notifications.services.messages import message_send, messages_due
-from notifications.services.pdfs import receipt_pdfs_render, receipts_missing_pdf
+from notifications.services.pdfs import (
+    receipt_pdfs_refresh,
+    receipt_pdfs_render,
+    receipts_missing_pdf,
+)
 from notifications.services.receipts import receipt_issue_for_payment, receipt_issue_for_refund
 from notifications.services.zalo_tokens import zalo_token_refresh_due
 
@@ -56,6 +60,12 @@ def issue_missing_receipts() -> int:
 @shared_task(name="notifications.render_receipt_pdfs", base=ReliableTask)
 def render_receipt_pdfs(receipt_id: int) -> int:
     return receipt_pdfs_render(receipt_id=receipt_id)
+
+
+@shared_task(name="notifications.refresh_invoice_receipt_pdfs", base=ReliableTask)
+def refresh_invoice_receipt_pdfs(invoice_id: int) -> int:
+    """The invoice's e-invoice was issued: its receipts' stored PDFs now name it."""
+    return receipt_pdfs_refresh(invoice_id=invoice_id)
 
 
 @shared_task(name="notifications.send_message", base=ReliableTask)

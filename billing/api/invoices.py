@@ -7,13 +7,14 @@ from typing import Any
 
 import django_filters
 from django.contrib.auth.models import AbstractBaseUser
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.models import Invoice, InvoiceStatus, ShareRule
+from billing.models import EInvoiceKind, EInvoiceStatus, Invoice, InvoiceStatus, ShareRule
+from billing.selectors.einvoices import invoice_einvoice
 from billing.selectors.invoices import InvoiceBalance, invoice_balances
 from billing.services.invoices import invoice_void
 from config.api.permissions import IsSupervisor, allow
@@ -54,6 +55,37 @@ class InvoiceLineOutputSerializer(serializers.Serializer):
     vat_rate = serializers.CharField()
 
 
+class EInvoiceLookupSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=EInvoiceKind.choices)
+    state = serializers.ChoiceField(
+        choices=EInvoiceStatus.choices,
+        help_text="`pending` (waiting its turn; `attempts` > 0: the provider was unreachable), "
+        "`sending`, `issued` (numbered and signed; `tax_authority_code` may follow later), "
+        "`refused` (the provider's `error_code`/`error_message`; staff correct and resend), "
+        "`withdrawn` (the invoice was voided before it went out)",
+    )
+    provider = serializers.CharField()
+    form = serializers.CharField(help_text="mẫu số, e.g. `2`")
+    template_code = serializers.CharField()
+    symbol = serializers.CharField(help_text="ký hiệu, e.g. `C26TBV`")
+    number = serializers.CharField()
+    tax_authority_code = serializers.CharField(help_text="mã của cơ quan thuế, once received")
+    lookup_code = serializers.CharField(help_text="mã tra cứu: what the buyer types")
+    lookup_url = serializers.CharField(help_text="where the buyer looks it up")
+    issued_at = serializers.DateTimeField(allow_null=True)
+    attempts = serializers.IntegerField()
+    error_code = serializers.CharField()
+    error_message = serializers.CharField()
+    replaces = serializers.CharField(help_text="the e-invoice a replacement replaces")
+
+
+class EInvoiceOutputSerializer(EInvoiceLookupSerializer):
+    corrections = EInvoiceLookupSerializer(
+        many=True, help_text="adjusting e-invoices issued after the invoice was voided"
+    )
+
+
 class InvoiceOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField(source="display_number")
@@ -77,6 +109,14 @@ class InvoiceOutputSerializer(serializers.Serializer):
     issued_at = serializers.DateTimeField()
     voided_at = serializers.DateTimeField(allow_null=True)
     lines = InvoiceLineOutputSerializer(many=True)
+    einvoice = serializers.SerializerMethodField(
+        help_text="The e-invoice issued through the hospital's provider, and where to look it "
+        "up; null until one is queued (after payment, or at issue: EINVOICE_ISSUE_AT)"
+    )
+
+    @extend_schema_field(EInvoiceOutputSerializer(allow_null=True))
+    def get_einvoice(self, invoice: Invoice) -> dict[str, Any] | None:
+        return invoice_einvoice(invoice_id=invoice.pk)
 
     def _balance(self, invoice: Invoice) -> InvoiceBalance:
         balances: dict[int, InvoiceBalance] = self.context.setdefault("balances", {})

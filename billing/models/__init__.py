@@ -1,3 +1,4 @@
+from billing.models.einvoices import EInvoice, EInvoiceKind, EInvoiceStatus
 from billing.models.encounters import (
     Charge,
     ChargeStatus,
@@ -52,6 +53,9 @@ __all__ = [
     "ChargeStatus",
     "Deposit",
     "DocumentSequence",
+    "EInvoice",
+    "EInvoiceKind",
+    "EInvoiceStatus",
     "Encounter",
     "EncounterKind",
     "EncounterStatus",

@@ -36,6 +36,7 @@ from billing.models import (
 )
 from billing.money import Money, round_half_up
 from billing.selectors.invoices import deposit_balance, invoice_balance
+from billing.services.einvoices import einvoice_enqueue, einvoice_on_void
 from billing.services.ledger import Posting, ledger_post, ledger_reverse
 from billing.services.sequences import sequence_next
 from billing.signals import invoice_closed, invoice_issued
@@ -122,6 +123,8 @@ def invoice_refresh_status(*, invoice: Invoice) -> Invoice:
         invoice.save(update_fields=["status"])
         if status == InvoiceStatus.PAID:
             invoice_closed.send(sender=Invoice, invoice=invoice, reason="paid")
+        if status == InvoiceStatus.PAID and settings.EINVOICE_ISSUE_AT == "paid":
+            einvoice_enqueue(invoice=invoice)
     return invoice
 
 
@@ -195,6 +198,8 @@ def invoice_issue(*, encounter: Encounter, issued_by: str) -> Invoice:
     assert updated == len(charges), "charges billed concurrently despite the encounter lock"
     _post_issue(invoice, lines)
     invoice = invoice_refresh_status(invoice=invoice)
+    if settings.EINVOICE_ISSUE_AT == "issue":
+        einvoice_enqueue(invoice=invoice)
     invoice_issued.send(sender=Invoice, invoice=invoice)
     return invoice
 
@@ -321,4 +326,5 @@ def invoice_void(*, invoice: Invoice, voided_by: AbstractBaseUser | None, reason
     invoice.void_reason = reason[:200]
     invoice.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
     invoice_closed.send(sender=Invoice, invoice=invoice, reason="void")
+    einvoice_on_void(invoice=invoice, reason=invoice.void_reason)
     return invoice

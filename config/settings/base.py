@@ -290,6 +290,8 @@ SPECTACULAR_SETTINGS = {
         "EncounterStatusEnum": "billing.models.encounters.EncounterStatus.choices",
         # The invoice's status (on the invoice and on the bill a pay link shows).
         "InvoiceStatusEnum": "billing.models.InvoiceStatus.choices",
+        "EInvoiceKindEnum": "billing.models.einvoices.EInvoiceKind.choices",
+        "EInvoiceStatusEnum": "billing.models.einvoices.EInvoiceStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -671,6 +673,54 @@ CELERY_BEAT_SCHEDULE.update(
             "notifications.issue_missing_receipts": 120,
             "notifications.render_missing_pdfs": 300,
             "notifications.refresh_zalo_token": 600,
+        }.items()
+    }
+)
+
+# --- E-invoices (billing) ---------------------------------------------------------------
+# The legal document for an invoice's services is the e-invoice the hospital issues through
+# its provider (README "E-invoices"). Empty: no e-invoices are issued (receipts still are).
+EINVOICE_PROVIDER = env.str("EINVOICE_PROVIDER", default="")
+# When the e-invoice goes out: "paid" (once the invoice is paid in full) or "issue" (when the
+# invoice is issued, for hospitals that invoice before payment).
+EINVOICE_ISSUE_AT = env.str("EINVOICE_ISSUE_AT", default="paid")
+# Voiding an invoice whose e-invoice was issued: "adjust" issues an adjusting e-invoice that
+# takes the whole amount back; "replace" waits for the visit's next invoice, whose e-invoice
+# then replaces it (Decree 123/2020/ND-CP Art. 19 as amended by Decree 70/2025/ND-CP).
+EINVOICE_VOID_CORRECTION = env.str("EINVOICE_VOID_CORRECTION", default="adjust")
+# Prefix of the provider's transaction key (followed by our invoice id): unique per
+# installation issuing under one tax code.
+EINVOICE_TRANSACTION_PREFIX = env.str("EINVOICE_TRANSACTION_PREFIX", default="vienphi")
+EINVOICE_TIMEOUT_SECONDS = env.float("EINVOICE_TIMEOUT_SECONDS", default=30.0)
+# After a transient failure the first waiting e-invoice is tried again after this (doubling
+# up to the maximum); the ones after it wait their turn.
+EINVOICE_RETRY_BASE_SECONDS = env.float("EINVOICE_RETRY_BASE_SECONDS", default=60.0)
+EINVOICE_RETRY_MAX_SECONDS = env.float("EINVOICE_RETRY_MAX_SECONDS", default=900.0)
+# Where a buyer looks an e-invoice up with its lookup code (mã tra cứu): the provider's page.
+EINVOICE_LOOKUP_URL = env.str(
+    "EINVOICE_LOOKUP_URL", default="https://vinvoice.viettel.vn/utilities/invoice-search"
+)
+# Viettel S-Invoice: the partner web-service account, the registered template and series.
+VIETTEL_SINVOICE_BASE_URL = env.str(
+    "VIETTEL_SINVOICE_BASE_URL",
+    default="https://api-vinvoice.viettel.vn/services/einvoiceapplication/api",
+)
+VIETTEL_SINVOICE_AUTH_URL = env.str(
+    "VIETTEL_SINVOICE_AUTH_URL", default="https://api-vinvoice.viettel.vn/auth/login"
+)
+VIETTEL_SINVOICE_USERNAME = env.str("VIETTEL_SINVOICE_USERNAME", default="")
+VIETTEL_SINVOICE_PASSWORD = env.str("VIETTEL_SINVOICE_PASSWORD", default="")
+VIETTEL_SUPPLIER_TAX_CODE = env.str("VIETTEL_SUPPLIER_TAX_CODE", default="")  # HOSPITAL_TAX_CODE
+# Form 2 (sales invoice): a public hospital's services. "{yy}": the year's two digits.
+VIETTEL_INVOICE_TYPE = env.str("VIETTEL_INVOICE_TYPE", default="2")
+VIETTEL_TEMPLATE_CODE = env.str("VIETTEL_TEMPLATE_CODE", default="2/001")
+VIETTEL_INVOICE_SERIES = env.str("VIETTEL_INVOICE_SERIES", default="C{yy}TBV")
+CELERY_BEAT_SCHEDULE.update(
+    {
+        task: {"task": task, "schedule": float(every), "options": {"expires": every * 0.95}}
+        for task, every in {
+            "billing.send_einvoices": 60,
+            "billing.poll_einvoice_codes": 120,
         }.items()
     }
 )

@@ -19,12 +19,22 @@ from config.pages.language import page_language
 from notifications.models import PdfLayout, ReceiptKind
 from notifications.rendering import receipt_pdf
 from notifications.selectors import public_content, receipt_by_code, receipt_public_fields
+from notifications.services.pdfs import receipt_einvoice_lookup
 
 
 class SellerSerializer(serializers.Serializer):
     name = serializers.CharField()
     address = serializers.CharField()
     tax_code = serializers.CharField()
+
+
+class PublicEInvoiceSerializer(serializers.Serializer):
+    form = serializers.CharField(help_text="mẫu số")
+    symbol = serializers.CharField(help_text="ký hiệu")
+    number = serializers.CharField()
+    tax_authority_code = serializers.CharField(help_text="mã của cơ quan thuế (once received)")
+    lookup_code = serializers.CharField(help_text="mã tra cứu")
+    lookup_url = serializers.CharField(help_text="the provider's look-up page")
 
 
 class PublicReceiptSerializer(serializers.Serializer):
@@ -44,6 +54,11 @@ class PublicReceiptSerializer(serializers.Serializer):
         allow_null=True, help_text="the receipt a refund receipt reverses (null otherwise)"
     )
     reversed_by = serializers.ListField(child=serializers.CharField())
+    einvoice = PublicEInvoiceSerializer(
+        allow_null=True,
+        help_text="The e-invoice covering a payment receipt's services and where to look it "
+        "up, once the provider issued it (the receipt itself is not the tax invoice)",
+    )
 
 
 class ReceiptVerifyApi(APIView):
@@ -84,6 +99,7 @@ def receipt_verify_pdf(request: HttpRequest, code: str) -> HttpResponse:
         number=receipt.display_number,
         layout=PdfLayout.A4,
         public=True,
+        einvoice=receipt_einvoice_lookup(receipt),
     )
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{receipt.display_number}.pdf"'

@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from billing.models import Invoice, InvoiceLine, VatRate
 from billing.money import round_half_up
+from billing.words import amount_in_words_vi
 from notifications.models import ReceiptKind
-from notifications.words import amount_in_words_vi
 from payments.models import Payment, PaymentMethod, Refund
 
 TITLES = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -10,7 +11,8 @@ from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications.models import PdfLayout, Receipt, ReceiptChannel, ReceiptPdf
+from billing.selectors.einvoices import receipt_einvoice
+from notifications.models import PdfLayout, Receipt, ReceiptChannel, ReceiptKind, ReceiptPdf
 from notifications.rendering import receipt_pdf
 
 
@@ -26,6 +28,42 @@ def _path(receipt: Receipt, layout: str) -> str:
     )
 
 
+def receipt_einvoice_lookup(receipt: Receipt) -> dict[str, Any] | None:
+    """The e-invoice a payment receipt names once it is issued (advances and refunds name
+    none: an advance is not a sale, a refund's correction is the hospital's to issue)."""
+    if receipt.kind != ReceiptKind.PAYMENT:
+        return None
+    return receipt_einvoice(invoice_id=receipt.payment.invoice_id)
+
+
+def _render(receipt: Receipt, layout: str) -> bytes:
+    return receipt_pdf(
+        content=receipt.content,
+        number=receipt.display_number,
+        layout=layout,
+        einvoice=receipt_einvoice_lookup(receipt),
+    )
+
+
+def receipt_pdfs_refresh(*, invoice_id: int) -> int:
+    """Render again the stored PDFs of the invoice's payment receipts (its e-invoice was
+    issued, or got its tax authority's code, since): the receipt's content is unchanged,
+    the printout now names the e-invoice. Returns how many were stored again."""
+    storage = storages["receipts"]
+    stored = ReceiptPdf.objects.filter(
+        receipt__payment__invoice_id=invoice_id, receipt__kind=ReceiptKind.PAYMENT
+    ).select_related("receipt__payment")
+    count = 0
+    for pdf in stored:
+        data = _render(pdf.receipt, pdf.layout)
+        if storage.exists(pdf.path):
+            storage.delete(pdf.path)
+        name = storage.save(pdf.path, ContentFile(data))
+        ReceiptPdf.objects.filter(pk=pdf.pk).update(path=name, size=len(data))
+        count += 1
+    return count
+
+
 def receipt_pdf_get(*, receipt: Receipt, layout: str) -> bytes:
     """The stored PDF of ``receipt`` in ``layout``, rendered and stored first if it is not
     there yet (a receipt's content never changes, so a stored PDF is never stale).
@@ -35,7 +73,7 @@ def receipt_pdf_get(*, receipt: Receipt, layout: str) -> bytes:
     if stored is not None and storage.exists(stored.path):
         with storage.open(stored.path, "rb") as handle:
             return bytes(handle.read())
-    data = receipt_pdf(content=receipt.content, number=receipt.display_number, layout=layout)
+    data = _render(receipt, layout)
     path = _path(receipt, layout)
     if storage.exists(path):
         storage.delete(path)

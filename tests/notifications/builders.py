@@ -174,8 +174,8 @@ def stress_line(index: int) -> dict[str, Any]:
 
 def stress_content(content: dict[str, Any], *, lines: int = 40, channel: str = "desk") -> dict:
     """A real receipt's content with the stress set's lines, names and amounts."""
+    from billing.words import amount_in_words_vi
     from notifications.services.content import vat_summary
-    from notifications.words import amount_in_words_vi
 
     stressed = [stress_line(i) for i in range(1, lines + 1)]
     total = sum(line["amount"] for line in stressed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifications.words import amount_in_words_vi, number_in_words_vi
+from billing.words import amount_in_words_vi, number_in_words_vi
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,14 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from rest_framework.test import APIClient
 
+from billing.models import EInvoice
 from billing.money import format_vnd
+from billing.services.einvoices import einvoice_codes_poll, einvoices_send
 from notifications.models import PdfLayout, Receipt
 from notifications.rendering import ELECTRONIC_STATEMENT, LINE_HEIGHT, SIGN_HINT, receipt_pdf
+from notifications.services.pdfs import receipt_pdf_get, receipt_pdfs_refresh
 from payments.models import PaymentChannel
 from tests.notifications.builders import (
     DIACRITICS,
@@ -190,3 +194,31 @@ def test_the_stress_set_is_rendered_to_png_for_a_person_to_look_at() -> None:
         assert pngs, name
         assert all(png.stat().st_size > 5_000 for png in pngs)
         assert len(pngs) == len(PdfReader(io.BytesIO(data)).pages)
+
+
+def test_once_issued_the_receipt_names_the_einvoice_and_where_to_look_it_up(
+    fake_sinvoice: Any, receipt_storage: Path
+) -> None:
+    invoice = receipt_invoice()
+    receipt = issued(invoice=invoice)
+    before = pdf_text(receipt_pdf_get(receipt=receipt, layout=PdfLayout.THERMAL))
+    assert "Hóa đơn điện tử: ký hiệu" not in before
+    public = APIClient().get(f"/api/v1/receipts/verify/{receipt.verification_code}").json()
+    assert public["einvoice"] is None
+
+    einvoices_send()
+    fake_sinvoice.assign_tax_codes()
+    einvoice_codes_poll()
+    assert receipt_pdfs_refresh(invoice_id=invoice.pk) == 1
+
+    einvoice = EInvoice.objects.get(invoice=invoice)
+    for layout in LAYOUTS:
+        text = " ".join(pdf_text(receipt_pdf_get(receipt=receipt, layout=layout)).split())
+        assert f"Hóa đơn điện tử: ký hiệu 2{einvoice.symbol}, số {einvoice.number}" in text
+        assert einvoice.tax_authority_code in text
+        assert einvoice.lookup_code in text
+    public = APIClient().get(f"/api/v1/receipts/verify/{receipt.verification_code}").json()
+    assert public["einvoice"]["lookup_code"] == einvoice.lookup_code
+    page = APIClient().get(f"/r/{receipt.verification_code}").content.decode()
+    assert einvoice.lookup_code in page
+    assert "không phải hóa đơn" in page
