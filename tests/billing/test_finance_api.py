@@ -258,14 +258,16 @@ def test_entries_previous_link_leads_back(
     assert back["results"] == first["results"]
 
 
-def test_entries_page_size_is_capped(
+def test_entries_page_size_above_the_maximum_is_refused_not_capped(
     finance_client: APIClient, post: Callable[..., JournalEntry]
 ) -> None:
     for n in range(3):
         post(f"e-{n}", hanoi(2024, 5, 1, 9))
 
-    body = finance_client.get(ENTRIES_URL, {"page_size": 100_000}).json()
+    refused = finance_client.get(ENTRIES_URL, {"page_size": 100_000})
+    assert_error(refused, 400, "parameter_invalid", param="page_size")
 
+    body = finance_client.get(ENTRIES_URL, {"page_size": 3}).json()
     assert len(body["results"]) == 3
 
 

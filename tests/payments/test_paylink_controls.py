@@ -94,7 +94,7 @@ def test_a_cashier_revokes_an_invoices_pay_links(staff_client):
     )
     assert one.json() == {"revoked": 1}
     refused = assert_error(show(first["token"]), 404, "pay_link_invalid")
-    assert refused["detail"] == {"reason": "revoked"}
+    assert refused["detail"] == {"reason": "revoked", "because": "by_staff"}
     assert show(second["token"]).status_code == 200
 
     every = cashier.post(f"/api/v1/invoices/{invoice.pk}/pay-links/revoke")
