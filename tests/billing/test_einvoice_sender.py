@@ -36,7 +36,13 @@ def test_senders_started_at_once_issue_each_einvoice_once_in_order(
         app.control.purge()  # the send requests the commits published: none left behind
 
     assert all(isinstance(outcome, SendRun) for outcome in outcomes), outcomes
-    assert sum(outcome.issued for outcome in outcomes) == 6, (outcomes, fake_sinvoice.created)
+    # One sender holds the lock and the others return at once. In a full run a worker of an
+    # earlier test may be consuming this process's queue and take the send the commits
+    # published: it is one more sender under the same lock, so the rule checked is the
+    # same: every e-invoice issued, each created once at the provider, in id order.
+    unissued = EInvoice.objects.exclude(status=EInvoiceStatus.ISSUED)
+    assert wait_until(lambda: not unissued.exists()), (outcomes, fake_sinvoice.created)
+    assert sum(outcome.issued for outcome in outcomes) <= 6
     created = fake_sinvoice.created
     assert [c.transaction_uuid for c in created] == [f"vienphi-{i}" for i in invoices]
     assert fake_sinvoice.create_calls == 6
