@@ -94,6 +94,8 @@ def test_a_cashier_shift_from_the_opening_count_to_the_z_report(
     # Cash with change: 120,000 paid with a 200,000 note.
     find(page, "BN-DESK1")
     page.click(f"button[data-invoice='{first.pk}']")
+    # The invoice is selected (its due filled in) before the cashier types the note.
+    expect(page.locator("#tender-amount")).to_have_value("120000")
     page.fill("#tender-given", "200000")
     page.keyboard.press("F2")
     expect(page.locator("#change")).to_contain_text("80.000")
