@@ -107,6 +107,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # The phone's pay page /p/<token>… ("/p/<token>" itself, a placeholder, stays).
     (re.compile(r"(/p/)[^\s\"'?#/<>]+"), rf"\1{REDACTED}"),
     (re.compile(r"\bplk_[A-Za-z0-9_-]{8,}"), REDACTED),
+    # A Stripe client secret (Stripe.js puts it in the 3-D Secure return address).
+    (re.compile(r"\b(?:pi|seti)_[A-Za-z0-9]+_secret_[A-Za-z0-9]+"), REDACTED),
     # An Authorization header's credential: "PayLink <token>", "Token <key>", "Device <key>".
     (re.compile(r"\b(PayLink|Token|Device)\s+[A-Za-z0-9_:.-]{16,}"), rf"\1 {REDACTED}"),
     (re.compile(r"\b\d+:[A-Za-z0-9]{4,}:[A-Za-z0-9_-]{20,}"), REDACTED),

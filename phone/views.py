@@ -129,6 +129,8 @@ def _context(request: HttpRequest, token: str, page: PayPage) -> dict[str, Any]:
 @page_language
 def pay(request: HttpRequest, token: str) -> HttpResponse:
     """The bill, how to pay it, and (once paid) its receipts."""
+    if "payment_intent_client_secret" in request.GET or "payment_intent" in request.GET:
+        return _card_return(request, token)
     invoice = _invoice(request, token, "pay_page")
     if isinstance(invoice, HttpResponse):
         return invoice
@@ -141,6 +143,21 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
             "connect-src": settings.STRIPE_API_ORIGINS,
             "frame-src": settings.STRIPE_FRAME_ORIGINS,
         }
+    return _private(response)
+
+
+def _card_return(request: HttpRequest, token: str) -> HttpResponse:
+    """Back from the bank's 3-D Secure page, Stripe.js adds the intent and its client secret
+    to the address: send the browser on to the page with only the outcome, so the secret does
+    not stay in the address bar, the history or a screenshot (``config.logs`` also cuts it
+    from log lines). The page then says what the payment's status is (the webhook decides,
+    never this query)."""
+    outcome = request.GET.get("redirect_status", "")
+    url = reverse("pay-page", args=[token])
+    if outcome in ("succeeded", "failed"):
+        url += f"?redirect_status={outcome}"
+    response = redirect(url + "#pay")
+    response.status_code = 303
     return _private(response)
 
 

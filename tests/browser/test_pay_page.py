@@ -158,6 +158,18 @@ def pay_with_card(phone: Page, number: str) -> None:
     phone.get_by_role("button", name="Thanh toán 360.000 ₫").click()
 
 
+def another_card_pays(
+    phone: Page, live_app: LiveApp, stripe: FakeStripeServer, *, button: str
+) -> None:
+    """A new attempt (``button``) with Visa's test card, Stripe's webhooks, the page paid."""
+    with phone.expect_navigation():
+        phone.get_by_role("button", name=button).click()
+    pay_with_card(phone, "4242 4242 4242 4242")
+    expect(phone.locator("#card-processing")).to_be_visible()
+    assert all(status == 200 for status in stripe.deliver_all(live_app("/webhooks/stripe")))
+    expect(phone.locator("#status-paid")).to_be_visible(timeout=20_000)
+
+
 def test_paying_by_card_a_decline_says_why_in_plain_words_then_another_card_pays(
     live_app: LiveApp, phone: Page, shot: Shot, stripe_for_pages: FakeStripeServer
 ):
@@ -176,21 +188,104 @@ def test_paying_by_card_a_decline_says_why_in_plain_words_then_another_card_pays
     expect(phone.locator("#card-error")).to_have_text("Thẻ không đủ số dư cho số tiền này.")
     shot(phone, "pay-05-card-declined")
     assert_accessible(phone, "pay-05-card-declined")
-    with phone.expect_navigation():
-        phone.get_by_role("button", name="Thử thẻ khác").click()
-    pay_with_card(phone, "4242 4242 4242 4242")
-    expect(phone.locator("#card-processing")).to_be_visible()
-    assert all(
-        status == 200 for status in stripe_for_pages.deliver_all(live_app("/webhooks/stripe"))
-    )
-
-    expect(phone.locator("#status-paid")).to_be_visible(timeout=20_000)
+    another_card_pays(phone, live_app, stripe_for_pages, button="Thử thẻ khác")
     expect(phone.get_by_role("link", name="Biên lai (PDF, khổ A4)")).to_be_visible(timeout=30_000)
     payments = {p.status: p for p in Payment.objects.filter(invoice=invoice)}
     assert set(payments) == {"canceled", "succeeded"}  # the declined attempt was left
     assert payments["succeeded"].amount == 360_000
     [intent] = [i for i in stripe_for_pages.objects("payment_intent") if i["status"] == "succeeded"]
     assert intent["id"] == payments["succeeded"].provider_reference
+
+
+THREE_DS_CARD = "4000 0027 6000 3184"  # Stripe's test card: 3-D Secure on every payment
+
+
+def to_the_banks_check(phone: Page, live_app: LiveApp, invoice: Any) -> str:
+    """Open the SMS link's page, the card form, and pay with the 3-D Secure card: the
+    browser goes to the bank's page (the fake Stripe's). Returns the page's path."""
+    path = pay_path(invoice)
+    phone.goto(live_app(path))
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Thanh toán bằng thẻ").click()
+    with phone.expect_navigation(url="**/3ds/authenticate/**"):
+        pay_with_card(phone, THREE_DS_CARD)
+    expect(phone.get_by_role("heading", level=1)).to_have_text("3D Secure test page")
+    return path
+
+
+def test_paying_by_card_with_3d_secure_goes_to_the_banks_page_and_back_to_paid(
+    live_app: LiveApp, phone: Page, shot: Shot, stripe_for_pages: FakeStripeServer
+):
+    invoice = clinic_bill()
+    path = to_the_banks_check(phone, live_app, invoice)
+    [intent] = stripe_for_pages.objects("payment_intent")
+    assert intent["status"] == "requires_action"
+    assert intent["next_action"]["redirect_to_url"]["return_url"] == live_app(path)
+    shot(phone, "pay-08-3ds-bank-page")
+
+    with phone.expect_navigation(url=f"**{path}?redirect_status=succeeded*"):
+        phone.get_by_role("button", name="Complete authentication").click()
+
+    # Back on the pay page; Stripe's query (with the client secret) is not left in the address.
+    assert "secret" not in phone.url
+    assert "payment_intent" not in phone.url
+    expect(phone.locator("#card-processing")).to_have_text(
+        "Đang xác nhận thanh toán thẻ… trang sẽ tự cập nhật."
+    )
+    assert_accessible(phone, "pay-09-3ds-returned")
+    assert stripe_for_pages.get(intent["id"])["status"] == "succeeded"
+    assert all(
+        status == 200 for status in stripe_for_pages.deliver_all(live_app("/webhooks/stripe"))
+    )
+
+    expect(phone.locator("#status-paid")).to_be_visible(timeout=20_000)
+    receipt_link = phone.get_by_role("link", name="Biên lai (PDF, khổ A4)")
+    expect(receipt_link).to_be_visible(timeout=30_000)  # issued by the Celery worker
+    payment = Payment.objects.get(invoice=invoice)
+    assert (payment.status, payment.amount) == ("succeeded", 360_000)
+    assert payment.provider_reference == intent["id"]
+    receipt = Receipt.objects.get(payment=payment)
+    expect(phone.locator(".receipt h3")).to_have_text(f"Biên lai {receipt.display_number}")
+    expect(phone.locator(".receipt")).to_contain_text("Ba trăm sáu mươi nghìn đồng")
+    shot(phone, "pay-10-3ds-paid")
+    assert_accessible(phone, "pay-10-3ds-paid")
+
+
+def test_a_failed_3d_secure_check_says_so_in_plain_words_and_another_card_pays(
+    live_app: LiveApp, phone: Page, shot: Shot, stripe_for_pages: FakeStripeServer
+):
+    invoice = clinic_bill()
+    path = to_the_banks_check(phone, live_app, invoice)
+
+    with phone.expect_navigation(url=f"**{path}?redirect_status=failed*"):
+        phone.get_by_role("button", name="Fail authentication").click()
+
+    failed = phone.locator("#card-3ds-failed")
+    expect(failed).to_contain_text("Bước xác thực của ngân hàng (3-D Secure) chưa hoàn tất.")
+    expect(failed).to_contain_text("Bạn chưa bị trừ tiền.")
+    expect(phone.locator("#card-form")).to_have_count(0)  # no form on the failed attempt
+    shot(phone, "pay-11-3ds-failed")
+    assert_accessible(phone, "pay-11-3ds-failed")
+    [intent] = stripe_for_pages.objects("payment_intent")
+    assert intent["status"] == "requires_payment_method"
+    assert intent["last_payment_error"]["code"] == "payment_intent_authentication_failure"
+
+    # Stripe's payment_failed arrives: the page (polling) keeps saying why, from our records.
+    assert all(
+        status == 200 for status in stripe_for_pages.deliver_all(live_app("/webhooks/stripe"))
+    )
+    ended = phone.locator("#ended")
+    expect(ended).to_contain_text(
+        "Bước xác thực của ngân hàng (3-D Secure) chưa hoàn tất.", timeout=20_000
+    )
+    assert Payment.objects.get(invoice=invoice).failure_code == (
+        "payment_intent_authentication_failure"
+    )
+    assert_accessible(phone, "pay-12-3ds-failed-recorded")
+
+    another_card_pays(phone, live_app, stripe_for_pages, button="Thanh toán bằng thẻ")
+    statuses = sorted(Payment.objects.filter(invoice=invoice).values_list("status", flat=True))
+    assert statuses == ["failed", "succeeded"]
 
 
 def test_every_edge_page_is_clear_translated_and_accessible(

@@ -92,6 +92,20 @@ def test_personal_data_and_credentials_never_reach_the_log(log_output: io.String
     assert "ValueError" in lines[6]["exc_info"]
 
 
+def test_a_stripe_client_secret_in_the_3ds_return_address_is_cut() -> None:
+    secret = "pi_3QxYz1AbCdEf_secret_Zq9R8s7T6u5V4w3X2y1"
+    query = f"payment_intent=pi_3QxYz1AbCdEf&payment_intent_client_secret={secret}"
+
+    scrubbed = scrub(f"GET /p/plk_abcdefgh12345678?{query}&redirect_status=succeeded")
+
+    assert "_secret_" not in scrubbed
+    assert "plk_abcdefgh12345678" not in scrubbed
+    assert scrubbed.endswith(
+        "payment_intent=pi_3QxYz1AbCdEf&payment_intent_client_secret="
+        "[redacted]&redirect_status=succeeded"
+    )
+
+
 def test_scrub_keeps_what_is_not_personal() -> None:
     text = "payment 180000 VND for invoice HD26-0000042 at kiosk kiosk-sanh-b, 2026-12-04"
 

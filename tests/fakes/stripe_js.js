@@ -12,8 +12,9 @@
    Stripe's iframe. Confirming posts to the fake's /v1/payment_intents/<id>/confirm with the
    publishable key and the client secret, as Stripe.js does, naming the test payment method
    of the typed test card number; a card error answers {error} (the intent waits for another
-   payment method), an intent that needs the bank's check is followed to its
-   next_action.redirect_to_url, and success stays on the page ("if_required") or goes to
+   payment method), an intent that needs the bank's check (4000 0027 6000 3184) is followed
+   to its next_action.redirect_to_url — the fake's 3-D Secure page, which sends the browser
+   back to return_url with Stripe's query whether or not it was approved — and success stays on the page ("if_required") or goes to
    return_url with Stripe's query (payment_intent, payment_intent_client_secret,
    redirect_status). Card numbers that are not test cards are a validation_error, as
    Stripe.js refuses them before any request. */
@@ -24,7 +25,8 @@
     "4242424242424242": "pm_card_visa",
     "5555555555554444": "pm_card_mastercard",
     "4000000000000002": "pm_card_chargeDeclined",
-    "4000000000009995": "pm_card_chargeDeclinedInsufficientFunds"
+    "4000000000009995": "pm_card_chargeDeclinedInsufficientFunds",
+    "4000002760003184": "pm_card_authenticationRequired"  // 3-D Secure on every payment
   };
   var TEXT = {
     vi: { number: "Số thẻ", expiry: "Ngày hết hạn (MM/YY)", cvc: "Mã bảo mật (CVC)",

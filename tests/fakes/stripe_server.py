@@ -10,8 +10,10 @@ What it implements and what it does not: tests/fakes/README.md.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import hmac
+import html
 import json
 import random
 import socket
@@ -24,7 +26,7 @@ from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal, cast
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -33,6 +35,27 @@ from tests.fakes.stripe_state import API_VERSION, FakeStripeAccount
 
 # The stand-in for Stripe.js the browser tests load from this server (GET /v3/).
 STRIPE_JS = Path(__file__).with_name("stripe_js.js")
+
+# The bank's 3-D Secure page (Stripe's hooks.stripe.com/redirect/authenticate/… in test mode).
+AUTHENTICATE_PATH = "/3ds/authenticate/"
+HTML = "text/html; charset=utf-8"
+AUTHENTICATION_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>3D Secure test page (fake Stripe)</title>
+<style>body{{font:1rem/1.5 sans-serif;margin:1rem;color:#1a1a1a}}
+button{{display:block;width:100%;min-height:2.75rem;margin:.5rem 0;font-size:1rem}}</style>
+</head><body><main>
+<h1>3D Secure test page</h1>
+<p>Your bank asks you to confirm a payment of <strong>{amount}</strong>.</p>
+{body}
+</main></body></html>
+"""
+AUTHENTICATION_FORM = """<form method="post" action="{action}">
+<input type="hidden" name="client_secret" value="{secret}">
+<button type="submit" name="outcome" value="complete">Complete authentication</button>
+<button type="submit" name="outcome" value="fail">Fail authentication</button>
+</form>"""
 
 FaultMode = Literal["error", "drop", "crash"]
 Log = Callable[[str, "int | None"], None]
@@ -112,6 +135,7 @@ class FakeStripeServer(FakeStripeAccount):
     def start(self) -> FakeStripeServer:
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.fake = self
+        self.public_url = self.url
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -246,6 +270,8 @@ class FakeStripeServer(FakeStripeAccount):
             return self._send(
                 handler, 200, STRIPE_JS.read_bytes(), content_type="application/javascript"
             )
+        if path.startswith(AUTHENTICATE_PATH) and method in ("GET", "POST"):
+            return log("authentication_page", self._authentication_page(handler, method, path, raw))
         fault = self._take_fault(method, path)
         if fault and fault.mode == "drop":
             log("dropped", None)
@@ -288,6 +314,44 @@ class FakeStripeServer(FakeStripeAccount):
             return self._drop(handler)
         log("executed" if keep else "rejected", status)
         self._send(handler, status, body, {"Request-Id": request_id}, idem)
+
+    def _authentication_page(
+        self, handler: BaseHTTPRequestHandler, method: str, path: str, raw: str
+    ) -> int:
+        """The bank's 3-D Secure page a card that requires authentication is sent to (as
+        Stripe's test page: complete or fail). GET shows it; its form POSTs the answer, and
+        the browser is sent back to the ``return_url`` with Stripe's query. Returns the status."""
+        intent_id = path[len(AUTHENTICATE_PATH) :].strip("/")
+        fields = parse_qs(raw)
+        secret = (fields.get("client_secret") or [""])[0]
+        try:
+            if method == "POST":
+                approve = (fields.get("outcome") or [""])[0] == "complete"
+                location = self.authenticate(intent_id, secret, approve=approve)
+                handler.send_response(303)
+                handler.send_header("Location", location)
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+                return 303
+            with self.lock:
+                intent = copy.deepcopy(self._find("payment_intent", intent_id, "intent"))
+        except ApiError as exc:
+            page = AUTHENTICATION_PAGE.format(
+                amount="", body=f"<p>{html.escape(exc.body['message'])}</p>"
+            )
+            self._send(handler, 400, page.encode(), content_type=HTML)
+            return 400
+        if secret != intent["client_secret"] or intent["status"] != "requires_action":
+            page = AUTHENTICATION_PAGE.format(
+                amount="", body="<p>This payment is not waiting for authentication.</p>"
+            )
+            self._send(handler, 400, page.encode(), content_type=HTML)
+            return 400
+        amount = f"{intent['amount']:,} {intent['currency'].upper()}"
+        form = AUTHENTICATION_FORM.format(action=html.escape(path), secret=html.escape(secret))
+        page = AUTHENTICATION_PAGE.format(amount=html.escape(amount), body=form)
+        self._send(handler, 200, page.encode(), content_type=HTML)
+        return 200
 
     def _replay_or_refuse(
         self,

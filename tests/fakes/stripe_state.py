@@ -11,6 +11,7 @@ import json
 import threading
 import time
 import traceback
+from urllib.parse import urlencode
 
 from tests.fakes.stripe_protocol import (
     ApiError,
@@ -39,8 +40,20 @@ TEST_CARDS: dict[str, str | None] = {  # payment method -> decline code (None: a
     "pm_card_mastercard": None,
     "pm_card_chargeDeclined": "generic_decline",
     "pm_card_chargeDeclinedInsufficientFunds": "insufficient_funds",
+    "pm_card_authenticationRequired": None,  # 4000 0027 6000 3184: approved after 3-D Secure
 }
-CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation")
+# Cards whose bank asks the cardholder to authenticate (3-D Secure) on every payment.
+AUTHENTICATION_REQUIRED = frozenset({"pm_card_authenticationRequired"})
+AUTHENTICATION_FAILED = (
+    "The provided PaymentMethod has failed authentication. You can provide payment_method_data "
+    "or a new PaymentMethod to attempt to fulfill this PaymentIntent again."
+)
+CANCELABLE = (
+    "requires_payment_method",
+    "requires_capture",
+    "requires_confirmation",
+    "requires_action",
+)
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation")
 RETRIEVABLE = {
     "payment_intents": "payment_intent",
@@ -71,6 +84,9 @@ class FakeStripeAccount:
         self._events: list[Obj] = []
         self._event_bodies: dict[str, bytes] = {}
         self._context: tuple[str | None, str | None] = (None, None)
+        # Where the cardholder's browser reaches this account (the fake's 3-D Secure page);
+        # set by the HTTP server when it starts.
+        self.public_url = ""
 
     # ---- inspection ----------------------------------------------------------------------
     def get(self, object_id: str) -> Obj:
@@ -268,8 +284,9 @@ class FakeStripeAccount:
             "client_secret": f"{intent_id}_secret_{new_id('', 25)[1:]}",
             "confirmation_method": "automatic", "currency": currency,
             "description": params.get("description"), "last_payment_error": None,
-            "latest_charge": None, "metadata": metadata_param(params), "payment_method": None,
-            "payment_method_types": types, "status": "requires_payment_method",
+            "latest_charge": None, "metadata": metadata_param(params), "next_action": None,
+            "payment_method": None, "payment_method_types": types,
+            "status": "requires_payment_method",
         }  # fmt: skip
         if params.get("payment_method"):
             self._card(intent, params)  # validates before anything is stored
@@ -278,7 +295,8 @@ class FakeStripeAccount:
         self._objects[intent_id] = intent
         self._emit("payment_intent.created", intent)
         if params.get("confirm") == "true":
-            return copy.deepcopy(self._intent_confirm(intent, {}))
+            confirm = {"return_url": params["return_url"]} if params.get("return_url") else {}
+            return copy.deepcopy(self._intent_confirm(intent, confirm))
         return copy.deepcopy(intent)
 
     def _card(self, intent: Obj, params: Obj) -> str | None:
@@ -304,8 +322,70 @@ class FakeStripeAccount:
         intent["payment_method"] = params.get("payment_method") or intent["payment_method"]
         if decline_code:
             raise self._decline(intent, decline_code, "card")
+        if intent["payment_method"] in AUTHENTICATION_REQUIRED:
+            return self._require_action(intent, str(params.get("return_url") or ""))
         self._succeed(intent, "card")
         return intent
+
+    def _require_action(self, intent: Obj, return_url: str) -> Obj:
+        """The bank asks for 3-D Secure: with a ``return_url`` (Stripe.js's confirmPayment)
+        the cardholder is sent to the bank's page (``redirect_to_url``, here this fake's own
+        page), and comes back to ``return_url``; without one, Stripe.js would handle it
+        (``use_stripe_sdk``)."""
+        page = f"{self.public_url}/3ds/authenticate/{intent['id']}?client_secret="
+        page += intent["client_secret"]
+        if return_url:
+            next_action: Obj = {
+                "type": "redirect_to_url",
+                "redirect_to_url": {"url": page, "return_url": return_url},
+            }
+        else:
+            next_action = {
+                "type": "use_stripe_sdk",
+                "use_stripe_sdk": {"type": "three_d_secure_redirect", "stripe_js": page},
+            }
+        intent.update(status="requires_action", next_action=next_action, last_payment_error=None)
+        self._emit("payment_intent.requires_action", intent)
+        return intent
+
+    def authenticate(self, intent_id: str, client_secret: str, *, approve: bool) -> str:
+        """The cardholder answers the bank's 3-D Secure page: ``approve`` succeeds the
+        payment; otherwise the intent waits for another payment method with Stripe's
+        ``payment_intent_authentication_failure`` (event ``payment_intent.payment_failed``).
+        Returns where the browser goes next: the ``return_url`` with Stripe's query
+        (``payment_intent``, ``payment_intent_client_secret``, ``redirect_status``)."""
+        with self.lock:
+            intent = self._find("payment_intent", intent_id, "intent")
+            if client_secret != intent["client_secret"]:
+                raise invalid("The client_secret does not match.", param="client_secret")
+            action = intent.get("next_action") or {}
+            if intent["status"] != "requires_action" or action.get("type") != "redirect_to_url":
+                raise state_error(
+                    f"This PaymentIntent ({intent_id}) is not waiting for authentication.",
+                    code="payment_intent_unexpected_state",
+                )
+            return_url = action["redirect_to_url"]["return_url"]
+            intent["next_action"] = None
+            if approve:
+                self._succeed(intent, "card")
+            else:
+                error: Obj = {
+                    "type": "invalid_request_error",
+                    "code": "payment_intent_authentication_failure",
+                    "message": AUTHENTICATION_FAILED,
+                    "payment_method": {"id": intent["payment_method"], "object": "payment_method",
+                                       "type": "card"},
+                }  # fmt: skip
+                intent.update(status="requires_payment_method", last_payment_error=error)
+                self._emit("payment_intent.payment_failed", intent)
+            query = urlencode(
+                {
+                    "payment_intent": intent_id,
+                    "payment_intent_client_secret": client_secret,
+                    "redirect_status": "succeeded" if approve else "failed",
+                }
+            )
+            return return_url + ("&" if "?" in return_url else "?") + query
 
     def _intent_capture(self, intent: Obj, params: Obj) -> Obj:
         self._require_status(intent, ("requires_capture",), "capture")
@@ -322,6 +402,7 @@ class FakeStripeAccount:
         reasons = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
         reason = choice_param(params, "cancellation_reason", reasons, None)
         intent.update(status="canceled", canceled_at=int(time.time()), cancellation_reason=reason)
+        intent["next_action"] = None
         intent["amount_capturable"] = 0
         self._emit("payment_intent.canceled", intent)
         return intent

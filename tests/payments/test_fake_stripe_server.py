@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import stripe
 
 from tests.data import vectors
@@ -106,6 +108,56 @@ def test_declined_card_raises_card_error_and_returns_intent_to_requires_payment_
         intent.id, params={"payment_method": "pm_card_visa"}
     )
     assert retried.status == "succeeded"
+
+
+def test_a_card_that_requires_3d_secure_goes_to_the_banks_page_and_back(client, fake_stripe):
+    approved, failed = create(client, "key-3ds-1"), create(client, "key-3ds-2")
+    back = "http://127.0.0.1:8000/p/plk_page?lang=vi"
+    session = requests.Session()
+
+    answers = {}
+    for intent, outcome in ((approved, "complete"), (failed, "fail")):
+        waiting = client.v1.payment_intents.confirm(
+            intent.id,
+            params={"payment_method": "pm_card_authenticationRequired", "return_url": back},
+        )
+        assert waiting.status == "requires_action"
+        redirect = waiting.next_action.redirect_to_url
+        assert (waiting.next_action.type, redirect.return_url) == ("redirect_to_url", back)
+        page = session.get(redirect.url, timeout=10)
+        assert page.status_code == 200
+        assert "Complete authentication" in page.text
+        answer = session.post(
+            redirect.url.split("?")[0],
+            data={"client_secret": intent.client_secret, "outcome": outcome},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert answer.status_code == 303
+        answers[outcome] = parse_qs(urlsplit(answer.headers["Location"]).query)
+        assert answer.headers["Location"].startswith(back + "&")
+
+    assert answers["complete"]["redirect_status"] == ["succeeded"]
+    assert answers["complete"]["payment_intent"] == [approved.id]
+    assert answers["complete"]["payment_intent_client_secret"] == [approved.client_secret]
+    assert client.v1.payment_intents.retrieve(approved.id).status == "succeeded"
+    assert answers["fail"]["redirect_status"] == ["failed"]
+    after = client.v1.payment_intents.retrieve(failed.id)
+    assert after.status == "requires_payment_method"
+    assert after.last_payment_error.code == "payment_intent_authentication_failure"
+    assert after.next_action is None
+    assert [
+        e["data"]["object"]["id"]
+        for e in fake_stripe.events_of_type("payment_intent.payment_failed")
+    ] == [failed.id]
+    # The page answers once: a second answer, or a wrong secret, is refused.
+    again = session.post(
+        f"{fake_stripe.url}/3ds/authenticate/{approved.id}",
+        data={"client_secret": approved.client_secret, "outcome": "complete"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert again.status_code == 400
 
 
 def test_cancel_works_before_success_and_is_refused_after(client):
