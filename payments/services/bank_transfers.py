@@ -31,7 +31,7 @@ from payments.providers.bank_feeds import (
     TransferDirection,
     find_memo_codes,
 )
-from payments.services.statements import statement_line_report
+from payments.services.statements import statement_line_applied, statement_line_report
 from payments.services.transitions import payment_transition
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,9 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
             statement_line_report(transfer=transfer)
         return "ignored: outgoing transfer"
     with transaction.atomic():
+        applied = _applied_from_statement(transfer)
+        if applied is not None:
+            return f"ignored: the bank statement already applied this transfer (line {applied})"
         first_report = _first_report(transfer)
         if first_report is not None:
             return f"ignored: the same bank transfer was reported by {first_report}"
@@ -110,6 +113,21 @@ def _hold_out_of_range(transfer: BankTransfer) -> ReconciliationItem:
         },
     )
     return item
+
+
+def _applied_from_statement(transfer: BankTransfer) -> int | None:
+    """The statement line that already completed the payment this transfer names (the
+    statement file came before any feed's report), if this report is of that transfer.
+    The payment is locked first, as the statement import does, so a file and a feed
+    telling the same transfer at the same time are decided one after the other."""
+    codes = find_memo_codes(transfer.description)
+    if len(codes) != 1:
+        return None
+    payment = Payment.objects.select_for_update().filter(memo_code=codes[0]).first()
+    if payment is None or payment.status == PaymentStatus.PENDING:
+        return None
+    line = statement_line_applied(transfer=transfer, memo_code=codes[0])
+    return None if line is None else line.pk
 
 
 def _first_report(transfer: BankTransfer) -> str | None:

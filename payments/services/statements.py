@@ -24,7 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -33,9 +33,18 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from billing.chart import AccountRole, account_for
 from config.text import ascii_fold
 from payments.errors import StatementWrongAccount
-from payments.models import BankStatement, StatementLine, StatementSource
+from payments.models import (
+    BankStatement,
+    Direction,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    StatementLine,
+    StatementSource,
+)
 from payments.providers.bank_feeds import (
     BANK_TIMEZONE,
     MEMO_CODE_PATTERN,
@@ -43,12 +52,17 @@ from payments.providers.bank_feeds import (
     find_memo_codes,
 )
 from payments.providers.statements import parse_statement
+from payments.services.transitions import payment_transition
 
 logger = logging.getLogger(__name__)
 
 DEPOSIT_CODE_PREFIX = "ND"
 DEPOSIT_CODE_PATTERN = MEMO_CODE_PATTERN.replace("VP", DEPOSIT_CODE_PREFIX)
 CODE_PATTERN = f"{MEMO_CODE_PATTERN}|{DEPOSIT_CODE_PATTERN}"
+MEMO_CODE = re.compile(MEMO_CODE_PATTERN)
+# The key a line's ``feed_reports`` gets when the statement file itself applied it (it
+# completed a VietQR payment no feed had reported): a feed's later report is then ignored.
+STATEMENT_REPORT = "statement"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +186,13 @@ def statement_import(
             imported_by=imported_by,
             via=via,
         )
+        # The payments the file may complete are locked before its lines are written: the
+        # order a bank feed's report takes too (the payment, then the line), so the two
+        # never wait on each other in a circle.
+        waiting = _waiting_vietqr_payments(parsed.account_number, rows)
         statement.lines_new = statement_lines_insert(statement_id=statement.pk, rows=rows)
         statement.save(update_fields=["lines_new"])
+        _complete_waiting_vietqr(statement, waiting)
         transaction.on_commit(_run_matcher_later)
     logger.info(
         "statement %s imported (%s, %s lines, %s new)",
@@ -183,6 +202,79 @@ def statement_import(
         statement.lines_new,
     )
     return statement
+
+
+# Codes per query when locking the waiting payments a file names (bind-parameter limits).
+CODES_PER_QUERY = 5000
+
+
+def _waiting_vietqr_payments(account_number: str, rows: Sequence[LineRow]) -> list[Payment]:
+    """The VietQR payments still waiting whose code one of the file's incoming VND lines on
+    the VietQR receiving account carries, locked (in code order)."""
+    if account_number != normalized_account(settings.VIETQR_ACCOUNT):
+        return []
+    codes = sorted(
+        {
+            row[7]
+            for row in rows
+            if row[2] == Direction.IN and row[4] == "VND" and MEMO_CODE.fullmatch(row[7])
+        }
+    )
+    waiting: list[Payment] = []
+    for start in range(0, len(codes), CODES_PER_QUERY):
+        waiting += (
+            Payment.objects.select_for_update(no_key=True)
+            .filter(
+                memo_code__in=codes[start : start + CODES_PER_QUERY],
+                method=PaymentMethod.VIETQR,
+                status=PaymentStatus.PENDING,
+            )
+            .order_by("memo_code")
+        )
+    return waiting
+
+
+def _complete_waiting_vietqr(statement: BankStatement, waiting: list[Payment]) -> None:
+    """A statement line is the bank's word that a VietQR transfer arrived, whether or not a
+    feed told us: the new line with a waiting payment's code and its exact amount, booked
+    no later than the day the QR expired, completes the payment the way the feed's webhook
+    does (Dr VietQR clearing, through the state machine: one capture entry, the receipt's
+    event). The line records it (``feed_reports["statement"]``), so a feed reporting the
+    same transfer later is recognised and ignored (:func:`statement_line_applied`).
+    Anything else (another amount, an expired QR) stays for the matcher and finance."""
+    for payment in waiting:
+        line = (
+            StatementLine.objects.select_for_update()
+            .filter(
+                statement_id=statement.pk,
+                match_code=payment.memo_code,
+                amount=payment.amount,
+                currency=payment.currency,
+                direction=Direction.IN,
+            )
+            .order_by("booked_on", "id")
+            .first()
+        )
+        if line is None:
+            continue
+        if payment.expires_at is not None and (
+            timezone.localtime(payment.expires_at, BANK_TIMEZONE).date() < line.booked_on
+        ):
+            continue
+        payment, applied = payment_transition(
+            payment=payment,
+            to=PaymentStatus.SUCCEEDED,
+            debit_account=account_for(AccountRole.CLEARING, provider="vietqr"),
+        )
+        if applied:
+            line.feed_reports = {STATEMENT_REPORT: str(statement.pk)}
+            line.save(update_fields=["feed_reports"])
+            logger.info(
+                "payment %s completed by statement %s (line %s): no bank feed reported it",
+                payment.public_id,
+                statement.pk,
+                line.pk,
+            )
 
 
 def _run_matcher_later() -> None:
@@ -306,6 +398,42 @@ def statement_line_report(*, transfer: BankTransfer) -> tuple[StatementLine, boo
         if facts.reference:  # this feed already told this reference under another id
             return line, False
         ordinal += 1
+
+
+def statement_line_applied(*, transfer: BankTransfer, memo_code: str) -> StatementLine | None:
+    """The statement line that already completed the payment of ``memo_code`` and that this
+    feed report describes (see :func:`_complete_waiting_vietqr`), with the report recorded
+    on it; None when there is none. The same transfer: same account, direction, amount and
+    code, booked within a day of the feed's time, not another bank reference, and not yet
+    reported by this feed under another transaction id (a second transfer of the same code
+    is a second payment of the bill, held in suspense as before). Locks the line."""
+    booked_on = timezone.localtime(transfer.occurred_at, BANK_TIMEZONE).date()
+    provider = str(transfer.provider)
+    reference = transfer.reference.strip().upper()
+    lines = (
+        StatementLine.objects.select_for_update()
+        .filter(
+            account_number=normalized_account(transfer.account_number),
+            direction=str(transfer.direction),
+            amount=transfer.amount,
+            currency="VND",
+            match_code=memo_code,
+            booked_on__range=(booked_on - timedelta(days=1), booked_on + timedelta(days=1)),
+            feed_reports__has_key=STATEMENT_REPORT,
+        )
+        .order_by("id")
+    )
+    for line in lines:
+        if reference and line.bank_reference and line.bank_reference.strip().upper() != reference:
+            continue
+        mine = line.feed_reports.get(provider)
+        if mine == transfer.transaction_id:
+            return line
+        if mine is None:
+            line.feed_reports = {**line.feed_reports, provider: transfer.transaction_id}
+            line.save(update_fields=["feed_reports"])
+            return line
+    return None
 
 
 def _line_get_or_create(facts: LineFacts, key: str, source: str) -> StatementLine:

@@ -16,26 +16,10 @@ from payments.services.matching import add_business_days, missing_cutoff, reconc
 from payments.services.statements import statement_import
 from tests.assertions import balance
 from tests.payments.builders.payments import paid_by_transfer
+from tests.payments.builders.statements import ddmmyyyy, statement
 from tests.payments.builders.webhooks import HOSPITAL_ACCOUNT, post_sepay, sepay_body
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bank_feeds_configured")]
-
-
-def statement(*rows: str, account: str = HOSPITAL_ACCOUNT) -> None:
-    content = "\n".join(
-        [
-            f"Số tài khoản: {account}",
-            "Ngày giao dịch,Số tham chiếu,Số tiền ghi nợ,Số tiền ghi có,Mô tả",
-            *rows,
-        ]
-    ).encode()
-    statement_import(
-        bank="vietcombank", content=content, file_name="s.csv", imported_by=None, via="api"
-    )
-
-
-def ddmmyyyy(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
 
 
 def test_business_days_skip_the_weekend() -> None:
