@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.chart import current_pack
 from billing.models import Account, AccountType, JournalEntry
 from billing.selectors.ledger import journal_entries, trial_balance
 from billing.selectors.ledger_export import (
@@ -25,6 +26,7 @@ from billing.selectors.ledger_export import (
     ledger_export_csv,
     ledger_export_xlsx,
 )
+from billing.selectors.misa_export import misa_export_xlsx, misa_template
 from config.api import fields as api_fields
 from config.api.pagination import StrictPageSize
 from config.api.permissions import IsFinance
@@ -214,12 +216,16 @@ class TrialBalanceApi(APIView):
         return Response(self.OutputSerializer(out).data)
 
 
+EXPORT_FORMATS = ["csv", "xlsx", "misa"]
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 class LedgerExportApi(APIView):
     permission_classes = [IsFinance]
 
     class FilterSerializer(serializers.Serializer):
         to = api_fields.DateField(required=False, help_text="Last local day (inclusive).")
-        format = serializers.ChoiceField(choices=["csv", "xlsx"], default="csv")
+        format = serializers.ChoiceField(choices=EXPORT_FORMATS, default="csv")
 
         def get_fields(self) -> dict[str, serializers.Field]:
             # ``from`` is a Python keyword, so it cannot be declared as a class attribute.
@@ -241,19 +247,30 @@ class LedgerExportApi(APIView):
         parameters=[
             OpenApiParameter("from", OpenApiTypes.DATE, description="First local day."),
             OpenApiParameter("to", OpenApiTypes.DATE, description="Last local day (inclusive)."),
-            OpenApiParameter("format", OpenApiTypes.STR, enum=["csv", "xlsx"]),
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=EXPORT_FORMATS,
+                description=(
+                    "`csv` or `xlsx`: one row per journal line. `misa`: MISA's voucher-import"
+                    " workbook (chứng từ nghiệp vụ khác, one row per debit/credit pair) for the"
+                    " deployment's regime (`ACCOUNTING_REGIME`): MISA SME under `tt99_2025`,"
+                    " MISA Mimosa under `tt24_2024`."
+                ),
+            ),
         ],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY),
-            (
-                200,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY),
         },
     )
     def get(self, request: Request) -> StreamingHttpResponse | FileResponse:
-        """One row per journal line: entry id, date, account code and name, debit, credit,
-        currency, memo and source. Streamed: constant memory however many lines."""
+        """The journal of local days ``from``..``to`` for the accountant's software.
+
+        ``csv``/``xlsx``: one row per journal line (entry id, date, account code and name,
+        debit, credit, currency, memo, source, counterparty, voucher). ``misa``: MISA's
+        voucher-import workbook for the deployment's regime. Streamed: constant memory
+        however many lines."""
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
@@ -265,7 +282,16 @@ class LedgerExportApi(APIView):
                 ledger_export_xlsx(start=start, end=end),
                 as_attachment=True,
                 filename=f"{stem}.xlsx",
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                content_type=XLSX_CONTENT_TYPE,
+            )
+        if data["format"] == "misa":
+            regime = current_pack().regime
+            product = misa_template(regime).product.lower().replace(" ", "-")
+            return FileResponse(
+                misa_export_xlsx(start=start, end=end, regime=regime),
+                as_attachment=True,
+                filename=f"{stem}_{product}.xlsx",
+                content_type=XLSX_CONTENT_TYPE,
             )
         response = StreamingHttpResponse(
             ledger_export_csv(start=start, end=end), content_type="text/csv; charset=utf-8"

@@ -119,6 +119,23 @@ def test_csv_export_of_100k_lines_streams_in_bounded_memory(
     assert counted["pieces"] < LINES / 100  # written in pieces, not row by row
 
 
+def traced_download(client: APIClient, url: str, params: dict[str, str]) -> tuple[int, IO[bytes]]:
+    """GETs ``url`` into a temporary file (rewound, for the caller to read and close) and
+    returns the peak Python memory of building and downloading it."""
+    download = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+
+    def build_and_download() -> Iterator[None]:
+        response: Any = client.get(url, params)
+        assert response.status_code == 200
+        for piece in response.streaming_content:
+            download.write(piece)
+            yield
+
+    peak = _traced_peak(build_and_download())
+    download.seek(0)
+    return peak, download
+
+
 SHEET_ROW = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
 
 
@@ -154,18 +171,8 @@ def twelve_thousand_lines(chart: dict[str, Account]) -> None:
 def test_xlsx_export_is_built_in_bounded_memory(
     finance_client: APIClient, twelve_thousand_lines: None
 ) -> None:
-    download = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
-
-    def build_and_download() -> Iterator[None]:
-        response: Any = finance_client.get(EXPORT_URL, {**DAY, "format": "xlsx"})
-        assert response.status_code == 200
-        for piece in response.streaming_content:
-            download.write(piece)
-            yield
-
+    peak, download = traced_download(finance_client, EXPORT_URL, {**DAY, "format": "xlsx"})
     with download:
-        peak = _traced_peak(build_and_download())
-        download.seek(0)
         rows_per_sheet, (header, first_line) = _read_sheets(download)
 
     assert rows_per_sheet == [1 + 2 * XLSX_ENTRIES]

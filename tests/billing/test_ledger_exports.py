@@ -1,0 +1,263 @@
+"""The exports an accountant loads without retyping: MISA's voucher-import workbook (MISA SME
+under tt99_2025, MISA Mimosa under tt24_2024) against hand-checked golden files, cell by
+cell."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from openpyxl import load_workbook
+from rest_framework.test import APIClient
+
+from billing.chart import AccountRole, account_for
+from billing.models import Account
+from billing.selectors.journal_stream import StreamedLine
+from billing.selectors.ledger_export import export_window
+from billing.selectors.misa_export import debit_credit_pairs, misa_export_xlsx, misa_template
+from billing.services.ledger import Posting, ledger_post
+from config.identity.models import Role
+from tests.assertions import assert_error
+from tests.billing.test_finance_export_volume import MB, bulk_post, traced_download
+from tests.reference_data import reference_data_load
+
+pytestmark = pytest.mark.django_db
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+GOLDEN = Path(__file__).resolve().parent.parent / "data" / "misa"
+MARCH = (date(2026, 3, 1), date(2026, 3, 31))
+REGIMES = ["tt24_2024", "tt99_2025"]
+EXPORT_URL = "/api/v1/ledger/export"
+MARCH_QUERY = {"from": "2026-03-01", "to": "2026-03-31"}
+GOLDEN_FILE = {"tt99_2025": "tt99_2025_misa_sme.json", "tt24_2024": "tt24_2024_misa_mimosa.json"}
+
+
+def _posting(
+    role: AccountRole, debit: int, credit: int, party: str = "", dims: dict[str, Any] | None = None
+) -> Posting:
+    return Posting(account_for(role, **(dims or {})), debit, credit, "VND", counterparty=party)
+
+
+R = AccountRole
+# (posting key, local time, memo, voucher type, voucher number, lines)
+SMALL_LEDGER: list[tuple[str, datetime, str, str, str, list[tuple[Any, ...]]]] = [
+    (
+        "t:opening",
+        datetime(2026, 2, 28, 23, 59, tzinfo=HANOI),
+        "Vốn ban đầu",
+        "",
+        "",
+        [(R.MAIN_SAFE, 5_000_000, 0), (R.OWNER_EQUITY, 0, 5_000_000)],
+    ),
+    (
+        "t:invoice",
+        datetime(2026, 3, 2, 8, 15, tzinfo=HANOI),
+        "Hoá đơn khám chữa bệnh BN0001",
+        "HD",
+        "HD-2026-000001",
+        [
+            (R.PATIENT_RECEIVABLE, 150_000, 0, "BN0001"),
+            (R.INSURANCE_RECEIVABLE, 350_000, 0, "BHXH"),
+            (R.SERVICE_REVENUE, 0, 400_000),
+            (R.PHARMACY_REVENUE, 0, 92_593),
+            (R.OUTPUT_VAT, 0, 7_407, "", {"rate": "5"}),
+        ],
+    ),
+    (
+        "t:cash",
+        datetime(2026, 3, 2, 9, 0, tzinfo=HANOI),
+        "Thu tiền mặt hoá đơn HD-2026-000001",
+        "PT",
+        "pay_7Q2M",
+        [(R.DRAWER, 150_000, 0, "", {"drawer": 1}), (R.PATIENT_RECEIVABLE, 0, 150_000, "BN0001")],
+    ),
+    (
+        "t:advance",
+        datetime(2026, 3, 3, 10, 30, tzinfo=HANOI),
+        "Tạm ứng viện phí qua VietQR",
+        "BC",
+        "dep_9K",
+        [
+            (R.CLEARING, 2_000_000, 0, "", {"provider": "vietqr"}),
+            (R.PATIENT_ADVANCES, 0, 2_000_000, "BN0002"),
+        ],
+    ),
+    (
+        "t:shortage",
+        datetime(2026, 3, 4, 0, 30, tzinfo=HANOI),  # 3 March 17:30 UTC: the local day is the 4th
+        "= kiểm kê: thiếu quỹ quầy 1",
+        "",
+        "",
+        [(R.CASH_SHORTAGE, 20_000, 0), (R.DRAWER, 0, 20_000, "", {"drawer": 1})],
+    ),
+    (
+        "t:april",
+        datetime(2026, 4, 1, 0, 0, tzinfo=HANOI),
+        "Nộp tiền quầy 1 về két",
+        "",
+        "",
+        [(R.MAIN_SAFE, 130_000, 0), (R.DRAWER, 0, 130_000, "", {"drawer": 1})],
+    ),
+]
+
+
+def small_ledger() -> None:
+    """Six entries under the current regime: one before March, four in March (an invoice
+    split between the patient and the fund with VAT, a cash receipt at desk 1, an advance by
+    VietQR, a shortage at a count just after midnight), one in April. Entry ids 1001-1006."""
+    reference_data_load()
+    Account.objects.get_or_create(
+        code=account_for(R.DRAWER, drawer=1),
+        defaults={"name": "Quầy thu 1", "type": "asset", "currency": "VND"},
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence('billing_journalentry', 'id'), 1000)")
+    for key, at, memo, voucher_type, voucher_number, lines in SMALL_LEDGER:
+        ledger_post(
+            posting_key=key,
+            lines=[_posting(*line) for line in lines],
+            source_type="test",
+            memo=memo,
+            posted_at=at,
+            voucher_type=voucher_type,
+            voucher_number=voucher_number,
+        )
+
+
+def _golden_rows(regime: str) -> tuple[str, list[list[Any]]]:
+    golden = json.loads((GOLDEN / GOLDEN_FILE[regime]).read_text(encoding="utf-8"))
+    headers = misa_template(regime).headers
+    unknown = {key for row in golden["rows"] for key in row} - set(headers)
+    assert not unknown, f"golden cells under no header: {unknown}"
+    return golden["sheet"], [[row.get(h) for h in headers] for row in golden["rows"]]
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_misa_workbook_matches_the_hand_checked_golden_file(regime: str) -> None:
+    with override_settings(ACCOUNTING_REGIME=regime):
+        small_ledger()
+        start, end = export_window(*MARCH)
+        workbook = load_workbook(misa_export_xlsx(start=start, end=end, regime=regime))
+
+    sheet_title, expected = _golden_rows(regime)
+    assert workbook.sheetnames == [sheet_title]
+    rows = [list(row) for row in workbook[sheet_title].iter_rows(values_only=True)]
+    assert rows[0] == list(misa_template(regime).headers)
+    assert len(rows) - 1 == len(expected)
+    for number, (got, want) in enumerate(zip(rows[1:], expected, strict=True), start=2):
+        for header, got_cell, want_cell in zip(rows[0], got, want, strict=True):
+            assert (got_cell, type(got_cell)) == (want_cell, type(want_cell)), (
+                f"row {number}, {header}"
+            )
+
+
+def test_text_that_looks_like_a_formula_stays_text() -> None:
+    small_ledger()
+    start, end = export_window(*MARCH)
+    workbook = load_workbook(misa_export_xlsx(start=start, end=end, regime="tt99_2025"))
+    cells = [
+        c
+        for row in workbook.active.iter_rows()
+        for c in row
+        if c.value == "= kiểm kê: thiếu quỹ quầy 1"
+    ]
+    assert len(cells) == 2  # the voucher's description and the line's
+    assert {c.data_type for c in cells} == {"s"}
+
+
+def _streamed(code: str, debit: int = 0, credit: int = 0) -> StreamedLine:
+    return StreamedLine(code, "asset", "VND", debit, credit, "", "")
+
+
+def test_pairs_split_in_line_order_and_add_up_to_each_line() -> None:
+    lines = (
+        _streamed("A", debit=70),
+        _streamed("B", debit=30),
+        _streamed("X", credit=50),
+        _streamed("Y", credit=50),
+    )
+    pairs = [(d.account_code, c.account_code, amount) for d, c, amount in debit_credit_pairs(lines)]
+    assert pairs == [("A", "X", 50), ("A", "Y", 20), ("B", "Y", 30)]
+
+
+def test_an_empty_window_is_a_header_row() -> None:
+    reference_data_load()
+    start, end = export_window(date(2030, 1, 1), date(2030, 1, 31))
+    workbook = load_workbook(misa_export_xlsx(start=start, end=end, regime="tt99_2025"))
+    assert [list(r) for r in workbook.active.iter_rows(values_only=True)] == [
+        list(misa_template("tt99_2025").headers)
+    ]
+
+
+# --- The API ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("regime", "filename"),
+    [
+        ("tt99_2025", "ledger_2026-03-01_2026-03-31_misa-sme.xlsx"),
+        ("tt24_2024", "ledger_2026-03-01_2026-03-31_misa-mimosa.xlsx"),
+    ],
+)
+def test_finance_downloads_the_workbook_of_the_deployments_regime(
+    finance_client: APIClient, regime: str, filename: str
+) -> None:
+    with override_settings(ACCOUNTING_REGIME=regime):
+        small_ledger()
+        response: Any = finance_client.get(EXPORT_URL, {**MARCH_QUERY, "format": "misa"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert response["Content-Disposition"] == f'attachment; filename="{filename}"'
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    _, expected = _golden_rows(regime)
+    assert [list(r) for r in workbook.active.iter_rows(values_only=True)][1:] == expected
+
+
+def test_only_finance_exports_and_a_bad_format_or_window_is_a_400(
+    staff_client: Callable[..., APIClient], finance_client: APIClient
+) -> None:
+    for role in (Role.CASHIER, Role.SUPERVISOR):
+        refused = staff_client(role).get(EXPORT_URL, {**MARCH_QUERY, "format": "misa"})
+        assert_error(refused, 403, "permission_denied")
+    assert_error(
+        finance_client.get(EXPORT_URL, {**MARCH_QUERY, "format": "misa-sme"}),
+        400,
+        "parameter_invalid",
+        param="format",
+    )
+    backwards = {"from": "2026-03-31", "to": "2026-03-01", "format": "misa"}
+    assert_error(finance_client.get(EXPORT_URL, backwards), 400, "parameter_invalid", param="to")
+
+
+# --- Volume -----------------------------------------------------------------------------
+
+VOLUME_ENTRIES = 6_000  # openpyxl under tracemalloc is slow: a few thousand entries suffice
+
+
+@pytest.mark.slow
+def test_misa_workbook_of_many_entries_is_built_in_bounded_memory(
+    finance_client: APIClient, chart: dict[str, Account]
+) -> None:
+    bulk_post(VOLUME_ENTRIES, first=datetime(2026, 3, 2, 6, tzinfo=HANOI))
+
+    peak, download = traced_download(finance_client, EXPORT_URL, {**MARCH_QUERY, "format": "misa"})
+    with download:
+        workbook = load_workbook(download, read_only=True)
+        rows = sum(1 for _ in workbook.active.iter_rows(values_only=True))
+        workbook.close()
+
+    assert rows == 1 + VOLUME_ENTRIES  # the header, then one row per two-line entry
+    # The rows of 6,000 entries held at once would be several times this; a temporary file
+    # holds the workbook, memory one chunk of lines and one entry.
+    assert peak < 20 * MB, f"peak {peak / MB:.1f} MB"
