@@ -11,7 +11,8 @@ import os
 import psycopg
 from psycopg import sql
 
-BENCH_DB = "vienphi_bench"
+# BENCH_DB: another name, so that runs of several people on one server do not collide.
+BENCH_DB = os.environ.get("BENCH_DB", "vienphi_bench")
 SERVER_URL = "postgres://postgres@127.0.0.1:5432"
 DATABASE_URL = f"{SERVER_URL}/{BENCH_DB}"
 _MAINTENANCE_URL = f"{SERVER_URL}/postgres"

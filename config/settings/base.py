@@ -533,8 +533,14 @@ RECONCILIATION_BANK_ACCOUNTS = env.list("RECONCILIATION_BANK_ACCOUNTS", default=
 STRIPE_PAYOUT_DESCRIPTOR = env.str("STRIPE_PAYOUT_DESCRIPTOR", default="STRIPE")
 # Business days after its expected date before an item not on the statement is missing:
 # a payout after its arrival date, a deposit after the day it was carried to the bank, a
-# VietQR capture or a transfer refund after its day.
+# VietQR capture after its day.
 RECONCILIATION_SLA_BUSINESS_DAYS = env.int("RECONCILIATION_SLA_BUSINESS_DAYS", default=3)
+# The grace for money the hospital sends (a refund, a discharge leftover paid back by bank
+# transfer): business days after the day it was paid out before its debit line not on the
+# statement makes it missing.
+RECONCILIATION_TRANSFER_OUT_GRACE_BUSINESS_DAYS = env.int(
+    "RECONCILIATION_TRANSFER_OUT_GRACE_BUSINESS_DAYS", default=1
+)
 # Balance transactions asked of Stripe per page when a payout is settled (at most 100); each
 # page is stored with the position reached, so a run that dies resumes after it.
 STRIPE_SETTLEMENT_PAGE_SIZE = env.int("STRIPE_SETTLEMENT_PAGE_SIZE", default=100)

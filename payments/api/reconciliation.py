@@ -26,6 +26,7 @@ from payments.models import (
     ReconKind,
     ReconStatus,
     Refund,
+    RefundOwedPayout,
     StatementLine,
 )
 from payments.selectors.reconciliation import (
@@ -129,7 +130,10 @@ class ReconItemMatchApi(APIView):
     class InputSerializer(serializers.Serializer):
         statement_line = serializers.IntegerField(required=False)
         payment = serializers.CharField(required=False, help_text="pay_…")
-        refund = serializers.CharField(required=False, help_text="a refund's public id")
+        refund = serializers.CharField(
+            required=False,
+            help_text="a refund's public id, or a discharge leftover's paid back (rp_…)",
+        )
         deposit = serializers.CharField(required=False, help_text="cd_…")
         item = serializers.IntegerField(required=False, help_text="another item")
         note = serializers.CharField(max_length=300)
@@ -167,6 +171,8 @@ class ReconItemMatchApi(APIView):
                 "refund": ("refund", Refund),
                 "deposit": ("cash_deposit", CashDeposit),
             }
+            if target == "refund" and values[target].startswith(DISCHARGE_REFUND_PREFIX):
+                source["refund"] = ("refund_owed_payout", RefundOwedPayout)
             if target == "item":
                 other = ReconItem.objects.filter(pk=values[target]).first()
             else:
@@ -178,6 +184,10 @@ class ReconItemMatchApi(APIView):
             kwargs["other"] = _found(other, target)
         item = recon_item_match(item=item, by=_user(request), note=values["note"], **kwargs)
         return Response(ReconItemOutputSerializer(recon_item_get(pk=item.pk)).data)
+
+
+# The public ids of discharge leftovers paid back (``RefundOwedPayout``).
+DISCHARGE_REFUND_PREFIX = "rp_"
 
 
 def _found(value: Any, param: str) -> Any:

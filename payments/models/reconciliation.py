@@ -98,6 +98,7 @@ class ReconKind(models.TextChoices):
     STRIPE_PAYOUT = "stripe_payout", "Stripe payout"
     CASH_DEPOSIT = "cash_deposit", "Cash deposited from the safe"
     BANK_REFUND = "bank_refund", "Refund paid by bank transfer"
+    DISCHARGE_REFUND = "discharge_refund", "Advance left over at discharge paid back by transfer"
     FEED_SUSPENSE = "feed_suspense", "Bank-feed transfer held in suspense"
     BANK_LINE = "bank_line", "Bank line nothing explains"
     PROVIDER_ADJUSTMENT = "provider_adjustment", "Stripe dispute or adjustment"
@@ -142,7 +143,8 @@ class ReconItem(models.Model):
     amount = models.BigIntegerField()
     currency = CurrencyField()
     # What caused it: ("payment", "pay_…"), ("stripe_payout", "po_…"), ("cash_deposit",
-    # "cd_…"), ("refund", "rf_…"), ("statement_line", "<id>"), ("suspense", "<id>").
+    # "cd_…"), ("refund", "rf_…"), ("refund_owed_payout", "rp_…"), ("statement_line",
+    # "<id>"), ("suspense", "<id>").
     source_type = models.CharField(max_length=20)
     source_id = models.CharField(max_length=64)
     match_code = models.CharField(max_length=20, blank=True)

@@ -23,7 +23,7 @@ from payments.models import (
 from payments.models import ReconStatus as S
 from payments.providers.bank_feeds import BANK_TIMEZONE
 from payments.services import settlement_accounts as accounts
-from payments.services.matching import add_business_days
+from payments.services.matching import add_business_days, grace_business_days
 
 
 def recon_items(
@@ -56,9 +56,7 @@ def recon_item_get(*, pk: int) -> ReconItem:
 
 
 def recon_item_due_by(*, item: ReconItem) -> date:
-    from django.conf import settings
-
-    return add_business_days(item.expected_on, settings.RECONCILIATION_SLA_BUSINESS_DAYS)
+    return add_business_days(item.expected_on, grace_business_days(item.direction))
 
 
 def _day_end(day: date) -> datetime:

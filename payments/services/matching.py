@@ -5,8 +5,9 @@ advisory lock, and made of set-based statements — never a loop over lines:
 
 1. **enrol** what is expected and not yet an item: VietQR captures (their memo code and
    amount), settled Stripe payouts (amount, arrival date, the payout descriptor), refunds
-   paid by bank transfer (outgoing), and the bank-feed transfers held in suspense (already
-   on their feed's statement line); a cash deposit enrols itself when it is recorded;
+   and discharge leftovers paid by bank transfer (outgoing), and the bank-feed transfers
+   held in suspense (already on their feed's statement line); a cash deposit enrols
+   itself when it is recorded;
 2. **match by code**: a line whose memo carries an item's code, same direction, currency
    and amount → ``matched``; the code with another amount → ``amount_mismatch`` (the line
    is held by the item for finance);
@@ -20,7 +21,8 @@ advisory lock, and made of set-based statements — never a loop over lines:
    items; their money is booked to suspense (in: Dr bank / Cr suspense; out: the other way)
    in the same entry; a line in another currency is an item with nothing posted;
 6. **missing**: expected items whose SLA (``RECONCILIATION_SLA_BUSINESS_DAYS`` business
-   days after the expected date) has run out become ``missing``.
+   days after the expected date; ``RECONCILIATION_TRANSFER_OUT_GRACE_BUSINESS_DAYS`` for
+   money the hospital sent) has run out become ``missing``.
 
 Every status an item gets here is written to its audit trail in the same statement.
 The SQL is PostgreSQL's (the embedded SQLite default has no matcher).
@@ -42,6 +44,7 @@ from payments.models import (
     MatchRun,
     PaymentMethod,
     PaymentStatus,
+    PayoutMethod,
     RefundStatus,
     StatementSource,
 )
@@ -66,12 +69,23 @@ def add_business_days(day: date, days: int) -> date:
     return day
 
 
-def missing_cutoff(today: date) -> date:
-    """The latest expected date whose SLA has run out by ``today``."""
+def missing_cutoff(today: date, days: int | None = None) -> date:
+    """The latest expected date whose SLA (``days`` business days, by default
+    ``RECONCILIATION_SLA_BUSINESS_DAYS``) has run out by ``today``."""
+    if days is None:
+        days = settings.RECONCILIATION_SLA_BUSINESS_DAYS
     day = today - timedelta(days=1)
-    while add_business_days(day, settings.RECONCILIATION_SLA_BUSINESS_DAYS) >= today:
+    while add_business_days(day, days) >= today:
         day -= timedelta(days=1)
     return day
+
+
+def grace_business_days(direction: str) -> int:
+    """How long an item may wait for its line: the SLA for money coming in, the
+    transfer-out grace for money the hospital sent."""
+    if direction == Direction.OUT:
+        return int(settings.RECONCILIATION_TRANSFER_OUT_GRACE_BUSINESS_DAYS)
+    return int(settings.RECONCILIATION_SLA_BUSINESS_DAYS)
 
 
 def reconciliation_match(*, today: date | None = None) -> MatchRun:
@@ -93,7 +107,12 @@ def reconciliation_match(*, today: date | None = None) -> MatchRun:
                 break
         run.unexpected = _unexpected_lines(cursor, run.pk, today)
         _post_run(cursor, run)
-        run.missing = _missing(cursor, run.pk, missing_cutoff(today))
+        run.missing = _missing(
+            cursor,
+            run.pk,
+            missing_cutoff(today, grace_business_days(Direction.IN)),
+            missing_cutoff(today, grace_business_days(Direction.OUT)),
+        )
         run.save()
     logger.info(
         "match run %s: %s enrolled, %s matched, %s amount mismatches, %s unexpected, %s missing",
@@ -159,6 +178,14 @@ def _enrol(cursor: object, run_id: int) -> int:
             " FROM payments_refund r WHERE r.status = %s AND r.payout_method = 'bank_transfer'"
             " AND r.completed_at IS NOT NULL",
             [K.BANK_REFUND, C.BANK, S.EXPECTED, Direction.OUT, RefundStatus.SUCCEEDED],
+        ),
+        # Advances left over at discharge paid back by bank transfer (cashier/refunds-owed):
+        # like a refund, out of the bank account when paid; the debit line confirms them.
+        (
+            "SELECT %s, %s, %s, %s, o.amount, o.currency, 'refund_owed_payout', o.public_id,"  # noqa: S608 - constant SQL
+            f" '', (o.created_at {local})::date, '', NULL::bigint, '', '', now(), now()"
+            " FROM payments_refundowedpayout o WHERE o.method = %s",
+            [K.DISCHARGE_REFUND, C.BANK, S.EXPECTED, Direction.OUT, PayoutMethod.BANK_TRANSFER],
         ),
         # Bank-feed transfers held in suspense: on their feed's line already; what reached
         # the VietQR account waits in its clearing account until the match run moves it.
@@ -350,12 +377,22 @@ def _post_run(cursor: object, run: MatchRun) -> None:
     )
 
 
-def _missing(cursor: object, run_id: int, cutoff: date) -> int:
+def _missing(cursor: object, run_id: int, cutoff_in: date, cutoff_out: date) -> int:
     cursor.execute(  # type: ignore[attr-defined]
         "WITH changed AS (UPDATE payments_reconitem SET status = %s, updated_at = now()"  # noqa: S608 - constant SQL
-        " WHERE status = %s AND statement_line_id IS NULL AND expected_on <= %s"
+        " WHERE status = %s AND statement_line_id IS NULL"
+        " AND expected_on <= CASE WHEN direction = %s THEN %s::date ELSE %s::date END"
         " RETURNING id)"
         f" {AUDIT_INSERT} SELECT id, 'missing', %s, %s, %s, now() FROM changed",
-        [S.MISSING, S.EXPECTED, cutoff, S.EXPECTED, S.MISSING, f"match run {run_id}"],
+        [
+            S.MISSING,
+            S.EXPECTED,
+            Direction.OUT,
+            cutoff_out,
+            cutoff_in,
+            S.EXPECTED,
+            S.MISSING,
+            f"match run {run_id}",
+        ],
     )
     return int(cursor.rowcount)  # type: ignore[attr-defined]

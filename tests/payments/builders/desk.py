@@ -11,7 +11,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from billing.models import Encounter, Invoice
+from billing.models import Encounter, EncounterKind, Invoice
+from billing.services.deposits import encounter_discharge
 from config.identity.models import Role
 from config.identity.services import staff_create
 from payments.models import CashierSession, Payment, PaymentChannel, PaymentMethod, Terminal
@@ -19,6 +20,7 @@ from payments.services.cashier.cash import cash_payment_take
 from payments.services.cashier.sessions import session_open
 from payments.services.cashier.terminals import terminal_create
 from tests.assertions import balance
+from tests.billing.builders import charges_post, encounter_new, patient_with_coverage, price_item
 from tests.payments.builders.payments import PAYMENTS_URL, new_key, payment_request
 
 SESSIONS_URL = "/api/v1/cashier/sessions"
@@ -91,6 +93,18 @@ def cash_take(
             tendered=amount if tendered is None else tendered,
         )
     )
+
+
+def discharged_with_leftover(session: CashierSession, *, advance: int, charges: int) -> Encounter:
+    """An inpatient who paid ``advance`` in cash at ``session`` and was billed ``charges``,
+    then discharged: the leftover is owed back (refunds owed)."""
+    patient = patient_with_coverage(benefit_level=None)
+    encounter = encounter_new(patient=patient, kind=EncounterKind.INPATIENT)
+    cash_take(session, amount=advance, encounter=encounter)
+    charges_post(encounter, (price_item(price=charges), 1))
+    result = encounter_discharge(encounter=encounter, by="test")
+    assert result.refund_owed == advance - charges
+    return encounter
 
 
 def paid_in_cash(

@@ -7,14 +7,18 @@ from __future__ import annotations
 import pytest
 
 from billing.chart import BANK, REFUND_OWED
-from billing.models import EncounterKind
 from billing.selectors.invoices import refund_owed
-from billing.services.deposits import encounter_discharge
 from config.identity.models import Role
 from payments.models import RefundOwedPayout, RefundStatus
 from tests.assertions import assert_error, balance
-from tests.billing.builders import charges_post, encounter_new, patient_with_coverage, price_item
-from tests.payments.builders.desk import at_desk, cash_take, drawer, paid_in_cash, post, report
+from tests.payments.builders.desk import (
+    at_desk,
+    discharged_with_leftover,
+    drawer,
+    paid_in_cash,
+    post,
+    report,
+)
 from tests.payments.builders.desk import close as close_session
 from tests.payments.builders.payments import paid_by_transfer, payable_invoice
 from tests.payments.builders.refunds import pay_out, request_refund
@@ -91,18 +95,6 @@ def test_a_succeeded_refund_cannot_be_canceled(staff_client):
     assert_error(
         cashier.post(f"/api/v1/refunds/{refund['id']}/cancel"), 409, "refund_state_conflict"
     )
-
-
-def discharged_with_leftover(session, *, advance: int, charges: int):
-    """An inpatient who paid ``advance`` in cash at ``session`` and was billed ``charges``,
-    then discharged: the leftover is owed back (refunds owed)."""
-    patient = patient_with_coverage(benefit_level=None)
-    encounter = encounter_new(patient=patient, kind=EncounterKind.INPATIENT)
-    cash_take(session, amount=advance, encounter=encounter)
-    charges_post(encounter, (price_item(price=charges), 1))
-    result = encounter_discharge(encounter=encounter, by="test")
-    assert result.refund_owed == advance - charges
-    return encounter
 
 
 def test_the_discharge_leftover_is_paid_back_in_cash_from_the_drawer_once(staff_client):
