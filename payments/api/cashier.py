@@ -17,6 +17,8 @@ from billing.models import Encounter
 from config.api.permissions import IsCashier, IsSupervisor
 from config.api.schema import idempotency_key_header
 from config.errors import NotFound
+from config.identity.models import Role
+from config.identity.selectors import staff_roles
 from payments.api.refunds import RefundOutputSerializer
 from payments.models import (
     COUNTED_SESSION_STATUSES,
@@ -31,8 +33,11 @@ from payments.selectors.cashier_sessions import (
     session_open_of,
     sessions_awaiting_approval,
     sessions_handed_over_to,
+    sessions_open_except,
     terminal_get,
     transfer_get,
+    transfers_of_session,
+    transfers_to_confirm_by,
 )
 from payments.selectors.refunds import refunds_awaiting_approval
 from payments.services.cashier.close import (
@@ -41,6 +46,7 @@ from payments.services.cashier.close import (
     session_handover,
     session_handover_accept,
 )
+from payments.services.cashier.counts import count_normalize
 from payments.services.cashier.payouts import refund_owed_pay_out
 from payments.services.cashier.sessions import session_check_owner, session_open
 from payments.services.cashier.transfers import (
@@ -283,11 +289,25 @@ class SessionHandoverAcceptApi(APIView):
 
 
 class CashTransferOutputSerializer(serializers.Serializer):
+    """A side left empty (``null``) is the main safe."""
+
     id = serializers.CharField(source="public_id")
     from_session = serializers.CharField(
         source="from_session.public_id", allow_null=True, default=None
     )
+    from_terminal = serializers.CharField(
+        source="from_session.terminal.code", allow_null=True, default=None
+    )
+    from_cashier = serializers.CharField(
+        source="from_session.cashier.username", allow_null=True, default=None
+    )
     to_session = serializers.CharField(source="to_session.public_id", allow_null=True, default=None)
+    to_terminal = serializers.CharField(
+        source="to_session.terminal.code", allow_null=True, default=None
+    )
+    to_cashier = serializers.CharField(
+        source="to_session.cashier.username", allow_null=True, default=None
+    )
     amount = serializers.IntegerField()
     currency = serializers.CharField()
     note = serializers.CharField()
@@ -299,28 +319,85 @@ class CashTransferOutputSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField(allow_null=True)
 
 
+def amount_or_count(values: dict[str, Any], amount_field: str) -> int:
+    """The VND of a transfer's figure, sent either as a sum or as notes by denomination
+    (``count``, totalled here): exactly one of them."""
+    if (values.get(amount_field) is None) == (values.get("count") is None):
+        raise serializers.ValidationError(
+            {amount_field: f"Send exactly one of {amount_field} or count."}, code="required"
+        )
+    if values.get("count") is not None:
+        return count_normalize(count=values["count"])[1]
+    amount: int = values[amount_field]
+    return amount
+
+
+class OpenDrawerSerializer(serializers.Serializer):
+    session = serializers.CharField(source="public_id")
+    terminal = serializers.CharField(source="terminal.code")
+    cashier = serializers.CharField(source="cashier.username")
+
+
 class CashTransferCreateApi(APIView):
     permission_classes = [IsCashier]
 
     class InputSerializer(serializers.Serializer):
         from_session = serializers.CharField(required=False, help_text="empty: the main safe")
         to_session = serializers.CharField(required=False, help_text="empty: the main safe")
-        amount = serializers.IntegerField()
+        amount = serializers.IntegerField(required=False, help_text="VND (or send count)")
+        count = serializers.DictField(required=False, help_text=COUNT_HELP + " (or send amount)")
         note = serializers.CharField(max_length=300, required=False, default="")
 
     OutputSerializer = CashTransferOutputSerializer
+
+    class ListOutputSerializer(serializers.Serializer):
+        to_confirm = CashTransferOutputSerializer(
+            many=True,
+            help_text="pending transfers waiting for the caller's count: to their open drawer, "
+            "and for a supervisor those to the safe they neither sent nor gave",
+        )
+        session_transfers = CashTransferOutputSerializer(
+            many=True, help_text="every transfer out of or into the caller's active drawer"
+        )
+        open_drawers = OpenDrawerSerializer(
+            many=True, help_text="the other open drawers, where cash can be sent"
+        )
+
+    @extend_schema(tags=["cashier"], responses={200: ListOutputSerializer})
+    def get(self, request: Request) -> Response:
+        """The transfers the caller sees at the desk: those waiting for their count (oldest
+        first), those of their active drawer (newest first, any status), and the open
+        drawers cash can be sent to."""
+        user = staff(request)
+        session = session_active_of(cashier=user)
+        to_confirm = transfers_to_confirm_by(
+            user=user, is_supervisor=Role.SUPERVISOR in staff_roles(user)
+        )
+        mine = transfers_of_session(session=session) if session else []
+        return Response(
+            {
+                "to_confirm": CashTransferOutputSerializer(to_confirm, many=True).data,
+                "session_transfers": CashTransferOutputSerializer(mine, many=True).data,
+                "open_drawers": OpenDrawerSerializer(
+                    sessions_open_except(session=session), many=True
+                ).data,
+            }
+        )
 
     @money_post_schema(InputSerializer, CashTransferOutputSerializer, 201)
     @idempotent
     def post(self, request: Request) -> Response:
         """Send cash from an open drawer to another, or between a drawer and the main safe
-        (leave that side out). The transfer is `pending` (in transit, in neither drawer's
-        expected cash) until the receiver confirms the count at
-        `/cashier/transfers/{id}/confirm`. Errors: `insufficient_drawer_cash` (402),
-        `cashier_session_closed` (409), `invalid_transfer`, `not_your_session` (403)."""
+        (leave that side out): `amount` in VND, or `count` by denomination. The transfer is
+        `pending` (in transit, in neither drawer's expected cash) until the receiver
+        confirms the count at `/cashier/transfers/{id}/confirm`. Errors:
+        `insufficient_drawer_cash` (402), `cashier_session_closed` (409),
+        `invalid_transfer`, `not_your_session` (403), `unknown_denomination`,
+        `invalid_count`."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        amount = amount_or_count(values, "amount")
         transfer = cash_transfer_create(
             from_session=(
                 session_get(public_id=values["from_session"], param="from_session")
@@ -332,7 +409,7 @@ class CashTransferCreateApi(APIView):
                 if values.get("to_session")
                 else None
             ),
-            amount=values["amount"],
+            amount=amount,
             note=values["note"],
             by=staff(request),
         )
@@ -343,21 +420,25 @@ class CashTransferConfirmApi(APIView):
     permission_classes = [IsCashier]
 
     class InputSerializer(serializers.Serializer):
-        counted = serializers.IntegerField(min_value=0, help_text="VND counted in")
+        counted = serializers.IntegerField(
+            min_value=0, required=False, help_text="VND counted in (or send count)"
+        )
+        count = serializers.DictField(required=False, help_text=COUNT_HELP + " (or counted)")
 
     @money_post_schema(InputSerializer, CashTransferOutputSerializer, 200)
     @idempotent
     def post(self, request: Request, public_id: str) -> Response:
-        """The receiver counts a pending transfer in: the receiving drawer's cashier, or for
-        the safe a supervisor who neither sent nor gave it. The counted cash enters the
-        receiving side; a difference goes back to the giving side (its close shows it).
-        Errors: `not_transfer_receiver` (403), `cash_transfer_state_conflict` (409),
-        `cashier_session_closed` (409)."""
+        """The receiver counts a pending transfer in (`counted` in VND, or `count` by
+        denomination): the receiving drawer's cashier, or for the safe a supervisor who
+        neither sent nor gave it. The counted cash enters the receiving side; a difference
+        goes back to the giving side (its close shows it). Errors: `not_transfer_receiver`
+        (403), `cash_transfer_state_conflict` (409), `cashier_session_closed` (409),
+        `unknown_denomination`, `invalid_count`."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         transfer = cash_transfer_confirm(
             transfer=transfer_get(public_id=public_id),
-            counted=data.validated_data["counted"],
+            counted=amount_or_count(data.validated_data, "counted"),
             by=staff(request),
         )
         return Response(CashTransferOutputSerializer(transfer).data)

@@ -53,6 +53,7 @@ GET /api/v1/cashier/sessions/current                        401      ok         
 GET /api/v1/cashier/sessions/{public_id}                    401      ok         ok     403    ok     403   403 403     401     401     401
 GET /api/v1/cashier/sessions/{public_id}/report             401      ok         ok      ok    ok     403   403 403     401     401     401
 GET /api/v1/cashier/terminals/{code}/report                 401     403         ok      ok    ok     403   403 403     401     401     401
+GET /api/v1/cashier/transfers                               401      ok         ok     403    ok     403   403 403     401     401     401
 GET /api/v1/encounters/{id}/payments                        401      ok         ok     403    ok     403   403 403     401     401     401
 GET /api/v1/invoices                                        401      ok         ok      ok    ok     403   403 403     401     401     401
 GET /api/v1/invoices/{id}                                   401      ok         ok      ok    ok     403   403 403     401     401     401

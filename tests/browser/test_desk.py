@@ -37,6 +37,15 @@ def invoice_of(code: str, price: int) -> Invoice:
     return invoice_issue(encounter=encounter, issued_by="his")
 
 
+def desk_staff(terminals: list[str], *, cashiers: list[str], supervisors: list[str]) -> None:
+    """The desks (terminal codes) and the staff who sign in at them (password PASSWORD)."""
+    for n, code in enumerate(terminals, start=1):
+        terminal_create(code=code, name=f"Quầy thu ngân {n}")
+    for role, usernames in [(Role.CASHIER, cashiers), (Role.SUPERVISOR, supervisors)]:
+        for username in usernames:
+            staff_create(username=username, role=role, password=PASSWORD)
+
+
 def sign_in(page: Page, username: str) -> None:
     expect(page.locator("#view-signin")).to_be_visible()
     page.fill("#username", username)
@@ -65,13 +74,7 @@ def test_a_cashier_shift_from_the_opening_count_to_the_z_report(
     settings.REFUND_APPROVAL_THRESHOLD = 100_000
     settings.VIETQR_ACCOUNT = HOSPITAL_ACCOUNT
     settings.CASSO_CHECKSUM_KEY = CASSO_KEY
-    terminal_create(code="Q01", name="Quầy thu ngân 1")
-    for username, role in [
-        ("thu.ngan", Role.CASHIER),
-        ("thu.ngan.chieu", Role.CASHIER),
-        ("giam.sat", Role.SUPERVISOR),
-    ]:
-        staff_create(username=username, role=role, password=PASSWORD)
+    desk_staff(["Q01"], cashiers=["thu.ngan", "thu.ngan.chieu"], supervisors=["giam.sat"])
     first = invoice_of("BN-DESK1", 120_000)
     second = invoice_of("BN-DESK2", 300_000)
     stay = encounter_new(
@@ -137,7 +140,7 @@ def test_a_cashier_shift_from_the_opening_count_to_the_z_report(
     page.click("#approve-form button[value=approve]")
     expect(page.locator("button[data-payout]")).to_be_visible()
     page.click("button[data-payout]")
-    expect(page.locator("#message")).to_contain_text("succeeded")
+    expect(page.locator("#message")).to_contain_text("thành công")
     refund = Refund.objects.get(payment=advance)
     assert refund.status == RefundStatus.SUCCEEDED
     assert refund.decided_by is not None

@@ -42,6 +42,7 @@
       invoice_already_void: "Hóa đơn đã bị hủy.",
       invoice_has_payments: "Hóa đơn đã có thanh toán.",
       amount_exceeds_due: "Số tiền lớn hơn số còn phải trả.",
+      amount_exceeds_payable: "Số tiền lớn hơn số có thể thu lúc này: tối đa {payable} (đã trừ các thanh toán đang chờ xử lý).",
       invoice_not_payable: "Hóa đơn này không còn cần thanh toán.",
       invoice_has_payments_in_flight: "Hóa đơn đang có thanh toán chưa hoàn tất.",
       method_not_allowed_here: "Hình thức thanh toán này không dùng được ở đây.",
@@ -80,6 +81,13 @@
       not_handover_receiver: "Bạn không phải người nhận bàn giao.",
       insufficient_drawer_cash: "Ngăn kéo không đủ tiền mặt.",
       invalid_transfer: "Chuyển tiền không hợp lệ.",
+      not_transfer_receiver: "Bạn không phải người nhận khoản chuyển này (tiền về két do một giám sát khác người gửi kiểm đếm).",
+      cash_transfer_state_conflict: "Khoản chuyển tiền đã được xác nhận hoặc đã hủy.",
+      session_has_pending_transfers: "Ca còn khoản chuyển tiền chưa được kiểm đếm. Hãy chờ bên nhận xác nhận hoặc hủy khoản chuyển.",
+      tendered_too_large: "Số tiền khách đưa quá lớn so với số phải thu. Vui lòng đếm lại.",
+      refund_already_paid_out: "Khoản hoàn tiền này đã được chi trả.",
+      payment_cancel_not_allowed: "Không được hủy thanh toán này.",
+      service_unavailable: "Hệ thống tạm thời không phục vụ được. Vui lòng thử lại sau.",
       nothing_owed: "Không còn tiền phải trả lại người bệnh.",
       amount_exceeds_refund_owed: "Số tiền lớn hơn số phải trả lại.",
       receipt_not_issued_yet: "Biên lai đang được lập.",
@@ -120,6 +128,7 @@
       invoice_already_void: "This invoice is void.",
       invoice_has_payments: "This invoice has payments.",
       amount_exceeds_due: "The amount is more than what is due.",
+      amount_exceeds_payable: "The amount is more than can be paid now: at most {payable} (less payments still in progress).",
       invoice_not_payable: "This invoice no longer needs paying.",
       invoice_has_payments_in_flight: "A payment of this invoice is still in progress.",
       method_not_allowed_here: "This way of paying is not available here.",
@@ -158,6 +167,13 @@
       not_handover_receiver: "You are not the receiver of this handover.",
       insufficient_drawer_cash: "The drawer does not hold enough cash.",
       invalid_transfer: "The transfer is not valid.",
+      not_transfer_receiver: "You are not the receiver of this transfer (cash for the safe is counted in by a supervisor other than the sender).",
+      cash_transfer_state_conflict: "This transfer was already counted in or canceled.",
+      session_has_pending_transfers: "A transfer of this session is not counted in yet: wait for the receiver, or cancel it.",
+      tendered_too_large: "The cash handed over is far more than the amount. Please count it again.",
+      refund_already_paid_out: "This refund is already paid out.",
+      payment_cancel_not_allowed: "This payment cannot be canceled here.",
+      service_unavailable: "The service is unavailable for a moment. Please try again later.",
       nothing_owed: "Nothing is owed back to this patient.",
       amount_exceeds_refund_owed: "The amount is more than what is owed back.",
       receipt_not_issued_yet: "The receipt is being issued.",
@@ -180,9 +196,15 @@
 
   /* The plain sentence for an API error (an ApiError or anything thrown). */
   function errorText(error) {
-    const code = (error && error.code) || "unknown";
+    let code = (error && error.code) || "unknown";
     const table = ERRORS[language];
+    const detail = (error && error.detail) || {};
     const params = { code, seconds: (error && error.retryAfter) || 60 };
+    // What is payable now, as the API answered it, when less than the invoice's due.
+    if (code === "amount_exceeds_due" && typeof detail.payable === "number") {
+      code = "amount_exceeds_payable";
+      params.payable = money(detail.payable);
+    }
     if (table[code]) return fill(table[code], params);
     return fill(table.unknown, params);
   }

@@ -2,8 +2,11 @@
  * tab's memory only), opens a session with the opening count, finds a patient, takes
  * cash (the change comes from the API), card at the desk reader, VietQR, several tenders
  * for one invoice, advances; refunds (a supervisor approves on this screen with their
- * own sign-in, used once and revoked), payouts, leftovers; handover, blind close and the
- * Z-report. Every figure and decision comes from the API's answers. */
+ * own sign-in, used once and revoked, or from their own queue), payouts, leftovers;
+ * two-sided cash transfers (to another drawer or the safe, counted in by the receiver),
+ * handover, blind close and the Z-report. Every figure and decision comes from the API's
+ * answers; what waits for the signed-in person (transfers to count in, approvals) is read
+ * again every few seconds. */
 (function () {
   "use strict";
 
@@ -46,6 +49,31 @@
       "report.gross": "Tổng thu", "report.refunds": "Hoàn tiền", "report.net": "Thực thu", "report.opening": "Tiền đầu ca",
       "report.status": "Trạng thái", "report.agrees": "Khớp sổ cái",
       "method.cash": "Tiền mặt", "method.card_present": "Thẻ", "method.vietqr": "VietQR", "method.card": "Thẻ",
+      "transfer.title": "Chuyển tiền (sang quầy khác, về két)", "transfer.to": "Chuyển đến", "transfer.note": "Ghi chú",
+      "transfer.submit": "Gửi tiền", "transfer.list": "Chuyển tiền của ca", "transfer.safe": "Két chính",
+      "transfer.drawer": "Quầy {terminal} ({cashier})", "transfer.line": "{amount}: {from} → {to} · {status}",
+      "transfer.counted": "đếm được {counted}", "transfer.cancel": "Hủy chuyển",
+      "transfer.sent": "Đã gửi {amount} đến {to}. Chờ bên nhận kiểm đếm.",
+      "transfer.confirmed": "Đã nhận {counted} (bên gửi ghi {amount}).", "transfer.canceled": "Đã hủy chuyển {amount}: tiền về lại ngăn kéo.",
+      "inbox.title": "Việc chờ bạn", "inbox.empty": "Không có việc nào đang chờ.",
+      "incoming.title": "Tiền chuyển đến, chờ bạn kiểm đếm", "incoming.line": "{amount} từ {from} đến {to}",
+      "incoming.confirm": "Xác nhận số đếm",
+      "approvals.reject": "Từ chối", "approvals.done": "Đã duyệt: {what}", "approvals.rejected": "Đã từ chối: {what}",
+      "payback.title": "Trả lại tiền thừa (đợt #{id})", "payback.amount": "Số tiền trả lại", "payback.method": "Cách trả",
+      "payback.cash": "Tiền mặt tại quầy", "payback.bank_transfer": "Chuyển khoản ngân hàng",
+      "payback.reference": "Mã giao dịch ngân hàng", "payback.done": "Đã trả lại {amount} ({method}).",
+      "tender.card_wait": "Mời người bệnh cắm hoặc chạm thẻ vào máy đọc thẻ…", "tender.cancel": "Hủy thanh toán (Esc)",
+      "tender.canceled": "Đã hủy thanh toán.",
+      "decline.card_declined": "Thẻ bị từ chối. Mời người bệnh dùng thẻ khác hoặc cách trả khác.",
+      "decline.insufficient_funds": "Thẻ bị từ chối: tài khoản không đủ tiền. Mời người bệnh dùng thẻ khác hoặc cách trả khác.",
+      "decline.expired_card": "Thẻ đã hết hạn. Mời người bệnh dùng thẻ khác.",
+      "decline.incorrect_pin": "Mã PIN chưa đúng. Mời người bệnh thử lại.",
+      "decline.other": "Không thanh toán được bằng thẻ này ({code}). Mời người bệnh dùng cách trả khác.",
+      "status.pending": "đang chờ", "status.processing": "đang xử lý", "status.succeeded": "thành công", "status.failed": "thất bại",
+      "status.canceled": "đã hủy", "status.expired": "hết hạn", "status.confirmed": "đã nhận", "status.requested": "chờ giám sát duyệt",
+      "status.approved": "đã duyệt", "status.rejected": "bị từ chối", "status.pending_payout": "chờ chi trả",
+      "status.partially_refunded": "đã hoàn một phần", "status.refunded": "đã hoàn", "status.open": "đang mở", "status.closed": "đã đóng",
+      "status.pending_approval": "chờ giám sát duyệt", "status.handover_pending": "chờ bàn giao",
     },
     en: {
       "desk.title": "Cashier desk", "desk.lang": "Tiếng Việt", "desk.signout": "Sign out",
@@ -79,10 +107,43 @@
       "report.gross": "Gross takings", "report.refunds": "Refunds", "report.net": "Net takings", "report.opening": "Opening float",
       "report.status": "Status", "report.agrees": "Agrees with the ledger",
       "method.cash": "Cash", "method.card_present": "Card", "method.vietqr": "VietQR", "method.card": "Card",
+      "transfer.title": "Transfer cash (to another desk, to the safe)", "transfer.to": "Send to", "transfer.note": "Note",
+      "transfer.submit": "Send the cash", "transfer.list": "This session's transfers", "transfer.safe": "Main safe",
+      "transfer.drawer": "Desk {terminal} ({cashier})", "transfer.line": "{amount}: {from} → {to} · {status}",
+      "transfer.counted": "counted {counted}", "transfer.cancel": "Cancel the transfer",
+      "transfer.sent": "Sent {amount} to {to}. Waiting for the receiver's count.",
+      "transfer.confirmed": "Counted in {counted} (sent as {amount}).", "transfer.canceled": "Transfer of {amount} canceled: the cash is back in the drawer.",
+      "inbox.title": "Waiting for you", "inbox.empty": "Nothing is waiting.",
+      "incoming.title": "Cash sent to you, waiting for your count", "incoming.line": "{amount} from {from} to {to}",
+      "incoming.confirm": "Confirm the count",
+      "approvals.reject": "Reject", "approvals.done": "Approved: {what}", "approvals.rejected": "Rejected: {what}",
+      "payback.title": "Pay back the leftover (#{id})", "payback.amount": "Amount to pay back", "payback.method": "Paid by",
+      "payback.cash": "Cash at the desk", "payback.bank_transfer": "Bank transfer",
+      "payback.reference": "Bank transaction reference", "payback.done": "Paid back {amount} ({method}).",
+      "tender.card_wait": "Ask the patient to insert or tap their card on the reader…", "tender.cancel": "Cancel the payment (Esc)",
+      "tender.canceled": "Payment canceled.",
+      "decline.card_declined": "The card was declined. Ask for another card or another way to pay.",
+      "decline.insufficient_funds": "The card was declined: not enough money on the account. Ask for another card or another way to pay.",
+      "decline.expired_card": "The card has expired. Ask for another card.",
+      "decline.incorrect_pin": "Wrong PIN. Ask the patient to try again.",
+      "decline.other": "This card could not be used ({code}). Ask for another way to pay.",
+      "status.pending": "pending", "status.processing": "processing", "status.succeeded": "succeeded", "status.failed": "failed",
+      "status.canceled": "canceled", "status.expired": "expired", "status.confirmed": "counted in", "status.requested": "waiting for a supervisor",
+      "status.approved": "approved", "status.rejected": "rejected", "status.pending_payout": "to be paid out",
+      "status.partially_refunded": "partly refunded", "status.refunded": "refunded", "status.open": "open", "status.closed": "closed",
+      "status.pending_approval": "waiting for a supervisor", "status.handover_pending": "being handed over",
     },
   });
 
-  const state = { me: null, session: null, denominations: [], patient: null, target: null, poll: null, urls: [] };
+  const state = {
+    me: null, session: null, denominations: [], patient: null, target: null, urls: [],
+    // Bumped at every sign-in and sign-out: an answer to an earlier person's request is dropped.
+    generation: 0,
+    // Bumped at every patient look-up: only the latest look-up's answer is shown.
+    lookup: 0,
+    inboxTimer: null, inboxBusy: false, pendingPayment: null,
+  };
+  const INBOX_SECONDS = 4;
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -95,6 +156,10 @@
     return node;
   }
   const money = (n) => T.money(n);
+  const statusText = (status) => {
+    const text = T.t("status." + status);
+    return text === "status." + status ? status : text;
+  };
 
   function say(text, isError) {
     const m = $("message");
@@ -108,20 +173,46 @@
   function view(name) {
     for (const id of ["view-signin", "view-open", "view-desk", "view-report"]) $(id).hidden = id !== "view-" + name;
     $("signout").hidden = name === "signin";
+    $("inbox").hidden = !(name === "open" || name === "desk");
   }
 
-  /* A POST of one intent: made once, reused by every retry of the same intent. */
+  /* A POST of one intent. Its key is made when the intent is first sent and reused while
+   * no definite answer came back: the same intent sent again (a second press of F2 while the
+   * first is on its way, a new try after the network failed) is the same request to the
+   * server, which answers it once. */
+  const intents = new Map();
   async function once(path, body) {
-    return api.send(path, body, V.newKey("desk"));
+    const intent = path + " " + JSON.stringify(body);
+    if (!intents.has(intent)) intents.set(intent, V.newKey("desk"));
+    try {
+      const answer = await api.send(path, body, intents.get(intent));
+      intents.delete(intent);
+      return answer;
+    } catch (error) {
+      const undecided = !(error instanceof V.ApiError) || error.status === 0 || error.status >= 500;
+      if (!undecided) intents.delete(intent);
+      throw error;
+    }
+  }
+
+  /* Runs an action with its button disabled, so a second press waits for the first. */
+  async function pressed(button, action) {
+    if (button.disabled) return;
+    button.disabled = true;
+    try {
+      await action();
+    } finally {
+      button.disabled = false;
+    }
   }
 
   /* ---------------------------------------------------------- counts by note */
 
-  function countFields(fieldsetId) {
-    const fs = $(fieldsetId);
+  function countFields(fieldset) {
+    const fs = typeof fieldset === "string" ? $(fieldset) : fieldset;
     fs.querySelectorAll(".note").forEach((n) => n.remove());
     for (const value of state.denominations) {
-      const id = fieldsetId + "-" + value;
+      const id = fs.id + "-" + value;
       const wrap = el("div", { class: "note" });
       wrap.append(
         el("label", { htmlFor: id }, T.money(value)),
@@ -145,18 +236,23 @@
     event.preventDefault();
     try {
       const answer = await api.post("/auth/token", { username: $("username").value, password: $("password").value });
+      state.generation += 1;
       token = answer.token;
       state.me = { username: $("username").value, roles: answer.roles };
       $("password").value = "";
       $("who").textContent = state.me.username + " (" + answer.roles.join(", ") + ")";
       say("");
       await refreshSession();
+      startInbox();
     } catch (error) {
       fail(error);
     }
   }
 
   async function signOut() {
+    stopInbox();
+    state.generation += 1;
+    state.lookup += 1;
     if (token) await api.post("/auth/token/revoke", undefined).catch(() => undefined);
     token = null;
     state.me = null;
@@ -168,6 +264,7 @@
     $("who").textContent = "";
     $("patient").hidden = true;
     $("tender").hidden = true;
+    for (const id of ["incoming-list", "approval-list", "transfer-list"]) $(id).replaceChildren();
     $("username").value = "";
     view("signin");
     $("username").focus();
@@ -177,19 +274,23 @@
     const current = await api.get("/cashier/sessions/current");
     state.denominations = current.denominations;
     state.session = current.session;
-    for (const fs of ["open-count", "handover-count", "close-count"]) countFields(fs);
+    for (const fs of ["open-count", "handover-count", "close-count", "transfer-count"]) countFields(fs);
     renderHandovers(current.handovers_to_me);
     if (state.session && state.session.status === "open") {
-      $("session-line").textContent = T.t("session.line", {
-        terminal: state.session.terminal, opened: T.dateTime(state.session.opened_at), float: money(state.session.opening_float),
-      });
+      renderSessionLine();
       view("desk");
       $("find-value").focus();
     } else {
       view("open");
       $("terminal").focus();
     }
-    await refreshApprovals();
+    await refreshInbox();
+  }
+
+  function renderSessionLine() {
+    $("session-line").textContent = T.t("session.line", {
+      terminal: state.session.terminal, opened: T.dateTime(state.session.opened_at), float: money(state.session.opening_float),
+    });
   }
 
   function renderHandovers(list) {
@@ -228,14 +329,27 @@
 
   /* ----------------------------------------------------------- patient */
 
+  /* A look-up's answer, or null when a later look-up (or a sign-out) was made meanwhile:
+   * an answer overtaken on the way never replaces the patient on the screen. */
+  async function lookUp(identifier) {
+    const ticket = (state.lookup += 1);
+    const found = await api.post("/patients/lookup", { [identifier.kind]: identifier.value });
+    if (ticket !== state.lookup) return null;
+    found.identifier = identifier;
+    return found;
+  }
+
   async function find(event) {
     if (event) event.preventDefault();
     const kind = $("find-kind").value;
     const value = $("find-value").value.trim();
     if (!value) return;
+    // Another patient: nothing of the previous one stays selected to be paid.
+    clearTarget();
     try {
-      state.patient = await api.post("/patients/lookup", { [kind]: value });
-      state.patient.identifier = { kind, value };
+      const found = await lookUp({ kind, value });
+      if (!found) return;
+      state.patient = found;
       renderPatient();
       say("");
     } catch (error) {
@@ -245,11 +359,21 @@
 
   async function refreshPatient() {
     if (!state.patient) return;
-    const { kind, value } = state.patient.identifier;
-    const fresh = await api.post("/patients/lookup", { [kind]: value });
-    fresh.identifier = state.patient.identifier;
+    const fresh = await lookUp(state.patient.identifier);
+    if (!fresh) return;
     state.patient = fresh;
     renderPatient();
+  }
+
+  function clearTarget() {
+    state.target = null;
+    $("tender").hidden = true;
+    $("tender-target").textContent = "";
+    $("tender-due").textContent = "";
+    $("tender-amount").value = "";
+    $("tender-given").value = "";
+    $("change").textContent = "";
+    $("payment-list").replaceChildren();
   }
 
   function renderPatient() {
@@ -278,11 +402,7 @@
         adv.addEventListener("click", () => selectTarget({ encounter: enc }));
         li.append(adv);
       }
-      if (enc.refund_owed > 0) {
-        const back = el("button", { type: "button", "data-payback": String(enc.id) }, T.t("encounter.payback"));
-        back.addEventListener("click", () => payBack(enc));
-        li.append(back);
-      }
+      if (enc.refund_owed > 0) li.append(paybackForm(enc));
       encounters.append(li);
     }
     if (state.target) {
@@ -293,14 +413,43 @@
     }
   }
 
-  async function payBack(enc) {
-    try {
-      await once("/cashier/refunds-owed", { encounter_id: enc.id, paid_by: "cash" });
-      await refreshPatient();
-      say(T.t("tender.paid", { amount: money(enc.refund_owed) }));
-    } catch (error) {
-      fail(error);
-    }
+  /* The advance left over at discharge, paid back as the API allows: all or part of it, in
+   * cash from the drawer or recorded as a bank transfer with its reference. */
+  function paybackForm(enc) {
+    const id = "payback-" + enc.id;
+    const form = el("form", { class: "payback", id });
+    const fs = el("fieldset", {});
+    fs.append(
+      el("legend", {}, T.t("payback.title", { id: enc.id })),
+      el("label", { htmlFor: id + "-amount" }, T.t("payback.amount")),
+      el("input", { id: id + "-amount", inputMode: "numeric", value: String(enc.refund_owed), size: 10 }),
+      el("label", { htmlFor: id + "-method" }, T.t("payback.method")),
+    );
+    const method = el("select", { id: id + "-method" });
+    for (const m of ["cash", "bank_transfer"]) method.append(el("option", { value: m }, T.t("payback." + m)));
+    const refLabel = el("label", { htmlFor: id + "-reference", hidden: true }, T.t("payback.reference"));
+    const reference = el("input", { id: id + "-reference", hidden: true, autocomplete: "off", maxLength: 100 });
+    method.addEventListener("change", () => {
+      refLabel.hidden = reference.hidden = method.value !== "bank_transfer";
+    });
+    const submit = el("button", { type: "submit", "data-payback": String(enc.id) }, T.t("encounter.payback"));
+    fs.append(method, refLabel, reference, submit);
+    form.append(fs);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      pressed(submit, async () => {
+        const body = { encounter_id: enc.id, amount: amountOf(id + "-amount"), paid_by: method.value };
+        if (method.value === "bank_transfer") body.bank_reference = reference.value.trim();
+        try {
+          const paid = await once("/cashier/refunds-owed", body);
+          say(T.t("payback.done", { amount: money(paid.amount), method: T.t("payback." + paid.method) }));
+          await refreshPatient();
+        } catch (error) {
+          fail(error);
+        }
+      });
+    });
+    return form;
   }
 
   /* ------------------------------------------------------------- tender */
@@ -332,9 +481,11 @@
     if (!t) return;
     const path = t.invoice ? "/invoices/" + t.invoice.id + "/payments" : "/encounters/" + t.encounter.id + "/payments";
     const payments = await api.get(path);
+    if (state.target !== t) return; // another target was chosen meanwhile: its own list is coming
+    list.replaceChildren();
     for (const p of payments) {
       const li = el("li");
-      li.append(el("span", {}, T.t("payment.line", { method: T.t("method." + p.method), amount: money(p.amount), status: p.status })));
+      li.append(el("span", {}, T.t("payment.line", { method: T.t("method." + p.method), amount: money(p.amount), status: statusText(p.status) })));
       if (p.status === "succeeded" || p.status === "partially_refunded") {
         const form = el("form", { class: "inline refund" });
         const id = "refund-" + p.id;
@@ -360,7 +511,8 @@
 
   async function tender(method) {
     const t = state.target;
-    if (!t) return;
+    // One payment at a time: a card or QR payment still waiting is finished or canceled first.
+    if (!t || state.pendingPayment) return;
     const body = { amount: amountOf("tender-amount"), method };
     if (t.invoice) body.invoice_id = t.invoice.id;
     else body.encounter_id = t.encounter.id;
@@ -377,9 +529,26 @@
     }
   }
 
+  function declineText(code) {
+    const key = "decline." + (code || "card_declined");
+    const text = T.t(key);
+    return text === key ? T.t("decline.other", { code }) : text;
+  }
+
+  async function cancelPending() {
+    const payment = state.pendingPayment;
+    if (!payment) return;
+    try {
+      await once("/payments/" + payment.id + "/cancel", undefined);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
   async function follow(payment) {
+    state.pendingPayment = payment;
     $("pending").hidden = false;
-    $("pending-status").textContent = T.t("tender.waiting");
+    $("pending-status").textContent = T.t(payment.method === "card_present" ? "tender.card_wait" : "tender.waiting");
     const action = payment.next_action || {};
     if (action.image_png_url) {
       try {
@@ -392,13 +561,19 @@
       }
     } else $("pending-qr").hidden = true;
     let current = payment;
-    while (current.status === "pending" || current.status === "processing") {
-      await V.sleep(1500);
-      current = await api.get("/payments/" + payment.id);
+    try {
+      while (current.status === "pending" || current.status === "processing") {
+        await V.sleep(1500);
+        current = await api.get("/payments/" + payment.id);
+      }
+    } finally {
+      state.pendingPayment = null;
+      $("pending").hidden = true;
+      $("pending-qr").removeAttribute("src");
     }
-    $("pending").hidden = true;
-    $("pending-qr").removeAttribute("src");
     if (current.status === "succeeded") say(T.t("tender.paid", { amount: money(current.amount) }));
+    else if (current.status === "canceled") say(T.t("tender.canceled"));
+    else if (current.method === "card_present") say(declineText(current.failure_code), true);
     else fail({ code: current.failure_code || "payment_state_conflict" });
     await refreshPatient();
   }
@@ -415,12 +590,12 @@
   }
 
   async function afterRefund(refund) {
-    say(T.t("refund.line", { amount: money(refund.amount), status: refund.status }));
+    say(T.t("refund.line", { amount: money(refund.amount), status: statusText(refund.status) }));
     if (refund.status === "requested") {
       const decided = await supervisorDecides(refund);
       if (!decided) return;
       refund = decided;
-      say(T.t("refund.line", { amount: money(refund.amount), status: refund.status }));
+      say(T.t("refund.line", { amount: money(refund.amount), status: statusText(refund.status) }));
     }
     if (refund.status === "pending_payout") {
       const button = el("button", { type: "button", class: "primary", "data-payout": refund.id }, T.t("refund.payout"));
@@ -428,7 +603,7 @@
         try {
           const paid = await once("/refunds/" + refund.id + "/payout", { paid_by: "cash" });
           button.remove();
-          say(T.t("refund.line", { amount: money(paid.amount), status: paid.status }));
+          say(T.t("refund.line", { amount: money(paid.amount), status: statusText(paid.status) }));
           await refreshPatient();
         } catch (error) {
           fail(error);
@@ -477,41 +652,185 @@
     });
   }
 
-  async function refreshApprovals() {
-    const isSupervisor = state.me && state.me.roles.includes("supervisor");
-    $("approvals").hidden = !isSupervisor;
-    if (!isSupervisor) return;
-    const queue = await api.get("/cashier/approvals");
-    const list = $("approval-list");
-    list.replaceChildren();
-    for (const s of queue.sessions) {
-      const li = el("li", {}, T.t("approvals.session", { id: s.id, cashier: s.cashier, variance: money(s.variance) }) + " ");
-      const b = el("button", { type: "button" }, T.t("approvals.approve"));
-      b.addEventListener("click", async () => {
+  /* ------------------------------------------- what waits for the signed-in person */
+
+  /* Shows ``items`` in ``list`` by key: rows already shown stay as they are (a count being
+   * typed into them is kept), new ones are added, gone ones removed. */
+  function keyedRows(list, items, keyOf, render) {
+    const wanted = new Map(items.map((item) => [keyOf(item), item]));
+    for (const row of Array.from(list.children)) if (!wanted.has(row.dataset.key)) row.remove();
+    const shown = new Set(Array.from(list.children, (row) => row.dataset.key));
+    for (const [key, item] of wanted) {
+      if (shown.has(key)) continue;
+      const row = render(item);
+      row.dataset.key = key;
+      list.append(row);
+    }
+  }
+
+  function startInbox() {
+    stopInbox();
+    state.inboxTimer = window.setInterval(refreshInbox, INBOX_SECONDS * 1000);
+  }
+  function stopInbox() {
+    if (state.inboxTimer) window.clearInterval(state.inboxTimer);
+    state.inboxTimer = null;
+  }
+
+  async function refreshInbox() {
+    if (!token || state.inboxBusy) return;
+    const generation = state.generation;
+    state.inboxBusy = true;
+    try {
+      const transfers = await api.get("/cashier/transfers");
+      const isSupervisor = state.me && state.me.roles.includes("supervisor");
+      const queue = isSupervisor ? await api.get("/cashier/approvals") : null;
+      if (generation !== state.generation) return; // signed out meanwhile
+      renderTransfers(transfers);
+      renderApprovals(queue);
+      $("inbox-empty").hidden = !($("incoming").hidden && $("approvals").hidden);
+    } catch (error) {
+      if (generation === state.generation) fail(error);
+    } finally {
+      state.inboxBusy = false;
+    }
+  }
+
+  function sideOf(transfer, side) {
+    if (!transfer[side + "_session"]) return T.t("transfer.safe");
+    return T.t("transfer.drawer", { terminal: transfer[side + "_terminal"], cashier: transfer[side + "_cashier"] });
+  }
+
+  function renderTransfers(data) {
+    const lang = T.language();
+    $("incoming").hidden = data.to_confirm.length === 0;
+    keyedRows($("incoming-list"), data.to_confirm, (t) => t.id + ":" + lang, incomingRow);
+    // Where cash can go: the safe and the other open drawers, as the API lists them.
+    const select = $("transfer-to");
+    const options = [["", T.t("transfer.safe")]].concat(
+      data.open_drawers.map((d) => [d.session, T.t("transfer.drawer", { terminal: d.terminal, cashier: d.cashier })]),
+    );
+    const signature = JSON.stringify(options);
+    if (select.dataset.signature !== signature) {
+      const chosen = select.value;
+      select.replaceChildren(...options.map(([value, label]) => el("option", { value }, label)));
+      if (options.some(([value]) => value === chosen)) select.value = chosen;
+      select.dataset.signature = signature;
+    }
+    keyedRows($("transfer-list"), data.session_transfers, (t) => t.id + ":" + t.status + ":" + lang, sessionTransferRow);
+  }
+
+  function incomingRow(transfer) {
+    const li = el("li", { "data-incoming": transfer.id });
+    const form = el("form", { class: "form" });
+    const fs = el("fieldset", { class: "count", id: "confirm-" + transfer.id });
+    fs.append(el("legend", {}, T.t("count.legend")));
+    countFields(fs);
+    const submit = el("button", { type: "submit", class: "primary" }, T.t("incoming.confirm"));
+    form.append(
+      el("p", {}, T.t("incoming.line", { amount: money(transfer.amount), from: sideOf(transfer, "from"), to: sideOf(transfer, "to") })),
+      fs,
+      submit,
+    );
+    if (transfer.note) form.insertBefore(el("p", { class: "muted" }, transfer.note), fs);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      pressed(submit, async () => {
         try {
-          await api.post("/cashier/sessions/" + s.id + "/approve-close", undefined);
-          await refreshApprovals();
+          const done = await once("/cashier/transfers/" + transfer.id + "/confirm", { count: countOf(fs.id) });
+          say(T.t("transfer.confirmed", { counted: money(done.counted_amount), amount: money(done.amount) }));
+          await refreshInbox();
         } catch (error) {
           fail(error);
         }
       });
-      li.append(b);
-      list.append(li);
+    });
+    li.append(form);
+    return li;
+  }
+
+  function sessionTransferRow(transfer) {
+    let line = T.t("transfer.line", {
+      amount: money(transfer.amount), from: sideOf(transfer, "from"), to: sideOf(transfer, "to"), status: statusText(transfer.status),
+    });
+    if (transfer.counted_amount !== null) line += " · " + T.t("transfer.counted", { counted: money(transfer.counted_amount) });
+    const li = el("li", { "data-transfer": transfer.id, "data-status": transfer.status });
+    li.append(el("span", {}, line));
+    if (transfer.status === "pending" && state.session && transfer.from_session === state.session.id) {
+      const cancel = el("button", { type: "button", "data-cancel-transfer": transfer.id }, T.t("transfer.cancel"));
+      cancel.addEventListener("click", () =>
+        pressed(cancel, async () => {
+          try {
+            const done = await once("/cashier/transfers/" + transfer.id + "/cancel", undefined);
+            say(T.t("transfer.canceled", { amount: money(done.amount) }));
+            await refreshInbox();
+          } catch (error) {
+            fail(error);
+          }
+        }),
+      );
+      li.append(cancel);
     }
-    for (const r of queue.refunds) {
-      const li = el("li", {}, T.t("approvals.refund", { amount: money(r.amount), payment: r.payment_id, by: r.requested_by }) + " ");
-      const b = el("button", { type: "button" }, T.t("approvals.approve"));
-      b.addEventListener("click", async () => {
-        try {
-          await api.post("/refunds/" + r.id + "/approve", undefined);
-          await refreshApprovals();
-        } catch (error) {
-          fail(error);
-        }
-      });
-      li.append(b);
-      list.append(li);
+    return li;
+  }
+
+  async function sendTransfer(event) {
+    event.preventDefault();
+    const submit = $("transfer-form").querySelector("button[type=submit]");
+    await pressed(submit, async () => {
+      const body = { from_session: state.session.id, count: countOf("transfer-count") };
+      if ($("transfer-to").value) body.to_session = $("transfer-to").value;
+      if ($("transfer-note").value.trim()) body.note = $("transfer-note").value.trim();
+      try {
+        const sent = await once("/cashier/transfers", body);
+        say(T.t("transfer.sent", { amount: money(sent.amount), to: sideOf(sent, "to") }));
+        countFields("transfer-count");
+        $("transfer-note").value = "";
+        await refreshInbox();
+      } catch (error) {
+        fail(error);
+      }
+    });
+  }
+
+  function renderApprovals(queue) {
+    $("approvals").hidden = !queue || (queue.sessions.length === 0 && queue.refunds.length === 0);
+    if (!queue) return;
+    const lang = T.language();
+    const rows = queue.sessions
+      .map((s) => ({ kind: "session", item: s }))
+      .concat(queue.refunds.map((r) => ({ kind: "refund", item: r })));
+    keyedRows($("approval-list"), rows, (r) => r.kind + ":" + r.item.id + ":" + lang, approvalRow);
+  }
+
+  function approvalRow({ kind, item }) {
+    const what =
+      kind === "session"
+        ? T.t("approvals.session", { id: item.terminal + " · " + item.id, cashier: item.cashier, variance: money(item.variance) })
+        : T.t("approvals.refund", { amount: money(item.amount), payment: item.payment_id, by: item.requested_by });
+    const li = el("li", { "data-approval": item.id });
+    li.append(el("span", {}, what));
+    const decide = (path, done) => {
+      const button = el("button", { type: "button", "data-decide": path }, T.t(done === "approvals.done" ? "approvals.approve" : "approvals.reject"));
+      button.addEventListener("click", () =>
+        pressed(button, async () => {
+          try {
+            await api.post(path, undefined);
+            say(T.t(done, { what }));
+            await refreshInbox();
+          } catch (error) {
+            fail(error);
+          }
+        }),
+      );
+      li.append(button);
+    };
+    if (kind === "session") decide("/cashier/sessions/" + item.id + "/approve-close", "approvals.done");
+    else {
+      decide("/refunds/" + item.id + "/approve", "approvals.done");
+      decide("/refunds/" + item.id + "/reject", "approvals.rejected");
     }
+    return li;
   }
 
   /* ------------------------------------------------- handover, close, report */
@@ -582,6 +901,8 @@
     $("find-form").addEventListener("submit", find);
     $("handover-form").addEventListener("submit", handOver);
     $("close-form").addEventListener("submit", closeSession);
+    $("transfer-form").addEventListener("submit", sendTransfer);
+    $("pending-cancel").addEventListener("click", cancelPending);
     $("report-pdf").addEventListener("click", reportPdf);
     $("report-done").addEventListener("click", signOut);
     document.querySelectorAll("#tender-form button[data-method]").forEach((b) => {
@@ -590,14 +911,22 @@
     $("tender-form").addEventListener("submit", (event) => event.preventDefault());
     $("lang").addEventListener("click", () => {
       T.setLanguage(T.language() === "vi" ? "en" : "vi");
+      // What was built from the API's answers is built again in the new language.
       if (state.patient) renderPatient();
+      if (state.target) renderPayments();
+      if (state.session && !$("view-desk").hidden) renderSessionLine();
+      refreshInbox();
     });
     document.addEventListener("keydown", (event) => {
       if ($("view-desk").hidden) return;
       const keys = { F2: "cash", F3: "card_present", F4: "vietqr" };
       if (keys[event.key]) {
         event.preventDefault();
-        tender(keys[event.key]);
+        // A key held down repeats: that is not another payment.
+        if (!event.repeat) tender(keys[event.key]);
+      } else if (event.key === "Escape" && state.pendingPayment) {
+        event.preventDefault();
+        cancelPending();
       } else if (event.key === "F6") {
         event.preventDefault();
         $("find-value").focus();
