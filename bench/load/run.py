@@ -173,9 +173,8 @@ def main() -> None:
             os.kill(children[0], signal.SIGKILL)
             faults.append(f"{time.strftime('%H:%M:%S')} gunicorn worker {children[0]} killed")
     locust.wait()
-    # Let the queues drain: beat re-relays the outbox and issues missing receipts.
-    time.sleep(int(os.environ.get("LOAD_DRAIN_SECONDS", "90")))
-    report(faults)
+    drained = drain(int(os.environ.get("LOAD_DRAIN_SECONDS", "90")))
+    report(faults, drained)
     for process in stack.values():
         os.killpg(process.pid, signal.SIGTERM)
     for process in stack.values():
@@ -183,9 +182,46 @@ def main() -> None:
     redis.terminate()
 
 
-def report(faults: list[str]) -> None:
+MISSING_RECEIPTS = (
+    "SELECT p.id, p.succeeded_at FROM payments_payment p WHERE p.status = 'succeeded' AND NOT"
+    " EXISTS (SELECT 1 FROM notifications_receipt r WHERE r.payment_id = p.id AND r.refund_id"
+    " IS NULL) ORDER BY p.succeeded_at"
+)
+
+
+def drain(most_seconds: int) -> list[str]:
+    """Let the queues drain (beat re-relays the outbox; its receipt sweep issues the receipts
+    whose tasks died with Redis once their payment is ``RECEIPT_SWEEP_AFTER_MINUTES`` old),
+    polling every 10 s: stops when nothing is owed any more or after ``most_seconds``.
+    Returns the timeline: receipts missing (and how old the oldest such payment is), outbox
+    rows waiting, webhook events unapplied."""
+    started = time.monotonic()
+    timeline: list[str] = []
+    while True:
+        missing = _sql(MISSING_RECEIPTS)
+        waiting = _sql("SELECT count(*) FROM payments_outboxevent WHERE published_at IS NULL")[0][0]
+        unapplied = _sql("SELECT count(*) FROM payments_webhookevent WHERE applied_at IS NULL")[0][
+            0
+        ]
+        elapsed = time.monotonic() - started
+        oldest = _sql(
+            "SELECT coalesce(extract(epoch FROM now() - min(p.succeeded_at)), 0)::int FROM"
+            f" ({MISSING_RECEIPTS}) p"
+        )[0][0]
+        timeline.append(
+            f"{elapsed:5.0f} s after the load: {len(missing)} receipts missing (oldest payment"
+            f" {oldest} s since success), {waiting} outbox rows waiting, {unapplied} webhook"
+            " events unapplied"
+        )
+        if (not missing and not waiting and not unapplied) or elapsed >= most_seconds:
+            return timeline
+        time.sleep(10)
+
+
+def report(faults: list[str], drained: list[str]) -> None:
     rows = list(csv.DictReader((VAR / "locust_stats.csv").open()))
     print("faults:", *faults, sep="\n  ")
+    print("drain:", *drained, sep="\n  ")
     print(f"{'endpoint':32} {'requests':>8} {'failures':>8} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7}")
     for row in rows:
         print(
@@ -228,9 +264,27 @@ def report(faults: list[str]) -> None:
         "5xx answers in the access log": sum(
             1 for line in (VAR / "stack.log").open(errors="replace") if '"status": 5' in line
         ),
+        "receipts issued by beat's sweep (their task was lost)": sum(
+            int(line.split('"message": "', 1)[1].split(" ", 1)[0])
+            for line in (VAR / "stack.log").open(errors="replace")
+            if "receipts issued by the sweep" in line and '"message": "' in line
+        ),
+        "audit rows / audit chain intact": _audit(),
     }
     for name, value in checks.items():
         print(f"  {name}: {value}")
+
+
+def _audit() -> str:
+    rows = _sql("SELECT count(*) FROM audit_auditevent")[0][0]
+    verify = subprocess.run(
+        [BIN / "python", "manage.py", "audit_verify"],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+    )
+    return f"{rows} rows, audit_verify exit {verify.returncode}"
 
 
 if __name__ == "__main__":
