@@ -23,6 +23,7 @@ _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 _request_id: ContextVar[str] = ContextVar("vienphi_request_id", default="")
 _client_address: ContextVar[str | None] = ContextVar("vienphi_client_address", default=None)
+_request: ContextVar[HttpRequest | None] = ContextVar("vienphi_request", default=None)
 
 
 def current_request_id() -> str:
@@ -31,6 +32,14 @@ def current_request_id() -> str:
 
 def current_client_address() -> str | None:
     return _client_address.get()
+
+
+def current_caller() -> object | None:
+    """Who made the current request, once authentication ran (DRF sets the Django request's
+    ``user`` too): a staff user, a device, a pay-link holder or anonymous; None outside a
+    request (a task, a command)."""
+    request = _request.get()
+    return getattr(request, "user", None) if request is not None else None
 
 
 def new_request_id() -> str:
@@ -75,7 +84,11 @@ class RequestContextMiddleware:
         request_id = acceptable_request_id(request.headers.get(REQUEST_ID_HEADER))
         request_id = request_id or new_request_id()
         request.request_id = request_id  # type: ignore[attr-defined]
-        with bound(request_id=request_id, address=client_address(request)):
-            response = self.get_response(request)
+        token = _request.set(request)
+        try:
+            with bound(request_id=request_id, address=client_address(request)):
+                response = self.get_response(request)
+        finally:
+            _request.reset(token)
         response[REQUEST_ID_HEADER] = request_id
         return response

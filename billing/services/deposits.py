@@ -26,6 +26,8 @@ from billing.services.invoices import (
     invoice_refresh_status,
 )
 from billing.services.ledger import Posting, ledger_post
+from config.audit.models import AuditCategory
+from config.audit.services import audit_record
 
 
 def deposit_posting_key(source_type: str, source_id: str) -> str:
@@ -161,8 +163,10 @@ def encounter_discharge(*, encounter: Encounter, by: str) -> DischargeResult:
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
     if encounter.status != EncounterStatus.OPEN:
         raise EncounterClosed()
+    issued = None
     with contextlib.suppress(NothingToBill):  # everything may be billed already
-        invoice_issue(encounter=encounter, issued_by=by)
+        # Its audit row is this one's: the chain's lock is taken as the last write.
+        issued = invoice_issue(encounter=encounter, issued_by=by, audit=False)
     _hold_visit_credits(encounter)
     available = deposit_balance(encounter=encounter)
     applied = 0
@@ -206,10 +210,24 @@ def encounter_discharge(*, encounter: Encounter, by: str) -> DischargeResult:
     encounter.status = EncounterStatus.CLOSED
     encounter.closed_at = timezone.now()
     encounter.save(update_fields=["status", "closed_at"])
-    return DischargeResult(
+    result = DischargeResult(
         encounter=encounter,
         invoices=list(Invoice.objects.filter(encounter=encounter).order_by("issued_at", "id")),
         deposits_applied=applied,
         amount_due=amount_due,
         refund_owed=max(leftover, 0),
     )
+    audit_record(
+        action="encounter.discharge",
+        category=AuditCategory.MONEY,
+        target=encounter,
+        detail={
+            "invoice_issued": issued.pk if issued is not None else None,
+            "invoice_patient_share": issued.patient_share if issued is not None else None,
+            "deposits_applied": applied,
+            "amount_due": amount_due,
+            "refund_owed": result.refund_owed,
+            "currency": settings.HOSPITAL_CURRENCY,
+        },
+    )
+    return result

@@ -32,6 +32,7 @@ from billing.models import (
     PriceListItem,
     Route,
 )
+from config.audit.services import audit_change
 from config.errors import NotFound
 
 
@@ -171,7 +172,7 @@ def charge_void(*, charge: Charge, reason: str = "") -> Charge:
     charge.status = ChargeStatus.VOIDED
     charge.void_reason = reason[:200]
     charge.save(update_fields=["status", "void_reason"])
-    return Charge.objects.create(
+    reversal = Charge.objects.create(
         encounter=encounter,
         price_item_id=charge.price_item_id,
         **{**charge.service_snapshot(), "quantity": -charge.quantity},
@@ -183,3 +184,7 @@ def charge_void(*, charge: Charge, reason: str = "") -> Charge:
         reverses=charge,
         void_reason=reason[:200],
     )
+    audit_change(
+        "charge.void", charge, ("amount", "currency", "encounter_id"), reversal=reversal.pk
+    )
+    return reversal

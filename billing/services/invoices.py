@@ -40,6 +40,7 @@ from billing.services.einvoices import einvoice_enqueue, einvoice_on_void
 from billing.services.ledger import Posting, ledger_post, ledger_reverse
 from billing.services.sequences import sequence_next
 from billing.signals import invoice_closed, invoice_issued
+from config.audit.services import audit_change
 
 # Checks that apps above billing add, run under the invoice's row lock before a void
 # (payments refuses while a payment of the invoice is still in flight).
@@ -129,7 +130,7 @@ def invoice_refresh_status(*, invoice: Invoice) -> Invoice:
 
 
 @transaction.atomic
-def invoice_issue(*, encounter: Encounter, issued_by: str) -> Invoice:
+def invoice_issue(*, encounter: Encounter, issued_by: str, audit: bool = True) -> Invoice:
     """Bill the encounter's unbilled charges: snapshot them into lines with the insurance
     split and the rule that decided each, number the invoice gap-free per series and year,
     and post receivables (patient and fund, each may be negative) against revenue and VAT.
@@ -201,7 +202,16 @@ def invoice_issue(*, encounter: Encounter, issued_by: str) -> Invoice:
     if settings.EINVOICE_ISSUE_AT == "issue":
         einvoice_enqueue(invoice=invoice)
     invoice_issued.send(sender=Invoice, invoice=invoice)
+    if audit:  # False: the caller records it, as the last write of its transaction
+        _audit_invoice("invoice.issue", invoice)
     return invoice
+
+
+INVOICE_FIELDS = ("total", "patient_share", "insurance_share", "currency", "status", "encounter_id")
+
+
+def _audit_invoice(action: str, invoice: Invoice) -> None:
+    audit_change(action, invoice, INVOICE_FIELDS)
 
 
 def _receivable(
@@ -327,4 +337,5 @@ def invoice_void(*, invoice: Invoice, voided_by: AbstractBaseUser | None, reason
     invoice.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
     invoice_closed.send(sender=Invoice, invoice=invoice, reason="void")
     einvoice_on_void(invoice=invoice, reason=invoice.void_reason)
+    _audit_invoice("invoice.void", invoice)
     return invoice

@@ -21,6 +21,8 @@ from billing.errors import (
     PeriodNotOver,
 )
 from billing.models import LedgerPeriod, LedgerPeriodEvent, PeriodStatus
+from config.audit.models import AuditCategory
+from config.audit.services import audit_change
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
 
@@ -61,10 +63,12 @@ def period_close(*, month: date, by: Any) -> LedgerPeriod:
         period.status, period.requested_by = PeriodStatus.PENDING_APPROVAL, by
         period.save(update_fields=["status", "requested_by"])
         LedgerPeriodEvent.objects.create(period=period, action="close_requested", by=by)
+        _audit_period("period.close_request", period, by)
         return period
     if period.requested_by_id == by.pk:
         if not period.events.exists():
             LedgerPeriodEvent.objects.create(period=period, action="close_requested", by=by)
+            _audit_period("period.close_request", period, by)
             return period
         raise PeriodCloseNeedsSecondPerson()
     if connection.vendor == "postgresql":
@@ -73,6 +77,7 @@ def period_close(*, month: date, by: Any) -> LedgerPeriod:
     period.status, period.approved_by, period.closed_at = PeriodStatus.CLOSED, by, timezone.now()
     period.save(update_fields=["status", "approved_by", "closed_at"])
     LedgerPeriodEvent.objects.create(period=period, action="closed", by=by)
+    _audit_period("period.close", period, by)
     return period
 
 
@@ -91,7 +96,19 @@ def period_reopen(*, month: date, by: Any, reason: str) -> LedgerPeriod:
     period.reopened_at, period.reopen_reason = timezone.now(), reason
     period.save(update_fields=["status", "reopened_by", "reopened_at", "reopen_reason"])
     LedgerPeriodEvent.objects.create(period=period, action="reopened", by=by, reason=reason)
+    _audit_period("period.reopen", period, by)
     return period
+
+
+def _audit_period(action: str, period: LedgerPeriod, by: Any) -> None:
+    audit_change(
+        action,
+        period,
+        ("status",),
+        category=AuditCategory.APPROVAL,
+        actor=by,
+        month=f"{period.month:%Y-%m}",
+    )
 
 
 def posting_date(posted_at: datetime) -> tuple[datetime, str]:

@@ -1,11 +1,16 @@
-"""Records the audited API operations (``config.audit.routes``) once each, with who called
-(the authenticated staff user or device, else the public), the client's address, the
-request id, the target (the URL's id, or the id of what was created), the cashier terminal
-when the answer names one, and the outcome: ``success`` for 2xx, ``refused`` for 4xx (the
-error code in the detail), ``failed`` for 5xx. A replayed answer (``Idempotent-Replayed``)
-is not recorded again: the first one was.
+"""Records the audited API operations (``config.audit.routes``) that their services do not
+record themselves, once each, with who called (the authenticated staff user or device, else
+the public), the client's address, the request id, the target (the URL's id, or the id of
+what was created), the cashier terminal when the answer names one, and the outcome:
+``success`` for 2xx, ``refused`` for 4xx (the error code in the detail), ``failed`` for 5xx.
+A replayed answer (``Idempotent-Replayed``) is not recorded again: the first one was.
 
-It runs after the operation's own transaction committed, in a transaction of its own.
+The operations that move money or approve (``RECORDED_BY_SERVICES``) are recorded by their
+services in the change's own transaction; here only their refusals and failures that left
+no committed audit row (the transaction rolled back) — never a second row for a change, and
+a crash after the service's commit cannot lose its row.
+
+It runs after the operation's own transaction ended, in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from config.audit.models import AuditCategory, AuditOutcome
-from config.audit.routes import AUDITED_ROUTES, DETAIL_FIELDS
-from config.audit.services import audit_record
+from config.audit.routes import AUDITED_ROUTES, DETAIL_FIELDS, RECORDED_BY_SERVICES
+from config.audit.services import audit_record, recording
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +55,8 @@ class AuditMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+        with recording() as committed:
+            response = self.get_response(request)
         match = request.resolver_match
         route = AUDITED_ROUTES.get(match.url_name or "") if match else None
         if route is None or match is None:
@@ -59,6 +65,10 @@ class AuditMiddleware:
         if request.method in _SAFE and category != AuditCategory.PERSONAL_DATA:
             return response
         if request.method in {"HEAD", "OPTIONS"} or response.get("Idempotent-Replayed"):
+            return response
+        if match.url_name in RECORDED_BY_SERVICES and (response.status_code < 400 or committed):
+            # Its service recorded what changed, in the change's transaction (or nothing
+            # changed: a duplicate delivery, a request resumed after a crash).
             return response
         try:
             self._record(request, response, action, category, match.kwargs)

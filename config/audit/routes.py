@@ -1,6 +1,12 @@
 """Which API operations the audit trail records, by URL name: what it is called in the
-trail and its category. An operation added later is recorded once its URL name is here (or
-its service calls ``audit_record`` itself)."""
+trail and its category.
+
+The operations that move money or approve (``RECORDED_BY_SERVICES``) are recorded by their
+services, inside the transaction of the change (``audit_record``): the row and the money
+change commit together or not at all. For those the middleware only records what the
+services could not: a refusal (4xx) or a failure (5xx) of a request that committed no audit
+row — its transaction rolled back. The other operations here (reads of personal data, the
+pay link) are recorded by the middleware once their answer is decided."""
 
 from __future__ import annotations
 
@@ -36,7 +42,7 @@ AUDITED_ROUTES: dict[str, tuple[str, str]] = {
     "cashier-transfer-confirm": ("cash_transfer.confirm", APPROVAL),
     "cashier-transfer-cancel": ("cash_transfer.cancel", MONEY),
     "cashier-refund-owed-payout": ("refund_owed.payout", MONEY),
-    "cashier-safe-deposit": ("cash_deposit.create", MONEY),
+    "cashier-safe-deposit": ("cash_deposit.recorded", MONEY),
     # Billing.
     "invoice-issue": ("invoice.issue", MONEY),
     "invoice-void": ("invoice.void", MONEY),
@@ -44,8 +50,8 @@ AUDITED_ROUTES: dict[str, tuple[str, str]] = {
     "discharge": ("encounter.discharge", MONEY),
     # Reconciliation and write-offs.
     "reconciliation-statement-import": ("bank_statement.import", MONEY),
-    "reconciliation-item-match": ("reconciliation_item.match", APPROVAL),
-    "reconciliation-item-write-off": ("reconciliation_item.write_off", APPROVAL),
+    "reconciliation-item-match": ("reconciliation.manually_matched", APPROVAL),
+    "reconciliation-item-write-off": ("reconciliation.written_off", APPROVAL),
     # Reads (and writes) of a patient's personal data by staff and devices.
     "kiosk-lookup": ("patient.lookup", PERSONAL),
     "patient-create": ("patient.create", PERSONAL),
@@ -59,6 +65,11 @@ AUDITED_ROUTES: dict[str, tuple[str, str]] = {
     # A pay link is the credential a patient's phone pays with.
     "pay-link": ("pay_link.issue", CREDENTIAL),
 }
+
+# Recorded by their services in the money change's transaction (see above).
+RECORDED_BY_SERVICES = frozenset(
+    name for name, (_, category) in AUDITED_ROUTES.items() if category in (MONEY, APPROVAL)
+)
 
 # Fields of an answer copied into the row's detail: amounts and codes, never personal data.
 DETAIL_FIELDS = ("amount", "currency", "method", "status", "channel", "kind", "variance")

@@ -12,7 +12,9 @@ transaction rolls back is recorded after the rollback, in a transaction of its o
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -21,12 +23,30 @@ from django.utils import timezone
 from config.audit.chain import day_anchor, row_hash
 from config.audit.models import ActorKind, AuditCategory, AuditEvent, AuditOutcome
 from config.identity.models import Device
-from config.request_context import current_client_address, current_request_id
+from config.request_context import current_caller, current_client_address, current_request_id
 
 # pg_advisory_xact_lock(class, day): appends to one day's chain take turns until commit.
 _CHAIN_LOCK_CLASS = 0x41554454  # "AUDT"
 
 DetailValue = str | int | bool | None | list["DetailValue"] | dict[str, "DetailValue"]
+
+# ``actor`` not given: the current request's caller (or the system).
+CALLER: Any = object()
+
+# The actions whose rows committed during the current request (``recording``).
+_committed: ContextVar[set[str] | None] = ContextVar("vienphi_audit_committed", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[set[str]]:
+    """Collects, for the block (a request), the actions whose audit rows committed: the
+    middleware records a refusal only for a request that recorded nothing."""
+    actions: set[str] = set()
+    token = _committed.set(actions)
+    try:
+        yield actions
+    finally:
+        _committed.reset(token)
 
 
 def _check_detail(value: Any, path: str = "detail") -> None:
@@ -83,7 +103,7 @@ def audit_record(
     *,
     action: str,
     category: AuditCategory | str,
-    actor: Any = None,
+    actor: Any = CALLER,
     outcome: AuditOutcome | str = AuditOutcome.SUCCESS,
     target: models.Model | None = None,
     target_type: str = "",
@@ -94,7 +114,8 @@ def audit_record(
 ) -> AuditEvent:
     """Append one row to today's chain and return it.
 
-    ``actor``: ``request.user`` (staff user or device), or None for the system.
+    ``actor``: a staff user or device, None for the system; by default the current
+    request's caller (the system outside a request).
     ``target``: the model instance acted on (or ``target_type``/``target_id``).
     ``detail``: amounts, currencies, codes and ids only, never personal data.
     The client's address and the request id come from the current request (or the task
@@ -107,6 +128,8 @@ def audit_record(
         raise ValueError(f"unknown audit outcome {outcome!r}")
     payload = dict(detail or {})
     _check_detail(payload)
+    if actor is CALLER:
+        actor = current_caller()
     with transaction.atomic(savepoint=False):
         day = timezone.localdate()
         if connection.vendor == "postgresql":
@@ -131,4 +154,33 @@ def audit_record(
             "detail": payload,
             "prev_hash": last["hash"] if last else day_anchor(day),
         }
-        return AuditEvent.objects.create(**fields, hash=row_hash(fields))
+        event = AuditEvent.objects.create(**fields, hash=row_hash(fields))
+        committed = _committed.get()
+        if committed is not None:
+            transaction.on_commit(lambda: committed.add(action))
+        return event
+
+
+def audit_change(
+    action: str,
+    target: models.Model,
+    fields: tuple[str, ...],
+    *,
+    category: AuditCategory | str = AuditCategory.MONEY,
+    actor: Any = CALLER,
+    outcome: AuditOutcome | str = AuditOutcome.SUCCESS,
+    terminal: str = "",
+    **extra: DetailValue,
+) -> AuditEvent:
+    """``audit_record`` of a change to ``target`` whose detail is the named ``fields`` of
+    it (amounts, currency, status, ids: never personal data) and ``extra``."""
+    detail: dict[str, DetailValue] = {name: getattr(target, name) for name in fields}
+    return audit_record(
+        action=action,
+        category=category,
+        actor=actor,
+        outcome=outcome,
+        target=target,
+        terminal=terminal,
+        detail=detail | extra,
+    )

@@ -37,6 +37,7 @@ from payments.providers import stripe as stripe_provider
 from payments.providers.bank_feeds import new_memo_code
 from payments.selectors.payments import payment_started_earlier, payments_qr_overdue
 from payments.services.amounts import check_invoice_amount
+from payments.services.audit import audit_payment
 from payments.services.cashier.sessions import session_lock_open
 from payments.services.transitions import payment_transition
 
@@ -135,6 +136,8 @@ def payment_reserve(*, request: PaymentRequest) -> Payment:
                 raise RuntimeError("could not allocate a unique memo code")
         else:
             payment.save()
+        if request.method != PaymentMethod.CASH:  # cash records it once it succeeded
+            audit_payment("payment.create", payment)
     return payment
 
 
@@ -249,7 +252,10 @@ def payment_cancel(*, payment: Payment) -> Payment:
         if intent.status == "succeeded":  # it won the race: record the truth instead
             payment, _ = payment_transition(payment=payment, to=PaymentStatus.SUCCEEDED)
             raise IllegalTransition("The payment succeeded before it could be canceled.")
-    payment, _ = payment_transition(payment=payment, to=PaymentStatus.CANCELED)
+    with transaction.atomic():
+        payment, canceled = payment_transition(payment=payment, to=PaymentStatus.CANCELED)
+        if canceled:
+            audit_payment("payment.cancel", payment)
     return payment
 
 

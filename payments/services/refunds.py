@@ -33,6 +33,7 @@ from billing.public_ids import mint_public_id
 from billing.selectors.invoices import deposit_balance
 from billing.services.invoices import invoice_refresh_status
 from billing.services.ledger import Posting, ledger_post
+from config.audit.models import AuditCategory, AuditOutcome
 from config.errors import DomainError
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
@@ -65,6 +66,7 @@ from payments.selectors.refunds import (
     refunds_stuck_approved,
     refunds_unapproved_today,
 )
+from payments.services.audit import audit_refund
 from payments.services.transitions import clearing_account, payment_transition
 
 logger = logging.getLogger(__name__)
@@ -128,6 +130,7 @@ def refund_request(
             if cashier_session is not None:
                 refund.cashier_session = cashier_session
                 refund.save(update_fields=["cashier_session"])
+            audit_refund("refund.request", refund)
     if refund.status == RefundStatus.APPROVED:
         return refund_process(refund=refund)
     return refund
@@ -204,6 +207,11 @@ def refund_decide(*, refund: Refund, approve: bool, decided_by: User) -> Refund:
             refund.decided_by = decided_by
             refund.decided_at = timezone.now()
             refund.save(update_fields=["status", "decided_by", "decided_at"])
+            audit_refund(
+                "refund.approve" if approve else "refund.reject",
+                refund,
+                category=AuditCategory.APPROVAL,
+            )
     return refund_process(refund=refund) if approve else refund
 
 
@@ -226,11 +234,15 @@ def refund_process(*, refund: Refund) -> Refund:
         )
     except ProviderRefused as exc:
         # Refused for good: the refund fails and stops holding its amount.
-        Refund.objects.filter(pk=refund.pk, status=RefundStatus.APPROVED).update(
-            status=RefundStatus.FAILED,
-            note=f"Stripe refused: {(exc.detail or {}).get('code') or exc.message}"[:300],
-            completed_at=timezone.now(),
-        )
+        with transaction.atomic():
+            failed = Refund.objects.filter(pk=refund.pk, status=RefundStatus.APPROVED).update(
+                status=RefundStatus.FAILED,
+                note=f"Stripe refused: {(exc.detail or {}).get('code') or exc.message}"[:300],
+                completed_at=timezone.now(),
+            )
+            if failed:
+                refund.refresh_from_db()
+                audit_refund("refund.complete", refund, outcome=AuditOutcome.FAILED)
         raise
     except ProviderError:
         # A transient failure: left approved, a retry sends it again with the same key.
@@ -247,12 +259,14 @@ def refund_complete(
     credit_reference: str = "",
     cashier_session: CashierSession | None = None,
     payout_method: str = "",
+    audit_action: str = "refund.complete",
 ) -> Refund:
     """Record that the money went back: post the reversing entry and update the payment.
 
     For a desk payout, ``credit_account`` is where the money left from (a drawer's cash
     account on ``credit_reference``, the session's sub-ledger, or the bank account for a
-    transfer back); the refund records the session and the payout method."""
+    transfer back); the refund records the session and the payout method. The audit row
+    (``audit_action``) is the transaction's last write."""
     with transaction.atomic():
         # FOR NO KEY UPDATE (here and on the payment): exclusive among lockers, yet no wait
         # for a transaction committing a row that references these (a receipt's foreign
@@ -333,6 +347,7 @@ def refund_complete(
             payload={"refund_id": refund.pk, "payment_id": payment.pk},
             dedupe_key=f"refund:{refund.pk}:succeeded",
         )
+        audit_refund(audit_action, refund)
     return refund
 
 
@@ -364,4 +379,5 @@ def refund_cancel(*, refund: Refund, by: User) -> Refund:
         refund.canceled_by = by
         refund.completed_at = timezone.now()
         refund.save(update_fields=["status", "canceled_by", "completed_at"])
+        audit_refund("refund.cancel", refund)
     return refund

@@ -34,6 +34,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from billing.chart import AccountRole, account_for
+from config.audit.services import audit_change
 from config.text import ascii_fold
 from payments.errors import StatementWrongAccount
 from payments.models import (
@@ -193,6 +194,12 @@ def statement_import(
         statement.lines_new = statement_lines_insert(statement_id=statement.pk, rows=rows)
         statement.save(update_fields=["lines_new"])
         _complete_waiting_vietqr(statement, waiting)
+        audit_change(
+            "bank_statement.import",
+            statement,
+            ("bank", "via", "lines_total", "lines_new"),
+            actor=imported_by,
+        )
         transaction.on_commit(_run_matcher_later)
     logger.info(
         "statement %s imported (%s, %s lines, %s new)",

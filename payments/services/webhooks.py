@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from config.audit.services import audit_change
 from payments.errors import IllegalTransition
 from payments.models import Payment, PaymentStatus, Provider, WebhookEvent, WebhookProvider
 from payments.providers.bank_feeds import casso_transactions, sepay_transaction
@@ -146,6 +147,11 @@ def webhook_apply(*, event: WebhookEvent) -> WebhookEvent:
             locked.outcome = outcome[:OUTCOME_LENGTH]
             locked.last_error = ""
             locked.save(update_fields=["applied_at", "attempts", "outcome", "last_error"])
+            # The provider's news applied (a payment succeeded, money held for a person...):
+            # recorded with it, by the public caller of the webhook or the retry job.
+            audit_change(
+                f"webhook.{locked.provider}", locked, ("event_type", "outcome", "attempts")
+            )
     except Exception as exc:
         try:
             return _record_failure(event, exc)

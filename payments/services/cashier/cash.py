@@ -11,6 +11,7 @@ from billing.money import positive_amount
 from payments.errors import CashierSessionRequired, TenderedBelowAmount, TenderedTooLarge
 from payments.models import Payment, PaymentMethod, PaymentStatus
 from payments.selectors.payments import payment_started_earlier
+from payments.services.audit import audit_payment
 from payments.services.cashier.sessions import session_lock_open
 from payments.services.payments import PaymentRequest, payment_reserve
 from payments.services.transitions import payment_transition
@@ -50,4 +51,5 @@ def cash_payment_take(*, request: PaymentRequest) -> Payment:
         payment = payment_started_earlier(request=request) or payment_reserve(request=request)
         if payment.status == PaymentStatus.PENDING:
             payment, _ = payment_transition(payment=payment, to=PaymentStatus.SUCCEEDED)
+            audit_payment("payment.create", payment)
     return payment

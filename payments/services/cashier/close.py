@@ -18,6 +18,7 @@ from django.utils import timezone
 from billing.chart import AccountRole, account_for
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
+from config.audit.models import AuditCategory
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
 from payments.errors import (
@@ -40,6 +41,7 @@ from payments.selectors.cashier_figures import (
     transfer_ids_pending,
 )
 from payments.selectors.payments import payment_ids_in_flight
+from payments.services.audit import audit_session
 from payments.services.cashier.counts import count_normalize
 from payments.services.cashier.sessions import session_check_owner, session_create
 
@@ -138,6 +140,7 @@ def session_close(*, session: CashierSession, count: Any, closed_by: User) -> Ca
                 ],
                 f"Cash counted at the close of {session.public_id} into the main safe",
             )
+        audit_session("cashier_session.close", session)
     return session
 
 
@@ -154,6 +157,7 @@ def session_approve_close(*, session: CashierSession, approved_by: User) -> Cash
         session.approved_by = approved_by
         session.approved_at = session.closed_at = timezone.now()
         session.save(update_fields=["status", "approved_by", "approved_at", "closed_at"])
+        audit_session("cashier_session.approve_close", session, category=AuditCategory.APPROVAL)
     return session
 
 
@@ -187,6 +191,7 @@ def session_handover(
                 "handover_counted_cash",
             ]
         )
+        audit_session("cashier_session.handover", session)
     return session
 
 
@@ -224,4 +229,5 @@ def session_handover_accept(
                 ],
                 f"Drawer handed over from {session.public_id} to {received.public_id}",
             )
+        audit_session("cashier_session.handover_accept", session)
     return session, received

@@ -12,6 +12,7 @@ from billing.models import Encounter, VoucherType
 from billing.money import Money, positive_amount
 from billing.selectors.invoices import refund_owed
 from billing.services.ledger import Posting, ledger_post
+from config.audit.services import audit_change
 from payments.errors import (
     AmountExceedsRefundOwed,
     CashierSessionRequired,
@@ -23,6 +24,7 @@ from payments.errors import (
 )
 from payments.models import CashierSession, PayoutMethod, Refund, RefundOwedPayout, RefundStatus
 from payments.selectors.cashier_figures import session_expected_cash
+from payments.services.audit import terminal_of
 from payments.services.cashier.sessions import session_lock_open
 from payments.services.refunds import POSITIVE_REFUND, refund_complete
 
@@ -73,6 +75,7 @@ def refund_pay_out(
             credit_reference=reference,
             cashier_session=session,
             payout_method=method,
+            audit_action="refund.payout",
         )
 
 
@@ -146,5 +149,11 @@ def refund_owed_pay_out(
             else VoucherType.BANK_DEBIT,
             voucher_number=payout.public_id,
             recorded_by=by.get_username(),
+        )
+        audit_change(
+            "refund_owed.payout",
+            payout,
+            ("amount", "currency", "method", "encounter_id"),
+            terminal=terminal_of(session),
         )
     return payout

@@ -31,6 +31,7 @@ from payments.models import (
     CashierSessionStatus,
     Terminal,
 )
+from payments.services.audit import audit_session
 from payments.services.cashier.counts import count_normalize
 
 
@@ -101,6 +102,7 @@ def session_open(*, terminal: Terminal, cashier: User, opening_count: Any) -> Ca
                 source_id=session.public_id,
                 memo=f"Opening float of {session.public_id} at {terminal.code}",
             )
+        audit_session("cashier_session.open", session)
     return session
 
 

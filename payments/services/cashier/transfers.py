@@ -22,6 +22,7 @@ from django.utils import timezone
 from billing.chart import AccountRole, account_for
 from billing.money import Money, positive_amount
 from billing.services.ledger import Posting, ledger_post
+from config.audit.models import AuditCategory
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
 from payments.errors import (
@@ -33,6 +34,7 @@ from payments.errors import (
 )
 from payments.models import CashierSession, CashTransfer, CashTransferStatus
 from payments.selectors.cashier_figures import session_expected_cash
+from payments.services.audit import audit_transfer
 from payments.services.cashier.sessions import session_lock_open
 
 
@@ -112,6 +114,7 @@ def cash_transfer_create(
             [Posting.dr(transit, money, transit_ref), Posting.cr(giver_account, money, giver_ref)],
             f"Cash transfer {transfer.public_id} sent from {giver_account}, in transit",
         )
+        audit_transfer("cash_transfer.create", transfer)
     return transfer
 
 
@@ -173,6 +176,7 @@ def cash_transfer_confirm(*, transfer: CashTransfer, counted: int, by: User) -> 
         transfer.decided_by = by
         transfer.decided_at = timezone.now()
         transfer.save(update_fields=["status", "counted_amount", "decided_by", "decided_at"])
+        audit_transfer("cash_transfer.confirm", transfer, category=AuditCategory.APPROVAL)
     return transfer
 
 
@@ -199,4 +203,5 @@ def cash_transfer_cancel(*, transfer: CashTransfer, by: User) -> CashTransfer:
         transfer.decided_by = by
         transfer.decided_at = timezone.now()
         transfer.save(update_fields=["status", "decided_by", "decided_at"])
+        audit_transfer("cash_transfer.cancel", transfer)
     return transfer
