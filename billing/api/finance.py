@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from billing.chart import current_pack
 from billing.models import Account, AccountType, JournalEntry
+from billing.selectors.beancount_export import beancount_export
 from billing.selectors.ledger import journal_entries, trial_balance
 from billing.selectors.ledger_export import (
     export_window,
@@ -216,7 +217,7 @@ class TrialBalanceApi(APIView):
         return Response(self.OutputSerializer(out).data)
 
 
-EXPORT_FORMATS = ["csv", "xlsx", "misa"]
+EXPORT_FORMATS = ["csv", "xlsx", "misa", "beancount"]
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -255,13 +256,17 @@ class LedgerExportApi(APIView):
                     "`csv` or `xlsx`: one row per journal line. `misa`: MISA's voucher-import"
                     " workbook (chứng từ nghiệp vụ khác, one row per debit/credit pair) for the"
                     " deployment's regime (`ACCOUNTING_REGIME`): MISA SME under `tt99_2025`,"
-                    " MISA Mimosa under `tt24_2024`."
+                    " MISA Mimosa under `tt24_2024`. `beancount`: a beancount file (open"
+                    " directives, the opening balances, one transaction per entry with its"
+                    " voucher as metadata, balance assertions equal to the trial balance) that"
+                    " `bean-check` accepts."
                 ),
             ),
         ],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY),
             (200, XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.BINARY),
         },
     )
     def get(self, request: Request) -> StreamingHttpResponse | FileResponse:
@@ -269,8 +274,8 @@ class LedgerExportApi(APIView):
 
         ``csv``/``xlsx``: one row per journal line (entry id, date, account code and name,
         debit, credit, currency, memo, source, counterparty, voucher). ``misa``: MISA's
-        voucher-import workbook for the deployment's regime. Streamed: constant memory
-        however many lines."""
+        voucher-import workbook for the deployment's regime. ``beancount``: a journal
+        ``bean-check`` accepts. Streamed: constant memory however many lines."""
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
@@ -293,6 +298,13 @@ class LedgerExportApi(APIView):
                 filename=f"{stem}_{product}.xlsx",
                 content_type=XLSX_CONTENT_TYPE,
             )
+        if data["format"] == "beancount":
+            response = StreamingHttpResponse(
+                beancount_export(start=start, end=end, first=start.date(), last=last_day),
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Content-Disposition"] = f'attachment; filename="{stem}.beancount"'
+            return response
         response = StreamingHttpResponse(
             ledger_export_csv(start=start, end=end), content_type="text/csv; charset=utf-8"
         )

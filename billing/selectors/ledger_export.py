@@ -60,7 +60,7 @@ def export_window(date_from: date | None, date_to: date | None) -> tuple[datetim
     return start, end
 
 
-def _in_pieces(blocks: Iterable[Any]) -> Iterator[bytes]:
+def in_pieces(blocks: Iterable[Any]) -> Iterator[bytes]:
     """Joins small blocks (COPY's rows) into pieces of ~64 KiB: a write per piece, not per row."""
     piece = bytearray()
     for block in blocks:
@@ -222,9 +222,9 @@ def ledger_export_csv(*, start: datetime, end: datetime) -> Iterator[bytes]:
     yield _csv_header()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor, cursor.cursor.copy(copy_statement(start, end)) as copy:
-            yield from _in_pieces(copy)
+            yield from in_pieces(copy)
     else:
-        yield from _in_pieces(_csv_rows_in_python(start, end))
+        yield from in_pieces(_csv_rows_in_python(start, end))
 
 
 # --- XLSX -----------------------------------------------------------------------------

@@ -100,23 +100,31 @@ def _traced_peak(run: Iterator[None]) -> int:
 def test_csv_export_of_100k_lines_streams_in_bounded_memory(
     finance_client: APIClient, hundred_thousand_lines: None
 ) -> None:
-    counted = {"newlines": 0, "pieces": 0, "largest_piece": 0}
-
-    def download() -> Iterator[None]:
-        response: Any = finance_client.get(EXPORT_URL, DAY)
-        assert response.status_code == 200
-        for piece in response.streaming_content:  # kept nowhere
-            counted["newlines"] += piece.count(b"\n")
-            counted["pieces"] += 1
-            counted["largest_piece"] = max(counted["largest_piece"], len(piece))
-            yield
-
-    peak = _traced_peak(download())
+    peak, counted = traced_stream(finance_client, EXPORT_URL, DAY, b"\n")
 
     assert counted["newlines"] == 1 + LINES  # the header, then one row per line
     assert peak < 20 * MB, f"peak {peak / MB:.1f} MB"
     assert counted["largest_piece"] < 1 * MB
     assert counted["pieces"] < LINES / 100  # written in pieces, not row by row
+
+
+def traced_stream(
+    client: APIClient, url: str, params: dict[str, str], marker: bytes
+) -> tuple[int, dict[str, int]]:
+    """GETs a streamed ``url``, keeping no piece, and returns the peak Python memory with
+    counts: ``newlines`` (occurrences of ``marker``), ``pieces`` and ``largest_piece``."""
+    counted = {"newlines": 0, "pieces": 0, "largest_piece": 0}
+
+    def download() -> Iterator[None]:
+        response: Any = client.get(url, params)
+        assert response.status_code == 200
+        for piece in response.streaming_content:  # kept nowhere
+            counted["newlines"] += piece.count(marker)
+            counted["pieces"] += 1
+            counted["largest_piece"] = max(counted["largest_piece"], len(piece))
+            yield
+
+    return _traced_peak(download()), counted
 
 
 def traced_download(client: APIClient, url: str, params: dict[str, str]) -> tuple[int, IO[bytes]]:

@@ -1,13 +1,16 @@
 """The exports an accountant loads without retyping: MISA's voucher-import workbook (MISA SME
 under tt99_2025, MISA Mimosa under tt24_2024) against hand-checked golden files, cell by
-cell."""
+cell; the beancount journal checked by the real ``bean-check`` and re-added by beancount's
+own loader to our trial balance."""
 
 from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,13 +23,20 @@ from rest_framework.test import APIClient
 
 from billing.chart import AccountRole, account_for
 from billing.models import Account
+from billing.selectors.beancount_export import account_name
 from billing.selectors.journal_stream import StreamedLine
+from billing.selectors.ledger import trial_balance
 from billing.selectors.ledger_export import export_window
 from billing.selectors.misa_export import debit_credit_pairs, misa_export_xlsx, misa_template
 from billing.services.ledger import Posting, ledger_post
 from config.identity.models import Role
 from tests.assertions import assert_error
-from tests.billing.test_finance_export_volume import MB, bulk_post, traced_download
+from tests.billing.test_finance_export_volume import (
+    MB,
+    bulk_post,
+    traced_download,
+    traced_stream,
+)
 from tests.reference_data import reference_data_load
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +53,10 @@ GOLDEN_FILE = {"tt99_2025": "tt99_2025_misa_sme.json", "tt24_2024": "tt24_2024_m
 def _posting(
     role: AccountRole, debit: int, credit: int, party: str = "", dims: dict[str, Any] | None = None
 ) -> Posting:
-    return Posting(account_for(role, **(dims or {})), debit, credit, "VND", counterparty=party)
+    dims = dict(dims or {})
+    reference = dims.pop("reference", "")
+    code = account_for(role, **dims)
+    return Posting(code, debit, credit, "VND", reference, counterparty=party)
 
 
 R = AccountRole
@@ -64,8 +77,8 @@ SMALL_LEDGER: list[tuple[str, datetime, str, str, str, list[tuple[Any, ...]]]] =
         "HD",
         "HD-2026-000001",
         [
-            (R.PATIENT_RECEIVABLE, 150_000, 0, "BN0001"),
-            (R.INSURANCE_RECEIVABLE, 350_000, 0, "BHXH"),
+            (R.PATIENT_RECEIVABLE, 150_000, 0, "BN0001", {"reference": "invoice:1"}),
+            (R.INSURANCE_RECEIVABLE, 350_000, 0, "BHXH", {"reference": "invoice:1"}),
             (R.SERVICE_REVENUE, 0, 400_000),
             (R.PHARMACY_REVENUE, 0, 92_593),
             (R.OUTPUT_VAT, 0, 7_407, "", {"rate": "5"}),
@@ -77,7 +90,10 @@ SMALL_LEDGER: list[tuple[str, datetime, str, str, str, list[tuple[Any, ...]]]] =
         "Thu tiền mặt hoá đơn HD-2026-000001",
         "PT",
         "pay_7Q2M",
-        [(R.DRAWER, 150_000, 0, "", {"drawer": 1}), (R.PATIENT_RECEIVABLE, 0, 150_000, "BN0001")],
+        [
+            (R.DRAWER, 150_000, 0, "", {"drawer": 1}),
+            (R.PATIENT_RECEIVABLE, 0, 150_000, "BN0001", {"reference": "invoice:1"}),
+        ],
     ),
     (
         "t:advance",
@@ -261,3 +277,99 @@ def test_misa_workbook_of_many_entries_is_built_in_bounded_memory(
     # The rows of 6,000 entries held at once would be several times this; a temporary file
     # holds the workbook, memory one chunk of lines and one entry.
     assert peak < 20 * MB, f"peak {peak / MB:.1f} MB"
+
+
+# --- beancount --------------------------------------------------------------------------
+
+BEAN_CHECK = str(Path(sys.executable).with_name("bean-check"))  # the PyPI package's script
+
+
+def _beancount_file(client: APIClient, tmp_path: Path, query: dict[str, str]) -> Path:
+    response: Any = client.get(EXPORT_URL, {**query, "format": "beancount"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    path = tmp_path / "ledger.beancount"
+    path.write_bytes(b"".join(response.streaming_content))
+    return path
+
+
+def _bean_check(path: Path) -> subprocess.CompletedProcess[str]:
+    command = [BEAN_CHECK, str(path)]  # our file, the installed package's script
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)  # noqa: S603
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_beancount_journal_passes_bean_check_and_re_adds_to_the_trial_balance(
+    finance_client: APIClient, tmp_path: Path, regime: str
+) -> None:
+    from beancount import loader
+    from beancount.core import data, realization
+
+    with override_settings(ACCOUNTING_REGIME=regime):
+        small_ledger()
+        path = _beancount_file(finance_client, tmp_path, MARCH_QUERY)
+        _, end = export_window(*MARCH)
+        ours = {
+            account_name(row.type, row.code): row.debit_total - row.credit_total
+            for row in trial_balance(as_of=end - timedelta(microseconds=1))
+        }
+
+    checked = _bean_check(path)
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")
+    entries, errors, _ = loader.load_file(str(path))
+    assert errors == []
+    real = realization.realize(entries)
+    theirs = {
+        account.account: int(account.balance.get_currency_units("VND").number)
+        for account in realization.iter_children(real)
+        if not account.balance.is_empty()
+    }
+    assert theirs == {name: net for name, net in ours.items() if net}
+    assert sum(ours.values()) == 0
+    # March's four entries and the opening balances; February's and April's are not there.
+    transactions = [e for e in entries if isinstance(e, data.Transaction)]
+    assert transactions[0].narration == "Số dư đầu kỳ"
+    assert [t.meta.get("entry-id") for t in transactions[1:]] == [1002, 1003, 1004, 1005]
+    cash = transactions[2]
+    assert (cash.date.isoformat(), cash.meta["voucher-type"], cash.meta["voucher-number"]) == (
+        "2026-03-02",
+        "PT",
+        "pay_7Q2M",
+    )
+    receivable = cash.postings[1].meta or {}
+    assert (receivable["counterparty"], receivable["reference"]) == ("BN0001", "invoice:1")
+    assert transactions[4].date.isoformat() == "2026-03-04"  # the local day, not UTC's
+
+
+def test_bean_check_refuses_a_journal_that_does_not_re_add(
+    finance_client: APIClient, tmp_path: Path
+) -> None:
+    small_ledger()
+    path = _beancount_file(finance_client, tmp_path, MARCH_QUERY)
+    text = path.read_text(encoding="utf-8")
+    # One posting of the cash receipt changed: the balance assertions no longer hold.
+    tampered = text.replace("2000000 VND\n", "2000001 VND\n", 1)
+    assert tampered != text
+    path.write_text(tampered, encoding="utf-8")
+
+    checked = _bean_check(path)
+
+    assert checked.returncode != 0
+    assert "does not balance" in checked.stderr or "Balance failed" in checked.stderr
+
+
+BEANCOUNT_ENTRIES = 20_000
+
+
+@pytest.mark.slow
+def test_beancount_journal_of_many_entries_streams_in_bounded_memory(
+    finance_client: APIClient, chart: dict[str, Account]
+) -> None:
+    bulk_post(BEANCOUNT_ENTRIES, first=datetime(2026, 3, 2, 6, tzinfo=HANOI))
+    query = {**MARCH_QUERY, "format": "beancount"}
+    peak, counted = traced_stream(finance_client, EXPORT_URL, query, b"\n  entry-id: ")
+
+    assert counted["newlines"] == BEANCOUNT_ENTRIES  # one per transaction
+    assert peak < 20 * MB, f"peak {peak / MB:.1f} MB"
+    assert counted["largest_piece"] < 1 * MB
+    assert counted["pieces"] > 10  # written in pieces as it is read, not at the end

@@ -124,7 +124,8 @@ def test_documented_query_parameters_match_the_finance_api(schema: dict[str, Any
     assert names("/api/v1/ledger/export") == {"from", "to", "format"}
     assert set(schema["paths"]["/api/v1/ledger/export"]["get"]["responses"]["200"]["content"]) == {
         "text/csv",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",  # xlsx, misa
+        "text/plain",  # beancount
     }
 
 
