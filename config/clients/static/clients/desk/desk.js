@@ -410,6 +410,8 @@
         ? p.invoices.find((i) => i.id === state.target.invoice.id)
         : p.encounters.find((e) => e.id === state.target.encounter.id);
       if (again) selectTarget(state.target.invoice ? { invoice: again } : { encounter: again }, true);
+      // Paid in full, the invoice leaves the open ones: its payments stay shown, as they are now.
+      else renderPayments();
     }
   }
 
@@ -569,6 +571,7 @@
     } finally {
       state.pendingPayment = null;
       $("pending").hidden = true;
+      $("pending-status").textContent = "";
       $("pending-qr").removeAttribute("src");
     }
     if (current.status === "succeeded") say(T.t("tender.paid", { amount: money(current.amount) }));
@@ -863,7 +866,7 @@
     const dl = $("report");
     dl.replaceChildren();
     const rows = [
-      ["report.status", session.status],
+      ["report.status", statusText(session.status)],
       ["report.opening", money(session.opening_float)],
       ["report.expected", money(session.expected_cash)],
       ["report.counted", money(session.counted_cash)],
