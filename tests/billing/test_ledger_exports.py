@@ -373,3 +373,23 @@ def test_beancount_journal_of_many_entries_streams_in_bounded_memory(
     assert peak < 20 * MB, f"peak {peak / MB:.1f} MB"
     assert counted["largest_piece"] < 1 * MB
     assert counted["pieces"] > 10  # written in pieces as it is read, not at the end
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_file_is_read_in_one_snapshot_and_an_abandoned_download_ends_it(
+    finance_client: APIClient, tmp_path: Path
+) -> None:
+    # As in production: no test transaction around the request, so the export opens its own
+    # REPEATABLE READ, read-only transaction.
+    small_ledger()
+    path = _beancount_file(finance_client, tmp_path, MARCH_QUERY)
+    assert _bean_check(path).returncode == 0
+
+    response: Any = finance_client.get(EXPORT_URL, {**MARCH_QUERY, "format": "beancount"})
+    next(iter(response.streaming_content))  # the first piece; then the client goes away
+    response.close()
+
+    assert not connection.in_atomic_block
+    assert connection.get_autocommit()
+    again = _beancount_file(finance_client, tmp_path, MARCH_QUERY)
+    assert _bean_check(again).returncode == 0
