@@ -45,6 +45,12 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--recon-only", action="store_true", help="run only the reconciliation benchmarks"
     )
+    parser.add_argument(
+        "--receipts", type=int, default=2_000, help="receipts drained (2,000; 0: skip)"
+    )
+    parser.add_argument(
+        "--receipts-only", action="store_true", help="run only the receipts benchmark"
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave vienphi_bench in place")
     parser.add_argument(
         "--profile-post",
@@ -78,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ledger_post,
         ledger_post_profile,
         payments_http,
+        receipts,
         reconciliation,
     )
     from bench.http_server import finance_authorization
@@ -92,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcomes += payments_http.run(
                 payments=args.payments, conn_max_age=args.payments_conn_max_age
             )
+            print_summary(outcomes)
+            return 0
+        if args.receipts_only:
+            outcomes += receipts.run(count=args.receipts)
             print_summary(outcomes)
             return 0
         recon_sizes = [int(size) for size in args.recon_sizes.split(",") if size]
@@ -115,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcomes += ledger_export_xlsx.run(filled=filled, lines=args.xlsx_lines)
         outcomes += reconciliation.run_import(lines=args.recon_lines)
         outcomes += reconciliation.run_match(sizes=recon_sizes)
+        if args.receipts > 0:
+            outcomes += receipts.run(count=args.receipts)
         if args.payments > 0:
             outcomes += payments_http.run(
                 payments=args.payments, conn_max_age=args.payments_conn_max_age

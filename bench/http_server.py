@@ -129,3 +129,19 @@ def curl_get(*, curl: str, port: int, path: str, authorization: str) -> int:
     if status != "200":
         raise RuntimeError(f"GET {path} answered {status}")
     return int(size)
+
+
+@contextmanager
+def environment(extra: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``extra`` set (for the servers and workers started inside),
+    restored after."""
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

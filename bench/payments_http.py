@@ -483,7 +483,7 @@ BENCH_QUEUE = "vienphi-bench"
 
 @contextmanager
 def _server(workers: int, conn_max_age: int) -> Iterator[tuple[int, _Worker]]:
-    from bench.http_server import gunicorn_server
+    from bench.http_server import environment, gunicorn_server
 
     extra = {
         "SEPAY_API_KEY": SEPAY_KEY,
@@ -491,17 +491,12 @@ def _server(workers: int, conn_max_age: int) -> Iterator[tuple[int, _Worker]]:
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", BENCH_REDIS_URL),
         "CELERY_QUEUE": BENCH_QUEUE,
     }
-    saved = {name: os.environ.get(name) for name in extra}
-    os.environ.update(extra)
-    try:
-        with _celery_worker() as worker, gunicorn_server(workers=workers, quiet=True) as server:
-            yield server.port, worker
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with (
+        environment(extra),
+        _celery_worker() as worker,
+        gunicorn_server(workers=workers, quiet=True) as server,
+    ):
+        yield server.port, worker
 
 
 @dataclass(frozen=True, slots=True)

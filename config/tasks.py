@@ -18,6 +18,7 @@ so nothing is counted there.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from typing import Any
@@ -25,8 +26,8 @@ from typing import Any
 from celery import Task, current_app
 from celery.exceptions import Ignore, Reject, Retry
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import F
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from config.task_deliveries.models import TaskDelivery
@@ -48,21 +49,37 @@ def retry_countdown(attempt: int, *, base: float = 2.0) -> float:
     return backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
 
 
+def _upsert_statement() -> str:
+    table = connection.ops.quote_name(TaskDelivery._meta.db_table)
+    return (
+        f"INSERT INTO {table} (task_id, task_name, kwargs, attempts, last_error,"  # noqa: S608 - the model's table
+        " created_at, updated_at) VALUES (%s, %s, %s, 1, '', %s, %s)"
+        f" ON CONFLICT (task_id) DO UPDATE SET attempts = {table}.attempts + 1,"
+        " updated_at = excluded.updated_at RETURNING id, attempts, parked_at, last_error"
+    )
+
+
 def task_delivery_begin(*, task_id: str, task_name: str, kwargs: dict[str, Any]) -> TaskDelivery:
-    """Counts one delivery of a task message (atomic, safe when two workers race)."""
-    with transaction.atomic():
-        counted = TaskDelivery.objects.filter(task_id=task_id).update(
-            attempts=F("attempts") + 1, updated_at=timezone.now()
+    """Counts one delivery of a task message: one statement (an insert that adds one to the
+    count of a row already there), committed on its own before the task body runs, atomic
+    when two workers race for the same message."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _upsert_statement(),
+            [task_id, task_name, json.dumps(kwargs, cls=DjangoJSONEncoder), now, now],
         )
-        if not counted:
-            try:
-                with transaction.atomic():
-                    TaskDelivery.objects.create(
-                        task_id=task_id, task_name=task_name, kwargs=kwargs, attempts=1
-                    )
-            except IntegrityError:  # the same message delivered twice at once
-                TaskDelivery.objects.filter(task_id=task_id).update(attempts=F("attempts") + 1)
-        return TaskDelivery.objects.get(task_id=task_id)
+        pk, attempts, parked_at, last_error = cursor.fetchone()
+    return TaskDelivery(
+        pk=pk,
+        task_id=task_id,
+        task_name=task_name,
+        kwargs=kwargs,
+        attempts=attempts,
+        parked_at=parked_at,
+        last_error=last_error,
+        updated_at=now,
+    )
 
 
 def task_delivery_park(*, delivery: TaskDelivery, error: str) -> None:

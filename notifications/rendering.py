@@ -48,6 +48,8 @@ _A4_COLUMNS = (
     ("Người bệnh trả", True),
 )
 _DESCRIPTION = 1
+# mm: longer than any receipt's roll; cut to the content's length once drawn
+_THERMAL_DRAFT_LENGTH = 2000.0
 SIGN_HINT = "(Ký, ghi rõ họ tên)"
 ELECTRONIC_STATEMENT = (
     "Biên lai điện tử do hệ thống của bệnh viện lập tự động, không cần chữ ký; "
@@ -374,9 +376,8 @@ def _thermal_draw(
     number: str,
     public: bool,
     einvoice: dict[str, Any] | None,
-    height: float = 2000.0,
 ) -> FPDF:
-    document = pdf_document(page_format=(THERMAL_80MM[0], height))
+    document = pdf_document(page_format=(THERMAL_80MM[0], _THERMAL_DRAFT_LENGTH))
     document.set_margins(4, 4, 4)
     document.set_auto_page_break(False)
     document.add_page()
@@ -424,10 +425,18 @@ def _thermal_draw(
 def _thermal(
     content: dict[str, Any], number: str, public: bool, einvoice: dict[str, Any] | None
 ) -> FPDF:
-    """Drawn twice: once on a long page to measure, then on a page as long as the
-    printout (a roll has no fixed page length; fpdf2 needs the height up front)."""
-    measured = _thermal_draw(content, number, public, einvoice).get_y() + 4
-    return _thermal_draw(content, number, public, einvoice, height=measured)
+    """Drawn once on a long page, then the page is cut to the printout's length (a roll has
+    no fixed page length; fpdf2 needs a height up front): fpdf2 places what it draws from
+    the page's bottom edge, so the drawing is moved down by what is cut off the bottom."""
+    document = _thermal_draw(content, number, public, einvoice)
+    height = document.get_y() + 4
+    page = document.pages[document.page]
+    width_pt, long_pt = page.dimensions()
+    cut_pt = long_pt - height * document.k
+    assert isinstance(page.contents, bytearray)
+    page.contents[:0] = f"1 0 0 1 0 {-cut_pt:.2f} cm\n".encode()
+    page.set_dimensions(width_pt, long_pt - cut_pt)
+    return document
 
 
 def receipt_pdf(

@@ -73,6 +73,11 @@ def receipt_pdf_get(*, receipt: Receipt, layout: str) -> bytes:
     if stored is not None and storage.exists(stored.path):
         with storage.open(stored.path, "rb") as handle:
             return bytes(handle.read())
+    return _render_and_store(receipt, layout)
+
+
+def _render_and_store(receipt: Receipt, layout: str) -> bytes:
+    storage = storages["receipts"]
     data = _render(receipt, layout)
     path = _path(receipt, layout)
     if storage.exists(path):
@@ -91,11 +96,12 @@ def receipt_pdf_get(*, receipt: Receipt, layout: str) -> bytes:
 def receipt_pdfs_render(*, receipt_id: int, layouts: list[str] | None = None) -> int:
     """Render and store the receipt's PDFs (its channel's layout by default); returns how
     many were rendered now."""
-    receipt = Receipt.objects.get(pk=receipt_id)
+    receipt = Receipt.objects.select_related("payment").get(pk=receipt_id)
+    stored = set(ReceiptPdf.objects.filter(receipt=receipt).values_list("layout", flat=True))
     rendered = 0
     for layout in layouts or [primary_layout(receipt)]:
-        if not ReceiptPdf.objects.filter(receipt=receipt, layout=layout).exists():
-            receipt_pdf_get(receipt=receipt, layout=layout)
+        if layout not in stored:
+            _render_and_store(receipt, layout)
             rendered += 1
     return rendered
 

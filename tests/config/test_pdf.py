@@ -44,3 +44,35 @@ def test_the_font_is_embedded_so_printing_needs_nothing_installed() -> None:
         or abs(float(reader.pages[0].mediabox.width) - 80 / 25.4 * 72) < 0.01
     )
     assert all("/FontFile2" in descriptor for descriptor in descriptors)
+
+
+def test_documents_one_after_another_each_carry_their_own_glyphs() -> None:
+    """The fonts are parsed once per process and shared: a second document neither loses
+    the glyphs of its own text nor carries the first one's."""
+    first = pdf_document()
+    first.add_page()
+    first.multi_cell(w=0, text="Đặng Thị Ưng")
+    first_bytes = bytes(first.output())
+    second = pdf_document()
+    second.add_page()
+    second.multi_cell(w=0, text="Lê Văn Ổn")
+
+    second_bytes = bytes(second.output())
+
+    assert "Đặng Thị Ưng" in _text_of(first_bytes)
+    assert "Lê Văn Ổn" in _text_of(second_bytes)
+    assert "Đặng" not in _text_of(second_bytes)
+    assert len(second_bytes) < 60_000, "the whole font was embedded, not its subset"
+
+
+def test_a_name_outside_the_latin_and_vietnamese_blocks_still_prints() -> None:
+    """A glyph outside the cut used for speed (Greek, Cyrillic) comes from the whole font."""
+    document = pdf_document()
+    document.add_page()
+    document.multi_cell(w=0, text="Ivanova Анна · Papadopoulou Ελένη · 150.000 ₫")
+
+    text = _text_of(bytes(document.output()))
+
+    assert "Анна" in text
+    assert "Ελένη" in text
+    assert "150.000 ₫" in text

@@ -58,8 +58,10 @@ def test_the_thermal_layout_is_80_mm_wide_and_as_long_as_its_content(
 
     page = PdfReader(io.BytesIO(_pdf(staff_client(Role.CASHIER), receipt.pk, "thermal"))).pages[0]
     heights: list[float] = []
-    page.extract_text(
-        visitor_text=lambda text, cm, tm, *_: heights.append(tm[5]) if text.strip() else None
+    page.extract_text(  # where the text lands on the page: its matrix times the page's
+        visitor_text=lambda text, cm, tm, *_: (
+            heights.append(tm[4] * cm[1] + tm[5] * cm[3] + cm[5]) if text.strip() else None
+        )
     )
 
     width, height = float(page.mediabox.width), float(page.mediabox.height)

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from config.task_deliveries.models import TaskDelivery
-from config.tasks import retry_countdown, task_delivery_requeue
+from config.tasks import retry_countdown, task_delivery_begin, task_delivery_requeue
 from payments.models import OutboxEvent
 from payments.tasks import relay_outbox
 from tests.celery_worker import (  # noqa: F401 (fixtures)
@@ -18,6 +18,7 @@ from tests.celery_worker import (  # noqa: F401 (fixtures)
     celery_worker,
     wait_until,
 )
+from tests.concurrency import run_at_once
 from tests.task_probes import probe, probe_done, probe_runs
 
 worker_test = pytest.mark.django_db(transaction=True)
@@ -113,3 +114,25 @@ def test_retry_countdowns_double_and_stay_inside_the_visibility_timeout():
     assert 10 <= second <= 20
     assert 20 <= third <= 40
     assert all(retry_countdown(attempt) <= visibility / 4 for attempt in range(1, 40))
+
+
+@worker_test
+def test_deliveries_of_one_message_counted_at_once_are_each_counted() -> None:
+    """One statement counts a delivery (insert, or add one): eight workers counting the same
+    message at the same moment leave one row counting eight."""
+    task_id = uuid.uuid4().hex
+
+    counted = run_at_once(
+        8,
+        lambda index: (
+            task_delivery_begin(
+                task_id=task_id, task_name="probe", kwargs={"key": "k", "index": 0}
+            ).attempts
+        ),
+    )
+
+    assert sorted(counted) == list(range(1, 9))
+    row = TaskDelivery.objects.get(task_id=task_id)
+    assert row.attempts == 8
+    assert row.kwargs == {"key": "k", "index": 0}
+    assert row.parked_at is None

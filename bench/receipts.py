@@ -1,0 +1,302 @@
+"""Benchmark: receipts issued and rendered per second by two Celery worker processes.
+
+A captured payment's ``payment.succeeded`` event runs ``notifications.issue_payment_receipt``
+(a numbered receipt with its frozen content and the patient's messages, one transaction),
+which queues ``render_receipt_pdfs`` (the channel's PDF, stored) and ``send_message`` for
+each message (an SMS and an e-mail copy, through the console backends). The figure is
+the rate at which a queue of ``count`` such events drains to receipts with their PDF and
+every message sent, against a no-op drain of the same count on the same worker
+(``bench.noop``: a plain Celery task, acknowledged late, that counts itself in Redis).
+``bench.noop_reliable`` (the same on the project's ``ReliableTask``) is printed for
+information: what the base class's bookkeeping costs per task.
+
+Each drain starts from a full queue: the worker is paused (SIGSTOP) while the messages are
+sent, then let go, and the clock runs until the last one is done (polled every 0.2 s).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from bench.report import Outcome, rate, ratio_outcome
+
+TARGET_RATIO = 0.12
+TARGET_RATE = 100.0
+WORKER_PROCESSES = 2
+PAYMENTS_PER_INVOICE = 100
+QUEUE = "vienphi-bench-receipts"
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+def payments_captured(count: int) -> list[int]:
+    """``count`` captured 1,000 ₫ VietQR kiosk payments (not timed), a hundred to an
+    invoice of patients with a phone and an e-mail address (so each receipt sends an SMS
+    and an e-mail copy). The payment rows are written directly: the receipt's work is what
+    is measured, not the capture."""
+    from django.utils import timezone
+
+    from billing.models import PriceListItem, ServiceCategory, VatRate
+    from billing.services.encounters import ChargeInput, charges_add, encounter_open
+    from billing.services.invoices import invoice_issue
+    from billing.services.patients import patient_create
+    from config.identity.models import DeviceKind
+    from config.identity.services import device_create
+    from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentStatus, Provider
+
+    tag = uuid.uuid4().hex[:6].upper()
+    device, _ = device_create(name=f"Kiosk bench {tag}", kind=DeviceKind.KIOSK)
+    item = PriceListItem.objects.create(
+        service_code=f"RCPT{tag}",
+        name="Khám bệnh (bench)",
+        unit="lần",
+        category=ServiceCategory.EXAMINATION,
+        price=PAYMENTS_PER_INVOICE * 1_000,
+        insurance_price=PAYMENTS_PER_INVOICE * 1_000,
+        on_demand=False,
+        vat_rate=VatRate.KCT,
+        currency="VND",
+        effective_from=datetime(2020, 1, 1, tzinfo=UTC).date(),
+    )
+    now = timezone.now()
+    payments: list[Payment] = []
+    for index in range(-(-count // PAYMENTS_PER_INVOICE)):
+        patient = patient_create(
+            code=f"RC{tag}{index:05d}",
+            full_name="Nguyễn Thị Bench",
+            phone=f"09{index:08d}",
+            email=f"bench{index}@example.com",
+        )
+        encounter = encounter_open(
+            patient=patient,
+            his_reference=f"RCPT-{tag}-{index}",
+            kind="outpatient",
+            department="Khoa Nội",
+        )
+        charges_add(encounter=encounter, items=[ChargeInput(item.service_code, 1)])
+        invoice = invoice_issue(encounter=encounter, issued_by="bench")
+        for _ in range(min(PAYMENTS_PER_INVOICE, count - len(payments))):
+            payments.append(
+                Payment(
+                    purpose="invoice",
+                    invoice=invoice,
+                    amount=1_000,
+                    currency="VND",
+                    method=PaymentMethod.VIETQR,
+                    channel=PaymentChannel.KIOSK,
+                    provider=Provider.BANK_TRANSFER,
+                    status=PaymentStatus.SUCCEEDED,
+                    idempotency_key=uuid.uuid4().hex,
+                    created_by_device=device,
+                    succeeded_at=now,
+                )
+            )
+    return [payment.pk for payment in Payment.objects.bulk_create(payments)]
+
+
+@contextmanager
+def _worker() -> Iterator[tuple[Callable[[bool], None], Callable[[], float]]]:
+    """``celery worker`` with ``WORKER_PROCESSES`` prefork children on the bench's queue
+    (purged first and last); yields ``pause(on)`` to freeze or release it and a reading of
+    its CPU seconds so far."""
+    from bench.http_server import PROJECT_ROOT
+
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork"]
+    command += [f"--concurrency={WORKER_PROCESSES}", f"--queues={QUEUE}"]
+    command += ["--include=bench.receipt_tasks", "--loglevel=WARNING"]
+    command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    purge = [sys.executable, "-m", "celery", "-A", "config", "purge", "-f", "-Q", QUEUE]
+    env, devnull = os.environ.copy(), subprocess.DEVNULL
+    subprocess.run(  # noqa: S603 - fixed argv
+        purge, check=True, cwd=PROJECT_ROOT, env=env, stdout=devnull, stderr=devnull
+    )
+    worker = subprocess.Popen(  # noqa: S603 - fixed argv
+        command, cwd=PROJECT_ROOT, env=env, stdout=devnull, stderr=devnull, process_group=0
+    )
+
+    def pause(on: bool) -> None:
+        os.killpg(os.getpgid(worker.pid), signal.SIGSTOP if on else signal.SIGCONT)
+
+    try:
+        yield pause, lambda: _group_cpu_seconds(worker.pid)
+    finally:
+        pause(False)
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        subprocess.run(  # noqa: S603 - fixed argv
+            purge, check=False, cwd=PROJECT_ROOT, env=env, stdout=devnull, stderr=devnull
+        )
+
+
+def _group_cpu_seconds(leader: int) -> float:
+    """User + system CPU seconds of the live processes of process group ``leader`` (the
+    worker's master and children), from ``/proc``: on a shared machine the wall clock
+    measures the neighbours too, the CPU seconds only the worker's own work."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == leader:  # pgrp (the fields after the command's closing paren)
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _drain(
+    pause: Callable[[bool], None],
+    send: Callable[[], object],
+    done: Callable[[], int],
+    count: int,
+    timeout: float,
+) -> float:
+    """Seconds from releasing a paused worker with ``count`` messages queued by ``send``
+    until ``done()`` reaches ``count``."""
+    pause(True)
+    send()
+    started = time.perf_counter()
+    pause(False)
+    while done() < count:
+        if time.perf_counter() - started > timeout:
+            raise RuntimeError(f"drain stuck at {done()} of {count} after {timeout:.0f} s")
+        time.sleep(0.2)
+    return time.perf_counter() - started
+
+
+def _receipts_done(payment_ids: list[int]) -> Callable[[], int]:
+    from notifications.models import Message, MessageStatus, Receipt
+
+    def done() -> int:
+        receipts = Receipt.objects.filter(payment_id__in=payment_ids)
+        pending = Message.objects.filter(receipt__in=receipts).exclude(status=MessageStatus.SENT)
+        if pending.exists():
+            return 0
+        return receipts.filter(pdfs__isnull=False).distinct().count()
+
+    return done
+
+
+def run(*, count: int = 2_000) -> list[Outcome]:
+    import redis
+    from celery import Celery
+
+    from bench.http_server import environment
+    from bench.receipt_tasks import COUNTER
+    from notifications.models import Message, ReceiptPdf
+
+    print(
+        f"\n== receipts: {count:,} payments' receipts (issue + the channel's PDF + messages),"
+        f" celery worker with {WORKER_PROCESSES} processes ==",
+        flush=True,
+    )
+    started = time.perf_counter()
+    warm_ids = payments_captured(20)
+    payment_ids = payments_captured(count)
+    print(
+        f"setup: {count + 20:,} captured payments in {time.perf_counter() - started:.1f} s"
+        " (not timed)",
+        flush=True,
+    )
+    broker = os.environ.get("BENCH_REDIS_URL", BENCH_REDIS_URL)
+    counter = redis.Redis.from_url(broker)
+    sender = Celery("bench", broker=broker)  # this process's own app: only sends
+
+    def noops(name: str) -> float:
+        counter.set(COUNTER, 0)
+        return _drain(
+            pause,
+            lambda: [sender.send_task(name, args=(i,), queue=QUEUE) for i in range(count)],
+            lambda: int(counter.get(COUNTER) or 0),
+            count,
+            timeout=600,
+        )
+
+    def receipts(ids: list[int]) -> float:
+        return _drain(
+            pause,
+            lambda: [
+                sender.send_task(
+                    "notifications.issue_payment_receipt",
+                    kwargs={"event_id": 0, "payment_id": pk},
+                    queue=QUEUE,
+                )
+                for pk in ids
+            ],
+            _receipts_done(ids),
+            len(ids),
+            timeout=1800,
+        )
+
+    with environment({"REDIS_URL": broker, "CELERY_QUEUE": QUEUE}), _worker() as (pause, cpu):
+        receipts(warm_ids)  # both children import, parse the fonts, connect
+        before = cpu()
+        noop_seconds = noops("bench.noop")
+        after_noop = cpu()
+        reliable_seconds = noops("bench.noop_reliable")
+        after_reliable = cpu()
+        receipt_seconds = receipts(payment_ids)
+        after_receipts = cpu()
+    cpu_ms = {
+        "noop": (after_noop - before) / count * 1000,
+        "reliable": (after_reliable - after_noop) / count * 1000,
+        "receipt": (after_receipts - after_reliable) / count * 1000,
+    }
+    pdfs = ReceiptPdf.objects.filter(receipt__payment_id__in=payment_ids).count()
+    messages = Message.objects.filter(receipt__payment_id__in=payment_ids).count()
+    receipt_rate = rate(count, receipt_seconds)
+    noop_rate = rate(count, noop_seconds)
+    reliable_rate = rate(count, reliable_seconds)
+    print(
+        f"drains: no-op {noop_seconds:.2f} s ({noop_rate:,.0f}/s), no-op on ReliableTask"
+        f" {reliable_seconds:.2f} s ({reliable_rate:,.0f}/s), receipts {receipt_seconds:.2f} s"
+        f" ({receipt_rate:,.1f}/s: {count:,} receipts, {pdfs:,} PDFs, {messages:,} messages"
+        " sent)",
+        flush=True,
+    )
+    print(
+        f"worker CPU per task (user + system, all its processes): no-op {cpu_ms['noop']:.1f} ms,"
+        f" no-op on ReliableTask {cpu_ms['reliable']:.1f} ms, receipt (its 4 tasks)"
+        f" {cpu_ms['receipt']:.1f} ms -> {WORKER_PROCESSES} dedicated cores would drain"
+        f" ~{WORKER_PROCESSES * 1000 / cpu_ms['receipt']:,.0f} receipts/s (the database's own"
+        " CPU not counted)",
+        flush=True,
+    )
+    outcomes = [
+        ratio_outcome(
+            name=name,
+            unit=unit,
+            app_rate=app_rate,
+            baseline_label="plain no-op tasks",
+            baseline_rate=noop_rate,
+            target=target,
+        )
+        for name, unit, app_rate, target in (
+            ("receipts (issue + PDF + messages, 2 processes)", "/s", receipt_rate, TARGET_RATIO),
+            ("ReliableTask no-op (bookkeeping)", "tasks/s", reliable_rate, None),
+        )
+    ]
+    absolute = Outcome(
+        name="receipts per second",
+        measured=f"{receipt_rate:,.1f} receipts/s",
+        baseline="",
+        figure=f"{receipt_rate:,.1f}/s",
+        target=f">= {TARGET_RATE:.0f}/s",
+        met=receipt_rate >= TARGET_RATE,
+    )
+    print(absolute.line(), flush=True)
+    return [*outcomes, absolute]
