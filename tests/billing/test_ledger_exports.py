@@ -393,3 +393,57 @@ def test_outside_a_transaction_the_file_is_read_in_one_snapshot_and_an_abandoned
     assert connection.get_autocommit()
     again = _beancount_file(finance_client, tmp_path, MARCH_QUERY)
     assert _bean_check(again).returncode == 0
+
+
+# --- The demo's journal -----------------------------------------------------------------
+
+_DEMO_EXPORTS = """
+import json
+from collections import defaultdict
+from datetime import timedelta
+from billing.selectors.beancount_export import beancount_export
+from billing.selectors.ledger import trial_balance
+from billing.selectors.ledger_export import export_window
+from billing.selectors.misa_export import misa_rows
+start, end = export_window(None, None)
+last = end.date() - timedelta(days=1)
+with open(PATH, "wb") as out:
+    for piece in beancount_export(start=start, end=end, first=start.date(), last=last):
+        out.write(piece)
+misa = defaultdict(lambda: [0, 0])
+for rows in misa_rows(start=start, end=end):
+    for row in rows:
+        misa[row.debit_account][0] += row.amount
+        misa[row.credit_account][1] += row.amount
+trial = {r.code: [r.debit_total, r.credit_total] for r in trial_balance()}
+print(json.dumps({"misa": misa, "trial": trial}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("regime", REGIMES)
+def test_the_demos_journal_exports_re_add_to_its_trial_balance(tmp_path: Path, regime: str) -> None:
+    from tests.config.test_embedded_default import _manage
+
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "DEMO_CREDENTIALS_FILE": str(tmp_path / "credentials.json"),
+        "ACCOUNTING_REGIME": regime,
+    }
+    bean = tmp_path / "demo.beancount"
+    steps = [
+        _manage("migrate", "--verbosity", "0", env=env),
+        _manage("seed_demo", env=env),
+        _manage("shell", "-c", f"PATH = {str(bean)!r}\n{_DEMO_EXPORTS}", env=env),
+    ]
+    for step in steps:
+        assert step.returncode == 0, step.stderr
+
+    figures = json.loads(steps[-1].stdout.strip().splitlines()[-1])
+    assert figures["trial"]  # the demo posted something
+    # MISA's rows put on each account exactly the debits and credits the ledger has.
+    assert figures["misa"] == figures["trial"]
+    checked = _bean_check(bean)
+    assert (checked.returncode, checked.stderr) == (0, "")
