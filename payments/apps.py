@@ -21,3 +21,8 @@ class PaymentsConfig(AppConfig):
         from payments.services.paylinks import revoke_links_of_closed_invoice
 
         invoice_closed.connect(revoke_links_of_closed_invoice, dispatch_uid="paylinks-revoke")
+
+        from payments.outbox import subscribe
+
+        # After a refund committed: the e-invoice's adjustment (payments.services.refund_einvoices).
+        subscribe("refund.succeeded", "payments.adjust_einvoice_for_refund")

@@ -18,6 +18,7 @@ from payments.services.housekeeping import payments_cancel_abandoned, payments_s
 from payments.services.idempotency import idempotency_prune
 from payments.services.matching import reconciliation_match
 from payments.services.payments import payment_expire_due
+from payments.services.refund_einvoices import refund_einvoice_adjust
 from payments.services.refunds import refunds_resend_approved
 from payments.services.settlement import (
     stripe_payout_settle,
@@ -49,6 +50,14 @@ def sync_stuck_payments() -> int:
 @shared_task(name="payments.retry_webhook_events", base=ReliableTask)
 def retry_webhook_events() -> int:
     return webhook_retry_unapplied()
+
+
+@shared_task(name="payments.adjust_einvoice_for_refund", base=ReliableTask)
+def adjust_einvoice_for_refund(event_id: int, refund_id: int, **_: object) -> int | None:
+    """Subscriber of ``refund.succeeded``: the adjusting e-invoice of a refund that lowers
+    what was paid for the services (once per refund)."""
+    einvoice = refund_einvoice_adjust(refund_id=refund_id)
+    return einvoice.pk if einvoice is not None else None
 
 
 @shared_task(name="payments.prune_idempotency_keys", base=ReliableTask)

@@ -16,15 +16,22 @@ collection as public integrations quote them (Odoo's l10n_vn_edi_viettel among t
   errors may also come as HTTP 400 ``{"code", "message", "data"}``.
 * Status: ``POST {base}/InvoiceAPI/InvoiceWS/searchInvoiceByTransactionUuid`` (form:
   ``supplierTaxCode``, ``transactionUuid``; §7.21): ``NOT_FOUND_DATA`` when nothing was
-  issued under that key. The tax authority's code is read from ``codeOfTax`` (check the
-  field name against the account's specification version).
+  issued under that key. The tax authority's code is read from ``codeOfTax`` (check: the
+  field is in the createInvoice and look-up answers of several independent public
+  integrations, one quoting the vendor's guide v2.50, but not in Odoo's module nor in a
+  specification text we could read).
 * Files: ``POST {base}/InvoiceAPI/InvoiceUtilsWS/getInvoiceRepresentationFile`` JSON
   (``fileType`` ``PDF`` or ``ZIP``, the XML inside; §7.3) → base64 ``fileToBytes``.
 * Cancel: ``POST {base}/InvoiceAPI/InvoiceWS/cancelTransactionInvoice`` (form) — marked
   "removed" in recent specification versions: a voided invoice is corrected by an adjusting
   or replacing e-invoice instead, which is what billing does.
 
-Amounts are whole VND; ``taxPercentage`` is ``-2`` for KCT (not subject to VAT) (check).
+Amounts are whole VND; ``taxPercentage`` is ``-2`` for KCT (not subject to VAT) and ``-1``
+would be "not declaring VAT"; an adjustment is ``adjustmentType`` ``5`` with
+``adjustmentInvoiceType`` ``1`` (money; ``2``: information only), a replacement ``3``, and a
+decreasing line has ``isIncreaseItem`` false — as Odoo's ``l10n_vn_edi_viettel``
+(odoo/odoo, addons/l10n_vn_edi_viettel/models/account_move.py, commit 006da4ce) sends them,
+a credit note going out as an adjusting invoice (``5``) as our refunds do.
 """
 
 from __future__ import annotations

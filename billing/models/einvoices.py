@@ -44,6 +44,11 @@ class EInvoice(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
     )
     reason = models.CharField(max_length=200, blank=True, help_text="why it corrects the original")
+    # An adjustment by an amount (a refund, or a void after refunds): what it takes off the
+    # original, VAT included; 0 for an adjustment that takes back every line.
+    adjusted_amount = models.BigIntegerField(default=0)
+    # The refund (its public id) an adjustment answers; empty for the others.
+    refund_key = models.CharField(max_length=32, blank=True)
     transaction_uuid = models.CharField(max_length=64, unique=True)
     provider = models.CharField(max_length=20)
     status = models.CharField(
@@ -83,10 +88,25 @@ class EInvoice(models.Model):
                 condition=~Q(kind="adjustment"),
                 name="einvoice_one_per_invoice",
             ),
+            # One live correction of an original for its void (adjusting or replacing);
+            # refunds adjust it once each (their key).
             models.UniqueConstraint(
                 fields=["original"],
-                condition=Q(original__isnull=False) & ~Q(status__in=["refused", "withdrawn"]),
+                condition=Q(original__isnull=False, refund_key="")
+                & ~Q(status__in=["refused", "withdrawn"]),
                 name="einvoice_one_live_correction",
+            ),
+            models.UniqueConstraint(
+                fields=["refund_key"],
+                condition=~Q(refund_key=""),
+                name="einvoice_one_per_refund",
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_key="") | Q(kind="adjustment", adjusted_amount__gt=0),
+                name="einvoice_refund_adjusts_an_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(adjusted_amount__gte=0), name="einvoice_adjusted_amount_not_negative"
             ),
             models.CheckConstraint(
                 condition=Q(kind="original", original__isnull=True)

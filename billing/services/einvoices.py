@@ -16,6 +16,11 @@ by one sender at a time, never twice, corrected when the invoice is voided.
   withdrawn; an issued one is corrected per Decree 123/2020/ND-CP Art. 19 as amended by
   Decree 70/2025/ND-CP: an adjusting e-invoice taking the amount back, or (``replace``) the
   visit's next e-invoice replaces it; never silently.
+* ``einvoice_on_refund`` (a Celery task after the refund committed, through the outbox): a
+  refund that lowers what the patient paid for the services below what the e-invoice states
+  gets an adjusting e-invoice (điều chỉnh giảm) for that amount, once per refund; a refund
+  of money that paid for nothing (a duplicate, an overpayment) changes nothing. A void after
+  refunds takes back only what they left.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.einvoicing.providers import (
@@ -44,6 +50,7 @@ from billing.einvoicing.providers import (
 )
 from billing.errors import EInvoiceNotResendable
 from billing.models import EInvoice, EInvoiceKind, EInvoiceStatus, Invoice, VatRate
+from billing.selectors.invoices import invoice_advances_applied
 from billing.signals import einvoice_issued
 from billing.words import amount_in_words_vi
 from config.tasks import backoff_seconds
@@ -55,6 +62,7 @@ SENDER_LOCK = 0x45494E56
 _LOCAL_SENDER = threading.Lock()  # SQLite (the embedded default): one process
 INSURANCE_LINE = "Quỹ BHYT chi trả"
 INSURANCE_ADJUSTMENT_LINE = "Điều chỉnh mức hưởng BHYT"
+AMOUNT_ADJUSTMENT_LINE = "Điều chỉnh giảm tiền dịch vụ"
 _LIVE = (EInvoiceStatus.PENDING, EInvoiceStatus.SENDING, EInvoiceStatus.ISSUED)
 
 
@@ -121,9 +129,44 @@ def _adjustment(original: EInvoice, reason: str) -> EInvoice:
     return einvoice
 
 
+def _refund_adjustments(original: EInvoice) -> list[EInvoice]:
+    """The adjustments refunds made (or will make) to ``original``: all but withdrawn ones
+    (a refused one is still owed: staff correct and resend it)."""
+    return list(
+        EInvoice.objects.filter(original=original)
+        .exclude(refund_key="")
+        .exclude(status=EInvoiceStatus.WITHDRAWN)
+    )
+
+
+def _void_adjustment(original: EInvoice, reason: str) -> EInvoice | None:
+    """The adjustment that takes an issued e-invoice back when its invoice is voided: every
+    line, or — when refunds already adjusted it — what they left (none when nothing is)."""
+    refunds = _refund_adjustments(original)
+    if not refunds:
+        return _adjustment(original, reason)
+    left = _einvoiced_total(original.invoice) - sum(r.adjusted_amount for r in refunds)
+    if left <= 0:
+        logger.info("e-invoice %s: refunds already adjusted it to zero", original.pk)
+        return None
+    einvoice = EInvoice.objects.create(
+        invoice=original.invoice,
+        kind=EInvoiceKind.ADJUSTMENT,
+        original=original,
+        reason=(reason or "Hủy dịch vụ")[:200],
+        adjusted_amount=left,
+        transaction_uuid=_transaction_uuid(original.invoice, f"-adj{original.pk}"),
+        provider=original.provider,
+    )
+    transaction.on_commit(_send_soon, robust=True)
+    return einvoice
+
+
 def einvoice_on_void(*, invoice: Invoice, reason: str) -> None:
     """Inside ``invoice_void``'s transaction (the invoice row is locked): withdraw the
-    invoice's e-invoice if it has not gone out, or correct it if it has."""
+    invoice's e-invoice if it has not gone out (with the refund adjustments waiting for it),
+    or correct it if it has. With ``replace``, an e-invoice that refunds adjusted is adjusted
+    for what is left instead: the adjustments already refer to it."""
     own = (
         EInvoice.objects.select_for_update()
         .filter(invoice=invoice)
@@ -135,13 +178,75 @@ def einvoice_on_void(*, invoice: Invoice, reason: str) -> None:
     if own.status in (EInvoiceStatus.PENDING, EInvoiceStatus.REFUSED):
         own.status = EInvoiceStatus.WITHDRAWN
         own.save(update_fields=["status", "updated_at"])
+        EInvoice.objects.filter(
+            original=own, status__in=(EInvoiceStatus.PENDING, EInvoiceStatus.REFUSED)
+        ).update(status=EInvoiceStatus.WITHDRAWN, updated_at=timezone.now())
     elif own.status == EInvoiceStatus.SENDING:
         own.correction_needed = True  # the sender corrects it once it is recorded
         own.reason = reason[:200]
         own.save(update_fields=["correction_needed", "reason", "updated_at"])
-    elif own.status == EInvoiceStatus.ISSUED and settings.EINVOICE_VOID_CORRECTION != "replace":
-        _adjustment(own, reason)
+    elif own.status == EInvoiceStatus.ISSUED and (
+        settings.EINVOICE_VOID_CORRECTION != "replace" or _refund_adjustments(own)
+    ):
+        _void_adjustment(own, reason)
     logger.info("invoice %s voided: e-invoice %s is %s", invoice.pk, own.pk, own.status)
+
+
+def einvoice_on_refund(
+    *, invoice: Invoice, refund_id: int, refund_key: str, amount: int, reason: str
+) -> EInvoice | None:
+    """After a refund of ``amount`` on a payment of ``invoice`` committed (``refund_key``:
+    the refund's public id): the adjusting e-invoice that lowers the invoice's e-invoice by
+    what the patient no longer paid for its services, at most ``amount`` (Decree
+    123/2020/ND-CP Art. 19(2)(b): a wrong amount on an issued e-invoice is corrected by an
+    adjusting or a replacing e-invoice; Decree 70/2025/ND-CP keeps adjusting and replacing
+    and removes cancelling). Once per refund, whenever and however often it is called; under
+    the invoice's row lock, so refunds and a void of one invoice are counted one after the
+    other. None when nothing is to adjust: no e-invoice, withdrawn, the invoice voided (its
+    void took back what was left), or the money still received covers the e-invoice (a
+    duplicate payment given back). An adjustment of an e-invoice not issued yet waits for
+    it. The sender runs after commit."""
+    if not provider_enabled() or amount <= 0:
+        return None
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        done = EInvoice.objects.filter(refund_key=refund_key).first()
+        if done is not None:
+            return done
+        own = (
+            EInvoice.objects.select_for_update()
+            .filter(invoice=invoice)
+            .exclude(kind=EInvoiceKind.ADJUSTMENT)
+            .first()
+        )
+        if own is None or own.status == EInvoiceStatus.WITHDRAWN or invoice.voided_at:
+            return None
+        adjusted = sum(a.adjusted_amount for a in _refund_adjustments(own))
+        take = min(amount, _einvoiced_total(invoice) - adjusted - _received(invoice))
+        if take <= 0:
+            logger.info("refund %s: e-invoice %s still covered, not adjusted", refund_id, own.pk)
+            return None
+        einvoice = EInvoice.objects.create(
+            invoice=invoice,
+            kind=EInvoiceKind.ADJUSTMENT,
+            original=own,
+            reason=reason[:200],
+            adjusted_amount=take,
+            refund_key=refund_key,
+            transaction_uuid=_transaction_uuid(invoice, f"-rf{refund_id}"),
+            provider=own.provider,
+        )
+        transaction.on_commit(_send_soon, robust=True)
+    logger.info("refund %s: adjusting e-invoice %s of %s", refund_id, einvoice.pk, take)
+    return einvoice
+
+
+def _received(invoice: Invoice) -> int:
+    """What the patient has paid for ``invoice`` and not been given back: payments net of
+    refunds, and advances applied."""
+    from billing.services.invoices import invoice_payments_net  # it imports this module
+
+    return invoice_payments_net(invoice) + invoice_advances_applied(invoice)
 
 
 def einvoice_buyer_correct(
@@ -248,17 +353,59 @@ def _reference(original: EInvoice) -> OriginalReference:
     )
 
 
-def einvoice_document(einvoice: EInvoice) -> Document:
-    """What is sent for ``einvoice``: the invoice's lines before VAT, the fund's share as a
-    line lowering the total (so it totals the patient's share); an adjustment sends the
-    original's lines reversed (it takes the whole amount back)."""
-    invoice = einvoice.invoice
-    lines = _invoice_lines(invoice)
-    if einvoice.kind == EInvoiceKind.ADJUSTMENT:
-        lines = _reversed(lines)
+def _amount_lines(invoice: Invoice, amount: int) -> list[DocumentLine]:
+    """An adjustment by ``amount`` (VAT included) as lines lowering the total, one per VAT
+    rate of the invoice's services, shared in proportion to what each rate bills (largest
+    remainders get the odd dong); each line's VAT is its part's, rounded half up."""
+    gross: dict[str, int] = {}
+    for line in invoice.lines.all():
+        if not line.is_adjustment and line.amount > 0:
+            gross[str(line.vat_rate)] = gross.get(str(line.vat_rate), 0) + line.amount
+    billed = sum(gross.values()) or 1
+    rates = sorted(gross) or [str(VatRate.KCT)]
+    shares = {rate: amount * gross.get(rate, 1) // billed for rate in rates}
+    odd = amount - sum(shares.values())
+    by_remainder = sorted(rates, key=lambda rate: (-(amount * gross.get(rate, 1) % billed), rate))
+    for rate in by_remainder[:odd]:
+        shares[rate] += 1
+    lines = []
+    for rate in rates:
+        part = shares[rate]
+        if part <= 0:
+            continue
+        percent = 0 if rate == VatRate.KCT else int(rate)
+        vat = (2 * part * percent + 100 + percent) // (2 * (100 + percent))
+        name = AMOUNT_ADJUSTMENT_LINE + (f" (thuế suất {rate})" if len(rates) > 1 else "")
+        lines.append(DocumentLine(name, "lần", 1, part - vat, part - vat, rate, vat, True))
+    return lines
+
+
+def _totals(lines: list[DocumentLine]) -> tuple[int, int]:
+    """(before VAT, VAT) of ``lines``, decreasing lines counted negative."""
     signed = [(-1 if line.decrease else 1) for line in lines]
     before = sum(sign * line.amount for sign, line in zip(signed, lines, strict=True))
     vat = sum(sign * line.vat_amount for sign, line in zip(signed, lines, strict=True))
+    return before, vat
+
+
+def _einvoiced_total(invoice: Invoice) -> int:
+    """What the invoice's own e-invoice states (VAT included): the patient's share."""
+    return sum(_totals(_invoice_lines(invoice)))
+
+
+def einvoice_document(einvoice: EInvoice) -> Document:
+    """What is sent for ``einvoice``: the invoice's lines before VAT, the fund's share as a
+    line lowering the total (so it totals the patient's share); an adjustment sends the
+    original's lines reversed (it takes the whole amount back), or, when it adjusts by an
+    amount (a refund), lines lowering the total by that amount."""
+    invoice = einvoice.invoice
+    if einvoice.kind == EInvoiceKind.ADJUSTMENT and einvoice.adjusted_amount:
+        lines = _amount_lines(invoice, einvoice.adjusted_amount)
+    elif einvoice.kind == EInvoiceKind.ADJUSTMENT:
+        lines = _reversed(_invoice_lines(invoice))
+    else:
+        lines = _invoice_lines(invoice)
+    before, vat = _totals(lines)
     total = before + vat
     patient = invoice.patient
     return Document(
@@ -314,8 +461,11 @@ class SendRun:
 
 
 def _next_waiting() -> EInvoice | None:
+    """The first waiting e-invoice by id; a correction waits until its original is issued
+    (a refund may adjust an e-invoice that has not gone out yet, or was refused)."""
     return (
         EInvoice.objects.filter(status__in=[EInvoiceStatus.PENDING, EInvoiceStatus.SENDING])
+        .filter(Q(original__isnull=True) | Q(original__status=EInvoiceStatus.ISSUED))
         .order_by("id")
         .first()
     )
@@ -366,8 +516,10 @@ def _record_issued(einvoice_id: int, issued: Issued) -> None:
         einvoice.next_attempt_at = None
         einvoice.error_code = einvoice.last_error = ""
         einvoice.save()
-        if einvoice.correction_needed and settings.EINVOICE_VOID_CORRECTION != "replace":
-            _adjustment(einvoice, einvoice.reason)
+        if einvoice.correction_needed and (
+            settings.EINVOICE_VOID_CORRECTION != "replace" or _refund_adjustments(einvoice)
+        ):
+            _void_adjustment(einvoice, einvoice.reason)
         einvoice_issued.send(sender=EInvoice, einvoice=einvoice)
     logger.info("e-invoice %s issued", einvoice_id)
 

@@ -11,7 +11,9 @@ answers and errors as billing.einvoicing.viettel documents them.
   ``TRANSACTION_UUID_INVALID`` (the key was used), ``BUYER_TAX_CODE_INVALID`` (a buyer tax
   code that is not 10 digits or 10-3 digits; the code name is the fake's, Viettel's own is
   (check)), ``SUPPLIER_TAX_CODE_INVALID``, ``SUM_AMOUNT_INVALID`` (totals that do not add
-  up), ``ORIGINAL_INVOICE_NOT_FOUND`` (a correction of an unknown invoice); and HTTP 400
+  up), ``ORIGINAL_INVOICE_NOT_FOUND`` (a correction of an unknown invoice),
+  ``ADJUSTMENT_AMOUNT_INVALID`` (money adjustments taking an invoice below zero: the fake's
+  guard and name, Viettel's own check is (check)); and HTTP 400
   ``{"code": 400, "message": "INVOICE_SERIAL_NOT_FOUND", "data": ...}`` for a series that
   is not registered.
 * ``POST /InvoiceAPI/InvoiceWS/searchInvoiceByTransactionUuid`` (form): the invoice, with
@@ -255,7 +257,24 @@ def _refusal(
     )
     if signed != summary["totalAmountWithTax"]:
         return 200, {"errorCode": "SUM_AMOUNT_INVALID", "description": "Tổng tiền không khớp"}
+    if general["adjustmentType"] == "5" and general.get("adjustmentInvoiceType") == "1":
+        stated = _stated_total(state, general["originalInvoiceId"])
+        if stated + signed < 0:
+            return 200, {
+                "errorCode": "ADJUSTMENT_AMOUNT_INVALID",
+                "description": f"Số tiền điều chỉnh giảm vượt giá trị hóa đơn gốc ({stated})",
+            }
     return None
+
+
+def _stated_total(state: FakeSInvoiceState, invoice_no: str) -> int:
+    """What an invoice states now: its total and those of the money adjustments made to it."""
+    return sum(
+        i.payload["summarizeInfo"]["totalAmountWithTax"]
+        for i in state.invoices.values()
+        if i.invoice_no == invoice_no
+        or (i.adjustment_type == "5" and i.original_invoice_id == invoice_no)
+    )
 
 
 class FakeSInvoiceServer:
