@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from billing.identifiers import mask_name
-from billing.models import Invoice, InvoiceStatus
+from billing.models import EInvoice, EInvoiceStatus, Invoice, InvoiceStatus
+from billing.selectors.einvoices import issued_einvoice
 from billing.selectors.invoices import invoice_advances_applied
 from notifications.models import Receipt
 from payments.models import ACTIVE_STATUSES, Payment, PaymentChannel, PaymentStatus
@@ -34,6 +35,8 @@ class PayPage:
     last_ended: Payment | None = None  # the phone's latest payment that brought no money
     in_flight_elsewhere: bool = False  # a kiosk or the desk is taking a payment right now
     receipts: list[Receipt] = field(default_factory=list)
+    # The invoice's e-invoice once issued (where to look it up), else None.
+    einvoice: dict[str, Any] | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -45,15 +48,32 @@ class PayPage:
             f"{self.last_ended.public_id}:{self.last_ended.status}" if self.last_ended else "-",
             str(self.in_flight_elsewhere),
             ",".join(str(receipt.pk) for receipt in self.receipts),
+            _einvoice_state(self.einvoice),
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
     @property
     def final(self) -> bool:
-        """Nothing more will change: void, or paid with every receipt issued."""
+        """Nothing more will change: void, or paid with every receipt issued and the
+        e-invoice issued with its tax authority's code (or none on its way)."""
         if self.state == PageState.VOID:
             return True
-        return self.state == PageState.PAID and bool(self.receipts) and self.receipts_complete
+        return (
+            self.state == PageState.PAID
+            and bool(self.receipts)
+            and self.receipts_complete
+            and not self.einvoice_coming
+        )
+
+    @property
+    def einvoice_coming(self) -> bool:
+        """The e-invoice (or its tax authority's code) is on its way: the page keeps asking."""
+        if self.einvoice is not None:
+            return not self.einvoice["tax_authority_code"]
+        return EInvoice.objects.filter(
+            invoice=self.invoice,
+            status__in=(EInvoiceStatus.PENDING, EInvoiceStatus.SENDING),
+        ).exists()
 
     @property
     def receipts_complete(self) -> bool:
@@ -81,7 +101,8 @@ def pay_page(*, invoice: Invoice, bill: dict[str, Any]) -> PayPage:
     else:
         state = PageState.OPEN
     if state != PageState.OPEN:
-        return PayPage(invoice, bill, name, advances, state, receipts=receipts)
+        einvoice = issued_einvoice(invoice_id=invoice.pk) if state == PageState.PAID else None
+        return PayPage(invoice, bill, name, advances, state, receipts=receipts, einvoice=einvoice)
     phone = Payment.objects.filter(invoice=invoice, channel=PaymentChannel.PHONE)
     in_flight = phone.filter(status__in=ACTIVE_STATUSES).order_by("-created_at", "-id").first()
     last = phone.order_by("-created_at", "-id").first()
@@ -101,6 +122,13 @@ def pay_page(*, invoice: Invoice, bill: dict[str, Any]) -> PayPage:
         last_ended=last if last is not None and last.status in ENDED_WITHOUT_MONEY else None,
         in_flight_elsewhere=elsewhere,
     )
+
+
+def _einvoice_state(einvoice: dict[str, Any] | None) -> str:
+    if einvoice is None:
+        return "-"
+    corrections = ",".join(c["number"] for c in einvoice["corrections"])
+    return f"{einvoice['number']}:{einvoice['tax_authority_code']}:{corrections}"
 
 
 def pay_page_receipt(*, invoice: Invoice, receipt_id: int) -> Receipt | None:

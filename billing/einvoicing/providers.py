@@ -116,6 +116,8 @@ class EInvoiceProvider(Protocol):
 
 
 PROVIDERS = {"viettel": "billing.einvoicing.viettel.ViettelSInvoice"}
+# What a buyer knows the provider as (the pay page says where the e-invoice is).
+PROVIDER_NAMES = {"viettel": "Viettel S-Invoice"}
 
 
 def provider_enabled() -> bool:

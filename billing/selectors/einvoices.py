@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from billing.einvoicing.providers import PROVIDER_NAMES
 from billing.models import EInvoice, EInvoiceKind, EInvoiceStatus
 
 _LIVE = (EInvoiceStatus.PENDING, EInvoiceStatus.SENDING, EInvoiceStatus.ISSUED)
@@ -66,6 +67,21 @@ def invoice_einvoice(*, invoice_id: int) -> dict[str, Any] | None:
     view = einvoice_lookup(own)
     view["corrections"] = [
         einvoice_lookup(correction) for correction in own.corrections.order_by("id")
+    ]
+    return view
+
+
+def issued_einvoice(*, invoice_id: int) -> dict[str, Any] | None:
+    """An invoice's issued e-invoice as a buyer looks it up — the provider's name, and the
+    issued corrections (adjustments) that changed it — or ``None`` before it is issued."""
+    own = einvoice_of_invoice(invoice_id=invoice_id)
+    if own is None or own.status != EInvoiceStatus.ISSUED:
+        return None
+    view = einvoice_lookup(own)
+    view["provider_name"] = PROVIDER_NAMES.get(own.provider, own.provider)
+    view["corrections"] = [
+        einvoice_lookup(correction)
+        for correction in own.corrections.filter(status=EInvoiceStatus.ISSUED).order_by("id")
     ]
     return view
 
