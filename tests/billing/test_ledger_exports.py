@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +19,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
@@ -447,3 +450,30 @@ def test_the_demos_journal_exports_re_add_to_its_trial_balance(tmp_path: Path, r
     assert figures["misa"] == figures["trial"]
     checked = _bean_check(bean)
     assert (checked.returncode, checked.stderr) == (0, "")
+
+
+@given(
+    debits=st.lists(st.integers(min_value=1, max_value=10**12), min_size=1, max_size=6),
+    credit_cuts=st.lists(st.floats(min_value=0, max_value=1), min_size=0, max_size=5),
+)
+def test_pairs_of_any_balanced_entry_add_up_to_every_line(
+    debits: list[int], credit_cuts: list[float]
+) -> None:
+    total = sum(debits)
+    cuts = sorted({0, total, *(int(total * cut) for cut in credit_cuts)})
+    credits = [b - a for a, b in pairwise(cuts) if b > a]
+    lines = tuple(_streamed(f"D{i}", debit=amount) for i, amount in enumerate(debits)) + tuple(
+        _streamed(f"C{i}", credit=amount) for i, amount in enumerate(credits)
+    )
+
+    pairs = list(debit_credit_pairs(lines))
+
+    debited: dict[str, int] = {}
+    credited: dict[str, int] = {}
+    for debit, credit, amount in pairs:
+        assert amount > 0
+        debited[debit.account_code] = debited.get(debit.account_code, 0) + amount
+        credited[credit.account_code] = credited.get(credit.account_code, 0) + amount
+    assert debited == {line.account_code: line.debit for line in lines if line.debit}
+    assert credited == {line.account_code: line.credit for line in lines if line.credit}
+    assert len(pairs) <= len(debits) + len(credits) - 1
