@@ -300,6 +300,13 @@ class Command(BaseCommand):
         for line in export.content.decode("utf-8-sig").splitlines()[:4]:
             self.stdout.write(f"  {line}")
 
+        walk.step("The same journal for MISA (the regime's import workbook) and for beancount")
+        misa = walk.call("GET", "/api/v1/ledger/export?format=misa", auth=token)
+        self.stdout.write(f"  {misa.headers['Content-Disposition']}: {len(misa.content):,} bytes")
+        bean = walk.call("GET", "/api/v1/ledger/export?format=beancount", auth=token)
+        transactions = bean.content.decode().count("\n  entry-id: ")
+        self.stdout.write(f"  beancount: {transactions} transactions; check it with bean-check")
+
         walk.step("A kiosk may not read the ledger")
         denied = walk.call("GET", "/api/v1/ledger/entries", auth=kiosk).json()
         self.stdout.write(f"  {denied['error']['code']}: {denied['error']['message']}")
