@@ -17,8 +17,11 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from billing.api.invoices import invoice_body
+from billing.models import EInvoice
+from billing.services.einvoices import einvoice_codes_poll, einvoices_send
 from billing.services.invoices import invoice_void
 from notifications.models import Receipt
+from notifications.services.receipts import receipt_issue_for_payment
 from payments.models import PayLink, PayLinkRevokeReason, Payment
 from payments.providers.bank_feeds import casso_signature_header
 from payments.services.paylinks import pay_links_revoke
@@ -26,6 +29,8 @@ from tests.browser.axe import assert_accessible
 from tests.browser.conftest import ARTIFACTS, LiveApp
 from tests.browser.weight import transferred
 from tests.fakes.stripe_server import FakeStripeServer
+from tests.fakes.viettel_sinvoice import FakeSInvoiceServer
+from tests.notifications.builders import paid
 from tests.payments.builders.payments import STRIPE_KEY
 from tests.payments.builders.webhooks import CASSO_KEY, HOSPITAL_ACCOUNT, casso_record
 from tests.phone.builders import clinic_bill, pay_path
@@ -286,6 +291,35 @@ def test_a_failed_3d_secure_check_says_so_in_plain_words_and_another_card_pays(
     another_card_pays(phone, live_app, stripe_for_pages, button="Thanh toán bằng thẻ")
     statuses = sorted(Payment.objects.filter(invoice=invoice).values_list("status", flat=True))
     assert statuses == ["failed", "succeeded"]
+
+
+def test_the_paid_page_says_where_to_look_the_einvoice_up(
+    live_app: LiveApp, phone: Page, shot: Shot, fake_sinvoice: FakeSInvoiceServer, settings: Any
+):
+    invoice = clinic_bill()
+    path = pay_path(invoice)
+    receipt_issue_for_payment(payment_id=paid(invoice=invoice).pk)
+    assert einvoices_send().issued == 1
+    fake_sinvoice.assign_tax_codes()
+    assert einvoice_codes_poll() == 1
+    einvoice = EInvoice.objects.get(invoice=invoice)
+
+    phone.goto(live_app(path))
+
+    block = phone.locator("#einvoice")
+    expect(block.get_by_role("heading", level=3)).to_have_text("Hóa đơn điện tử")
+    expect(phone.locator("#einvoice-provider")).to_have_text("Viettel S-Invoice")
+    expect(phone.locator("#einvoice-number")).to_have_text(
+        f"2 / {einvoice.symbol} / {einvoice.number}"
+    )
+    expect(phone.locator("#einvoice-tax-code")).to_have_text(einvoice.tax_authority_code)
+    phone.get_by_role("button", name="Chép mã tra cứu").click()
+    assert phone.evaluate("navigator.clipboard.readText()") == einvoice.lookup_code
+    lookup = phone.get_by_role("link", name="Tra cứu hóa đơn điện tử tại nhà cung cấp")
+    expect(lookup).to_have_attribute("href", settings.EINVOICE_LOOKUP_URL)
+    block.scroll_into_view_if_needed()
+    shot(phone, "pay-13-einvoice")
+    assert_accessible(phone, "pay-13-einvoice")
 
 
 def test_every_edge_page_is_clear_translated_and_accessible(
