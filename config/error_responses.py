@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -85,16 +86,40 @@ def _transient_database_error(exc: Exception) -> bool:
     )
 
 
+def _database_connection_lost(exc: Exception) -> bool:
+    """The connection to PostgreSQL broke during the request (a restart, a terminated
+    backend, a network cut): an error of the connection, not of the request."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    raw = connection.connection
+    if raw is None:  # it could not even connect
+        return isinstance(exc.__cause__, psycopg.OperationalError)
+    return bool(raw.closed)
+
+
+def _retry_later(code: str, message: str, seconds: int) -> Response:
+    body = error_body(code, message, detail={"retry_after_seconds": seconds})
+    return Response(body, status=503, headers={"Retry-After": str(seconds)})
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if _database_connection_lost(exc):
+        # What the request did before is unknown (a commit may have been under way): the
+        # answer says so. A retry with the same Idempotency-Key finds what was committed.
+        return _retry_later(
+            "database_unavailable",
+            "The connection to the database was lost during the request; what it did is "
+            "unknown. Send the same request again (with the same Idempotency-Key).",
+            2,
+        )
     if _transient_database_error(exc):
         rollback_request_transactions(context.get("request"))
-        body = error_body(
+        return _retry_later(
             "database_contention",
             "A concurrent change got in the way; nothing was saved. Send the same request "
             "again (with the same Idempotency-Key).",
-            detail={"retry_after_seconds": 1},
+            1,
         )
-        return Response(body, status=503, headers={"Retry-After": "1"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

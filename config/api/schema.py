@@ -57,8 +57,9 @@ _COMMON = {
     "415": "`unsupported_media_type`: send JSON.",
     "429": "`rate_limited`; see `Retry-After`.",
     "503": "`database_contention` (nothing was saved: send the same request again after "
-    "`Retry-After`), `service_unavailable` (login and kiosk lookup while the throttles' store "
-    "is down), `provider_not_configured`.",
+    "`Retry-After`), `database_unavailable` (the database connection was lost during the "
+    "request: send the same request again, same `Idempotency-Key`), `service_unavailable` "
+    "(login and kiosk lookup while the throttles' store is down), `provider_not_configured`.",
 }
 # Every operation that changes something may find the state changed under it.
 _WRITE_COMMON = {

@@ -1,10 +1,13 @@
 """A conflict between concurrent transactions (a deadlock PostgreSQL broke) is not a 500: the
-client is told nothing was saved and to send the same request again."""
+client is told nothing was saved and to send the same request again. Nor is a connection to
+PostgreSQL lost during the request (its backend terminated, as the load bench's fault does):
+503 ``database_unavailable``, the outcome unknown, send it again."""
 
 from __future__ import annotations
 
 import threading
 
+import psycopg
 import pytest
 from django.db import OperationalError, connection, transaction
 
@@ -47,3 +50,30 @@ def test_a_deadlock_answers_503_database_contention_with_retry_after() -> None:
 
 def test_other_database_errors_stay_server_errors() -> None:
     assert exception_handler(OperationalError("the server closed the connection"), {}) is None
+
+
+def test_a_connection_lost_during_the_request_answers_503_database_unavailable() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        dbname=settings["NAME"],
+        autocommit=True,
+    ) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    try:
+        with pytest.raises(OperationalError) as lost, connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM billing_account")
+
+        response = exception_handler(lost.value, {})
+    finally:
+        connection.close()
+
+    assert response is not None
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert response.data["error"]["code"] == "database_unavailable"

@@ -48,6 +48,7 @@ FRAME_CODES = {
     "rate_limited": 429,
     "internal_error": 500,
     "database_contention": 503,
+    "database_unavailable": 503,
 }
 README = Path(__file__).resolve().parents[2] / "README.md"
 
