@@ -201,6 +201,15 @@ class PeriodCloseNeedsSecondPerson(DomainError):
     )
 
 
+class PeriodCloseBlocked(DomainError):
+    status = 409
+    code = "period_close_blocked"
+    default_message = (
+        "Something of the month is not final yet (see detail.findings); the dry run "
+        "(?dry_run=true) lists it with the warnings."
+    )
+
+
 class PeriodNotClosed(DomainError):
     status = 409
     code = "period_not_closed"

@@ -23,6 +23,10 @@ class NotificationsConfig(AppConfig):
         from payments.outbox import subscribe
 
         metrics_collector_register(NotificationsCollector())
+        from billing.selectors.period_close import period_check_register
+        from notifications.selectors import receipts_not_issued
+
+        period_check_register(receipts_not_issued)
         for topic, task_name in TOPICS.items():
             subscribe(topic, task_name)
         invoice_issued.connect(on_invoice_issued, dispatch_uid="notifications.pay_link_sms")

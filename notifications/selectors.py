@@ -12,6 +12,13 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.selectors.einvoices import receipt_einvoice
+from billing.selectors.period_close import (
+    EXAMPLES,
+    WARN,
+    PeriodFinding,
+    PeriodWindow,
+    finding_examples,
+)
 from config.errors import NotFound
 from config.identity.models import Device, DeviceKind
 from config.identity.selectors import staff_roles
@@ -155,3 +162,32 @@ def refunds_missing_receipt(*, limit: int = 200) -> list[int]:
         status=RefundStatus.SUCCEEDED, completed_at__gte=since, completed_at__lte=until
     ).filter(~Exists(receipt))
     return list(missing.order_by("completed_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+def receipts_not_issued(window: PeriodWindow) -> list[PeriodFinding]:
+    """The close's check ``receipts_not_issued`` (warn): payments captured and refunds paid
+    before the month's end that have no receipt (biên lai) yet. Registered with billing's
+    period checks in ``NotificationsConfig.ready``."""
+    payments = Payment.objects.filter(
+        status__in=CAPTURED_STATUSES, succeeded_at__lt=window.ends_at
+    ).filter(~Exists(Receipt.objects.filter(payment=OuterRef("pk"), refund__isnull=True)))
+    refunds = Refund.objects.filter(
+        status=RefundStatus.SUCCEEDED, completed_at__lt=window.ends_at
+    ).filter(~Exists(Receipt.objects.filter(refund=OuterRef("pk"))))
+    payment_count, refund_count = payments.count(), refunds.count()
+    if not payment_count and not refund_count:
+        return []
+    examples = [
+        *finding_examples(payments, "succeeded_at", "pk", field="public_id"),
+        *finding_examples(refunds, "completed_at", "pk", field="public_id"),
+    ]
+    return [
+        PeriodFinding(
+            code="receipts_not_issued",
+            severity=WARN,
+            message="Payments or refunds of the month have no receipt issued yet.",
+            count=payment_count + refund_count,
+            examples=examples[:EXAMPLES],
+            detail={"payments": payment_count, "refunds": refund_count},
+        )
+    ]

@@ -17,6 +17,12 @@ class PaymentsConfig(AppConfig):
         if refuse_void_with_payments_in_flight not in VOID_GUARDS:
             VOID_GUARDS.append(refuse_void_with_payments_in_flight)
 
+        from billing.selectors.period_close import period_check_register
+        from payments.selectors.period_close import CHECKS
+
+        for check in CHECKS:
+            period_check_register(check)
+
         from billing.signals import invoice_closed
         from payments.services.paylinks import revoke_links_of_closed_invoice
 

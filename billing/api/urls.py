@@ -1,6 +1,9 @@
 from django.urls import path
 
-from billing.api import finance, his, invoices, kiosk, patients
+from billing.api import finance, his, invoices, kiosk, patients, periods
+from billing.api.statements import AccountDetailApi, AgedReceivablesApi, CashBookApi
+
+PERIOD = "ledger/periods/<str:month>"
 
 urlpatterns = [
     # finance
@@ -8,6 +11,12 @@ urlpatterns = [
     path("ledger/entries", finance.JournalEntryListApi.as_view(), name="ledger-entries"),
     path("ledger/trial-balance", finance.TrialBalanceApi.as_view(), name="ledger-trial-balance"),
     path("ledger/export", finance.LedgerExportApi.as_view(), name="ledger-export"),
+    path("ledger/account-detail", AccountDetailApi.as_view(), name="ledger-account-detail"),
+    path("ledger/cash-book", CashBookApi.as_view(), name="ledger-cash-book"),
+    path("ledger/aged-receivables", AgedReceivablesApi.as_view(), name="ledger-aged-receivables"),
+    path(PERIOD, periods.PeriodApi.as_view(), name="ledger-period"),
+    path(f"{PERIOD}/close", periods.PeriodCloseApi.as_view(), name="ledger-period-close"),
+    path(f"{PERIOD}/reopen", periods.PeriodReopenApi.as_view(), name="ledger-period-reopen"),
     # the HIS
     path("patients", his.PatientCreateApi.as_view(), name="patient-create"),
     path("patients/<int:pk>", his.PatientUpdateApi.as_view(), name="patient-update"),

@@ -3,7 +3,7 @@ keep figures of their own)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Q, QuerySet, Sum
@@ -55,6 +55,12 @@ class StatementLine:
     debit: int
     credit: int
     balance: int
+    voucher_type: str = ""
+    voucher_number: str = ""
+    reference: str = ""
+    counterparty: str = ""
+    # The entry's other accounts (tài khoản đối ứng), in code order.
+    contra_accounts: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,50 +69,80 @@ class AccountStatement:
     opening_balance: Money
     lines: list[StatementLine]
     closing_balance: Money
+    total_debit: int = 0
+    total_credit: int = 0
+
+
+def _contra_accounts(entry_ids: set[int], account: Account) -> dict[int, list[str]]:
+    """Per entry, the other accounts it moves, in code order (one query)."""
+    contra: dict[int, set[str]] = {}
+    rows = (
+        JournalLine.objects.filter(entry_id__in=entry_ids)
+        .exclude(account=account)
+        .values_list("entry_id", "account__code")
+    )
+    for entry_id, code in rows:
+        contra.setdefault(entry_id, set()).add(code)
+    return {entry_id: sorted(codes) for entry_id, codes in contra.items()}
 
 
 def account_statement(
-    *, account: Account, date_from: datetime | None = None, date_to: datetime | None = None
+    *,
+    account: Account,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    counterparty: str = "",
 ) -> AccountStatement:
     """The lines posted in ``[date_from, date_to)`` in order, each with the running balance,
-    after the opening balance of everything posted before ``date_from``. The period is
+    its voucher, customer and contra accounts, after the opening balance of everything
+    posted before ``date_from``; the period's debit and credit totals. The period is
     half-open, as for the journal's entries and the export: consecutive statements chain,
-    and an entry posted exactly at a boundary appears in exactly one of them."""
+    and an entry posted exactly at a boundary appears in exactly one of them. With
+    ``counterparty``, only that customer's lines count (a customer's sub-ledger)."""
+    lines = JournalLine.objects.filter(account=account)
+    if counterparty:
+        lines = lines.filter(counterparty=counterparty)
     opening = Money.zero(account.currency)
     if date_from is not None:
-        totals = (
-            _lines(before=date_from)
-            .filter(account=account)
-            .aggregate(debit=Coalesce(Sum("debit"), 0), credit=Coalesce(Sum("credit"), 0))
+        totals = lines.filter(entry__posted_at__lt=date_from).aggregate(
+            debit=Coalesce(Sum("debit"), 0), credit=Coalesce(Sum("credit"), 0)
         )
         opening = Money(_signed(account.type, totals["debit"], totals["credit"]), account.currency)
-    rows = (
-        _lines(since=date_from, before=date_to)
-        .filter(account=account)
-        .select_related("entry")
-        .order_by("entry__posted_at", "entry_id", "id")
-    )
+    if date_from is not None:
+        lines = lines.filter(entry__posted_at__gte=date_from)
+    if date_to is not None:
+        lines = lines.filter(entry__posted_at__lt=date_to)
+    rows = list(lines.select_related("entry").order_by("entry__posted_at", "entry_id", "id"))
+    contra = _contra_accounts({row.entry_id for row in rows}, account)
     running = opening.amount
-    lines = []
+    statement_lines = []
     for row in rows:
         running += _signed(account.type, row.debit, row.credit)
-        lines.append(
+        entry = row.entry
+        statement_lines.append(
             StatementLine(
                 entry_id=row.entry_id,
-                posted_at=row.entry.posted_at,
-                memo=row.entry.memo,
-                source_type=row.entry.source_type,
-                source_id=row.entry.source_id,
+                posted_at=entry.posted_at,
+                memo=entry.memo,
+                source_type=entry.source_type,
+                source_id=entry.source_id,
                 debit=row.debit,
                 credit=row.credit,
                 balance=running,
+                voucher_type=entry.voucher_type,
+                voucher_number=entry.voucher_number,
+                reference=row.reference,
+                counterparty=row.counterparty,
+                contra_accounts=contra.get(row.entry_id, []),
             )
         )
     return AccountStatement(
         account=account,
         opening_balance=opening,
-        lines=lines,
+        lines=statement_lines,
         closing_balance=Money(running, account.currency),
+        total_debit=sum(line.debit for line in statement_lines),
+        total_credit=sum(line.credit for line in statement_lines),
     )
 
 

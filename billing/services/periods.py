@@ -6,7 +6,8 @@ belongs to a closed month posts in the open period instead (:func:`posting_date`
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from dataclasses import asdict
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,34 +16,42 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.errors import (
+    PeriodCloseBlocked,
     PeriodCloseForbidden,
     PeriodCloseNeedsSecondPerson,
     PeriodNotClosed,
     PeriodNotOver,
 )
 from billing.models import LedgerPeriod, LedgerPeriodEvent, PeriodStatus
+from billing.selectors.period_close import (
+    PeriodWindow,
+    period_blocking_findings,
+    period_bounds,
+    period_window,
+)
 from config.audit.models import AuditCategory
 from config.audit.services import audit_change
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
 
 
-def period_bounds(month: date) -> tuple[datetime, datetime]:
-    """The month's first and next month's first instant, in the hospital's time zone."""
-    tz = ZoneInfo(settings.TIME_ZONE)
-    first = month.replace(day=1)
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return (
-        datetime.combine(first, time.min, tzinfo=tz),
-        datetime.combine(following, time.min, tzinfo=tz),
-    )
+def _refuse_if_blocked(window: PeriodWindow) -> None:
+    blocking = period_blocking_findings(window=window)
+    if blocking:
+        raise PeriodCloseBlocked(
+            detail={"month": f"{window.month:%Y-%m}", "findings": [asdict(f) for f in blocking]}
+        )
 
 
 @transaction.atomic
 def period_close(*, month: date, by: Any) -> LedgerPeriod:
     """The first finance user's call asks for the close; a second, different finance or
     admin user's call closes the month. While it closes, new entries wait (the journal's
-    table is locked against inserts until commit), so none lands in the month unseen."""
+    table is locked against inserts until commit), so none lands in the month unseen.
+
+    Both calls run the close's checks (:mod:`billing.selectors.period_close`): a blocking
+    finding (an open cashier session, cash in transit between desks, an unbalanced trial
+    balance) refuses them with ``period_close_blocked``; warnings do not."""
     if not staff_roles(by) & {Role.FINANCE, Role.ADMIN}:
         raise PeriodCloseForbidden()
     starts_at, ends_at = period_bounds(month)
@@ -59,6 +68,7 @@ def period_close(*, month: date, by: Any) -> LedgerPeriod:
     )
     if period.status == PeriodStatus.CLOSED:
         return period
+    _refuse_if_blocked(period_window(month))
     if period.status == PeriodStatus.REOPENED or period.requested_by_id is None:
         period.status, period.requested_by = PeriodStatus.PENDING_APPROVAL, by
         period.save(update_fields=["status", "requested_by"])

@@ -48,6 +48,10 @@ AUDITED_ROUTES: dict[str, tuple[str, str]] = {
     "invoice-void": ("invoice.void", MONEY),
     "charge-void": ("charge.void", MONEY),
     "discharge": ("encounter.discharge", MONEY),
+    # The books: a month's close (its services record the request and the close; the
+    # middleware a refusal) and an admin's reopening.
+    "ledger-period-close": ("period.close", APPROVAL),
+    "ledger-period-reopen": ("period.reopen", APPROVAL),
     # Reconciliation and write-offs.
     "reconciliation-statement-import": ("bank_statement.import", MONEY),
     "reconciliation-item-match": ("reconciliation.manually_matched", APPROVAL),

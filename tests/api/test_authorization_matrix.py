@@ -58,9 +58,13 @@ GET /api/v1/encounters/{id}/payments                        401      ok         
 GET /api/v1/invoices                                        401      ok         ok      ok    ok     403   403 403     401     401     401
 GET /api/v1/invoices/{id}                                   401      ok         ok      ok    ok     403   403 403     401     401     401
 GET /api/v1/invoices/{id}/payments                          401      ok         ok     403    ok     403   403 403     401     401     401
+GET /api/v1/ledger/account-detail                           401     403        403      ok    ok     403   403 403     401     401     401
 GET /api/v1/ledger/accounts                                 401     403        403      ok    ok     403   403 403     401     401     401
+GET /api/v1/ledger/aged-receivables                         401     403        403      ok    ok     403   403 403     401     401     401
+GET /api/v1/ledger/cash-book                                401     403        403      ok    ok     403   403 403     401     401     401
 GET /api/v1/ledger/entries                                  401     403        403      ok    ok     403   403 403     401     401     401
 GET /api/v1/ledger/export                                   401     403        403      ok    ok     403   403 403     401     401     401
+GET /api/v1/ledger/periods/{month}                          401     403        403      ok    ok     403   403 403     401     401     401
 GET /api/v1/ledger/trial-balance                            401     403        403      ok    ok     403   403 403     401     401     401
 GET /api/v1/pay/{token}                                      ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
 GET /api/v1/payments/{public_id}                            401      ok         ok     403    ok     403    ok 403      ok     401     401
@@ -96,6 +100,8 @@ POST /api/v1/invoices/{id}/pay-link                         401      ok         
 POST /api/v1/invoices/{id}/pay-links/revoke                 401      ok         ok     403    ok     403   403 403     401     401     401
 POST /api/v1/invoices/{id}/void                             401     403         ok     403    ok     403   403 403     401     401     401
 POST /api/v1/kiosk/lookup                                   401     403        403     403   403     403    ok 403     401     401     401
+POST /api/v1/ledger/periods/{month}/close                   401     403        403      ok    ok     403   403 403     401     401     401
+POST /api/v1/ledger/periods/{month}/reopen                  401     403        403     403    ok     403   403 403     401     401     401
 POST /api/v1/patients                                       401     403        403     403   403     403   403  ok     401     401     401
 POST /api/v1/patients/lookup                                401      ok         ok     403    ok     403   403 403     401     401     401
 POST /api/v1/payments                                       401      ok         ok     403    ok     403    ok 403      ok     401     401

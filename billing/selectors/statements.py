@@ -1,0 +1,238 @@
+"""The statements finance asks for, read from the journal lines (one source: no figure of
+their own):
+
+* the account detail ledger (sổ chi tiết tài khoản): an account's opening balance, its lines
+  in a date range with the voucher, the customer, the contra accounts and the running
+  balance, and its closing balance — optionally for one customer only;
+* the daily cash book (sổ quỹ tiền mặt): the same for each cash account (the main safe and
+  every drawer) with receipts (thu) and payments (chi);
+* aged receivables (phân tích tuổi nợ): what patients and the insurance fund owe at a date,
+  per sub-ledger reference (an invoice), in buckets of 0-30, 31-60, 61-90 and over 90 days.
+
+Dates are the hospital's local calendar days, both ends inclusive; balances are on the
+account's normal side (assets and expenses: debit minus credit; the others: credit minus
+debit), as in the trial balance.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Max, Min, Q, Sum
+from django.db.models.functions import Coalesce
+
+from billing.chart import AccountRole, account_for, current_pack
+from billing.models import Account, AccountType, JournalLine
+from billing.selectors.ledger import StatementLine, account_statement
+
+
+def local_window(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """Local days ``[date_from, date_to]`` as an aware half-open interval."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    return (
+        datetime.combine(date_from, time.min, tzinfo=tz),
+        datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz),
+    )
+
+
+def _normal(account: Account, debit: int, credit: int) -> int:
+    return debit - credit if AccountType(account.type).debit_normal else credit - debit
+
+
+# --- The account detail ledger ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDetail:
+    account: Account
+    date_from: date
+    date_to: date
+    counterparty: str
+    opening_balance: int
+    total_debit: int
+    total_credit: int
+    closing_balance: int
+    lines: list[StatementLine]
+
+
+def account_detail(
+    *, account: Account, date_from: date, date_to: date, counterparty: str = ""
+) -> AccountDetail:
+    """``account``'s detail ledger for the local days ``[date_from, date_to]``: the opening
+    balance (everything posted before), each line in posting order with its running
+    balance, the period's debit and credit totals and the closing balance. With
+    ``counterparty``, only that customer's lines count (a customer's sub-ledger)."""
+    start, end = local_window(date_from, date_to)
+    statement = account_statement(
+        account=account, date_from=start, date_to=end, counterparty=counterparty
+    )
+    return AccountDetail(
+        account=account,
+        date_from=date_from,
+        date_to=date_to,
+        counterparty=counterparty,
+        opening_balance=statement.opening_balance.amount,
+        total_debit=statement.total_debit,
+        total_credit=statement.total_credit,
+        closing_balance=statement.closing_balance.amount,
+        lines=statement.lines,
+    )
+
+
+# --- The cash book ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CashBook:
+    kind: str  # "safe" or "drawer"
+    drawer: int | None
+    detail: AccountDetail
+
+    @property
+    def receipts(self) -> int:
+        return self.detail.total_debit
+
+    @property
+    def payments(self) -> int:
+        return self.detail.total_credit
+
+
+def cash_accounts() -> list[tuple[Account, str, int | None]]:
+    """The main safe, then every drawer's account, in code order: (account, kind, drawer)."""
+    pack = current_pack()
+    safe_code = account_for(AccountRole.MAIN_SAFE)
+    found: list[tuple[Account, str, int | None]] = []
+    for account in Account.objects.filter(code__startswith=pack.drawers.prefix).order_by("code"):
+        number = pack.drawers.number(account.code)
+        if number is not None:
+            found.append((account, "drawer", number))
+    safe = Account.objects.filter(code=safe_code).first()
+    return ([(safe, "safe", None)] if safe is not None else []) + found
+
+
+def cash_book(*, date_from: date, date_to: date, account: Account | None = None) -> list[CashBook]:
+    """The cash book of the local days ``[date_from, date_to]``: for the safe and each
+    drawer (or only ``account``, one of them), the opening balance, the receipts (debits)
+    and payments (credits) line by line with their vouchers, and the closing balance. A
+    drawer that had no cash before or during the days is left out."""
+    books = []
+    for cash, kind, drawer in cash_accounts():
+        if account is not None and cash.pk != account.pk:
+            continue
+        detail = account_detail(account=cash, date_from=date_from, date_to=date_to)
+        if account is None and kind == "drawer" and not detail.lines and not detail.opening_balance:
+            _, end = local_window(date_from, date_to)
+            if not JournalLine.objects.filter(account=cash, entry__posted_at__lt=end).exists():
+                continue
+        books.append(CashBook(kind=kind, drawer=drawer, detail=detail))
+    return books
+
+
+# --- Aged receivables ------------------------------------------------------------------
+
+BUCKETS = ("0_30", "31_60", "61_90", "over_90")
+
+
+def bucket_of(age_days: int) -> str:
+    """0-30 days, 31-60, 61-90, more than 90 (a debt of today is 0 days old)."""
+    if age_days <= 30:
+        return "0_30"
+    if age_days <= 60:
+        return "31_60"
+    if age_days <= 90:
+        return "61_90"
+    return "over_90"
+
+
+@dataclass(frozen=True, slots=True)
+class AgedItem:
+    reference: str
+    counterparty: str
+    since: date  # the local day of its first debit
+    age_days: int
+    bucket: str
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgedCounterparty:
+    counterparty: str
+    buckets: dict[str, int]
+    total: int
+    items: list[AgedItem]
+
+
+@dataclass(frozen=True, slots=True)
+class AgedReceivables:
+    account: Account
+    as_of: date
+    buckets: dict[str, int]
+    total: int
+    counterparties: list[AgedCounterparty]
+
+
+def _empty_buckets() -> dict[str, int]:
+    return dict.fromkeys(BUCKETS, 0)
+
+
+def aged_receivables(*, account: Account, as_of: date, counterparty: str = "") -> AgedReceivables:
+    """What is owed on ``account`` (the patients' or the insurance fund's receivable) at the
+    end of the local day ``as_of``, per reference (an invoice) with a balance, aged from the
+    local day of the reference's first debit; summed per customer and per bucket."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    _, end = local_window(as_of, as_of)
+    lines = JournalLine.objects.filter(account=account, entry__posted_at__lt=end)
+    if counterparty:
+        lines = lines.filter(counterparty=counterparty)
+    rows = (
+        lines.values("reference")
+        .annotate(
+            debits=Coalesce(Sum("debit"), 0),
+            credits=Coalesce(Sum("credit"), 0),
+            first_debit=Min("entry__posted_at", filter=Q(debit__gt=0)),
+            first_line=Min("entry__posted_at"),
+            who=Max("counterparty"),
+        )
+        .order_by("reference")
+    )
+    per_counterparty: dict[str, list[AgedItem]] = defaultdict(list)
+    for row in rows:
+        balance = _normal(account, row["debits"], row["credits"])
+        if not balance:
+            continue
+        since = (row["first_debit"] or row["first_line"]).astimezone(tz).date()
+        age = (as_of - since).days
+        per_counterparty[row["who"] or ""].append(
+            AgedItem(
+                reference=row["reference"],
+                counterparty=row["who"] or "",
+                since=since,
+                age_days=age,
+                bucket=bucket_of(age),
+                balance=balance,
+            )
+        )
+    totals = _empty_buckets()
+    counterparties = []
+    for who in sorted(per_counterparty):
+        items = sorted(per_counterparty[who], key=lambda item: (item.since, item.reference))
+        buckets = _empty_buckets()
+        for item in items:
+            buckets[item.bucket] += item.balance
+            totals[item.bucket] += item.balance
+        counterparties.append(
+            AgedCounterparty(
+                counterparty=who, buckets=buckets, total=sum(buckets.values()), items=items
+            )
+        )
+    return AgedReceivables(
+        account=account,
+        as_of=as_of,
+        buckets=totals,
+        total=sum(totals.values()),
+        counterparties=counterparties,
+    )
