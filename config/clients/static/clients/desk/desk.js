@@ -253,6 +253,7 @@
     stopInbox();
     state.generation += 1;
     state.lookup += 1;
+    intents.clear();
     if (token) await api.post("/auth/token/revoke", undefined).catch(() => undefined);
     token = null;
     state.me = null;
@@ -548,6 +549,7 @@
   }
 
   async function follow(payment) {
+    const generation = state.generation;
     state.pendingPayment = payment;
     $("pending").hidden = false;
     $("pending-status").textContent = T.t(payment.method === "card_present" ? "tender.card_wait" : "tender.waiting");
@@ -566,6 +568,7 @@
     try {
       while (current.status === "pending" || current.status === "processing") {
         await V.sleep(1500);
+        if (generation !== state.generation) return; // signed out meanwhile: nothing to show
         current = await api.get("/payments/" + payment.id);
       }
     } finally {
