@@ -10,6 +10,11 @@
   month's last day still expected, missing, unexpected or found with another amount.
 * ``statement_lines_unmatched`` (warn): bank statement lines booked on or before the
   month's last day that the matcher has not looked at yet.
+* ``card_captures_unsettled`` (warn): card captures made before the month's end that no
+  settled Stripe payout has taken yet (their money is still in Stripe clearing).
+* ``vietqr_captures_unmatched`` (warn): VietQR captures made before the month's end that the
+  bank statement has not shown yet (still in VietQR clearing: their item is not matched,
+  matched by hand or written off).
 """
 
 from __future__ import annotations
@@ -28,12 +33,19 @@ from billing.selectors.period_close import (
 )
 from payments.models import (
     OPEN_RECON_STATUSES,
+    SETTLED_RECON_STATUSES,
     CashierSession,
     CashierSessionStatus,
     CashTransfer,
     CashTransferStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    PayoutStatus,
+    Provider,
     ReconItem,
     StatementLine,
+    StripeBalanceLine,
 )
 
 
@@ -102,4 +114,51 @@ def reconciliation_open(window: PeriodWindow) -> list[PeriodFinding]:
     ]
 
 
-CHECKS = (cashier_sessions_open, cash_transfers_pending, reconciliation_open)
+CAPTURED = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+
+
+def captures_in_clearing(window: PeriodWindow) -> list[PeriodFinding]:
+    captured = Payment.objects.filter(succeeded_at__lt=window.ends_at, status__in=CAPTURED)
+    card = captured.filter(provider=Provider.STRIPE).exclude(
+        pk__in=StripeBalanceLine.objects.filter(
+            payout__status=PayoutStatus.SETTLED, payment__isnull=False
+        ).values("payment_id")
+    )
+    vietqr = captured.filter(method=PaymentMethod.VIETQR).exclude(
+        public_id__in=ReconItem.objects.filter(
+            source_type="payment", status__in=SETTLED_RECON_STATUSES
+        ).values("source_id")
+    )
+    rails = (
+        (
+            card,
+            "card_captures_unsettled",
+            "Card captures of the month (or before) are still in Stripe clearing: no settled "
+            "Stripe payout has taken them yet.",
+        ),
+        (
+            vietqr,
+            "vietqr_captures_unmatched",
+            "VietQR captures of the month (or before) are still in VietQR clearing: the bank "
+            "statement has not shown them yet.",
+        ),
+    )
+    findings: list[PeriodFinding] = []
+    for captures, code, message in rails:
+        findings += finding_for(
+            captures,
+            code=code,
+            severity=WARN,
+            message=message,
+            order=("succeeded_at", "pk"),
+            example_field="public_id",
+        )
+    return findings
+
+
+CHECKS = (
+    cashier_sessions_open,
+    cash_transfers_pending,
+    reconciliation_open,
+    captures_in_clearing,
+)
