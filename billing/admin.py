@@ -172,7 +172,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
     list_display = ["display_number", "patient", "status", "total", "patient_share", "issued_at"]
     list_filter = ["status", "series", "year"]
-    search_fields = ["patient__code"]
+    search_fields = ["patient__code", "public_id"]  # a caller quotes the `inv_…` id
     inlines = [InvoiceLineInline]
 
 

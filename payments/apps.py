@@ -8,14 +8,16 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         import payments.tasks  # noqa: F401 - registers the tasks in web processes too
-        from billing.services.invoices import VOID_GUARDS
+        from billing.services.invoices import VOID_GUARD_ERRORS, VOID_GUARDS
         from config.metrics import metrics_collector_register
+        from payments.errors import InvoicePaymentsInFlight
         from payments.metrics import PaymentsCollector
         from payments.services.amounts import refuse_void_with_payments_in_flight
 
         metrics_collector_register(PaymentsCollector())
         if refuse_void_with_payments_in_flight not in VOID_GUARDS:
             VOID_GUARDS.append(refuse_void_with_payments_in_flight)
+            VOID_GUARD_ERRORS.append(InvoicePaymentsInFlight)
 
         from billing.selectors.period_close import period_check_register
         from payments.selectors.period_close import CHECKS

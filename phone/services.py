@@ -52,5 +52,5 @@ def pay_page_payment_start(*, invoice: Invoice, method: str, attempt: str) -> Pa
         amount=invoice_payable_amount(invoice=invoice),
         currency=invoice.currency,
         idempotency_key=key,
-        invoice_id=invoice.pk,
+        invoice_public_id=invoice.public_id,
     )

@@ -95,7 +95,7 @@ def assert_invoice_agrees_with_books(invoice: Invoice, *, staff: APIClient | Non
             assert invoice.status == InvoiceStatus.ISSUED
 
     if staff is not None:
-        response = staff.get(f"/api/v1/invoices/{invoice.pk}")
+        response = staff.get(f"/api/v1/invoices/{invoice.public_id}")
         assert response.status_code == 200, response.content
         body = response.json()
         assert body["status"] == invoice.status

@@ -11,6 +11,7 @@ from billing.chart import SUSPENSE
 from billing.models import Account
 from config.identity.models import Device, DeviceKind, Role
 from config.identity.services import device_create, staff_create, token_issue
+from tests.device_clients import DeviceClient
 from tests.reference_data import reference_data_load
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -61,9 +62,7 @@ def device_client(db: None) -> Callable[..., tuple[APIClient, Device]]:
 
     def make(kind: str) -> tuple[APIClient, Device]:
         device, key = device_create(kind=kind, name=f"{kind}-{next(counter)}")
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Device {key}")
-        return client, device
+        return DeviceClient(device, key), device
 
     return make
 

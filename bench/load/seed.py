@@ -24,7 +24,7 @@ def main(path: str, count: int) -> None:
     seed = {
         "kiosk": kiosk,
         "bills": [
-            {"invoice_id": b.invoice_id, "amount": b.amount, "patient_code": codes[b.invoice_id]}
+            {"invoice_id": b.public_id, "amount": b.amount, "patient_code": codes[b.invoice_id]}
             for b in bills
         ],
     }

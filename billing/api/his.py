@@ -14,6 +14,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
+from billing.errors import (
+    ChargeAlreadyInvoiced,
+    ChargeAlreadyVoided,
+    ChargeReferenceConflict,
+    CitizenIdTaken,
+    EncounterClosed,
+    EncounterReferenceConflict,
+    InsuranceNumberTaken,
+    NothingToBill,
+    PatientCodeExists,
+)
 from billing.models import Charge, Encounter, EncounterKind, Patient, PreferredChannel, Route
 from billing.selectors.invoices import deposit_balance, refund_owed
 from billing.services.deposits import encounter_discharge
@@ -22,6 +33,7 @@ from billing.services.invoices import invoice_issue
 from billing.services.patients import patient_create, patient_update
 from config.api import fields as api_fields
 from config.api.permissions import IsHis
+from config.api.schema import ErrorTable
 from config.errors import NotFound
 
 
@@ -93,6 +105,9 @@ class PatientFieldsSerializer(serializers.Serializer):
 
 class PatientCreateApi(APIView):
     permission_classes = [IsHis]
+    documented_errors: ErrorTable = {
+        "post": (CitizenIdTaken, InsuranceNumberTaken, PatientCodeExists)
+    }
 
     class InputSerializer(PatientFieldsSerializer):
         code = serializers.CharField(max_length=32)
@@ -109,6 +124,9 @@ class PatientCreateApi(APIView):
 
 class PatientUpdateApi(APIView):
     permission_classes = [IsHis]
+    documented_errors: ErrorTable = {
+        "patch": (CitizenIdTaken, InsuranceNumberTaken, PatientCodeExists)
+    }
 
     class InputSerializer(PatientFieldsSerializer):
         code = serializers.CharField(max_length=32, required=False)
@@ -136,6 +154,7 @@ class EncounterOutputSerializer(serializers.Serializer):
 
 class EncounterCreateApi(APIView):
     permission_classes = [IsHis]
+    documented_errors: ErrorTable = {"post": (EncounterReferenceConflict,)}
 
     class InputSerializer(serializers.Serializer):
         patient_id = serializers.IntegerField()
@@ -190,6 +209,7 @@ class ChargeItemSerializer(serializers.Serializer):
 
 class ChargeCreateApi(APIView):
     permission_classes = [IsHis]
+    documented_errors: ErrorTable = {"post": (ChargeReferenceConflict, EncounterClosed)}
 
     class InputSerializer(serializers.Serializer):
         # DRF's ListSerializer takes min_length with many=True; the stubs lag. The most
@@ -214,6 +234,9 @@ class ChargeCreateApi(APIView):
 
 class ChargeVoidApi(APIView):
     permission_classes = [IsHis]
+    documented_errors: ErrorTable = {
+        "post": (ChargeAlreadyInvoiced, ChargeAlreadyVoided, EncounterClosed)
+    }
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=200, required=False, default="")
@@ -231,6 +254,7 @@ class ChargeVoidApi(APIView):
 
 class InvoiceIssueApi(APIView):
     permission_classes = [IsHis]
+    documented_errors: ErrorTable = {"post": (NothingToBill,)}
 
     @extend_schema(tags=["his"], request=None, responses={201: InvoiceOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
@@ -242,6 +266,7 @@ class InvoiceIssueApi(APIView):
 
 class DischargeApi(APIView):
     permission_classes = [IsHis]
+    documented_errors: ErrorTable = {"post": (EncounterClosed,)}
 
     class OutputSerializer(serializers.Serializer):
         encounter = EncounterOutputSerializer()

@@ -13,11 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.errors import InvoiceAlreadyVoid, InvoiceCreditSpent, InvoiceHasPayments
 from billing.models import EInvoiceKind, EInvoiceStatus, Invoice, InvoiceStatus, ShareRule
 from billing.selectors.einvoices import invoice_einvoice
 from billing.selectors.invoices import InvoiceBalance, invoice_balances
-from billing.services.invoices import invoice_void
+from billing.services.invoices import VOID_GUARD_ERRORS, invoice_void
 from config.api.permissions import IsSupervisor, allow
+from config.api.schema import ErrorTable
 from config.errors import NotFound
 from config.identity.models import Role
 
@@ -87,7 +89,11 @@ class EInvoiceOutputSerializer(EInvoiceLookupSerializer):
 
 
 class InvoiceOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.CharField(
+        source="public_id",
+        help_text="The invoice's public id (`inv_` and 20 random hex digits): what every "
+        "URL and `invoice_id` field takes. Not a number and not a sequence.",
+    )
     number = serializers.CharField(source="display_number")
     status = serializers.ChoiceField(choices=InvoiceStatus.choices)
     encounter_id = serializers.IntegerField()
@@ -137,8 +143,8 @@ def invoice_body(invoices: list[Invoice]) -> list[dict[str, Any]]:
     return list(InvoiceOutputSerializer(invoices, many=True, context=context).data)
 
 
-def _get_invoice(pk: int) -> Invoice:
-    invoice = Invoice.objects.prefetch_related("lines").filter(pk=pk).first()
+def _get_invoice(public_id: str) -> Invoice:
+    invoice = Invoice.objects.prefetch_related("lines").filter(public_id=public_id).first()
     if invoice is None:
         raise NotFound("No such invoice.", param="id")
     return invoice
@@ -172,12 +178,19 @@ class InvoiceDetailApi(APIView):
     permission_classes = [IsStaff]
 
     @extend_schema(tags=["invoices"], responses={200: InvoiceOutputSerializer})
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(invoice_body([_get_invoice(pk)])[0])
+    def get(self, request: Request, public_id: str) -> Response:
+        return Response(invoice_body([_get_invoice(public_id)])[0])
 
 
 class InvoiceVoidApi(APIView):
     permission_classes = [IsSupervisor]
+
+    @property
+    def documented_errors(self) -> ErrorTable:
+        """Billing's own refusals and those of the guards apps above it add (payments: a
+        payment still in flight)."""
+        own = (InvoiceAlreadyVoid, InvoiceCreditSpent, InvoiceHasPayments)
+        return {"post": (*own, *VOID_GUARD_ERRORS)}
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=200)
@@ -185,7 +198,7 @@ class InvoiceVoidApi(APIView):
     @extend_schema(
         tags=["invoices"], request=InputSerializer, responses={200: InvoiceOutputSerializer}
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: Request, public_id: str) -> Response:
         """Void an invoice with no payments left on it; deposits applied to it return to
         the patient's deposit balance. Errors: `invoice_already_void`,
         `invoice_has_payments`."""
@@ -194,6 +207,6 @@ class InvoiceVoidApi(APIView):
         user = request.user
         assert isinstance(user, AbstractBaseUser)  # IsSupervisor admits staff only
         invoice = invoice_void(
-            invoice=_get_invoice(pk), voided_by=user, reason=data.validated_data["reason"]
+            invoice=_get_invoice(public_id), voided_by=user, reason=data.validated_data["reason"]
         )
-        return Response(invoice_body([_get_invoice(invoice.pk)])[0])
+        return Response(invoice_body([_get_invoice(invoice.public_id)])[0])

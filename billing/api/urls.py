@@ -27,8 +27,8 @@ urlpatterns = [
     path("encounters/<int:pk>/discharge", his.DischargeApi.as_view(), name="discharge"),
     # staff
     path("invoices", invoices.InvoiceListApi.as_view(), name="invoice-list"),
-    path("invoices/<int:pk>", invoices.InvoiceDetailApi.as_view(), name="invoice-detail"),
-    path("invoices/<int:pk>/void", invoices.InvoiceVoidApi.as_view(), name="invoice-void"),
+    path("invoices/<str:public_id>", invoices.InvoiceDetailApi.as_view(), name="invoice-detail"),
+    path("invoices/<str:public_id>/void", invoices.InvoiceVoidApi.as_view(), name="invoice-void"),
     # the cashier's desk
     path("patients/lookup", patients.PatientLookupApi.as_view(), name="patient-lookup"),
     # kiosks

@@ -15,6 +15,13 @@ from billing.models.encounters import Charge, Encounter, ServiceLine
 from billing.models.insurance import ShareRule
 from billing.models.patients import Patient
 from billing.money import CurrencyField
+from billing.public_ids import mint_public_id
+
+
+def new_invoice_id() -> str:
+    """The invoice's id for the outside world (``inv_`` and 80 random bits): the integer
+    key stays inside, so no caller can count invoices or guess another patient's."""
+    return mint_public_id(prefix="inv_")
 
 
 class DocumentSequence(models.Model):
@@ -45,6 +52,7 @@ OPEN_INVOICE_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 
 
 class Invoice(models.Model):
+    public_id = models.CharField(max_length=32, unique=True, default=new_invoice_id)
     encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="invoices")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="invoices")
     series = models.CharField(max_length=20)

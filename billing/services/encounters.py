@@ -167,8 +167,8 @@ def charge_void(*, charge: Charge, reason: str = "") -> Charge:
         raise ChargeAlreadyVoided()
     if encounter.status != EncounterStatus.OPEN:
         raise EncounterClosed()
-    if charge.invoice_id is not None:
-        raise ChargeAlreadyInvoiced(detail={"invoice_id": charge.invoice_id})
+    if charge.invoice is not None:
+        raise ChargeAlreadyInvoiced(detail={"invoice_id": charge.invoice.public_id})
     charge.status = ChargeStatus.VOIDED
     charge.void_reason = reason[:200]
     charge.save(update_fields=["status", "void_reason"])

@@ -41,10 +41,13 @@ from billing.services.ledger import Posting, ledger_post, ledger_reverse
 from billing.services.sequences import sequence_next
 from billing.signals import invoice_closed, invoice_issued
 from config.audit.services import audit_change
+from config.errors import DomainError
 
 # Checks that apps above billing add, run under the invoice's row lock before a void
 # (payments refuses while a payment of the invoice is still in flight).
 VOID_GUARDS: list[Callable[[Invoice], None]] = []
+# The errors those guards raise, for the void operation's documented answers (OpenAPI).
+VOID_GUARD_ERRORS: list[type[DomainError]] = []
 # A negative patient share (an adjustment giving the fund's share back) that discharge moved
 # to the patient's advances (billing.services.deposits).
 VISIT_CREDIT = "visit_credit"

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers
+
+from config.errors import DomainError
+
+# A view's table of the 402 and 409 errors each of its methods can answer, as the classes
+# raised (their `code` and `status` are the error's own): `{"post": (InvoiceNotPayable, …)}`.
+# The schema lists exactly those codes per operation, as an enum a client (and schemathesis)
+# can check an answer against; `tests/config/test_openapi_error_codes.py` holds it to the
+# operations' own descriptions.
+ErrorTable = Mapping[str, Iterable[type[DomainError]]]
+DOCUMENTED_STATUSES = {
+    402: "The payment or refund cannot go through as asked",
+    409: "A conflict with the current state",
+}
 
 # What the server accepts as an Idempotency-Key (payments.services.idempotency): 1 to 255
 # characters; anything else is 400 idempotency_key_missing.
@@ -61,18 +75,50 @@ _COMMON = {
     "request: send the same request again, same `Idempotency-Key`), `service_unavailable` "
     "(login and kiosk lookup while the throttles' store is down), `provider_not_configured`.",
 }
-# Every operation that changes something may find the state changed under it.
-_WRITE_COMMON = {
-    "409": "A conflict with the current state; the `code` says which (each operation's "
-    "description lists its own), e.g. `idempotency_key_reused`, `request_in_progress`.",
-}
-# Operations that move money may be refused by the payment's own rules or a provider.
+# Operations that move money may meet a provider's failure.
 _MONEY_PREFIXES = ("/api/v1/payments", "/api/v1/refunds", "/api/v1/cashier", "/api/v1/invoices")
 _MONEY_COMMON = {
-    "402": "The payment or refund cannot go through as asked (e.g. `card_declined`, an "
-    "amount above what is owed or refundable); the `code` says which.",
     "502": "`provider_error`: the card provider failed; nothing was charged twice.",
 }
+
+
+def operation_errors(view: Any, method: str) -> dict[int, list[str]]:
+    """The 402 and 409 codes one operation can answer, by status: its view's
+    ``documented_errors`` table for ``method``, and those its handler's decorator adds
+    (``idempotent``: ``idempotency_key_reused``, ``request_in_progress``)."""
+    table: ErrorTable = getattr(view, "documented_errors", {})
+    handler = getattr(view, method.lower(), None)
+    errors = [*table.get(method.lower(), ()), *getattr(handler, "documented_errors", ())]
+    codes: dict[int, set[str]] = {}
+    for error in errors:
+        if error.status not in DOCUMENTED_STATUSES:
+            raise ValueError(f"{error.__name__}: only 402 and 409 are listed per operation")
+        codes.setdefault(error.status, set()).add(error.code)
+    return {status: sorted(found) for status, found in sorted(codes.items())}
+
+
+def error_codes_response(status: int, codes: list[str]) -> dict[str, Any]:
+    """A documented 402 or 409: the error body whose ``code`` is one of ``codes``."""
+    listed = ", ".join(f"`{code}`" for code in codes)
+    code_enum = {"type": "string", "enum": codes}
+    return {
+        "description": f"{DOCUMENTED_STATUSES[status]}: {listed}.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/Error"},
+                        {
+                            "type": "object",
+                            "properties": {
+                                "error": {"type": "object", "properties": {"code": code_enum}}
+                            },
+                        },
+                    ]
+                }
+            }
+        },
+    }
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -90,8 +136,12 @@ class AutoSchema(SpectacularAutoSchema):
         """A view method wrapped by ``idempotent`` documents its ``Idempotency-Key`` header
         (with its limits) whether or not the view listed it."""
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return operation
+        for status, codes in operation_errors(self.view, method).items():
+            operation["responses"][str(status)] = error_codes_response(status, codes)
         handler = getattr(self.view, method.lower(), None)
-        if operation is None or not getattr(handler, "requires_idempotency_key", False):
+        if not getattr(handler, "requires_idempotency_key", False):
             return operation
         parameters = operation.setdefault("parameters", [])
         header = next(
@@ -141,10 +191,8 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
             security = operation.get("security") or [{}]
             anonymous = {} in security
             common = dict(_COMMON)
-            if method in ("post", "put", "patch", "delete"):
-                common.update(_WRITE_COMMON)
-                if path.startswith(_MONEY_PREFIXES):
-                    common.update(_MONEY_COMMON)
+            if method in ("post", "put", "patch", "delete") and path.startswith(_MONEY_PREFIXES):
+                common.update(_MONEY_COMMON)
             for status, description in common.items():
                 if anonymous and status in ("401", "403"):
                     continue

@@ -481,7 +481,7 @@ PAY_LINK_TTL_HOURS = env.int("PAY_LINK_TTL_HOURS", default=72)
 # A link revoked because its invoice was paid still shows the bill and its receipts this long
 # (never pays again); any other revocation ends it at once.
 PAY_LINK_READ_AFTER_PAID_MINUTES = env.int("PAY_LINK_READ_AFTER_PAID_MINUTES", default=60)
-# A kiosk makes a pay link only for an invoice of a patient it looked up this recently.
+# A kiosk pays, or makes a pay link, only for a patient it looked up this recently.
 KIOSK_PAY_LINK_LOOKUP_MINUTES = env.int("KIOSK_PAY_LINK_LOOKUP_MINUTES", default=10)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Refunds above this amount (VND) need a supervisor's approval.

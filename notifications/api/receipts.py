@@ -17,10 +17,14 @@ from rest_framework.views import APIView
 
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.permissions import allow
-from config.api.schema import idempotency_key_header
+from config.api.schema import ErrorTable, idempotency_key_header
 from config.errors import InvalidRequest
 from config.identity.models import DeviceKind, Role
-from notifications.errors import ReceiptNotIssued
+from notifications.errors import (
+    ChannelUnavailable,
+    ReceiptNotIssued,
+    RecipientMissing,
+)
 from notifications.models import MessageChannel, MessageStatus, PdfLayout, Receipt, ReceiptKind
 from notifications.selectors import receipt_visible
 from notifications.services.messages import receipt_resend
@@ -140,6 +144,7 @@ class ReceiptPdfApi(APIView):
 
 class ReceiptResendApi(APIView):
     permission_classes = [ReceiptReaders]
+    documented_errors: ErrorTable = {"post": (ChannelUnavailable, RecipientMissing)}
 
     class InputSerializer(serializers.Serializer):
         channel = serializers.ChoiceField(choices=MessageChannel.choices)

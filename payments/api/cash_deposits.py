@@ -9,8 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.permissions import IsSupervisor
-from config.api.schema import idempotency_key_header
+from config.api.schema import ErrorTable, idempotency_key_header
 from payments.api.cashier import staff
+from payments.errors import InsufficientDrawerCash
 from payments.services.cash_deposits import cash_deposit_record
 from payments.services.idempotency import idempotent
 
@@ -27,6 +28,7 @@ class CashDepositOutputSerializer(serializers.Serializer):
 
 class CashDepositCreateApi(APIView):
     permission_classes = [IsSupervisor]
+    documented_errors: ErrorTable = {"post": (InsufficientDrawerCash,)}
 
     class InputSerializer(serializers.Serializer):
         amount = serializers.IntegerField()

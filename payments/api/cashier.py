@@ -15,11 +15,27 @@ from rest_framework.views import APIView
 
 from billing.models import Encounter
 from config.api.permissions import IsCashier, IsSupervisor
-from config.api.schema import idempotency_key_header
+from config.api.schema import ErrorTable, idempotency_key_header
 from config.errors import NotFound
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
 from payments.api.refunds import RefundOutputSerializer
+from payments.errors import (
+    AmountExceedsRefundOwed,
+    CashierHasOpenSession,
+    CashierSessionClosed,
+    CashTransferStateConflict,
+    InsufficientDrawerCash,
+    NothingOwed,
+    SessionAlreadyClosed,
+    SessionHandoverPending,
+    SessionNotHandedOver,
+    SessionNotPendingApproval,
+    SessionPaymentsInFlight,
+    SessionTransfersPending,
+    TerminalHasOpenSession,
+    TerminalUnavailable,
+)
 from payments.models import (
     COUNTED_SESSION_STATUSES,
     DENOMINATIONS,
@@ -116,6 +132,9 @@ class CountSerializer(serializers.Serializer):
 
 class SessionOpenApi(APIView):
     permission_classes = [IsCashier]
+    documented_errors: ErrorTable = {
+        "post": (CashierHasOpenSession, TerminalHasOpenSession, TerminalUnavailable)
+    }
 
     class InputSerializer(serializers.Serializer):
         terminal = serializers.CharField(max_length=15, help_text="terminal code")
@@ -197,6 +216,14 @@ class SessionDetailApi(APIView):
 
 class SessionCloseApi(APIView):
     permission_classes = [IsCashier]
+    documented_errors: ErrorTable = {
+        "post": (
+            SessionAlreadyClosed,
+            SessionHandoverPending,
+            SessionPaymentsInFlight,
+            SessionTransfersPending,
+        )
+    }
 
     @money_post_schema(CountSerializer, SessionOutputSerializer, 200)
     @idempotent
@@ -219,6 +246,7 @@ class SessionCloseApi(APIView):
 
 class SessionApproveCloseApi(APIView):
     permission_classes = [IsSupervisor]
+    documented_errors: ErrorTable = {"post": (SessionNotPendingApproval,)}
 
     @extend_schema(tags=["cashier"], request=None, responses={200: SessionOutputSerializer})
     def post(self, request: Request, public_id: str) -> Response:
@@ -232,6 +260,15 @@ class SessionApproveCloseApi(APIView):
 
 class SessionHandoverApi(APIView):
     permission_classes = [IsCashier]
+    documented_errors: ErrorTable = {
+        "post": (
+            CashierHasOpenSession,
+            SessionAlreadyClosed,
+            SessionHandoverPending,
+            SessionPaymentsInFlight,
+            SessionTransfersPending,
+        )
+    }
 
     class InputSerializer(CountSerializer):
         to = serializers.CharField(help_text="username of the receiving cashier")
@@ -258,6 +295,9 @@ class SessionHandoverApi(APIView):
 
 class SessionHandoverAcceptApi(APIView):
     permission_classes = [IsCashier]
+    documented_errors: ErrorTable = {
+        "post": (SessionNotHandedOver, CashierHasOpenSession, TerminalHasOpenSession)
+    }
 
     class OutputSerializer(serializers.Serializer):
         handed_over = SessionOutputSerializer()
@@ -340,6 +380,7 @@ class OpenDrawerSerializer(serializers.Serializer):
 
 class CashTransferCreateApi(APIView):
     permission_classes = [IsCashier]
+    documented_errors: ErrorTable = {"post": (CashierSessionClosed, InsufficientDrawerCash)}
 
     class InputSerializer(serializers.Serializer):
         from_session = serializers.CharField(required=False, help_text="empty: the main safe")
@@ -418,6 +459,7 @@ class CashTransferCreateApi(APIView):
 
 class CashTransferConfirmApi(APIView):
     permission_classes = [IsCashier]
+    documented_errors: ErrorTable = {"post": (CashTransferStateConflict, CashierSessionClosed)}
 
     class InputSerializer(serializers.Serializer):
         counted = serializers.IntegerField(
@@ -446,6 +488,7 @@ class CashTransferConfirmApi(APIView):
 
 class CashTransferCancelApi(APIView):
     permission_classes = [IsCashier]
+    documented_errors: ErrorTable = {"post": (CashTransferStateConflict, CashierSessionClosed)}
 
     @money_post_schema(None, CashTransferOutputSerializer, 200)
     @idempotent
@@ -461,6 +504,9 @@ class CashTransferCancelApi(APIView):
 
 class RefundOwedPayoutApi(APIView):
     permission_classes = [IsCashier]
+    documented_errors: ErrorTable = {
+        "post": (AmountExceedsRefundOwed, InsufficientDrawerCash, NothingOwed, CashierSessionClosed)
+    }
 
     class InputSerializer(serializers.Serializer):
         encounter_id = serializers.IntegerField()

@@ -15,10 +15,13 @@ from rest_framework.views import APIView
 
 from config.api import fields as api_fields
 from config.api.permissions import allow
+from config.api.schema import ErrorTable
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
 from payments.api.cashier import staff
-from payments.errors import SessionNotCounted
+from payments.errors import (
+    SessionNotCounted,
+)
 from payments.models import COUNTED_SESSION_STATUSES
 from payments.selectors.cashier_sessions import session_get, terminal_get
 from payments.selectors.z_report import session_report, terminal_day_report
@@ -46,6 +49,7 @@ def _answer(report: dict[str, Any], fmt: str, filename: str) -> Response | HttpR
 
 class SessionReportApi(APIView):
     permission_classes = [allow(roles=(Role.CASHIER, Role.FINANCE))]
+    documented_errors: ErrorTable = {"get": (SessionNotCounted,)}
 
     @extend_schema(tags=["cashier"], parameters=[FORMAT], responses=RESPONSES)
     def get(self, request: Request, public_id: str) -> Response | HttpResponse:

@@ -16,16 +16,25 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.invoices import InvoiceOutputSerializer, invoice_body
-from billing.errors import InvalidAmount
+from billing.errors import (
+    EncounterClosed,
+    InvalidAmount,
+)
 from billing.models import OPEN_INVOICE_STATUSES, Encounter, Invoice
-from billing.selectors.patients import patient_looked_up_by
 from config.api.authentication import DeviceKeyAuthentication, StaffTokenAuthentication
 from config.api.permissions import IsCashier
-from config.api.schema import idempotency_key_header
+from config.api.schema import ErrorTable, idempotency_key_header
 from config.errors import NotFound
 from config.identity.models import Device, DeviceKind, Role
 from config.identity.selectors import staff_roles
-from payments.errors import InvoiceNotPayable, PaymentCancelNotAllowed
+from payments.errors import (
+    AmountExceedsDue,
+    CardDeclined,
+    CashierSessionClosed,
+    IllegalTransition,
+    InvoiceNotPayable,
+    PaymentCancelNotAllowed,
+)
 from payments.models import (
     PayLinkRevokeReason,
     Payment,
@@ -43,6 +52,7 @@ from payments.paylinks import (
 from payments.providers.vietqr import build_payload, qr_png, qr_svg
 from payments.selectors.advance_receipts import advance_receipt_data
 from payments.selectors.payments import (
+    invoice_for,
     pay_link_invoice,
     payment_visible,
     payments_of_encounter,
@@ -135,7 +145,11 @@ class PaymentOutputSerializer(serializers.Serializer):
     id = serializers.CharField(source="public_id")
     status = serializers.ChoiceField(choices=PaymentStatus.choices)
     purpose = serializers.ChoiceField(choices=PaymentPurpose.choices)
-    invoice_id = serializers.IntegerField(allow_null=True)
+    invoice_id = serializers.CharField(
+        source="invoice.public_id",
+        allow_null=True,
+        help_text="the invoice's public id (`inv_…`); null for an advance",
+    )
     encounter_id = serializers.IntegerField(allow_null=True)
     amount = serializers.IntegerField()
     amount_refunded = serializers.IntegerField()
@@ -170,9 +184,20 @@ def _payment_body(payment: Payment, request: Request) -> dict[str, Any]:
 class PaymentCreateApi(APIView):
     authentication_classes = AUTHENTICATION
     permission_classes = [PaymentParties]
+    documented_errors: ErrorTable = {
+        "post": (
+            AmountExceedsDue,
+            CardDeclined,
+            CashierSessionClosed,
+            EncounterClosed,
+            InvoiceNotPayable,
+        )
+    }
 
     class InputSerializer(serializers.Serializer):
-        invoice_id = serializers.IntegerField(required=False)
+        invoice_id = serializers.CharField(
+            required=False, max_length=32, help_text="the invoice's public id (`inv_…`)"
+        )
         encounter_id = serializers.IntegerField(required=False, help_text="for an advance")
         amount = MinorUnitsField()
         currency = serializers.CharField(max_length=3, default=settings.HOSPITAL_CURRENCY)
@@ -206,7 +231,10 @@ class PaymentCreateApi(APIView):
         """Start a payment of an invoice (or an advance on an encounter). The server
         checks the amount against what is still payable. At the desk the payment belongs
         to the cashier's open session; cash (`tendered`, change computed) succeeds at once
-        into the session's drawer; `card_present` uses the terminal's reader. Errors:
+        into the session's drawer; `card_present` uses the terminal's reader. A kiosk pays
+        only for a patient it found by a lookup in the last `KIOSK_PAY_LINK_LOOKUP_MINUTES`
+        (an invoice or encounter of anyone else is the same `not_found` as one that does not
+        exist); a pay link pays its own invoice only. Errors:
         `amount_exceeds_due` (402), `invalid_amount`, `currency_mismatch`,
         `invoice_not_payable` (409), `encounter_closed` (409), `method_not_allowed_here`,
         `cashier_session_required` (desk: no open session), `cashier_session_closed` (409),
@@ -219,7 +247,7 @@ class PaymentCreateApi(APIView):
         values = data.validated_data
         payment = payment_take(
             payer=request.user,
-            invoice_id=values.get("invoice_id"),
+            invoice_public_id=values.get("invoice_id"),
             encounter_id=values.get("encounter_id"),
             amount=values["amount"],
             currency=values["currency"],
@@ -246,6 +274,7 @@ class PaymentDetailApi(APIView):
 class PaymentCancelApi(APIView):
     authentication_classes = AUTHENTICATION
     permission_classes = [PaymentParties]
+    documented_errors: ErrorTable = {"post": (IllegalTransition, EncounterClosed)}
 
     @extend_schema(tags=["payments"], request=None, responses={200: PaymentOutputSerializer})
     @idempotent
@@ -280,12 +309,15 @@ class InvoicePaymentsApi(APIView):
     permission_classes = [IsCashier]
 
     @extend_schema(tags=["payments"], responses={200: PaymentOutputSerializer(many=True)})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: Request, public_id: str) -> Response:
         """Every payment of an invoice, oldest first, with its status and what is already
         refunded (the desk refunds from this list)."""
-        if not Invoice.objects.filter(pk=pk).exists():
+        invoice = Invoice.objects.filter(public_id=public_id).first()
+        if invoice is None:
             raise NotFound("No such invoice.", param="id")
-        return Response([_payment_body(p, request) for p in payments_of_invoice(invoice_id=pk)])
+        return Response(
+            [_payment_body(p, request) for p in payments_of_invoice(invoice_id=invoice.pk)]
+        )
 
 
 class EncounterPaymentsApi(APIView):
@@ -305,6 +337,7 @@ class PayLinkCreateApi(APIView):
     ``PAY_LINK_TTL_HOURS``, revocable."""
 
     permission_classes = [PaymentParties]
+    documented_errors: ErrorTable = {"post": (InvoiceNotPayable,)}
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.CharField(help_text="the link's id, to revoke it")
@@ -313,22 +346,13 @@ class PayLinkCreateApi(APIView):
         expires_in_hours = serializers.IntegerField()
 
     @extend_schema(tags=["payments"], request=None, responses={201: OutputSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: Request, public_id: str) -> Response:
         """Cashiers for any open invoice; a kiosk only for an invoice of a patient it found
         by a lookup in the last `KIOSK_PAY_LINK_LOOKUP_MINUTES` (anything else is
         `not_found`, whether or not the invoice exists). Errors: `invoice_not_payable`
         (409)."""
         user = request.user
-        invoice = Invoice.objects.select_related("encounter").filter(pk=pk).first()
-        if isinstance(user, Device) and invoice is not None:
-            looked_up = patient_looked_up_by(
-                device=user,
-                patient_id=invoice.encounter.patient_id,
-                within_minutes=settings.KIOSK_PAY_LINK_LOOKUP_MINUTES,
-            )
-            invoice = invoice if looked_up else None
-        if invoice is None:
-            raise NotFound("No such invoice.", param="id")
+        invoice = invoice_for(caller=user, public_id=public_id, param="id")
         if invoice.status not in OPEN_INVOICE_STATUSES:
             raise InvoiceNotPayable(detail={"status": invoice.status})
         link, token = pay_link_issue(
@@ -359,12 +383,12 @@ class PayLinkRevokeApi(APIView):
         revoked = serializers.IntegerField()
 
     @extend_schema(tags=["payments"], request=InputSerializer, responses={200: OutputSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: Request, public_id: str) -> Response:
         """Revoke the invoice's active pay links (or the one `id` names): their holders can
         no longer read or pay the invoice. `revoked` counts those that were active."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        invoice = Invoice.objects.filter(pk=pk).first()
+        invoice = Invoice.objects.filter(public_id=public_id).first()
         if invoice is None:
             raise NotFound("No such invoice.", param="id")
         assert isinstance(request.user, User)  # the cashier permission admits staff only

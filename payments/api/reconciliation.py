@@ -14,10 +14,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.finance import EntryCursorPagination
+from billing.errors import EncounterClosed
 from config.api import fields as api_fields
 from config.api.permissions import IsFinance
+from config.api.schema import ErrorTable
 from config.errors import NotFound
-from payments.errors import ReconMatchInvalid
+from payments.errors import (
+    IllegalTransition,
+    ReconItemStateConflict,
+    ReconMatchInvalid,
+)
 from payments.models import (
     CashDeposit,
     Payment,
@@ -126,6 +132,9 @@ def _user(request: Request) -> User:
 
 class ReconItemMatchApi(APIView):
     permission_classes = [IsFinance]
+    documented_errors: ErrorTable = {
+        "post": (ReconItemStateConflict, IllegalTransition, EncounterClosed)
+    }
 
     class InputSerializer(serializers.Serializer):
         statement_line = serializers.IntegerField(required=False)
@@ -198,6 +207,7 @@ def _found(value: Any, param: str) -> Any:
 
 class ReconItemWriteOffApi(APIView):
     permission_classes = [IsFinance]
+    documented_errors: ErrorTable = {"post": (ReconItemStateConflict,)}
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=300)

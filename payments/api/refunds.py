@@ -14,7 +14,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.permissions import IsCashier, IsSupervisor
-from config.api.schema import idempotency_key_header
+from config.api.schema import ErrorTable, idempotency_key_header
+from payments.errors import (
+    CashierSessionClosed,
+    InsufficientDrawerCash,
+    RefundAlreadyPaidOut,
+    RefundExceedsCaptured,
+    RefundNotAllowed,
+    RefundStateConflict,
+)
 from payments.models import PayoutMethod, RefundReason, RefundStatus
 from payments.selectors.cashier_sessions import session_open_of
 from payments.selectors.payments import payment_visible
@@ -49,6 +57,7 @@ def _user(request: Request) -> User:
 
 class RefundCreateApi(APIView):
     permission_classes = [IsCashier]
+    documented_errors: ErrorTable = {"post": (RefundNotAllowed, RefundExceedsCaptured)}
 
     class InputSerializer(serializers.Serializer):
         amount = serializers.IntegerField(required=False, help_text="Default: all refundable")
@@ -86,6 +95,13 @@ class RefundDecisionApi(APIView):
     permission_classes = [IsSupervisor]
     approve = True
 
+    @property
+    def documented_errors(self) -> ErrorTable:
+        """Approving checks the refund against what is held (402); rejecting only its state."""
+        if self.approve:
+            return {"post": (RefundExceedsCaptured, RefundStateConflict)}
+        return {"post": (RefundStateConflict,)}
+
     @extend_schema(tags=["refunds"], request=None, responses={200: RefundOutputSerializer})
     def post(self, request: Request, public_id: str) -> Response:
         """Approve (and process) or reject a requested refund. The requester cannot
@@ -98,6 +114,15 @@ class RefundDecisionApi(APIView):
 
 class RefundPayoutApi(APIView):
     permission_classes = [IsCashier]
+    documented_errors: ErrorTable = {
+        "post": (
+            InsufficientDrawerCash,
+            RefundExceedsCaptured,
+            RefundAlreadyPaidOut,
+            RefundStateConflict,
+            CashierSessionClosed,
+        )
+    }
 
     class InputSerializer(serializers.Serializer):
         paid_by = serializers.ChoiceField(choices=PayoutMethod.choices)
@@ -131,6 +156,7 @@ class RefundPayoutApi(APIView):
 
 class RefundCancelApi(APIView):
     permission_classes = [IsCashier]
+    documented_errors: ErrorTable = {"post": (RefundStateConflict,)}
 
     @extend_schema(tags=["refunds"], request=None, responses={200: RefundOutputSerializer})
     def post(self, request: Request, public_id: str) -> Response:

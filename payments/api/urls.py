@@ -98,7 +98,9 @@ urlpatterns = [
         name="cashier-terminal-report",
     ),
     path(
-        "invoices/<int:pk>/payments", payments.InvoicePaymentsApi.as_view(), name="invoice-payments"
+        "invoices/<str:public_id>/payments",
+        payments.InvoicePaymentsApi.as_view(),
+        name="invoice-payments",
     ),
     path(
         "encounters/<int:pk>/payments",
@@ -106,9 +108,9 @@ urlpatterns = [
         name="encounter-payments",
     ),
     path("cashier/approvals", cashier.ApprovalQueueApi.as_view(), name="cashier-approvals"),
-    path("invoices/<int:pk>/pay-link", payments.PayLinkCreateApi.as_view(), name="pay-link"),
+    path("invoices/<str:public_id>/pay-link", payments.PayLinkCreateApi.as_view(), name="pay-link"),
     path(
-        "invoices/<int:pk>/pay-links/revoke",
+        "invoices/<str:public_id>/pay-links/revoke",
         payments.PayLinkRevokeApi.as_view(),
         name="pay-link-revoke",
     ),

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from billing.models import Encounter, Invoice
 from billing.selectors.invoices import invoice_balance
+from billing.selectors.patients import patient_looked_up_by
 from config.errors import NotFound
 from config.identity.models import Device
 from config.identity.selectors import staff_roles
@@ -45,21 +46,49 @@ def payment_visible(*, user: Any, public_id: str) -> Payment:
     return payment
 
 
+def kiosk_found_patient(*, device: Device, patient_id: int) -> bool:
+    """Whether the kiosk ``device`` found this patient by a lookup in the last
+    ``KIOSK_PAY_LINK_LOOKUP_MINUTES``: a kiosk acts (pays, makes a pay link) only on what its
+    lookup returned."""
+    return patient_looked_up_by(
+        device=device,
+        patient_id=patient_id,
+        within_minutes=settings.KIOSK_PAY_LINK_LOOKUP_MINUTES,
+    )
+
+
+def invoice_for(*, caller: Any, public_id: str, param: str) -> Invoice:
+    """The invoice ``caller`` may act on, by its public id: staff any; a pay-link holder
+    its own; a kiosk one of a patient it looked up lately (``kiosk_found_patient``).
+    Anything else is the one ``not_found`` (same message, same ``param``), whether the
+    invoice does not exist, is paid or void, or is someone else's: the answer tells a
+    caller nothing it was not shown."""
+    invoice = Invoice.objects.filter(public_id=public_id).first()
+    if invoice is not None and isinstance(caller, PayLinkPrincipal):
+        invoice = invoice if caller.invoice_id == invoice.pk else None
+    if invoice is not None and isinstance(caller, Device):
+        found = kiosk_found_patient(device=caller, patient_id=invoice.patient_id)
+        invoice = invoice if found else None
+    if invoice is None:
+        raise NotFound("No such invoice.", param=param)
+    return invoice
+
+
 def payment_target(
-    *, payer: Any, invoice_id: int | None, encounter_id: int | None
+    *, payer: Any, invoice_public_id: str | None, encounter_id: int | None
 ) -> tuple[Invoice | None, Encounter | None]:
-    """The invoice (or, for an advance, the encounter) ``payer`` asks to pay: a pay-link
-    holder pays its own invoice only. Unknown or not theirs is ``not_found``."""
-    if invoice_id:
-        invoice = Invoice.objects.filter(pk=invoice_id).first()
-        if invoice is None or (
-            isinstance(payer, PayLinkPrincipal) and payer.invoice_id != invoice.pk
-        ):
-            raise NotFound("No such invoice.", param="invoice_id")
-        return invoice, None
+    """The invoice (by its public id) or, for an advance, the encounter ``payer`` asks to
+    pay, as ``invoice_for`` allows: a pay-link holder pays its own invoice only (and no
+    advance), a kiosk only for a patient it looked up lately. Unknown or not theirs is
+    ``not_found``."""
+    if invoice_public_id:
+        return invoice_for(caller=payer, public_id=invoice_public_id, param="invoice_id"), None
     if isinstance(payer, PayLinkPrincipal):
         raise NotFound("A pay link pays its own invoice only.", param="encounter_id")
     encounter = Encounter.objects.filter(pk=encounter_id).first() if encounter_id else None
+    if encounter is not None and isinstance(payer, Device):
+        found = kiosk_found_patient(device=payer, patient_id=encounter.patient_id)
+        encounter = encounter if found else None
     if encounter is None:
         raise NotFound("No such encounter.", param="encounter_id")
     return None, encounter
@@ -152,7 +181,7 @@ def payments_qr_overdue(*, now: datetime) -> QuerySet[Payment]:
 def payments_of_invoice(*, invoice_id: int) -> QuerySet[Payment]:
     """Every payment of one invoice, oldest first (staff: the desk refunds from this list)."""
     return (
-        Payment.objects.select_related("cashier_session")
+        Payment.objects.select_related("cashier_session", "invoice")
         .filter(invoice_id=invoice_id)
         .order_by("created_at", "id")
     )
@@ -161,7 +190,7 @@ def payments_of_invoice(*, invoice_id: int) -> QuerySet[Payment]:
 def payments_of_encounter(*, encounter_id: int) -> QuerySet[Payment]:
     """Every advance (tạm ứng) paid on one encounter, oldest first."""
     return (
-        Payment.objects.select_related("cashier_session")
+        Payment.objects.select_related("cashier_session", "invoice")
         .filter(encounter_id=encounter_id)
         .order_by("created_at", "id")
     )

@@ -37,7 +37,7 @@ def payment_take(
     amount: int,
     currency: str,
     idempotency_key: str,
-    invoice_id: int | None = None,
+    invoice_public_id: str | None = None,
     encounter_id: int | None = None,
     tendered: int | None = None,
 ) -> Payment:
@@ -57,7 +57,7 @@ def payment_take(
         raise TenderedMissing(param="tendered", detail={"tendered": CASH_NEEDS_TENDERED})
     session = session_open_for(cashier=payer) if channel == PaymentChannel.DESK else None
     invoice, encounter = payment_target(
-        payer=payer, invoice_id=invoice_id, encounter_id=encounter_id
+        payer=payer, invoice_public_id=invoice_public_id, encounter_id=encounter_id
     )
     reader = payer.card_reader_id if isinstance(payer, Device) else ""
     request = PaymentRequest(

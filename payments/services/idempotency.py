@@ -187,6 +187,8 @@ def idempotent(view_method: ViewMethod) -> ViewMethod:
             idempotency_complete(record=outcome, status=response.status_code, body=response.data)
         return response
 
-    # The OpenAPI schema documents the header (and its limits) on every such operation.
+    # The OpenAPI schema documents the header (and its limits) on every such operation, and
+    # the two conflicts a key can meet among the operation's 409 codes.
     wrapper.requires_idempotency_key = True  # type: ignore[attr-defined]
+    wrapper.documented_errors = (IdempotencyKeyReused, RequestInProgress)  # type: ignore[attr-defined]
     return wrapper

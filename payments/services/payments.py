@@ -156,9 +156,9 @@ def _fail(payment: Payment, error: DomainError) -> None:
 
 
 def _start_card(payment: Payment) -> Payment:
-    reference = (
-        f"invoice {payment.invoice_id}" if payment.invoice_id else f"deposit {payment.encounter_id}"
-    )
+    # Public ids only: Stripe's dashboard and receipts are outside the hospital.
+    invoice = payment.invoice
+    reference = f"invoice {invoice.public_id}" if invoice else f"deposit {payment.encounter_id}"
     try:
         intent = stripe_provider.create_intent(
             amount=payment.amount,

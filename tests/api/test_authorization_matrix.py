@@ -56,8 +56,8 @@ GET /api/v1/cashier/terminals/{code}/report                 401     403         
 GET /api/v1/cashier/transfers                               401      ok         ok     403    ok     403   403 403     401     401     401
 GET /api/v1/encounters/{id}/payments                        401      ok         ok     403    ok     403   403 403     401     401     401
 GET /api/v1/invoices                                        401      ok         ok      ok    ok     403   403 403     401     401     401
-GET /api/v1/invoices/{id}                                   401      ok         ok      ok    ok     403   403 403     401     401     401
-GET /api/v1/invoices/{id}/payments                          401      ok         ok     403    ok     403   403 403     401     401     401
+GET /api/v1/invoices/{public_id}                            401      ok         ok      ok    ok     403   403 403     401     401     401
+GET /api/v1/invoices/{public_id}/payments                   401      ok         ok     403    ok     403   403 403     401     401     401
 GET /api/v1/ledger/account-detail                           401     403        403      ok    ok     403   403 403     401     401     401
 GET /api/v1/ledger/accounts                                 401     403        403      ok    ok     403   403 403     401     401     401
 GET /api/v1/ledger/aged-receivables                         401     403        403      ok    ok     403   403 403     401     401     401
@@ -96,9 +96,9 @@ POST /api/v1/encounters                                     401     403        4
 POST /api/v1/encounters/{id}/charges                        401     403        403     403   403     403   403  ok     401     401     401
 POST /api/v1/encounters/{id}/discharge                      401     403        403     403   403     403   403  ok     401     401     401
 POST /api/v1/encounters/{id}/invoices                       401     403        403     403   403     403   403  ok     401     401     401
-POST /api/v1/invoices/{id}/pay-link                         401      ok         ok     403    ok     403    ok 403     401     401     401
-POST /api/v1/invoices/{id}/pay-links/revoke                 401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/invoices/{id}/void                             401     403         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/invoices/{public_id}/pay-link                  401      ok         ok     403    ok     403    ok 403     401     401     401
+POST /api/v1/invoices/{public_id}/pay-links/revoke          401      ok         ok     403    ok     403   403 403     401     401     401
+POST /api/v1/invoices/{public_id}/void                      401     403         ok     403    ok     403   403 403     401     401     401
 POST /api/v1/kiosk/lookup                                   401     403        403     403   403     403    ok 403     401     401     401
 POST /api/v1/ledger/periods/{month}/close                   401     403        403      ok    ok     403   403 403     401     401     401
 POST /api/v1/ledger/periods/{month}/reopen                  401     403        403     403    ok     403   403 403     401     401     401
@@ -253,7 +253,7 @@ def test_a_pay_link_reads_and_pays_its_own_invoice_only() -> None:
     assert cancel.status_code == 404
     paying_another = phone.post(
         "/api/v1/payments",
-        {"invoice_id": another.pk, "amount": 100_000, "method": "vietqr"},
+        {"invoice_id": another.public_id, "amount": 100_000, "method": "vietqr"},
         format="json",
         headers={"Idempotency-Key": "matrix-pay-another"},
     )

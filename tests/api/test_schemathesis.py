@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 from config.identity.models import DeviceKind, Role
 from config.identity.services import device_create, staff_create, token_issue
 from config.wsgi import application
+from tests.api.test_authorization_matrix import _expected
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
@@ -36,6 +37,11 @@ CHECKS = [
 # The health probes answer a documented 503 by design when a worker or beat is not seen (no
 # worker runs here): every check but "no 5xx" applies to them.
 HEALTH_PROBES = {"/healthz", "/readyz"}
+# The HIS is refused (403, before any input is read) everywhere but its own operations and
+# the public ones, as the authorization matrix proves for every operation: it fuzzes those.
+HIS_MAY_CALL = {operation for operation, row in _expected().items() if row["his"] == "ok"}
+# Measured on this machine (2 cores shared by 8 engineers), the whole file with -p
+# no:cacheprovider, test database creation included: see the README's "Tests".
 EXAMPLES_PER_OPERATION = 6
 
 
@@ -53,13 +59,14 @@ def connection_kept_across_requests() -> Iterator[None]:
 
 
 @pytest.fixture(params=["admin", "his"])
-def credentials(request: pytest.FixtureRequest, db: None) -> str:
+def credentials(request: pytest.FixtureRequest, db: None) -> tuple[str, str]:
+    """Who calls, and their ``Authorization`` header."""
     if request.param == "admin":
         _, password = staff_create(username="fuzz-admin", role=Role.ADMIN)
         _, key = token_issue(username="fuzz-admin", password=password)
-        return f"Token {key}"
+        return "admin", f"Token {key}"
     _, key = device_create(kind=DeviceKind.HIS, name="fuzz-his")
-    return f"Device {key}"
+    return "his", f"Device {key}"
 
 
 @schema.parametrize()
@@ -71,6 +78,11 @@ def credentials(request: pytest.FixtureRequest, db: None) -> str:
     suppress_health_check=list(HealthCheck),
     phases=[Phase.explicit, Phase.generate],
 )
-def test_the_api_answers_what_its_schema_says(case: schemathesis.Case, credentials: str) -> None:
+def test_the_api_answers_what_its_schema_says(
+    case: schemathesis.Case, credentials: tuple[str, str]
+) -> None:
+    caller, authorization = credentials
+    if caller == "his" and (case.method.upper(), case.path) not in HIS_MAY_CALL:
+        pytest.skip("403 for the HIS whatever the input (tests/api/test_authorization_matrix.py)")
     checks = CHECKS[1:] if case.path in HEALTH_PROBES else CHECKS
-    case.call_and_validate(headers={"Authorization": credentials}, checks=checks)
+    case.call_and_validate(headers={"Authorization": authorization}, checks=checks)

@@ -206,7 +206,7 @@ def test_voiding_an_invoiced_charge_is_refused(his: APIClient, encounter: Encoun
     response = his.post(f"/api/v1/charges/{charge.pk}/void", {}, format="json")
 
     error = assert_error(response, 409, "charge_already_invoiced")
-    assert error["detail"] == {"invoice_id": invoice.pk}
+    assert error["detail"] == {"invoice_id": invoice.public_id}
     charge.refresh_from_db()
     assert charge.status == ChargeStatus.ACTIVE
     assert row_counts() == before

@@ -177,7 +177,7 @@ def test_discharge_applies_deposits_to_the_oldest_invoice_first(
     body = discharge(his, encounter)
 
     first_body, last_body = body["invoices"]
-    assert first_body["id"] == first.pk
+    assert first_body["id"] == first.public_id
     assert (first_body["status"], first_body["amount_due"]) == (InvoiceStatus.PAID, 0)
     assert (last_body["status"], last_body["amount_due"]) == (InvoiceStatus.PARTIALLY_PAID, 100_000)
     assert (body["deposits_applied"], body["amount_due"], body["refund_owed"]) == (
@@ -236,7 +236,7 @@ def test_voiding_an_invoice_paid_from_a_deposit_gives_the_deposit_back(
     assert_invoice_agrees_with_books(invoice, staff=cashier)
 
     response = supervisor.post(
-        f"/api/v1/invoices/{invoice.pk}/void", {"reason": "hủy hóa đơn"}, format="json"
+        f"/api/v1/invoices/{invoice.public_id}/void", {"reason": "hủy hóa đơn"}, format="json"
     )
 
     assert response.status_code == 200, response.content

@@ -160,7 +160,9 @@ def test_a_refusal_is_parked_with_the_providers_message_then_corrected_and_resen
     assert refused.error_code == "BUYER_TAX_CODE_INVALID"
     assert "01001091" in refused.last_error
     assert list(einvoices_needing_attention()) == [refused]
-    body = staff_client(Role.CASHIER).get(f"/api/v1/invoices/{invoice.pk}").json()["einvoice"]
+    body = (
+        staff_client(Role.CASHIER).get(f"/api/v1/invoices/{invoice.public_id}").json()["einvoice"]
+    )
     assert (body["state"], body["error_code"]) == ("refused", "BUYER_TAX_CODE_INVALID")
     assert "không hợp lệ" in body["error_message"]
     assert _einvoice(after).status == EInvoiceStatus.ISSUED
@@ -298,12 +300,14 @@ def test_the_invoice_api_shows_the_einvoice_and_where_to_look_it_up(
 ) -> None:
     invoice = _paid_invoice()
     client = staff_client(Role.CASHIER)
-    assert client.get(f"/api/v1/invoices/{invoice.pk}").json()["einvoice"]["state"] == "pending"
+    assert (
+        client.get(f"/api/v1/invoices/{invoice.public_id}").json()["einvoice"]["state"] == "pending"
+    )
     einvoices_send()
     fake_sinvoice.assign_tax_codes()
     einvoice_codes_poll()
 
-    body = client.get(f"/api/v1/invoices/{invoice.pk}").json()["einvoice"]
+    body = client.get(f"/api/v1/invoices/{invoice.public_id}").json()["einvoice"]
 
     einvoice = _einvoice(invoice)
     assert body["state"] == "issued"
@@ -312,7 +316,7 @@ def test_the_invoice_api_shows_the_einvoice_and_where_to_look_it_up(
     assert body["lookup_code"] == einvoice.lookup_code
     assert body["lookup_url"] == settings.EINVOICE_LOOKUP_URL
     assert body["corrections"] == []
-    assert client.get(f"/api/v1/invoices/{receipt_invoice().pk}").json()["einvoice"] is None
+    assert client.get(f"/api/v1/invoices/{receipt_invoice().public_id}").json()["einvoice"] is None
     assert_error(client.get("/api/v1/invoices/999999"), 404, "not_found", "id")
 
 

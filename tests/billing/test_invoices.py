@@ -31,6 +31,7 @@ from billing.models import (
     ServiceCategory,
     VatRate,
 )
+from billing.models.invoices import new_invoice_id
 from billing.services.invoices import invoice_issue
 from config.identity.models import Role
 from tests.assertions import assert_error, assert_invoice_agrees_with_books, balance, row_counts
@@ -59,7 +60,9 @@ def issue(*prices: int, benefit_level: int | None = 80) -> Invoice:
 
 
 def void(supervisor: APIClient, invoice: Invoice, reason: str = "lập sai") -> Any:
-    return supervisor.post(f"/api/v1/invoices/{invoice.pk}/void", {"reason": reason}, format="json")
+    return supervisor.post(
+        f"/api/v1/invoices/{invoice.public_id}/void", {"reason": reason}, format="json"
+    )
 
 
 # --- numbering -----------------------------------------------------------------------------
@@ -293,7 +296,7 @@ def test_voiding_needs_a_supervisor(
 def test_a_void_needs_a_reason(supervisor: APIClient) -> None:
     invoice = issue(500_000)
 
-    response = supervisor.post(f"/api/v1/invoices/{invoice.pk}/void", {}, format="json")
+    response = supervisor.post(f"/api/v1/invoices/{invoice.public_id}/void", {}, format="json")
 
     assert_error(response, 400, "parameter_missing", param="reason")
     assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.ISSUED
@@ -318,11 +321,11 @@ def test_staff_list_a_patients_invoices_by_status(
     everything = cashier.get(f"/api/v1/invoices?patient={patient.pk}").json()
     partly = cashier.get(f"/api/v1/invoices?patient={patient.pk}&status=partially_paid").json()
 
-    assert sorted(i["id"] for i in everything) == sorted(i.pk for i in invoices)
+    assert sorted(i["id"] for i in everything) == sorted(i.public_id for i in invoices)
     assert [(i["id"], i["amount_due"], i["amount_paid"]) for i in partly] == [
-        (invoices[1].pk, 300_000, 100_000)
+        (invoices[1].public_id, 300_000, 100_000)
     ]
     assert_error(
         cashier.get("/api/v1/invoices?status=settled"), 400, "parameter_invalid", param="status"
     )
-    assert_error(cashier.get("/api/v1/invoices/999999"), 404, "not_found", param="id")
+    assert_error(cashier.get(f"/api/v1/invoices/{new_invoice_id()}"), 404, "not_found", param="id")

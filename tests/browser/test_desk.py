@@ -96,7 +96,7 @@ def test_a_cashier_shift_from_the_opening_count_to_the_z_report(
 
     # Cash with change: 120,000 paid with a 200,000 note.
     find(page, "BN-DESK1")
-    page.click(f"button[data-invoice='{first.pk}']")
+    page.click(f"button[data-invoice='{first.public_id}']")
     # The invoice is selected (its due filled in) before the cashier types the note.
     expect(page.locator("#tender-amount")).to_have_value("120000")
     page.fill("#tender-given", "200000")
@@ -109,7 +109,7 @@ def test_a_cashier_shift_from_the_opening_count_to_the_z_report(
 
     # Split tender: 100,000 cash, the rest by VietQR.
     find(page, "BN-DESK2")
-    page.click(f"button[data-invoice='{second.pk}']")
+    page.click(f"button[data-invoice='{second.public_id}']")
     page.fill("#tender-amount", "100000")
     page.fill("#tender-given", "100000")
     page.keyboard.press("F2")

@@ -23,7 +23,12 @@ from config.identity.models import DeviceKind, Role
 from payments.models import CashierSession, Payment, Refund
 from tests.concurrency import run_at_once
 from tests.payments.builders.desk import at_desk, open_session, pay_cash, terminal_new
-from tests.payments.builders.payments import new_key, paid_by_transfer, payable_invoice
+from tests.payments.builders.payments import (
+    kiosk_looked_up,
+    new_key,
+    paid_by_transfer,
+    payable_invoice,
+)
 from tests.payments.builders.refunds import request_refund
 
 
@@ -41,13 +46,13 @@ def test_a_cash_payment_is_recorded_once_with_cashier_terminal_and_amount(
 
     first = cashier.post(
         "/api/v1/payments",
-        {"invoice_id": invoice.pk, "amount": 120_000, "tendered": 200_000, "method": "cash"},
+        {"invoice_id": invoice.public_id, "amount": 120_000, "tendered": 200_000, "method": "cash"},
         format="json",
         headers={"Idempotency-Key": key, "X-Request-ID": "req-cash-1"},
     )
     replay = cashier.post(
         "/api/v1/payments",
-        {"invoice_id": invoice.pk, "amount": 120_000, "tendered": 200_000, "method": "cash"},
+        {"invoice_id": invoice.public_id, "amount": 120_000, "tendered": 200_000, "method": "cash"},
         format="json",
         headers={"Idempotency-Key": key},
     )
@@ -145,6 +150,8 @@ def test_concurrent_money_actions_keep_the_chain_intact_with_one_row_each(
     kiosk, _ = device_client(DeviceKind.KIOSK)
     invoices = [payable_invoice(120_000) for _ in range(8)]
     shared = payable_invoice(100_000)
+    for invoice in invoices[6:8]:  # a kiosk pays only for a patient it looked up
+        kiosk_looked_up(kiosk, invoice)
     before = AuditEvent.objects.count()
 
     def work(index: int) -> Any:
@@ -155,7 +162,7 @@ def test_concurrent_money_actions_keep_the_chain_intact_with_one_row_each(
         if index < 8:  # VietQR at the kiosk
             return kiosk.post(
                 "/api/v1/payments",
-                {"invoice_id": invoices[index].pk, "amount": 120_000, "method": "vietqr"},
+                {"invoice_id": invoices[index].public_id, "amount": 120_000, "method": "vietqr"},
                 format="json",
                 headers={"Idempotency-Key": new_key("qr")},
             )

@@ -27,6 +27,7 @@ from tests.fakes.stripe_server import FakeStripeServer
 from tests.payments.builders.desk import at_desk
 from tests.payments.builders.payments import (
     PAYMENTS_URL,
+    kiosk_looked_up,
     new_key,
     pay,
     pay_link_client,
@@ -66,7 +67,7 @@ def test_a_payment_without_a_usable_idempotency_key_is_refused_and_creates_nothi
     headers = {"Idempotency-Key": key} if key else {}
     response = client.post(
         PAYMENTS_URL,
-        {"invoice_id": invoice.pk, "amount": 100_000, "method": "vietqr"},
+        {"invoice_id": invoice.public_id, "amount": 100_000, "method": "vietqr"},
         format="json",
         headers=headers,
     )
@@ -138,7 +139,7 @@ def test_the_same_key_on_another_endpoint_is_refused_as_reused(kiosk):
 def test_a_key_whose_first_request_is_still_running_answers_409_request_in_progress(kiosk):
     client, device = kiosk
     invoice, key = payable_invoice(), new_key()
-    body: dict[str, Any] = {"invoice_id": invoice.pk, "amount": 100_000, "method": "vietqr"}
+    body: dict[str, Any] = {"invoice_id": invoice.public_id, "amount": 100_000, "method": "vietqr"}
     lock_key(device, key, body, age_seconds=1)
 
     response = pay(client, key=key, **body)
@@ -155,7 +156,10 @@ def test_a_running_request_with_the_same_key_but_another_body_is_refused_as_reus
     client, device = kiosk
     invoice, key = payable_invoice(), new_key()
     lock_key(
-        device, key, {"invoice_id": invoice.pk, "amount": 1, "method": "vietqr"}, age_seconds=1
+        device,
+        key,
+        {"invoice_id": invoice.public_id, "amount": 1, "method": "vietqr"},
+        age_seconds=1,
     )
     response = pay(client, key=key, invoice=invoice, amount=100_000)
     assert_error(response, 409, "idempotency_key_reused", param="Idempotency-Key")
@@ -165,8 +169,9 @@ def test_a_running_request_with_the_same_key_but_another_body_is_refused_as_reus
 def test_a_stale_lock_is_taken_over_and_the_request_executes(kiosk):
     client, device = kiosk
     invoice, key = payable_invoice(), new_key()
-    body: dict[str, Any] = {"invoice_id": invoice.pk, "amount": 100_000, "method": "vietqr"}
+    body: dict[str, Any] = {"invoice_id": invoice.public_id, "amount": 100_000, "method": "vietqr"}
     lock_key(device, key, body, age_seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS + 5)
+    kiosk_looked_up(client, invoice)
 
     response = pay(client, key=key, **body)
 
@@ -246,7 +251,7 @@ def test_a_request_refused_as_sent_leaves_the_key_free_for_the_corrected_request
     invoice, key = payable_invoice(), new_key()
     malformed = client.post(
         PAYMENTS_URL,
-        {"invoice_id": invoice.pk, "amount": 100_000},
+        {"invoice_id": invoice.public_id, "amount": 100_000},
         format="json",
         headers={"Idempotency-Key": key},
     )

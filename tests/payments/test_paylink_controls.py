@@ -22,6 +22,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import LookupAudit
+from billing.models.invoices import new_invoice_id
 from billing.services.invoices import invoice_void
 from config.identity.models import DeviceKind, Role
 from payments.models import PayLink, PayLinkRevokeReason
@@ -41,7 +42,7 @@ pytestmark = pytest.mark.django_db
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def make_link(client: APIClient, invoice_id: int) -> Any:
+def make_link(client: APIClient, invoice_id: str) -> Any:
     return client.post(f"/api/v1/invoices/{invoice_id}/pay-link")
 
 
@@ -57,14 +58,14 @@ def test_a_kiosk_makes_a_pay_link_only_for_a_patient_it_looked_up_minutes_ago(de
     other_kiosk, _ = device_client(DeviceKind.KIOSK)
     invoice = payable_invoice(350_000)
 
-    assert_error(make_link(kiosk, invoice.pk), 404, "not_found", "id")
+    assert_error(make_link(kiosk, invoice.public_id), 404, "not_found", "id")
     kiosk_looked_up(kiosk, invoice)
-    assert make_link(kiosk, invoice.pk).status_code == 201
-    assert_error(make_link(other_kiosk, invoice.pk), 404, "not_found", "id")
+    assert make_link(kiosk, invoice.public_id).status_code == 201
+    assert_error(make_link(other_kiosk, invoice.public_id), 404, "not_found", "id")
     # The lookup counts for KIOSK_PAY_LINK_LOOKUP_MINUTES only.
     stale = timezone.now() - timedelta(minutes=settings.KIOSK_PAY_LINK_LOOKUP_MINUTES + 1)
     LookupAudit.objects.filter(device=device).update(at=stale)
-    assert_error(make_link(kiosk, invoice.pk), 404, "not_found", "id")
+    assert_error(make_link(kiosk, invoice.public_id), 404, "not_found", "id")
     assert PayLink.objects.filter(invoice=invoice).count() == 1
 
 
@@ -73,7 +74,8 @@ def test_a_kiosks_answers_do_not_reveal_which_invoices_exist_or_are_paid(device_
     open_invoice, paid = payable_invoice(), payable_invoice(200_000)
     paid_in_cash(amount=200_000, invoice=paid)
 
-    answers = [make_link(kiosk, pk) for pk in (open_invoice.pk, paid.pk, 10**9)]
+    unknown = new_invoice_id()
+    answers = [make_link(kiosk, i) for i in (open_invoice.public_id, paid.public_id, unknown)]
 
     assert {a.status_code for a in answers} == {404}
     assert len({a.content for a in answers}) == 1  # the same body, whatever the invoice
@@ -85,19 +87,19 @@ def test_a_kiosks_answers_do_not_reveal_which_invoices_exist_or_are_paid(device_
 def test_a_cashier_revokes_an_invoices_pay_links(staff_client):
     cashier = staff_client(Role.CASHIER)
     invoice = payable_invoice()
-    first = make_link(cashier, invoice.pk).json()
-    second = make_link(cashier, invoice.pk).json()
+    first = make_link(cashier, invoice.public_id).json()
+    second = make_link(cashier, invoice.public_id).json()
     assert show(first["token"]).status_code == 200
 
     one = cashier.post(
-        f"/api/v1/invoices/{invoice.pk}/pay-links/revoke", {"id": first["id"]}, format="json"
+        f"/api/v1/invoices/{invoice.public_id}/pay-links/revoke", {"id": first["id"]}, format="json"
     )
     assert one.json() == {"revoked": 1}
     refused = assert_error(show(first["token"]), 404, "pay_link_invalid")
     assert refused["detail"] == {"reason": "revoked", "because": "by_staff"}
     assert show(second["token"]).status_code == 200
 
-    every = cashier.post(f"/api/v1/invoices/{invoice.pk}/pay-links/revoke")
+    every = cashier.post(f"/api/v1/invoices/{invoice.public_id}/pay-links/revoke")
     assert every.json() == {"revoked": 1}
     assert_error(show(second["token"]), 404, "pay_link_invalid")
     phone = APIClient()
@@ -109,7 +111,7 @@ def test_a_cashier_revokes_an_invoices_pay_links(staff_client):
         True,
     )
     assert_error(
-        staff_client(Role.FINANCE).post(f"/api/v1/invoices/{invoice.pk}/pay-links/revoke"),
+        staff_client(Role.FINANCE).post(f"/api/v1/invoices/{invoice.public_id}/pay-links/revoke"),
         403,
         "permission_denied",
     )

@@ -67,7 +67,7 @@ def test_a_cashier_or_a_kiosk_makes_a_pay_link_for_an_invoice(staff_client, devi
     if maker == "kiosk":
         kiosk_looked_up(client, invoice)  # a kiosk acts only on what its lookup returned
 
-    response = client.post(f"/api/v1/invoices/{invoice.pk}/pay-link")
+    response = client.post(f"/api/v1/invoices/{invoice.public_id}/pay-link")
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -79,7 +79,7 @@ def test_a_cashier_or_a_kiosk_makes_a_pay_link_for_an_invoice(staff_client, devi
     link = PayLink.objects.get(public_id=body["id"])
     assert link.invoice_id == invoice.pk
     assert body["token"] not in link.token_hash
-    assert APIClient().get(f"/api/v1/pay/{body['token']}").json()["id"] == invoice.pk
+    assert APIClient().get(f"/api/v1/pay/{body['token']}").json()["id"] == invoice.public_id
 
 
 def test_no_pay_link_is_made_for_a_paid_or_void_invoice(staff_client):
@@ -87,14 +87,14 @@ def test_no_pay_link_is_made_for_a_paid_or_void_invoice(staff_client):
     invoice = payable_invoice(350_000)
     Invoice.objects.filter(pk=invoice.pk).update(status="paid")
 
-    response = cashier.post(f"/api/v1/invoices/{invoice.pk}/pay-link")
+    response = cashier.post(f"/api/v1/invoices/{invoice.public_id}/pay-link")
 
     assert_error(response, 409, "invoice_not_payable")
 
 
 def test_only_kiosks_and_cashiers_make_pay_links(staff_client, device_client):
     invoice = payable_invoice()
-    url = f"/api/v1/invoices/{invoice.pk}/pay-link"
+    url = f"/api/v1/invoices/{invoice.public_id}/pay-link"
     assert_error(staff_client(Role.FINANCE).post(url), 403, "permission_denied")
     assert_error(device_client(DeviceKind.HIS)[0].post(url), 403, "permission_denied")
     assert_error(APIClient().post(url), 401, "authentication_required")
@@ -120,7 +120,7 @@ def test_the_link_shows_the_bill_without_a_login_and_without_the_patient_id():
     bill = response.json()
     assert "patient_id" not in bill
     assert (bill["id"], bill["number"], bill["currency"]) == (
-        invoice.pk,
+        invoice.public_id,
         invoice.display_number,
         "VND",
     )
@@ -166,7 +166,11 @@ def test_a_pay_link_pays_its_invoice_from_the_phone_channel():
 
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["channel"], body["invoice_id"], body["amount"]) == ("phone", invoice.pk, 350_000)
+    assert (body["channel"], body["invoice_id"], body["amount"]) == (
+        "phone",
+        invoice.public_id,
+        350_000,
+    )
     payment = Payment.objects.get()
     assert payment.created_by_user is None
     assert payment.created_by_device is None

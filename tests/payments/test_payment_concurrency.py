@@ -21,6 +21,7 @@ from payments.models import IdempotencyRecord, Payment, PaymentStatus
 from tests.concurrency import run_at_once
 from tests.fakes.stripe_server import FakeStripeServer
 from tests.payments.builders.payments import (
+    kiosk_looked_up,
     new_key,
     pay,
     pay_link_client,
@@ -49,6 +50,7 @@ def kiosk_client(device_key: str) -> APIClient:
 def test_fifty_identical_requests_at_once_make_one_payment_and_all_get_its_answer(kiosk_key):
     _, device_key = kiosk_key
     invoice, key = payable_invoice(900_000), new_key()
+    kiosk_looked_up(kiosk_client(device_key), invoice)
 
     with override_settings(IDEMPOTENCY_WAIT_SECONDS=30):
         responses = run_at_once(
@@ -100,6 +102,7 @@ def test_payments_with_different_keys_never_together_exceed_what_is_due(kiosk_ke
     due = 1_000_000
     invoice = payable_invoice(due)
     share = due * 30 // 100
+    kiosk_looked_up(kiosk_client(device_key), invoice)
 
     responses = run_at_once(
         20, lambda _: pay(kiosk_client(device_key), invoice=invoice, amount=share)

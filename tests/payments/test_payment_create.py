@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from billing.chart import PATIENT_RECEIVABLE, VIETQR_CLEARING
 from billing.models import EncounterStatus, Invoice, InvoiceStatus, JournalEntry
+from billing.models.invoices import new_invoice_id
 from billing.services.invoices import invoice_void
 from config.identity.models import DeviceKind, Role
 from payments.models import Payment, PaymentStatus
@@ -23,6 +24,7 @@ from tests.assertions import assert_error, assert_invoice_agrees_with_books, bal
 from tests.billing.builders import encounter_new, payment_post
 from tests.payments.builders.desk import at_desk
 from tests.payments.builders.payments import (
+    kiosk_looked_up,
     new_key,
     pay,
     pay_link_client,
@@ -58,9 +60,10 @@ def kiosk_with_reader(device_client: Any, reader_id: str = "tmr_kiosk_reader") -
 def test_an_amount_that_is_not_a_positive_integer_is_refused_and_creates_nothing(kiosk, amount):
     client, _ = kiosk
     invoice = payable_invoice(300_000)
+    kiosk_looked_up(client, invoice)
     response = client.post(
         "/api/v1/payments",
-        {"invoice_id": invoice.pk, "amount": amount, "method": "vietqr"},
+        {"invoice_id": invoice.public_id, "amount": amount, "method": "vietqr"},
         format="json",
         headers={"Idempotency-Key": new_key()},
     )
@@ -164,7 +167,9 @@ def test_one_card_payment_is_at_most_99_999_999_vnd_while_a_transfer_may_be_larg
 
 def test_an_unknown_invoice_or_encounter_is_not_found(kiosk):
     client, _ = kiosk
-    assert_error(pay(client, invoice_id=999_999, amount=1), 404, "not_found", param="invoice_id")
+    assert_error(
+        pay(client, invoice_id=new_invoice_id(), amount=1), 404, "not_found", param="invoice_id"
+    )
     assert_error(
         pay(client, encounter_id=999_999, amount=1), 404, "not_found", param="encounter_id"
     )
@@ -440,11 +445,11 @@ def test_an_invoice_with_a_payment_in_flight_cannot_be_voided_until_it_is_cancel
     payment_id = pay(client, invoice=invoice, amount=200_000).json()["id"]
 
     refused = supervisor.post(
-        f"/api/v1/invoices/{invoice.pk}/void", {"reason": "wrong patient"}, format="json"
+        f"/api/v1/invoices/{invoice.public_id}/void", {"reason": "wrong patient"}, format="json"
     )
     client.post(f"/api/v1/payments/{payment_id}/cancel", headers={"Idempotency-Key": new_key()})
     voided = supervisor.post(
-        f"/api/v1/invoices/{invoice.pk}/void", {"reason": "wrong patient"}, format="json"
+        f"/api/v1/invoices/{invoice.public_id}/void", {"reason": "wrong patient"}, format="json"
     )
 
     error = assert_error(refused, 409, "invoice_has_payments_in_flight")

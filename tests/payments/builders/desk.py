@@ -122,7 +122,7 @@ def pay_cash(
     client: APIClient, *, amount: int, tendered: int, invoice: Invoice | None = None, **body: Any
 ) -> Any:
     if invoice is not None:
-        body["invoice_id"] = invoice.pk
+        body["invoice_id"] = invoice.public_id
     return post(
         client, PAYMENTS_URL, {"amount": amount, "tendered": tendered, "method": "cash", **body}
     )

@@ -15,13 +15,14 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from billing.chart import VIETQR_CLEARING
-from billing.models import Encounter, Invoice
+from billing.models import Encounter, Invoice, Patient
 from billing.selectors.invoices import invoice_balance
 from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose, PaymentStatus
 from payments.paylinks import pay_link_token
 from payments.services.payments import PaymentRequest, payment_create
 from payments.services.transitions import payment_transition
 from tests.billing.builders import visit_invoice
+from tests.device_clients import DeviceClient
 from tests.fakes.stripe_server import FakeStripeServer
 
 PAYMENTS_URL = "/api/v1/payments"
@@ -198,12 +199,19 @@ def pay(
     invoice: Invoice | None = None,
     amount: Any = None,
     method: str = "vietqr",
+    looked_up: bool = True,
     **body: Any,
 ) -> Any:
     """``POST /api/v1/payments`` with an Idempotency-Key (a fresh one unless ``key``; pass
-    ``key=""`` to send none). ``invoice`` fills ``invoice_id``; ``amount`` is sent as given."""
+    ``key=""`` to send none). ``invoice`` fills ``invoice_id``; ``amount`` is sent as given.
+    A kiosk pays only for a patient it looked up: unless ``looked_up=False`` it looks up the
+    invoice's (or the advance's encounter's) patient first, as the kiosk screen does."""
     if invoice is not None:
-        body.setdefault("invoice_id", invoice.pk)
+        body.setdefault("invoice_id", invoice.public_id)
+    if looked_up and isinstance(client, DeviceClient) and client.is_kiosk:
+        patient = _patient_of(invoice, body.get("encounter_id"))
+        if patient is not None:
+            kiosk_looked_up_patient(client, patient)
     if amount is not None:
         body["amount"] = amount
     body["method"] = method
@@ -220,8 +228,21 @@ def pay_link_client(invoice: Invoice) -> APIClient:
 
 def kiosk_looked_up(kiosk: APIClient, invoice: Invoice) -> None:
     """The kiosk looks up the invoice's patient (by patient code), as before making a link."""
-    code = Invoice.objects.select_related("encounter__patient").get(pk=invoice.pk)
-    response = kiosk.post(
-        "/api/v1/kiosk/lookup", {"patient_code": code.encounter.patient.code}, format="json"
+    kiosk_looked_up_patient(
+        kiosk, Invoice.objects.select_related("patient").get(pk=invoice.pk).patient
     )
+
+
+def kiosk_looked_up_patient(kiosk: APIClient, patient: Patient) -> None:
+    """The kiosk looks ``patient`` up by patient code (``POST /api/v1/kiosk/lookup``)."""
+    response = kiosk.post("/api/v1/kiosk/lookup", {"patient_code": patient.code}, format="json")
     assert response.status_code == 200, response.content
+
+
+def _patient_of(invoice: Invoice | None, encounter_id: Any) -> Patient | None:
+    if invoice is not None:
+        return Invoice.objects.select_related("patient").get(pk=invoice.pk).patient
+    if type(encounter_id) is not int:
+        return None
+    encounter = Encounter.objects.select_related("patient").filter(pk=encounter_id).first()
+    return encounter.patient if encounter is not None else None

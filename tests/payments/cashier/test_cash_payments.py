@@ -55,7 +55,12 @@ def test_cash_with_change_succeeds_at_once_into_the_sessions_drawer(desk):
 def test_a_cash_payment_retried_with_its_key_is_taken_once(desk):
     cashier, session = desk
     invoice = payable_invoice(120_000)
-    body = {"invoice_id": invoice.pk, "amount": 120_000, "tendered": 200_000, "method": "cash"}
+    body = {
+        "invoice_id": invoice.public_id,
+        "amount": 120_000,
+        "tendered": 200_000,
+        "method": "cash",
+    }
 
     first = cashier.post("/api/v1/payments", body, format="json", headers={"Idempotency-Key": "c1"})
     again = cashier.post("/api/v1/payments", body, format="json", headers={"Idempotency-Key": "c1"})
@@ -91,7 +96,7 @@ def test_a_malformed_tendered_amount_is_refused(desk, body, code, param):
     invoice = payable_invoice(120_000)
     response = cashier.post(
         "/api/v1/payments",
-        {"invoice_id": invoice.pk, "amount": 120_000, "method": "cash", **body},
+        {"invoice_id": invoice.public_id, "amount": 120_000, "method": "cash", **body},
         format="json",
         headers={"Idempotency-Key": f"bad-{param}-{body[param]!r}"},
     )

@@ -82,7 +82,7 @@ def test_the_payments_of_an_invoice_list_what_each_took_and_refunded(staff_clien
     assert pay_cash(client, amount=100_000, tendered=100_000, invoice=invoice).status_code == 201
     assert pay_cash(client, amount=200_000, tendered=500_000, invoice=invoice).status_code == 201
 
-    response = client.get(f"/api/v1/invoices/{invoice.pk}/payments")
+    response = client.get(f"/api/v1/invoices/{invoice.public_id}/payments")
 
     assert response.status_code == 200
     assert [(p["amount"], p["change_given"], p["status"]) for p in response.json()] == [
