@@ -17,6 +17,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.finance import TrialBalanceRowOutputSerializer, TrialBalanceTotalsOutputSerializer
+from billing.errors import (
+    PeriodCloseBlocked,
+    PeriodCloseNeedsSecondPerson,
+    PeriodNotClosed,
+    PeriodNotOver,
+)
 from billing.selectors.period_close import (
     PeriodCloseReport,
     period_close_report,
@@ -25,6 +31,7 @@ from billing.selectors.period_close import (
 )
 from billing.services.periods import period_close, period_reopen
 from config.api.permissions import IsAdmin, IsFinance
+from config.api.schema import ErrorTable
 
 _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 MONTH_PARAMETER = OpenApiParameter(
@@ -125,6 +132,9 @@ def _report_body(report: PeriodCloseReport) -> dict[str, Any]:
 
 class PeriodCloseApi(APIView):
     permission_classes = [IsFinance]
+    documented_errors: ErrorTable = {
+        "post": (PeriodCloseBlocked, PeriodCloseNeedsSecondPerson, PeriodNotOver)
+    }
 
     class FilterSerializer(serializers.Serializer):
         dry_run = serializers.BooleanField(
@@ -170,6 +180,7 @@ class PeriodCloseApi(APIView):
 
 class PeriodReopenApi(APIView):
     permission_classes = [IsAdmin]
+    documented_errors: ErrorTable = {"post": (PeriodNotClosed,)}
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=1000, help_text="Kept in the month's history.")

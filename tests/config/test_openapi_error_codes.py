@@ -25,10 +25,7 @@ NOT_ANSWERED_BY_THE_API = {
     # twice. Services post with keys and reversals of their own; either would be a bug.
     "ledger_posting_key_conflict",
     "ledger_already_reversed",
-    # Closing a month and resending a refused e-invoice happen in the admin, not the API.
-    "period_not_over",
-    "period_close_needs_second_person",
-    "period_not_closed",
+    # Resending a refused e-invoice happens in the admin, not the API.
     "einvoice_not_resendable",
     # The generic class, never raised as such (each conflict has its own code).
     "conflict",
