@@ -27,6 +27,7 @@ from billing.models.invoices import (
 )
 from billing.models.ledger import (
     Account,
+    AccountBalance,
     AccountType,
     JournalEntry,
     JournalLine,
@@ -47,6 +48,7 @@ from billing.models.patients import (
 __all__ = [
     "OPEN_INVOICE_STATUSES",
     "Account",
+    "AccountBalance",
     "AccountType",
     "CareType",
     "Charge",

@@ -132,6 +132,36 @@ class JournalLine(models.Model):
         return f"{self.account_id} {side}"
 
 
+# Rows per account and day: each connection adds into its own (``pg_backend_pid() % 8``),
+# so postings to a hot account on several connections do not queue on one row's lock.
+BALANCE_SLOTS = 8
+
+
+class AccountBalance(models.Model):
+    """The totals of an account's journal lines per UTC day of their entries, kept by a
+    PostgreSQL trigger on ``billing_journalline`` in the transaction that inserts the lines
+    (``0017_account_balances``): one ``INSERT … ON CONFLICT DO UPDATE SET debit_total =
+    debit_total + …`` per statement, whoever inserts them. ``BALANCE_SLOTS`` rows per account
+    and day; readers add them up. The trial balance reads these instead of every line."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    slot = models.PositiveSmallIntegerField()
+    debit_total = models.BigIntegerField(default=0)
+    credit_total = models.BigIntegerField(default=0)
+    line_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "day", "slot"], name="ledger_balance_account_day_slot"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day} #{self.slot}"
+
+
 class PeriodStatus(models.TextChoices):
     PENDING_APPROVAL = "pending_approval", "Close requested, waiting for a second person"
     CLOSED = "closed", "Closed"

@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Max, Min
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from psycopg import sql
 
-from billing.models import JournalLine
+from billing.models import JournalEntry, JournalLine
 
 COLUMNS = (
     "entry_id",
@@ -115,6 +116,15 @@ def _lines_sql(start: datetime, end: datetime) -> sql.Composed:
         " JOIN billing_journalentry e ON e.id = l.entry_id"
         " JOIN billing_account a ON a.id = l.account_id"
         " WHERE e.posted_at >= {start} AND e.posted_at < {end}"
+        # The window's lines by their entry ids' range (entries of a window have nearly
+        # consecutive ids): without it PostgreSQL hashes every line of the ledger to find
+        # them, and a day's export slows as the ledger grows. Only narrows the search: the
+        # entry's date above decides.
+        " AND l.entry_id BETWEEN"
+        " (SELECT min(id) FROM billing_journalentry"
+        " WHERE posted_at >= {start} AND posted_at < {end})"
+        " AND (SELECT max(id) FROM billing_journalentry"
+        " WHERE posted_at >= {start} AND posted_at < {end})"
         " ORDER BY e.id, l.id"
     ).format(select=sql.SQL(", ").join(select), start=sql.Literal(start), end=sql.Literal(end))
 
@@ -133,8 +143,19 @@ def _safe_text(value: str) -> str:
 
 def _rows(start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
     tz = ZoneInfo(settings.TIME_ZONE)
+    # The entry ids' range narrows the lines' search, as in the SQL above.
+    ids = JournalEntry.objects.filter(posted_at__gte=start, posted_at__lt=end).aggregate(
+        low=Min("id"), high=Max("id")
+    )
+    if ids["low"] is None:
+        return
     rows = (
-        JournalLine.objects.filter(entry__posted_at__gte=start, entry__posted_at__lt=end)
+        JournalLine.objects.filter(
+            entry__posted_at__gte=start,
+            entry__posted_at__lt=end,
+            entry_id__gte=ids["low"],
+            entry_id__lte=ids["high"],
+        )
         .order_by("entry_id", "id")
         .values_list(
             "entry_id",

@@ -147,6 +147,8 @@ class Payment(models.Model):
         ]
         indexes = [
             models.Index(fields=["invoice", "status"], name="payment_invoice_status"),
+            # payment_started_earlier: the payment a request with this key already made.
+            models.Index(fields=["idempotency_key", "-created_at"], name="payment_idempotency_key"),
             models.Index(fields=["status", "expires_at"], name="payment_status_expiry"),
         ]
 

@@ -1,0 +1,156 @@
+"""The reads that must not grow with the ledger use an index (issue 20), checked on the
+plans PostgreSQL chooses at ~100,000 rows with fresh statistics (``ANALYZE`` run here:
+autovacuum may be off on a hospital's server, nothing relies on it). No timings: the plan
+is the contract, ``bench`` measures the time.
+
+* the trial balance reads the daily balances, never the lines;
+* a one-day export window finds its entries by the entry-date index and their lines by
+  entry, not by scanning every line;
+* ``payment_started_earlier`` finds the payment of an idempotency key by its index.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from billing.chart import PATIENT_RECEIVABLE, SERVICE_REVENUE
+from billing.models import Invoice
+from billing.selectors.ledger import trial_balance
+from billing.selectors.ledger_export import _lines_sql
+from config.identity.models import DeviceKind
+from config.identity.services import device_create
+from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose
+from payments.selectors.payments import payment_started_earlier
+from payments.services.payments import PaymentRequest
+from tests.billing.builders import visit_invoice
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("chart")]
+
+ENTRIES = 50_000  # two lines each: 100,000 lines over 40 days
+FIRST = datetime(2021, 3, 1, tzinfo=UTC)
+STEP_SECONDS = 40 * 86_400 // ENTRIES
+
+
+def _fill_ledger() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO billing_journalentry (posted_at, memo, source_type, source_id,"
+            " posting_key, created_at) SELECT %s + n * %s * interval '1 second', 'm',"
+            " 'manual', '', 'plan:' || n, now() FROM generate_series(1, %s) n",
+            [FIRST, STEP_SECONDS, ENTRIES],
+        )
+        cursor.execute(
+            "INSERT INTO billing_journalline (entry_id, account_id, debit, credit, reference,"
+            " counterparty) SELECT e.id, a.id,"
+            " CASE WHEN a.code = %s THEN 1000 ELSE 0 END,"
+            " CASE WHEN a.code = %s THEN 0 ELSE 1000 END, '', ''"
+            " FROM billing_journalentry e CROSS JOIN billing_account a"
+            " WHERE e.posting_key LIKE 'plan:%%' AND a.code IN (%s, %s)",
+            [PATIENT_RECEIVABLE, PATIENT_RECEIVABLE, PATIENT_RECEIVABLE, SERVICE_REVENUE],
+        )
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the balance checks, now
+        cursor.execute("ANALYZE billing_journalentry, billing_journalline, billing_accountbalance")
+
+
+def _plan(statement: str, params: Any = None) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {statement}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _selects_of(work: Any) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        work()
+    return [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+
+
+def test_the_trial_balance_reads_the_daily_balances_not_the_lines() -> None:
+    _fill_ledger()
+    as_of = FIRST + timedelta(days=20, hours=5)
+    statements = _selects_of(lambda: trial_balance(as_of=as_of)) + _selects_of(trial_balance)
+
+    plans = [_plan(statement) for statement in statements]
+
+    assert any("billing_accountbalance" in plan for plan in plans)
+    lines_read = [plan for plan in plans if "billing_journalline" in plan]
+    assert len(lines_read) == 1, "only as_of's own day is read from the lines"
+    assert "Seq Scan on billing_journalline" not in lines_read[0], lines_read[0]
+    assert "billing_journalentry_posted_at" in lines_read[0], lines_read[0]
+
+
+def test_a_one_day_export_window_uses_the_entry_date_index() -> None:
+    _fill_ledger()
+    start = FIRST + timedelta(days=10)
+    statement = _lines_sql(start, start + timedelta(days=1)).as_string(connection.connection)
+
+    plan = _plan(statement)
+
+    assert "billing_journalentry_posted_at" in plan, plan
+    assert "Seq Scan on billing_journalline" not in plan, plan
+
+
+def _fill_payments(invoice: Invoice, device_id: int) -> None:
+    """100,000 payments of other keys (made directly: their rows are what matters)."""
+    fixed = {
+        "public_id": "'pay_plan' || n",
+        "purpose": "'invoice'",
+        "invoice_id": str(invoice.pk),
+        "amount": "1000",
+        "currency": "'VND'",
+        "method": "'vietqr'",
+        "channel": "'kiosk'",
+        "provider": "'bank_transfer'",
+        "status": "CASE WHEN mod(n, 10) = 0 THEN 'failed' ELSE 'succeeded' END",
+        "idempotency_key": "'plan-key-' || n",
+        "created_by_device_id": str(device_id),
+        "created_at": "now() - n * interval '1 second'",
+        "updated_at": "now()",
+    }
+    columns, values = [], []
+    for field in Payment._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.column in fixed:
+            values.append(fixed[field.column])
+        elif field.null:
+            values.append("NULL")
+        elif field.get_internal_type() in ("CharField", "TextField"):
+            values.append("''")
+        else:
+            values.append("0")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO payments_payment ({', '.join(columns)})"
+            f" SELECT {', '.join(values)} FROM generate_series(1, 100000) n"
+        )
+        cursor.execute("ANALYZE payments_payment")
+
+
+def test_payment_started_earlier_finds_the_key_by_its_index() -> None:
+    invoice = visit_invoice(150_000, benefit_level=None)
+    device, _ = device_create(name="Kiosk plan", kind=DeviceKind.KIOSK)
+    _fill_payments(invoice, device.pk)
+    request = PaymentRequest(
+        purpose=PaymentPurpose.INVOICE,
+        amount=1000,
+        currency="VND",
+        method=PaymentMethod.VIETQR,
+        channel=PaymentChannel.KIOSK,
+        idempotency_key="plan-key-77",
+        invoice=invoice,
+        created_by_device=device,
+    )
+    [statement] = _selects_of(lambda: payment_started_earlier(request=request))
+
+    plan = _plan(statement)
+
+    assert "payment_idempotency_key" in plan, plan
+    assert payment_started_earlier(request=request) is not None
+    assert timezone.now() > Payment.objects.get(idempotency_key="plan-key-77").created_at
