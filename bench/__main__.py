@@ -12,6 +12,7 @@ import argparse
 import os
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 
 from bench import database
 
@@ -51,6 +52,11 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--receipts-only", action="store_true", help="run only the receipts benchmark"
     )
+    parser.add_argument(
+        "--growth-only",
+        action="store_true",
+        help="only posting, the fill and the growth table (reads at ~20k and ~1M lines)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave vienphi_bench in place")
     parser.add_argument(
         "--profile-post",
@@ -76,8 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Machine: {_load()}", flush=True)
 
     from django.db import connections
+    from django.utils import timezone
 
     from bench import (
+        growth,
         ledger_export_csv,
         ledger_export_xlsx,
         ledger_fill,
@@ -112,8 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_summary(outcomes)
             return 0
         outcomes += ledger_post.run(entries=args.post_entries)
+        sizes = [growth.measure(timezone.localdate())]  # the posted entries' day
         print(f"\nFilling the ledger with {args.export_lines:,} journal lines ...", flush=True)
         filled = ledger_fill.ledger_fill(lines=args.export_lines)
+        sizes.append(growth.measure(filled.first_day + timedelta(days=1)))
+        outcomes += growth.report(sizes)
+        if args.growth_only:
+            print_summary(outcomes)
+            return 0
         print(
             f"{filled.lines:,} lines ({filled.first_day} .. {filled.last_day})"
             f" inserted and vacuumed in {filled.seconds:.1f} s",
