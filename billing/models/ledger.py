@@ -140,7 +140,7 @@ BALANCE_SLOTS = 8
 class AccountBalance(models.Model):
     """The totals of an account's journal lines per UTC day of their entries, kept by a
     PostgreSQL trigger on ``billing_journalline`` in the transaction that inserts the lines
-    (``0017_account_balances``): one ``INSERT … ON CONFLICT DO UPDATE SET debit_total =
+    (``0018_account_balances``): one ``INSERT … ON CONFLICT DO UPDATE SET debit_total =
     debit_total + …`` per statement, whoever inserts them. ``BALANCE_SLOTS`` rows per account
     and day; readers add them up. The trial balance reads these instead of every line."""
 

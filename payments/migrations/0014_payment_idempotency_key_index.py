@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0017_account_balances'),
+        ('billing', '0018_account_balances'),
         ('identity', '0001_initial'),
         ('payments', '0013_reconciliation_discharge_refunds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

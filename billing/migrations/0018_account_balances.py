@@ -60,7 +60,7 @@ def backward(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0016_einvoice_refund_adjustments'),
+        ('billing', '0017_invoice_public_id'),
     ]
 
     operations = [
