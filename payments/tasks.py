@@ -18,7 +18,7 @@ from payments.services.housekeeping import payments_cancel_abandoned, payments_s
 from payments.services.idempotency import idempotency_prune
 from payments.services.matching import reconciliation_match
 from payments.services.payments import payment_expire_due
-from payments.services.refund_einvoices import refund_einvoice_adjust
+from payments.services.refund_einvoices import refund_einvoice_adjust, refunds_einvoice_sweep
 from payments.services.refunds import refunds_resend_approved
 from payments.services.settlement import (
     stripe_payout_settle,
@@ -58,6 +58,12 @@ def adjust_einvoice_for_refund(event_id: int, refund_id: int, **_: object) -> in
     what was paid for the services (once per refund)."""
     einvoice = refund_einvoice_adjust(refund_id=refund_id)
     return einvoice.pk if einvoice is not None else None
+
+
+@shared_task(name="payments.adjust_missing_refund_einvoices", base=ReliableTask)
+def adjust_missing_refund_einvoices() -> int:
+    """Beat, the safety net of the outbox: refunds whose adjustment task was lost."""
+    return refunds_einvoice_sweep()
 
 
 @shared_task(name="payments.prune_idempotency_keys", base=ReliableTask)

@@ -516,6 +516,7 @@ _PAYMENTS_BEAT = {
     "payments.retry_webhook_events": 60,
     "payments.sync_stuck_payments": 300,
     "payments.resend_approved_refunds": 300,
+    "payments.adjust_missing_refund_einvoices": 300,
     "payments.prune_idempotency_keys": 3600,
 }
 CELERY_BEAT_SCHEDULE.update(

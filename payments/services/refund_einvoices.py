@@ -10,6 +10,13 @@ what the patient still paid; this module only says which refunds change a sale.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from billing.einvoicing.providers import provider_enabled
 from billing.models import EInvoice
 from billing.money import format_vnd
 from billing.services.einvoices import einvoice_on_refund
@@ -49,3 +56,29 @@ def refund_einvoice_adjust(*, refund_id: int) -> EInvoice | None:
         amount=refund.amount,
         reason=f"Hoàn trả {format_vnd(refund.amount)} ({refund.public_id}): {why}",
     )
+
+
+def refunds_einvoice_sweep(*, limit: int = 200) -> int:
+    """Beat: refunds of invoice payments that succeeded between ``RECEIPT_SWEEP_MAX_AGE_HOURS``
+    and ``RECEIPT_SWEEP_AFTER_MINUTES`` ago, change a sale and have no adjustment (their
+    event's task was lost, or found nothing to adjust): through the same idempotent service.
+    Returns how many adjustments it made."""
+    if not provider_enabled():
+        return 0
+    now = timezone.now()
+    since = now - timedelta(hours=settings.RECEIPT_SWEEP_MAX_AGE_HOURS)
+    until = now - timedelta(minutes=settings.RECEIPT_SWEEP_AFTER_MINUTES)
+    adjusted = EInvoice.objects.filter(refund_key=OuterRef("public_id"))
+    waiting = (
+        Refund.objects.filter(
+            status=RefundStatus.SUCCEEDED,
+            completed_at__gte=since,
+            completed_at__lte=until,
+            payment__purpose=PaymentPurpose.INVOICE,
+        )
+        .exclude(reason__in=NOT_A_SALE_CHANGE)
+        .filter(~Exists(adjusted))
+        .order_by("completed_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(refund_einvoice_adjust(refund_id=pk) is not None for pk in list(waiting))

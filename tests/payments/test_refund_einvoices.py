@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from billing.chart import BANK
 from billing.models import EInvoice, EInvoiceKind, EInvoiceStatus, Invoice
 from billing.services.einvoices import einvoice_resend, einvoices_send
 from billing.services.invoices import invoice_void
 from payments.models import Payment, Refund
-from payments.services.refund_einvoices import refund_einvoice_adjust
+from payments.services.refund_einvoices import refund_einvoice_adjust, refunds_einvoice_sweep
 from payments.services.refunds import refund_complete, refund_request
 from tests.concurrency import run_at_once
 from tests.fakes.viettel_sinvoice import FakeSInvoiceServer
@@ -262,3 +264,21 @@ def test_refunds_adjusted_at_once_make_one_adjustment_each_and_never_too_much(
     assert {o.pk for o in outcomes} == set(adjustments.values_list("pk", flat=True))
     einvoices_send()
     assert set(adjustments.values_list("status", flat=True)) == {EInvoiceStatus.ISSUED}
+
+
+def test_beat_makes_the_adjustment_whose_task_was_lost_once(
+    fake_sinvoice: FakeSInvoiceServer,
+) -> None:
+    _, payment, original = paid_and_einvoiced()
+    back = refund(payment, 30_000)  # its event's task never ran (no commit in this test)
+    duplicate = refund(payment, 10_000, reason="duplicate")
+    assert refunds_einvoice_sweep() == 0  # too recent: its task may still be on its way
+    Refund.objects.filter(pk__in=[back.pk, duplicate.pk]).update(
+        completed_at=timezone.now() - timedelta(minutes=10)
+    )
+
+    assert refunds_einvoice_sweep() == 1
+    assert refunds_einvoice_sweep() == 0
+
+    (adjustment,) = EInvoice.objects.filter(original=original)
+    assert (adjustment.refund_key, adjustment.adjusted_amount) == (back.public_id, 30_000)
