@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -86,15 +86,26 @@ def _transient_database_error(exc: Exception) -> bool:
     )
 
 
+# PostgreSQL's connection exceptions (class 08) and its shutting a backend down (57P0x);
+# psycopg's own client-side losses ("server closed the connection unexpectedly") carry none.
+_CONNECTION_SQLSTATE_CLASSES = ("08", "57P01", "57P02", "57P03")
+
+
 def _database_connection_lost(exc: Exception) -> bool:
     """The connection to PostgreSQL broke during the request (a restart, a terminated
-    backend, a network cut): an error of the connection, not of the request."""
+    backend, a network cut), or could not be made: an error of the connection, not of the
+    request. Told by the driver's error itself, not by the connection's state now: after a
+    failed commit Django closes the connection, and the next query (the idempotency key's
+    release) opens a new one."""
     if not isinstance(exc, OperationalError | InterfaceError):
         return False
-    raw = connection.connection
-    if raw is None:  # it could not even connect
-        return isinstance(exc.__cause__, psycopg.OperationalError)
-    return bool(raw.closed)
+    cause = exc.__cause__
+    if isinstance(cause, psycopg.InterfaceError):
+        return True
+    if not isinstance(cause, psycopg.OperationalError):
+        return False
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(_CONNECTION_SQLSTATE_CLASSES)
 
 
 def _retry_later(code: str, message: str, seconds: int) -> Response:

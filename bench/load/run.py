@@ -63,8 +63,8 @@ def _sql(query: str) -> list[tuple]:
         return conn.execute(query).fetchall()
 
 
-def _pids(pattern: str) -> list[int]:
-    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
 
 
@@ -161,17 +161,16 @@ def main() -> None:
         )
         faults.append(f"{time.strftime('%H:%M:%S')} PostgreSQL backends terminated")
         time.sleep(slot)
-        masters = _pids("gunicorn --config gunicorn.conf.py")
-        children = [
-            int(p)
-            for m in masters
-            for p in subprocess.run(
-                ["pgrep", "-P", str(m)], capture_output=True, text=True
-            ).stdout.split()
-        ]
-        if children:
-            os.kill(children[0], signal.SIGKILL)
-            faults.append(f"{time.strftime('%H:%M:%S')} gunicorn worker {children[0]} killed")
+        # The Procfile's line may run under a shell, whose child is then gunicorn's master;
+        # the master's children are the workers. Kill one worker (the master replaces it).
+        # (Until 2026-12-04 21:10 this took the shell's child, the master, for a worker.)
+        web = stack["web"].pid
+        shell = Path(f"/proc/{web}/cmdline").read_bytes().startswith(b"/bin/sh")
+        masters = _children(web) if shell else [web]
+        workers = [pid for m in masters for pid in _children(m)]
+        if workers:
+            os.kill(workers[0], signal.SIGKILL)
+            faults.append(f"{time.strftime('%H:%M:%S')} gunicorn worker {workers[0]} killed")
     locust.wait()
     drained = drain(int(os.environ.get("LOAD_DRAIN_SECONDS", "90")))
     report(faults, drained)
