@@ -26,6 +26,7 @@ from billing.models.invoices import (
     InvoiceStatus,
 )
 from billing.models.ledger import (
+    SYSTEM_RECORDER,
     Account,
     AccountBalance,
     AccountType,
@@ -47,6 +48,7 @@ from billing.models.patients import (
 
 __all__ = [
     "OPEN_INVOICE_STATUSES",
+    "SYSTEM_RECORDER",
     "Account",
     "AccountBalance",
     "AccountType",

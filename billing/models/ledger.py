@@ -66,6 +66,11 @@ class VoucherType(models.TextChoices):
     OTHER = "NVK", "Chứng từ nghiệp vụ khác"
 
 
+# ``recorded_by`` of what no person recorded (a provider's payout, the matcher, a move the
+# books make by themselves).
+SYSTEM_RECORDER = "system"
+
+
 class JournalEntry(models.Model):
     posted_at = models.DateTimeField(default=timezone.now, db_index=True)
     memo = models.CharField(max_length=500, blank=True)

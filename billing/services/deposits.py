@@ -17,7 +17,16 @@ from django.utils import timezone
 
 from billing.chart import AccountRole, account_for
 from billing.errors import EncounterClosed, NothingToBill
-from billing.models import Deposit, Encounter, EncounterStatus, Invoice, InvoiceStatus, JournalEntry
+from billing.models import (
+    SYSTEM_RECORDER,
+    Deposit,
+    Encounter,
+    EncounterStatus,
+    Invoice,
+    InvoiceStatus,
+    JournalEntry,
+    VoucherType,
+)
 from billing.money import Money, positive_amount
 from billing.selectors.invoices import deposit_balance, invoice_balance
 from billing.services.invoices import (
@@ -109,6 +118,9 @@ def _advance_move(
         source_type=source_type,
         source_id=str(invoice.pk),
         memo=memo,
+        voucher_type=VoucherType.OTHER,  # a move within the patient's accounts
+        voucher_number=invoice.display_number,
+        recorded_by=SYSTEM_RECORDER,
     )
     invoice_refresh_status(invoice=invoice)
 
@@ -206,6 +218,9 @@ def encounter_discharge(*, encounter: Encounter, by: str) -> DischargeResult:
             source_type="discharge",
             source_id=str(encounter.pk),
             memo=f"Advance left over at discharge of {encounter.his_reference}: to refund",
+            voucher_type=VoucherType.OTHER,
+            voucher_number=encounter.ledger_reference,
+            recorded_by=SYSTEM_RECORDER,
         )
     encounter.status = EncounterStatus.CLOSED
     encounter.closed_at = timezone.now()

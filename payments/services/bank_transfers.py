@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from billing.chart import AccountRole, account_for
+from billing.models import VoucherType
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from payments.models import (
@@ -211,5 +212,8 @@ def _hold_in_suspense(
         source_id=f"{transfer.provider}:{transfer.transaction_id}"[:64],
         # Never the bank memo: it may name the payer.
         memo=f"Bank transfer held in suspense ({reason})",
+        voucher_type=VoucherType.BANK_CREDIT,
+        voucher_number=f"{transfer.provider}:{transfer.transaction_id}"[:40],
+        recorded_by=transfer.provider,
     )
     return item

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing.models import Account, JournalLine
+from billing.models import Account, JournalLine, VoucherType
 from billing.money import Money
 from billing.public_ids import mint_public_id
 from billing.services.ledger import Posting, ledger_post
@@ -74,6 +74,9 @@ def cash_deposit_record(
             source_type="cash_deposit",
             source_id=deposit.public_id,
             memo=f"Cash deposit {deposit.code} from the main safe to the bank",
+            voucher_type=VoucherType.CASH_PAYMENT,  # the cash leaves the safe
+            voucher_number=deposit.code,
+            recorded_by=by.get_username(),
         )
         item = ReconItem.objects.create(
             kind=ReconKind.CASH_DEPOSIT,

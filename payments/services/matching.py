@@ -37,6 +37,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from billing.models import SYSTEM_RECORDER, VoucherType
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from payments.models import (
@@ -359,6 +360,11 @@ def _post_run(cursor: object, run: MatchRun) -> None:
         source_type="match_run",
         source_id=str(run.pk),
         memo=f"Reconciliation run {run.pk}: money the bank statement shows",
+        # What the statement shows arriving is a credit note; more leaving than arriving, a
+        # debit note.
+        voucher_type=VoucherType.BANK_DEBIT if net_to_bank < 0 else VoucherType.BANK_CREDIT,
+        voucher_number=reference,
+        recorded_by=SYSTEM_RECORDER,
     )
     cursor.execute(  # type: ignore[attr-defined]
         "UPDATE payments_reconitem i SET cleared_entry_id = %s, updated_at = now()"

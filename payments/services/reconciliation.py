@@ -26,7 +26,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import JournalEntry
+from billing.models import JournalEntry, VoucherType
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from config.audit.models import AuditCategory
@@ -155,7 +155,18 @@ def _difference(item: ReconItem, line_amount: int, reference: str) -> list[Posti
     return []
 
 
-def _post(item: ReconItem, action: str, lines: list[Posting], memo: str) -> JournalEntry | None:
+def _voucher_type(lines: list[Posting]) -> str:
+    """Money booked into the bank account is a credit note (giấy báo Có), out of it a debit
+    note (giấy báo Nợ); a move between other accounts a chứng từ nghiệp vụ khác."""
+    bank = [line for line in lines if line.account_code == accounts.bank()]
+    if not bank:
+        return VoucherType.OTHER
+    return VoucherType.BANK_CREDIT if bank[0].debit else VoucherType.BANK_DEBIT
+
+
+def _post(
+    item: ReconItem, action: str, lines: list[Posting], memo: str, by: User
+) -> JournalEntry | None:
     if not lines:
         return None
     return ledger_post(
@@ -164,6 +175,9 @@ def _post(item: ReconItem, action: str, lines: list[Posting], memo: str) -> Jour
         source_type="recon_item",
         source_id=str(item.pk),
         memo=memo,
+        voucher_type=_voucher_type(lines),
+        voucher_number=f"recon_item:{item.pk}",
+        recorded_by=by.get_username(),
     )
 
 
@@ -179,7 +193,7 @@ def _expected_to_free_line(item: ReconItem, line: StatementLine, by: User, note:
         ]
     elif line.amount != item.amount:
         raise ReconMatchInvalid("A refund matches a bank line of its own amount only.")
-    entry = _post(item, "match", lines, f"Reconciliation item {item.pk} matched by hand")
+    entry = _post(item, "match", lines, f"Reconciliation item {item.pk} matched by hand", by)
     item.statement_line = line
     if entry is not None:
         item.cleared_entry = entry
@@ -214,7 +228,9 @@ def _expected_to_line(
         ]
     else:
         raise ReconMatchInvalid("Those two cannot be matched.")
-    entry = _post(expected, "match", lines, f"Reconciliation item {expected.pk} matched by hand")
+    entry = _post(
+        expected, "match", lines, f"Reconciliation item {expected.pk} matched by hand", by
+    )
     expected.cleared_entry = entry
     _close(unexplained, ReconStatus.MANUALLY_MATCHED, by, note, entry, "manually_matched")
     return _close(expected, ReconStatus.MANUALLY_MATCHED, by, note, entry, "manually_matched")
@@ -256,7 +272,7 @@ def recon_item_write_off(*, item: ReconItem, by: User, reason: str) -> ReconItem
             if item.write_off_requested_by_id == by.pk:
                 raise WriteOffApprovalBySameUser()
         lines = _write_off_lines(item)
-        entry = _post(item, "write_off", lines, f"Reconciliation item {item.pk} written off")
+        entry = _post(item, "write_off", lines, f"Reconciliation item {item.pk} written off", by)
         item.write_off_reason = item.write_off_reason or reason[:300]
         return _close(item, ReconStatus.WRITTEN_OFF, by, reason, entry, "written_off")
 

@@ -32,7 +32,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import JournalEntry
+from billing.models import SYSTEM_RECORDER as SYSTEM
+from billing.models import JournalEntry, VoucherType
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post, ledger_reverse
 from config.audit.models import AuditCategory
@@ -182,6 +183,11 @@ def _post(record: StripePayout) -> StripePayout:
                 source_type="stripe_payout",
                 source_id=record.payout_id,
                 memo=f"Stripe payout {record.payout_id}: fees and the net payout in transit",
+                # Stripe's payout report: no money reaches the bank yet (the matcher's entry
+                # is the bank's credit note).
+                voucher_type=VoucherType.OTHER,
+                voucher_number=record.payout_id,
+                recorded_by=SYSTEM,
             )
         record.status = PayoutStatus.SETTLED
         record.entry = entry

@@ -19,7 +19,7 @@ from tests.assertions import assert_trial_balance_balanced, balance
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401 (fixture)
 from tests.fakes.stripe_server import FakeStripeServer
 from tests.payments.builders.payments import STRIPE_KEY
-from tests.payments.builders.settlement_day import STRAY, Day, run_the_day
+from tests.payments.builders.settlement_day import STRAY, Day, run_the_day, run_the_day_in_process
 from tests.payments.builders.webhooks import HOSPITAL_ACCOUNT, SEPAY_KEY
 
 pytestmark = pytest.mark.usefixtures("bank_feeds_configured", "stripe_configured")
@@ -79,14 +79,9 @@ def test_a_day_settles_to_the_bank_and_the_missing_payout_is_the_exception(
     staff_client: Callable[..., APIClient],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    def after_commit(block: Callable[[], Any]) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return block()
-
-    def until(condition: Callable[[], bool]) -> None:
-        assert condition()
-
-    day = run_the_day(stripe_configured, staff_client, after_commit=after_commit, until=until)
+    day = run_the_day_in_process(
+        stripe_configured, staff_client, django_capture_on_commit_callbacks
+    )
     reconciliation_match(today=add_business_days(day.today, 4))
     assert_the_day_reconciles(day, staff_client(Role.FINANCE))
 

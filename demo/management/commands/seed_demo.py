@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.chart import AccountRole, account_for
-from billing.models import PriceListItem, ServiceCategory, VatRate
+from billing.models import SYSTEM_RECORDER, PriceListItem, ServiceCategory, VatRate, VoucherType
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from billing.services.patients import patient_create
@@ -158,6 +158,9 @@ class Command(BaseCommand):
             ],
             source_type="manual",
             memo="Quỹ tiền mặt đầu kỳ (opening cash in the main safe)",
+            voucher_type=VoucherType.OTHER,
+            voucher_number="demo:opening",
+            recorded_by=SYSTEM_RECORDER,
         )
         terminal = terminal_create(code="Q01", name="Quầy thu ngân 1")
         credentials["terminal"] = terminal.code

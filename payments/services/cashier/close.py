@@ -16,8 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.chart import AccountRole, account_for
+from billing.models import VoucherType
 from billing.money import Money
-from billing.services.ledger import Posting, ledger_post
+from billing.services.ledger import Posting
 from config.audit.models import AuditCategory
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
@@ -44,6 +45,7 @@ from payments.selectors.payments import payment_ids_in_flight
 from payments.services.audit import audit_session
 from payments.services.cashier.counts import count_normalize
 from payments.services.cashier.sessions import session_check_owner, session_create
+from payments.services.cashier.vouchers import cash_voucher_post
 
 S = CashierSessionStatus
 
@@ -71,14 +73,10 @@ def _refuse_unless_open(session: CashierSession) -> None:
         raise SessionTransfersPending(detail={"transfers": pending})
 
 
-def _post(session: CashierSession, suffix: str, lines: list[Posting], memo: str) -> None:
-    ledger_post(
-        posting_key=f"cashier_session:{session.pk}:{suffix}",
-        lines=lines,
-        source_type=CLOSING_SOURCE,
-        source_id=session.public_id,
-        memo=memo,
-    )
+def _post(session: CashierSession, suffix: str, lines: list[Posting], memo: str, **v: Any) -> None:
+    """One entry of the session, filed under ``v["voucher_type"]`` numbered by the session."""
+    key, source = f"cashier_session:{session.pk}:{suffix}", (CLOSING_SOURCE, session.public_id)
+    cash_voucher_post(key, source, lines, memo, **v)
 
 
 def _record_count(
@@ -98,7 +96,15 @@ def _record_count(
             else [Posting.dr(short, money, reference), Posting.cr(drawer, money, reference)]
         )
         kind = "over" if variance > 0 else "short"
-        _post(session, "variance", lines, f"Cash {kind} at the close of {session.public_id}")
+        # Cash found over comes into the drawer (phiếu thu); cash short leaves it (phiếu chi).
+        _post(
+            session,
+            "variance",
+            lines,
+            f"Cash {kind} at the close of {session.public_id}",
+            voucher_type=VoucherType.CASH_RECEIPT if variance > 0 else VoucherType.CASH_PAYMENT,
+            by=counted_by,
+        )
     now = timezone.now()
     needs_approval = abs(variance) > settings.CASHIER_VARIANCE_APPROVAL_THRESHOLD
     session.closing_count = count
@@ -139,6 +145,8 @@ def session_close(*, session: CashierSession, count: Any, closed_by: User) -> Ca
                     Posting.cr(drawer, money, session.ledger_reference),
                 ],
                 f"Cash counted at the close of {session.public_id} into the main safe",
+                voucher_type=VoucherType.CASH_RECEIPT,  # received into the main safe
+                by=closed_by,
             )
         audit_session("cashier_session.close", session)
     return session
@@ -228,6 +236,8 @@ def session_handover_accept(
                     Posting.cr(drawer, money, session.ledger_reference),
                 ],
                 f"Drawer handed over from {session.public_id} to {received.public_id}",
+                voucher_type=VoucherType.OTHER,  # the cash stays in the drawer's account
+                by=receiver,
             )
         audit_session("cashier_session.handover_accept", session)
     return session, received

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from billing.chart import AccountRole, account_for
+from billing.models import VoucherType
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
 from config.identity.models import Role
@@ -101,6 +102,10 @@ def session_open(*, terminal: Terminal, cashier: User, opening_count: Any) -> Ca
                 source_type="cashier_session",
                 source_id=session.public_id,
                 memo=f"Opening float of {session.public_id} at {terminal.code}",
+                # Cash paid out of the main safe into the drawer.
+                voucher_type=VoucherType.CASH_PAYMENT,
+                voucher_number=session.public_id,
+                recorded_by=cashier.get_username(),
             )
         audit_session("cashier_session.open", session)
     return session

@@ -15,13 +15,16 @@ handover: nobody can move cash out of their drawer without someone counting it i
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from billing.chart import AccountRole, account_for
+from billing.models import VoucherType
 from billing.money import Money, positive_amount
-from billing.services.ledger import Posting, ledger_post
+from billing.services.ledger import Posting
 from config.audit.models import AuditCategory
 from config.identity.models import Role
 from config.identity.selectors import staff_roles
@@ -36,6 +39,7 @@ from payments.models import CashierSession, CashTransfer, CashTransferStatus
 from payments.selectors.cashier_figures import session_expected_cash
 from payments.services.audit import audit_transfer
 from payments.services.cashier.sessions import session_lock_open
+from payments.services.cashier.vouchers import cash_voucher_post
 
 
 def _side(session: CashierSession | None) -> tuple[str, str]:
@@ -58,14 +62,11 @@ def _lock_sessions(*sessions: CashierSession | None) -> dict[int, CashierSession
     return {s.pk: session_lock_open(session=s) for s in present}
 
 
-def _post(transfer: CashTransfer, suffix: str, lines: list[Posting], memo: str) -> None:
-    ledger_post(
-        posting_key=f"cash_transfer:{transfer.pk}:{suffix}",
-        lines=lines,
-        source_type="cash_transfer",
-        source_id=transfer.public_id,
-        memo=memo,
-    )
+def _post(transfer: CashTransfer, suffix: str, lines: list[Posting], memo: str, **v: Any) -> None:
+    """One entry of the transfer, numbered by it: cash leaving a drawer or the safe is a
+    phiếu chi, cash counted in a phiếu thu (``v["voucher_type"]``)."""
+    key, source = f"cash_transfer:{transfer.pk}:{suffix}", ("cash_transfer", transfer.public_id)
+    cash_voucher_post(key, source, lines, memo, **v)
 
 
 def cash_transfer_create(
@@ -113,6 +114,8 @@ def cash_transfer_create(
             "sent",
             [Posting.dr(transit, money, transit_ref), Posting.cr(giver_account, money, giver_ref)],
             f"Cash transfer {transfer.public_id} sent from {giver_account}, in transit",
+            voucher_type=VoucherType.CASH_PAYMENT,
+            by=by,
         )
         audit_transfer("cash_transfer.create", transfer)
     return transfer
@@ -170,6 +173,8 @@ def cash_transfer_confirm(*, transfer: CashTransfer, counted: int, by: User) -> 
             "received",
             lines,
             f"Cash transfer {transfer.public_id} counted in at {receiver}: {counted}",
+            voucher_type=VoucherType.CASH_RECEIPT,
+            by=by,
         )
         transfer.status = CashTransferStatus.CONFIRMED
         transfer.counted_amount = counted
@@ -198,6 +203,8 @@ def cash_transfer_cancel(*, transfer: CashTransfer, by: User) -> CashTransfer:
             "canceled",
             [Posting.dr(giver_account, money, giver_ref), Posting.cr(transit, money, transit_ref)],
             f"Cash transfer {transfer.public_id} canceled, back to {giver_account}",
+            voucher_type=VoucherType.CASH_RECEIPT,
+            by=by,
         )
         transfer.status = CashTransferStatus.CANCELED
         transfer.decided_by = by

@@ -179,3 +179,19 @@ def run_the_day(
         deposit_amount=300_000,
         statement=response.json(),
     )
+
+
+def run_the_day_in_process(
+    fake: FakeStripeServer, staff_client: Callable[..., APIClient], capture_on_commit: Any
+) -> Day:
+    """:func:`run_the_day` in the test's process: what is sent after a commit runs there
+    (``capture_on_commit``: pytest-django's ``django_capture_on_commit_callbacks``)."""
+
+    def after_commit(block: Callable[[], Any]) -> Any:
+        with capture_on_commit(execute=True):
+            return block()
+
+    def until(condition: Callable[[], bool]) -> None:
+        assert condition()
+
+    return run_the_day(fake, staff_client, after_commit=after_commit, until=until)
