@@ -472,9 +472,12 @@
     if (!keepInputs) {
       $("tender-given").value = "";
       $("change").textContent = "";
+      // Focus now, never after the payments list arrives: a focus moved late would send what
+      // the cashier is already typing into another field (the note handed over typed on
+      // the end of the amount: "120000200000", refused with amount_exceeds_due, 402).
+      $("tender-amount").focus();
     }
     await renderPayments();
-    if (!keepInputs) $("tender-amount").focus();
   }
 
   async function renderPayments() {
