@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from celery._state import _set_task_join_will_block  # type: ignore[attr-defined]  # not in the stubs
 from rest_framework.test import APIClient
 
 from billing.chart import SUSPENSE
@@ -15,6 +16,17 @@ from tests.device_clients import DeviceClient
 from tests.reference_data import reference_data_load
 
 pytest_plugins = ["tests.fakes.fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def celery_join_allowed() -> None:
+    """Each test starts outside any task, as far as Celery can tell. In-process (eager)
+    dispatch marks "inside a task" in one process-wide flag and puts back what it found on
+    the way out (``celery.result.denied_join_result``); tasks dispatched from several
+    threads at once (the concurrency tests) interleave those saves and can leave the flag
+    set, so a later test's ``.delay().get()`` in the same process fails with "Never call
+    result.get() within a task!" (seen after the audit chain's ten-thread test)."""
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture(autouse=True)
