@@ -10,6 +10,10 @@ A line's identity (``dedupe_key``, unique in the database):
   the account. Two identical-looking transfers on one day stay two lines; the same
   transfer told by Casso and SePay is one line.
 
+A feed's line without a reference that came before the file is adopted by the file's line
+with a reference that has the same account, direction, amount, currency and match code,
+booked within a day (:func:`_adopt_feed_lines`): it takes the file's reference and key.
+
 ``statement_import`` writes a whole file in one transaction (``INSERT … ON CONFLICT
 (dedupe_key) DO NOTHING``; on PostgreSQL the rows travel by ``COPY`` into a temporary
 table first), so an overlapping import adds only what is new and a file refused for one
@@ -31,6 +35,7 @@ import psycopg
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.chart import AccountRole, account_for
@@ -191,6 +196,7 @@ def statement_import(
         # order a bank feed's report takes too (the payment, then the line), so the two
         # never wait on each other in a circle.
         waiting = _waiting_vietqr_payments(parsed.account_number, rows)
+        rows = _adopt_feed_lines(statement.pk, parsed.account_number, rows)
         statement.lines_new = statement_lines_insert(statement_id=statement.pk, rows=rows)
         statement.save(update_fields=["lines_new"])
         _complete_waiting_vietqr(statement, waiting)
@@ -254,6 +260,7 @@ def _complete_waiting_vietqr(statement: BankStatement, waiting: list[Payment]) -
             StatementLine.objects.select_for_update()
             .filter(
                 statement_id=statement.pk,
+                source=StatementSource.FILE,  # not a feed's line the file adopted
                 match_code=payment.memo_code,
                 amount=payment.amount,
                 currency=payment.currency,
@@ -282,6 +289,74 @@ def _complete_waiting_vietqr(statement: BankStatement, waiting: list[Payment]) -
                 statement.pk,
                 line.pk,
             )
+
+
+def _adopt_feed_lines(statement_id: int, account_number: str, rows: list[LineRow]) -> list[LineRow]:
+    """A feed that reported a transfer without the bank's reference, before the file: the
+    file's line with a reference is that transfer when it has the same account, direction,
+    amount, currency and match code and is booked within a day of the feed's line, and the
+    feed's line has no statement yet. The file adopts that line (its reference, key, row
+    and statement; the feed's reports stay) instead of adding a second one. Each feed line
+    is adopted once, the nearest day first, then the oldest: two transfers of one code and
+    amount stay two lines. The feed lines are locked (in id order) and re-read, so two
+    imports, or a feed and an import, decide one after the other. Returns the rows left to
+    insert."""
+    wanted = [row for row in rows if row[5] and row[7]]
+    if not wanted:
+        return rows
+    keys = [row[8] for row in wanted]
+    known = set(
+        StatementLine.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+    )
+    wanted = [row for row in wanted if row[8] not in known]
+    if not wanted:
+        return rows
+    codes = sorted({row[7] for row in wanted})
+    first = min(row[1] for row in wanted) - timedelta(days=1)
+    last = max(row[1] for row in wanted) + timedelta(days=1)
+    candidates: list[StatementLine] = []
+    for start in range(0, len(codes), CODES_PER_QUERY):
+        candidates += (
+            StatementLine.objects.select_for_update()
+            .filter(
+                account_number=account_number,
+                statement__isnull=True,
+                bank_reference="",
+                match_code__in=codes[start : start + CODES_PER_QUERY],
+                booked_on__range=(first, last),
+            )
+            .exclude(source=StatementSource.FILE)
+            .order_by("id")
+        )
+    if not candidates:
+        return rows
+    free: dict[tuple[str, int, str, str], list[StatementLine]] = {}
+    for line in candidates:
+        free.setdefault((line.direction, line.amount, line.currency, line.match_code), []).append(
+            line
+        )
+    adopted: set[str] = set()
+    for row in wanted:
+        if row[8] in adopted:  # the same reference twice in one file is one line
+            continue
+        bucket = free.get((row[2], row[3], row[4], row[7]), [])
+        near = [line for line in bucket if abs((line.booked_on - row[1]).days) <= 1]
+        if not near:
+            continue
+        line = min(near, key=lambda line: (abs((line.booked_on - row[1]).days), line.pk))
+        line.bank_reference = row[5][:100]
+        line.dedupe_key = row[8]
+        line.statement_id = statement_id
+        line.row_number = row[9]
+        try:
+            with transaction.atomic():
+                line.save(update_fields=["bank_reference", "dedupe_key", "statement", "row_number"])
+        except IntegrityError:  # a feed stored this reference meanwhile: the insert skips it
+            continue
+        bucket.remove(line)
+        adopted.add(row[8])
+        logger.info("statement %s adopted feed line %s", statement_id, line.pk)
+    return [row for row in rows if row[8] not in adopted]
 
 
 def _run_matcher_later() -> None:
@@ -426,7 +501,11 @@ def statement_line_applied(*, transfer: BankTransfer, memo_code: str) -> Stateme
             currency="VND",
             match_code=memo_code,
             booked_on__range=(booked_on - timedelta(days=1), booked_on + timedelta(days=1)),
-            feed_reports__has_key=STATEMENT_REPORT,
+        )
+        .filter(
+            Q(feed_reports__has_key=STATEMENT_REPORT)
+            # a feed's line a statement file adopted (see _adopt_feed_lines)
+            | Q(statement__isnull=False, source__in=[StatementSource.CASSO, StatementSource.SEPAY])
         )
         .order_by("id")
     )
