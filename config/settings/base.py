@@ -292,6 +292,8 @@ SPECTACULAR_SETTINGS = {
         "InvoiceStatusEnum": "billing.models.InvoiceStatus.choices",
         "EInvoiceKindEnum": "billing.models.einvoices.EInvoiceKind.choices",
         "EInvoiceStatusEnum": "billing.models.einvoices.EInvoiceStatus.choices",
+        # A refund's status (on a refund and in a payment's list of refunds).
+        "RefundStatusEnum": "payments.models.RefundStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -15,6 +15,8 @@ from rest_framework.views import APIView
 
 from config.api.permissions import IsCashier, IsSupervisor
 from config.api.schema import ErrorTable, idempotency_key_header
+from config.identity.models import Role
+from config.identity.selectors import staff_roles
 from payments.errors import (
     CashierSessionClosed,
     InsufficientDrawerCash,
@@ -23,10 +25,10 @@ from payments.errors import (
     RefundNotAllowed,
     RefundStateConflict,
 )
-from payments.models import PayoutMethod, RefundReason, RefundStatus
+from payments.models import PaymentMethod, PayoutMethod, Refund, RefundReason, RefundStatus
 from payments.selectors.cashier_sessions import session_open_of
 from payments.selectors.payments import payment_visible
-from payments.selectors.refunds import refund_get
+from payments.selectors.refunds import refund_get, refunds_of_payment
 from payments.services.cashier.payouts import refund_pay_out
 from payments.services.idempotency import idempotent
 from payments.services.refunds import refund_cancel, refund_decide, refund_request
@@ -50,14 +52,46 @@ class RefundOutputSerializer(serializers.Serializer):
     cashier_session = serializers.CharField(source="cashier_session.public_id", allow_null=True)
 
 
+class RefundListItemSerializer(RefundOutputSerializer):
+    actions = serializers.SerializerMethodField(
+        help_text="What the caller may do with this refund now: `pay_out_cash` (an approved "
+        "refund of a cash payment not yet paid out, for a cashier), `pay_out_bank_transfer`."
+    )
+
+    def get_actions(self, refund: Refund) -> list[str]:
+        return refund_actions(refund=refund, user=self.context["user"])
+
+
+def refund_actions(*, refund: Refund, user: Any) -> list[str]:
+    """The payouts the caller may make: only a refund waiting for its payout, only a cashier
+    (the payout endpoint's role); cash for a cash payment, a bank transfer for any."""
+    if refund.status != RefundStatus.PENDING_PAYOUT or Role.CASHIER not in staff_roles(user):
+        return []
+    actions = ["pay_out_bank_transfer"]
+    if refund.payment.method == PaymentMethod.CASH:
+        actions.insert(0, "pay_out_cash")
+    return actions
+
+
 def _user(request: Request) -> User:
     assert isinstance(request.user, User)  # the role permissions admit staff only
     return request.user
 
 
 class RefundCreateApi(APIView):
-    permission_classes = [IsCashier]
+    permission_classes = [IsCashier]  # supervisors hold the cashier role too
     documented_errors: ErrorTable = {"post": (RefundNotAllowed, RefundExceedsCaptured)}
+
+    @extend_schema(tags=["refunds"], responses={200: RefundListItemSerializer(many=True)})
+    def get(self, request: Request, public_id: str) -> Response:
+        """The payment's refunds, oldest first, in every status, each with the `actions` the
+        caller may take now (e.g. `pay_out_cash` once a supervisor approved a cash refund
+        from the queue). Another cashier's payment is listed as well (staff see every
+        payment); an unknown id is `not_found` (404)."""
+        payment = payment_visible(user=request.user, public_id=public_id)
+        refunds = refunds_of_payment(payment=payment)
+        items = RefundListItemSerializer(refunds, many=True, context={"user": request.user})
+        return Response(items.data)
 
     class InputSerializer(serializers.Serializer):
         amount = serializers.IntegerField(required=False, help_text="Default: all refundable")

@@ -67,3 +67,12 @@ def refunds_awaiting_approval() -> QuerySet[Refund]:
         .filter(status=RefundStatus.REQUESTED)
         .order_by("created_at", "id")
     )
+
+
+def refunds_of_payment(*, payment: Payment) -> QuerySet[Refund]:
+    """A payment's refunds in every status, oldest first."""
+    return (
+        Refund.objects.select_related("payment", "requested_by", "decided_by", "cashier_session")
+        .filter(payment=payment)
+        .order_by("created_at", "id")
+    )

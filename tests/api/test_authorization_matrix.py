@@ -70,6 +70,7 @@ GET /api/v1/pay/{token}                                      ok      ok         
 GET /api/v1/payments/{public_id}                            401      ok         ok     403    ok     403    ok 403      ok     401     401
 GET /api/v1/payments/{public_id}/qr.{fmt}                   401      ok         ok     403    ok     403    ok 403      ok     401     401
 GET /api/v1/payments/{public_id}/receipt                    401      ok         ok      ok    ok     403    ok 403      ok     401     401
+GET /api/v1/payments/{public_id}/refunds                    401      ok         ok     403    ok     403   403 403     401     401     401
 GET /api/v1/receipts/verify/{code}                           ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
 GET /api/v1/receipts/{id}                                   401      ok         ok      ok    ok     403    ok 403      ok     401     401
 GET /api/v1/receipts/{id}.pdf                               401      ok         ok      ok    ok     403    ok 403      ok     401     401

@@ -50,6 +50,14 @@ def desk_reader(request: pytest.FixtureRequest, settings: Any) -> str:
     return reader
 
 
+def approve_from_queue(page: Page, public_id: str, shown: str) -> None:
+    """The supervisor approves what waits in their queue (a refund, a close) once it shows."""
+    waiting = page.locator(f"#approval-list li[data-approval='{public_id}']")
+    expect(waiting).to_contain_text(shown, timeout=INBOX_TIMEOUT_MS)
+    waiting.locator("button", has_text="Duyệt").click()
+    expect(waiting).to_have_count(0)
+
+
 def test_card_at_the_desk_reader_leftovers_and_the_supervisors_queue(
     live_app: Any,
     open_page: Callable[..., Page],
@@ -150,10 +158,7 @@ def test_card_at_the_desk_reader_leftovers_and_the_supervisors_queue(
     cashier.click("#close-form button[type=submit]")
     expect(cashier.locator("dd[data-row='report.status']")).to_have_text("chờ giám sát duyệt")
     expect(cashier.locator("dd[data-row='report.variance']")).to_have_text("-100.000\u00a0₫")
-    waiting_close = supervisor.locator(f"#approval-list li[data-approval='{session.public_id}']")
-    expect(waiting_close).to_contain_text("-100.000\u00a0₫", timeout=INBOX_TIMEOUT_MS)
-    waiting_close.locator("button", has_text="Duyệt").click()
-    expect(waiting_close).to_have_count(0)
+    approve_from_queue(supervisor, session.public_id, "-100.000\u00a0₫")
     session.refresh_from_db()
     assert session.status == CashierSessionStatus.CLOSED
     assert CashierSession.objects.filter(pk=session.pk, approved_by__username="giam.sat").exists()

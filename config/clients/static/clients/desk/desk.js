@@ -35,6 +35,7 @@
       "tender.advance": "tạm ứng đợt #{id}",
       "payments.title": "Các lần thanh toán", "payment.line": "{method} {amount} · {status}",
       "payment.refund": "Hoàn tiền", "refund.line": "Hoàn {amount} · {status}", "refund.payout": "Chi trả tiền mặt",
+      "refunds.of": "Các lần hoàn của khoản này", "refund.payout_listed": "Chi tiền hoàn", "refund.paid_out": "Đã chi {amount} tiền hoàn",
       "session.title": "Ca làm việc", "session.line": "Quầy {terminal} · mở lúc {opened} · tiền đầu ca {float}",
       "handover.title": "Bàn giao ca", "handover.to": "Người nhận (tên đăng nhập)", "handover.submit": "Bàn giao",
       "handover.done": "Đã bàn giao cho {to}. Chờ người nhận kiểm đếm.",
@@ -93,6 +94,7 @@
       "tender.advance": "advance on #{id}",
       "payments.title": "Payments", "payment.line": "{method} {amount} · {status}",
       "payment.refund": "Refund", "refund.line": "Refund {amount} · {status}", "refund.payout": "Pay out in cash",
+      "refunds.of": "Refunds of this payment", "refund.payout_listed": "Pay out", "refund.paid_out": "Paid out a refund of {amount}",
       "session.title": "Session", "session.line": "Desk {terminal} · opened {opened} · float {float}",
       "handover.title": "Hand over", "handover.to": "Receiver (user name)", "handover.submit": "Hand over",
       "handover.done": "Handed over to {to}. Waiting for their count.",
@@ -487,11 +489,16 @@
     if (!t) return;
     const path = t.invoice ? "/invoices/" + t.invoice.id + "/payments" : "/encounters/" + t.encounter.id + "/payments";
     const payments = await api.get(path);
+    // Each taken payment's refunds, with what this user may do with each (the API says).
+    const refunds = await Promise.all(
+      payments.map((p) => (p.status === "succeeded" || p.status === "partially_refunded" || p.status === "refunded" ? api.get("/payments/" + p.id + "/refunds") : [])),
+    );
     if (state.target !== t) return; // another target was chosen meanwhile: its own list is coming
     list.replaceChildren();
-    for (const p of payments) {
+    payments.forEach((p, index) => {
       const li = el("li");
       li.append(el("span", {}, T.t("payment.line", { method: T.t("method." + p.method), amount: money(p.amount), status: statusText(p.status) })));
+      if (refunds[index].length) li.append(refundList(refunds[index]));
       if (p.status === "succeeded" || p.status === "partially_refunded") {
         const form = el("form", { class: "inline refund" });
         const id = "refund-" + p.id;
@@ -507,7 +514,36 @@
         li.append(form);
       }
       list.append(li);
+    });
+  }
+
+  /* A payment's refunds: amount and status, and a payout button where the API lists
+   * `pay_out_cash` in the refund's `actions` (e.g. approved later from the supervisors'
+   * queue). One Idempotency-Key per payout intent (once()): a retry reuses it. */
+  function refundList(refunds) {
+    const box = el("div", { class: "refunds", role: "group", "aria-label": T.t("refunds.of") });
+    for (const r of refunds) {
+      const row = el("p", { class: "inline", "data-refund-item": r.id });
+      row.append(el("span", {}, T.t("refund.line", { amount: money(r.amount), status: statusText(r.status) })));
+      if ((r.actions || []).includes("pay_out_cash")) {
+        const button = el("button", { type: "button", class: "primary", "data-refund-payout": r.id }, T.t("refund.payout_listed"));
+        button.addEventListener("click", () =>
+          pressed(button, async () => {
+            try {
+              const paid = await once("/refunds/" + r.id + "/payout", { paid_by: "cash" });
+              say(T.t("refund.paid_out", { amount: money(paid.amount) }) + " · " + statusText(paid.status));
+              await renderPayments();
+              await refreshPatient();
+            } catch (error) {
+              fail(error);
+            }
+          }),
+        );
+        row.append(button);
+      }
+      box.append(row);
     }
+    return box;
   }
 
   function amountOf(id) {
@@ -602,7 +638,7 @@
     say(T.t("refund.line", { amount: money(refund.amount), status: statusText(refund.status) }));
     if (refund.status === "requested") {
       const decided = await supervisorDecides(refund);
-      if (!decided) return;
+      if (!decided) return renderPayments(); // it waits in the queue: listed under its payment
       refund = decided;
       say(T.t("refund.line", { amount: money(refund.amount), status: statusText(refund.status) }));
     }
@@ -622,6 +658,7 @@
       button.focus();
     }
     await refreshPatient();
+    await renderPayments(); // the payment's refunds, this one included
   }
 
   /* The supervisor signs in on this screen for this one decision; the token is revoked
