@@ -63,11 +63,11 @@ def test_a_worker_killed_mid_list_resumes_after_the_stored_pages_and_posts_once(
     stripe_configured.set_latency(2.0, LIST)
     settle_stripe_payout.delay(payout_id=payout["id"])
     assert wait_until(lambda: StripeBalanceLine.objects.count() >= 2, timeout=90)
-    listed_through = StripePayout.objects.get().listed_through
     children = _children(celery_prefork_worker.pid)
     assert children, "no worker process to kill"
     for child in children:
         os.kill(child, signal.SIGKILL)  # the process dies in the middle of the next page
+    before = [r.query for r in stripe_configured.request_log if r.path == LIST]
     with stripe_configured.lock:
         stripe_configured._latency.clear()
     assert wait_until(
@@ -75,8 +75,12 @@ def test_a_worker_killed_mid_list_resumes_after_the_stored_pages_and_posts_once(
     ), "the settlement never finished after the worker died"
     lists = [r for r in stripe_configured.request_log if r.path == LIST]
     assert sum("starting_after" not in r.query for r in lists) == 1  # never started over
-    # The page being read when the process died, asked for again by the next delivery.
-    assert sum(f"starting_after={listed_through}" in r.query for r in lists) >= 2
+    # The next delivery goes on from the pages stored: no page the dead process had finished
+    # before its last one is listed again (its last one may be: it died reading it, or
+    # before storing it). On a loaded machine the kill can land on any page.
+    after = [r.query for r in lists[len(before) :]]
+    assert after, "nothing listed after the worker died"
+    assert not set(after) & set(before[:-1]), (before, after)
     assert StripeBalanceLine.objects.count() == 6
     assert JournalEntry.objects.filter(source_type="stripe_payout").count() == 1
     assert balance(STRIPE_CLEARING) == 0
