@@ -63,6 +63,11 @@ def _sql(query: str) -> list[tuple]:
         return conn.execute(query).fetchall()
 
 
+def _scalar(query: str) -> object:
+    """The one value a ``SELECT count(*)``-like query answers."""
+    return _sql(query)[0][0]
+
+
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
@@ -198,15 +203,13 @@ def drain(most_seconds: int) -> list[str]:
     timeline: list[str] = []
     while True:
         missing = _sql(MISSING_RECEIPTS)
-        waiting = _sql("SELECT count(*) FROM payments_outboxevent WHERE published_at IS NULL")[0][0]
-        unapplied = _sql("SELECT count(*) FROM payments_webhookevent WHERE applied_at IS NULL")[0][
-            0
-        ]
+        waiting = _scalar("SELECT count(*) FROM payments_outboxevent WHERE published_at IS NULL")
+        unapplied = _scalar("SELECT count(*) FROM payments_webhookevent WHERE applied_at IS NULL")
         elapsed = time.monotonic() - started
-        oldest = _sql(
+        oldest = _scalar(
             "SELECT coalesce(extract(epoch FROM now() - min(p.succeeded_at)), 0)::int FROM"
             f" ({MISSING_RECEIPTS}) p"
-        )[0][0]
+        )
         timeline.append(
             f"{elapsed:5.0f} s after the load: {len(missing)} receipts missing (oldest payment"
             f" {oldest} s since success), {waiting} outbox rows waiting, {unapplied} webhook"
@@ -235,31 +238,31 @@ def report(faults: list[str], drained: list[str]) -> None:
         ),
     )
     checks = {
-        "payments succeeded": _sql(
+        "payments succeeded": _scalar(
             "SELECT count(*) FROM payments_payment WHERE status = 'succeeded'"
-        )[0][0],
-        "invoices with two captures (must be 0)": _sql(
+        ),
+        "invoices with two captures (must be 0)": _scalar(
             "SELECT count(*) FROM (SELECT invoice_id FROM payments_payment WHERE status IN"
             " ('succeeded','partially_refunded','refunded') GROUP BY invoice_id HAVING count(*) > 1) x"
-        )[0][0],
-        "succeeded without capture entry (must be 0)": _sql(
+        ),
+        "succeeded without capture entry (must be 0)": _scalar(
             "SELECT count(*) FROM payments_payment p WHERE p.status = 'succeeded' AND NOT EXISTS"
             " (SELECT 1 FROM billing_journalentry e WHERE e.posting_key = 'payment:' || p.id || ':captured')"
-        )[0][0],
-        "succeeded without receipt (must be 0)": _sql(
+        ),
+        "succeeded without receipt (must be 0)": _scalar(
             "SELECT count(*) FROM payments_payment p WHERE p.status = 'succeeded' AND NOT EXISTS"
             " (SELECT 1 FROM notifications_receipt r WHERE r.payment_id = p.id AND r.refund_id IS NULL)"
-        )[0][0],
-        "payments with two receipts (must be 0)": _sql(
+        ),
+        "payments with two receipts (must be 0)": _scalar(
             "SELECT count(*) FROM (SELECT payment_id FROM notifications_receipt WHERE refund_id IS NULL"
             " GROUP BY payment_id HAVING count(*) > 1) x"
-        )[0][0],
-        "trial balance debit - credit (must be 0)": _sql(
+        ),
+        "trial balance debit - credit (must be 0)": _scalar(
             "SELECT coalesce(sum(debit) - sum(credit), 0) FROM billing_journalline"
-        )[0][0],
-        "webhook events unapplied": _sql(
+        ),
+        "webhook events unapplied": _scalar(
             "SELECT count(*) FROM payments_webhookevent WHERE applied_at IS NULL"
-        )[0][0],
+        ),
         "5xx answers in the access log": sum(
             1 for line in (VAR / "stack.log").open(errors="replace") if '"status": 5' in line
         ),
@@ -275,7 +278,7 @@ def report(faults: list[str], drained: list[str]) -> None:
 
 
 def _audit() -> str:
-    rows = _sql("SELECT count(*) FROM audit_auditevent")[0][0]
+    rows = _scalar("SELECT count(*) FROM audit_auditevent")
     verify = subprocess.run(
         [BIN / "python", "manage.py", "audit_verify"],
         cwd=ROOT,
