@@ -228,6 +228,22 @@ FREE_LINE = (
     "NOT EXISTS (SELECT 1 FROM payments_reconitem taken WHERE taken.statement_line_id = l.id)"
 )
 
+# The items whose money the run's entry moves to the bank, and then marks cleared by it: the
+# same rows for both statements of _post_run, so what is summed is what is cleared.
+HELD_NOT_CLEARED = (
+    "i.statement_line_id IS NOT NULL AND i.cleared_entry_id IS NULL"
+    " AND i.currency = %s AND (i.holding_account <> '' OR i.kind = %s)"
+    " AND (i.status IN (%s, %s) OR i.kind IN (%s, %s))"
+)
+HELD_NOT_CLEARED_PARAMS: list[object] = [
+    HOSPITAL_CURRENCY,
+    K.BANK_LINE,
+    S.MATCHED,
+    S.MANUALLY_MATCHED,
+    K.FEED_SUSPENSE,
+    K.BANK_LINE,
+]
+
 
 def _apply_pairs(cursor: object, run_id: int, pairs_sql: str, params: list[object]) -> int:
     """Link each (item, line, status) pair of ``pairs_sql`` and audit it."""
@@ -312,20 +328,10 @@ def _post_run(cursor: object, run: MatchRun) -> None:
     """One entry for the run: the bank account debited with what matched items held (or
     what unexpected lines brought), each holding account and suspense on the other side."""
     cursor.execute(  # type: ignore[attr-defined]
-        "SELECT i.holding_account, i.kind, i.direction, sum(i.amount), i.currency"
-        " FROM payments_reconitem i"
-        " WHERE i.statement_line_id IS NOT NULL AND i.cleared_entry_id IS NULL"
-        " AND i.currency = %s AND (i.holding_account <> '' OR i.kind = %s)"
-        " AND (i.status IN (%s, %s) OR i.kind IN (%s, %s))"
+        "SELECT i.holding_account, i.kind, i.direction, sum(i.amount), i.currency"  # noqa: S608 - constant SQL
+        f" FROM payments_reconitem i WHERE {HELD_NOT_CLEARED}"
         " GROUP BY i.holding_account, i.kind, i.direction, i.currency",
-        [
-            HOSPITAL_CURRENCY,
-            K.BANK_LINE,
-            S.MATCHED,
-            S.MANUALLY_MATCHED,
-            K.FEED_SUSPENSE,
-            K.BANK_LINE,
-        ],
+        HELD_NOT_CLEARED_PARAMS,
     )
     net_to_bank = 0
     others: dict[tuple[str, str], int] = {}  # (account, side) -> amount
@@ -367,19 +373,9 @@ def _post_run(cursor: object, run: MatchRun) -> None:
         recorded_by=SYSTEM_RECORDER,
     )
     cursor.execute(  # type: ignore[attr-defined]
-        "UPDATE payments_reconitem i SET cleared_entry_id = %s, updated_at = now()"
-        " WHERE i.statement_line_id IS NOT NULL AND i.cleared_entry_id IS NULL"
-        " AND i.currency = %s AND (i.holding_account <> '' OR i.kind = %s)"
-        " AND (i.status IN (%s, %s) OR i.kind IN (%s, %s))",
-        [
-            entry.pk,
-            HOSPITAL_CURRENCY,
-            K.BANK_LINE,
-            S.MATCHED,
-            S.MANUALLY_MATCHED,
-            K.FEED_SUSPENSE,
-            K.BANK_LINE,
-        ],
+        "UPDATE payments_reconitem i SET cleared_entry_id = %s, updated_at = now()"  # noqa: S608 - constant SQL
+        f" WHERE {HELD_NOT_CLEARED}",
+        [entry.pk, *HELD_NOT_CLEARED_PARAMS],
     )
 
 
