@@ -7,12 +7,13 @@ and the reconciliation queue belong to the services that call it."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -35,7 +36,24 @@ MEMO_CODE_BODY_LENGTH = 5
 # must not touch another letter or digit ("XVP7K2Q9" and "VP7K2Q9X" are not codes), but dots,
 # spaces, dashes and underscores, which banks glue around memos, are fine. ``\b`` is not used
 # because it treats "_" as part of a word.
-MEMO_CODE_PATTERN = r"(?<![0-9A-Z])VP[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{5}(?![0-9A-Z])"
+# Banks and the two feeds rewrite the memo: "VP 7K2Q9", "vp-7k2q9", "VP.7K2Q9". The tolerant
+# form lets spaces, dots and dashes stand between the code's characters; what it finds is
+# the code with them removed, upper-cased — one canonical code for every rewrite. It is
+# only asked when the strict form finds nothing, and what it finds is only a code when we
+# issued it (the services check: "VP TRUNG TAM" or "ND THANH TOAN" read that way are words).
+CODE_SEPARATORS = r"[\s.\-]*"
+
+
+def code_pattern(prefixes: Sequence[str] = ("VP",), *, tolerant: bool = False) -> str:
+    """The search pattern of codes with one of ``prefixes`` (strict, or ``tolerant`` of
+    separators between the characters)."""
+    glue = CODE_SEPARATORS if tolerant else ""
+    body = glue.join([f"[{MEMO_CODE_ALPHABET}]"] * MEMO_CODE_BODY_LENGTH)
+    heads = "|".join(glue.join(prefix) for prefix in prefixes)
+    return rf"(?<![0-9A-Z])(?:{heads}){glue}{body}(?![0-9A-Z])"
+
+
+MEMO_CODE_PATTERN = code_pattern((MEMO_CODE_PREFIX,))
 
 
 class BankFeedError(ValueError):
@@ -313,33 +331,40 @@ def new_memo_code() -> str:
 
 
 def find_memo_codes(
-    description: str, pattern: str | re.Pattern[str] = MEMO_CODE_PATTERN
+    description: str, prefixes: Sequence[str] = (MEMO_CODE_PREFIX,), *, tolerant: bool = False
 ) -> list[str]:
-    """Every distinct code in a bank memo, upper-cased, in order of appearance."""
-    compiled = _case_insensitive(pattern)
+    """Every distinct code in a bank memo, canonical (separators removed, upper-cased), in
+    order of appearance: the strict form's, or with ``tolerant`` those of the tolerant form
+    (see ``CODE_SEPARATORS``; the caller keeps only the codes it issued)."""
+    compiled = _compiled(tuple(prefixes), tolerant)
     found: list[str] = []
     for match in compiled.finditer(ascii_fold(description or "")):
-        code = match.group(0).upper()
+        code = canonical_code(match.group(1))
         if code not in found:
             found.append(code)
     return found
 
 
-def find_memo_code(
-    description: str, pattern: str | re.Pattern[str] = MEMO_CODE_PATTERN
-) -> str | None:
+def canonical_code(text: str) -> str:
+    """``"vp-7k2q9"`` → ``"VP7K2Q9"``."""
+    return re.sub(CODE_SEPARATORS, "", text).upper()
+
+
+def find_memo_code(description: str, prefixes: Sequence[str] = (MEMO_CODE_PREFIX,)) -> str | None:
     """The one code in a bank memo (``"MBVCB.3278907687.VP7K2Q9.CT tu ..."`` → ``"VP7K2Q9"``),
-    searched case-insensitively anywhere in it, or ``None``.
+    searched case-insensitively anywhere in it (strict form), or ``None``.
 
     ``None`` also when the memo holds several different codes: which payment such a transfer
     was meant for is a question for the reconciliation queue (``find_memo_codes`` tells the
     two cases apart), not something to guess here.
     """
-    codes = find_memo_codes(description, pattern)
+    codes = find_memo_codes(description, prefixes)
     return codes[0] if len(codes) == 1 else None
 
 
-def _case_insensitive(pattern: str | re.Pattern[str]) -> re.Pattern[str]:
-    if isinstance(pattern, re.Pattern):
-        return re.compile(pattern.pattern, pattern.flags | re.IGNORECASE)
-    return re.compile(pattern, re.IGNORECASE)
+@functools.cache
+def _compiled(prefixes: tuple[str, ...], tolerant: bool) -> re.Pattern[str]:
+    pattern = code_pattern(prefixes, tolerant=tolerant)
+    # The tolerant form's matches may overlap ("VP HCM VP 7K2Q9": "VPHCMVP" would hide the
+    # code behind it), so each start is tried on its own (a lookahead consumes nothing).
+    return re.compile(f"(?=({pattern}))" if tolerant else f"({pattern})", re.IGNORECASE)

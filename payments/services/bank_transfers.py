@@ -27,12 +27,16 @@ from payments.models import (
     ReconciliationReason,
 )
 from payments.providers.bank_feeds import (
+    MEMO_CODE_PREFIX,
     BankFeedProvider,
     BankTransfer,
     TransferDirection,
-    find_memo_codes,
 )
-from payments.services.statements import statement_line_applied, statement_line_report
+from payments.services.statements import (
+    memo_codes,
+    statement_line_applied,
+    statement_line_report,
+)
 from payments.services.transitions import payment_transition
 
 logger = logging.getLogger(__name__)
@@ -121,7 +125,7 @@ def _applied_from_statement(transfer: BankTransfer) -> int | None:
     statement file came before any feed's report), if this report is of that transfer.
     The payment is locked first, as the statement import does, so a file and a feed
     telling the same transfer at the same time are decided one after the other."""
-    codes = find_memo_codes(transfer.description)
+    codes = memo_codes(transfer.description, (MEMO_CODE_PREFIX,))
     if len(codes) != 1:
         return None
     payment = Payment.objects.select_for_update().filter(memo_code=codes[0]).first()
@@ -144,7 +148,7 @@ def _first_report(transfer: BankTransfer) -> str | None:
 
 def _match(transfer: BankTransfer) -> tuple[Payment | None, str | None]:
     """The payment the transfer names (locked) and why it cannot complete it, if it can't."""
-    codes = find_memo_codes(transfer.description)
+    codes = memo_codes(transfer.description, (MEMO_CODE_PREFIX,))
     if not codes:
         return None, ReconciliationReason.NO_CODE
     if len(codes) > 1:  # which bill was meant is a question for a person, not a guess

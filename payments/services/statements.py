@@ -5,10 +5,12 @@ A line's identity (``dedupe_key``, unique in the database):
 * with the bank's own reference: account + reference + booking date + direction + amount +
   currency — a statement file and a feed, or two overlapping files, name it alike;
 * without one (some feeds leave it out): account + booking date + direction + amount +
-  currency + the memo folded to upper-case ASCII with its spaces collapsed + an ordinal:
-  the n-th such line in one file (or the n-th such report by one feed) is the n-th line of
-  the account. Two identical-looking transfers on one day stay two lines; the same
-  transfer told by Casso and SePay is one line.
+  currency + the memo's code (canonical: see :func:`memo_codes_of`) — or, when the memo
+  carries no code of ours (or several), the memo folded to upper-case ASCII with its
+  spaces collapsed — + an ordinal: the n-th such line in one file (or the n-th such report
+  by one feed) is the n-th line of the account. Two identical-looking transfers on one day
+  stay two lines; the same transfer told by Casso and SePay is one line, also when the two
+  rewrote the memo differently around our code ("VP 7K2Q9" and "vp-7k2q9 CHUYEN TIEN").
 
 A feed's line without a reference that came before the file is adopted by the file's line
 with a reference that has the same account, direction, amount, currency and match code,
@@ -44,6 +46,7 @@ from config.text import ascii_fold
 from payments.errors import StatementWrongAccount
 from payments.models import (
     BankStatement,
+    CashDeposit,
     Direction,
     Payment,
     PaymentMethod,
@@ -54,6 +57,7 @@ from payments.models import (
 from payments.providers.bank_feeds import (
     BANK_TIMEZONE,
     MEMO_CODE_PATTERN,
+    MEMO_CODE_PREFIX,
     BankTransfer,
     find_memo_codes,
 )
@@ -63,8 +67,8 @@ from payments.services.transitions import payment_transition
 logger = logging.getLogger(__name__)
 
 DEPOSIT_CODE_PREFIX = "ND"
-DEPOSIT_CODE_PATTERN = MEMO_CODE_PATTERN.replace("VP", DEPOSIT_CODE_PREFIX)
-CODE_PATTERN = f"{MEMO_CODE_PATTERN}|{DEPOSIT_CODE_PATTERN}"
+# A line's codes: a VietQR payment's memo code or a cash deposit's code.
+CODE_PREFIXES = (MEMO_CODE_PREFIX, DEPOSIT_CODE_PREFIX)
 MEMO_CODE = re.compile(MEMO_CODE_PATTERN)
 # The key a line's ``feed_reports`` gets when the statement file itself applied it (it
 # completed a VietQR payment no feed had reported): a feed's later report is then ignored.
@@ -80,6 +84,22 @@ class LineFacts:
     currency: str
     reference: str
     description: str
+    # The memo's one code (canonical), or "" (none, or several).
+    code: str = ""
+
+
+def stored_line_facts(line: StatementLine, code: str = "") -> LineFacts:
+    """The facts of a line already stored (its key recomputed with ``code``)."""
+    return LineFacts(
+        account_number=line.account_number,
+        booked_on=line.booked_on,
+        direction=line.direction,
+        amount=line.amount,
+        currency=line.currency,
+        reference=line.bank_reference,
+        description=line.description,
+        code=code,
+    )
 
 
 def normalized_account(account_number: str) -> str:
@@ -101,15 +121,61 @@ def line_dedupe_key(facts: LineFacts, ordinal: int = 1) -> str:
     ]
     if facts.reference:
         parts = ["ref", facts.reference.strip().upper(), *common]
-    else:
+    elif not facts.code:
         parts = ["memo", *common, _memo(facts.description), str(ordinal)]
+    else:
+        parts = ["code", *common, facts.code, str(ordinal)]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def line_match_code(description: str) -> str:
-    """What the matcher joins a line on: the one payment or deposit code in its memo, else
-    the payout descriptor when the memo carries it, else nothing."""
-    codes = find_memo_codes(description, CODE_PATTERN)
+def memo_codes_of(
+    descriptions: Sequence[str], prefixes: Sequence[str] = CODE_PREFIXES
+) -> list[list[str]]:
+    """Each memo's codes, canonical, so that every rewrite of one memo gives the same code.
+
+    The strict form (the code written as issued, any case) first; a memo where it finds
+    nothing is read with the tolerant form (spaces, dots and dashes between the code's
+    characters: "VP 7K2Q9", "vp-7k2q9", "V.P.7K2Q9"), and what that finds counts only when
+    it is a code we issued (a payment's memo code, a cash deposit's code) — "VP TRUNG TAM"
+    or "ND THANH TOAN" are words, not codes. One query per memo batch, and only for memos
+    the strict form found nothing in."""
+    codes = [find_memo_codes(description, prefixes) for description in descriptions]
+    loose = {
+        index: found
+        for index, description in enumerate(descriptions)
+        if not codes[index] and (found := find_memo_codes(description, prefixes, tolerant=True))
+    }
+    if loose:
+        issued = issued_codes({code for found in loose.values() for code in found})
+        for index, found in loose.items():
+            codes[index] = [code for code in found if code in issued]
+    return codes
+
+
+def memo_codes(description: str, prefixes: Sequence[str] = CODE_PREFIXES) -> list[str]:
+    """One memo's codes (see :func:`memo_codes_of`)."""
+    return memo_codes_of([description], prefixes)[0]
+
+
+def issued_codes(codes: Iterable[str]) -> set[str]:
+    """Those of ``codes`` we issued: a payment's memo code or a cash deposit's code."""
+    wanted = sorted(set(codes))
+    issued: set[str | None] = set()
+    for start in range(0, len(wanted), CODES_PER_QUERY):
+        chunk = wanted[start : start + CODES_PER_QUERY]
+        issued.update(
+            Payment.objects.filter(memo_code__in=chunk).values_list("memo_code", flat=True)
+        )
+        issued.update(CashDeposit.objects.filter(code__in=chunk).values_list("code", flat=True))
+    return {code for code in issued if code}
+
+
+def line_match_code(description: str, codes: Sequence[str] | None = None) -> str:
+    """What the matcher joins a line on: the one payment or deposit code in its memo
+    (``codes``, when the caller has read them already), else the payout descriptor when
+    the memo carries it, else nothing."""
+    if codes is None:
+        codes = memo_codes(description)
     if len(codes) == 1:
         return codes[0]
     descriptor = settings.STRIPE_PAYOUT_DESCRIPTOR.upper()
@@ -153,6 +219,7 @@ def statement_import(
             param="file",
             detail={"statement_account": parsed.account_number[-4:].rjust(8, "*")},
         )
+    codes = memo_codes_of([line.description for line in parsed.lines])
     facts = [
         LineFacts(
             account_number=parsed.account_number,
@@ -162,8 +229,9 @@ def statement_import(
             currency=line.currency,
             reference=line.reference,
             description=line.description,
+            code=found[0] if len(found) == 1 else "",
         )
-        for line in parsed.lines
+        for line, found in zip(parsed.lines, codes, strict=True)
     ]
     rows: list[LineRow] = [
         (
@@ -174,11 +242,11 @@ def statement_import(
             fact.currency,
             fact.reference,
             fact.description,
-            line_match_code(fact.description),
+            line_match_code(fact.description, found),
             key,
             line.row,
         )
-        for fact, key, line in zip(facts, _keys(facts), parsed.lines, strict=True)
+        for fact, key, line, found in zip(facts, _keys(facts), parsed.lines, codes, strict=True)
     ]
     with transaction.atomic():
         statement = BankStatement.objects.create(
@@ -454,6 +522,7 @@ def statement_line_report(*, transfer: BankTransfer) -> tuple[StatementLine, boo
     first feed to report it (the one that applies it). A second feed's report of the same
     line (same bank reference, or without one the same memo-keyed line not yet reported by
     this feed) is recorded on the line and answered False. Locks the line."""
+    codes = memo_codes(transfer.description)
     facts = LineFacts(
         account_number=normalized_account(transfer.account_number),
         booked_on=timezone.localtime(transfer.occurred_at, BANK_TIMEZONE).date(),
@@ -462,11 +531,12 @@ def statement_line_report(*, transfer: BankTransfer) -> tuple[StatementLine, boo
         currency="VND",
         reference=transfer.reference,
         description=transfer.description,
+        code=codes[0] if len(codes) == 1 else "",
     )
     provider = str(transfer.provider)
     ordinal = 1
     while True:
-        line = _line_get_or_create(facts, line_dedupe_key(facts, ordinal), provider)
+        line = _line_get_or_create(facts, line_dedupe_key(facts, ordinal), provider, codes)
         reports = dict(line.feed_reports)
         mine = reports.get(provider)
         if mine == transfer.transaction_id:
@@ -522,7 +592,9 @@ def statement_line_applied(*, transfer: BankTransfer, memo_code: str) -> Stateme
     return None
 
 
-def _line_get_or_create(facts: LineFacts, key: str, source: str) -> StatementLine:
+def _line_get_or_create(
+    facts: LineFacts, key: str, source: str, codes: Sequence[str]
+) -> StatementLine:
     table = StatementLine._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -537,7 +609,7 @@ def _line_get_or_create(facts: LineFacts, key: str, source: str) -> StatementLin
                 facts.currency,
                 facts.reference[:100],
                 facts.description[:500],
-                line_match_code(facts.description),
+                line_match_code(facts.description, codes),
                 key,
                 source,
                 "{}",

@@ -394,11 +394,31 @@ def test_memo_with_two_different_codes_is_not_guessed() -> None:
     assert find_memo_codes(memo) == ["VP7K2Q9", "VP8M3R4"]
 
 
-def test_memo_code_pattern_can_be_passed_compiled_and_is_searched_case_insensitively() -> None:
-    pattern = re.compile(r"(?<![0-9A-Z])HB[0-9]{5}(?![0-9A-Z])")
+def test_other_prefixes_are_searched_case_insensitively() -> None:
+    assert find_memo_code("MBVCB.3278907687.nd7k2q9.CT tu ...", ("ND",)) == "ND7K2Q9"
+    assert find_memo_code("MBVCB.3278907687.ND7K2Q98.CT", ("ND",)) is None
+    assert find_memo_codes("VP7K2Q9 ND8M3R4", ("VP", "ND")) == ["VP7K2Q9", "ND8M3R4"]
 
-    assert find_memo_code("MBVCB.3278907687.hb12345.CT tu ...", pattern) == "HB12345"
-    assert find_memo_code("MBVCB.3278907687.HB123456.CT", pattern) is None
+
+@pytest.mark.parametrize(
+    "memo",
+    [
+        "VP 7K2Q9",
+        "vp-7k2q9",
+        "VP.7K2Q9 CHUYEN TIEN",
+        "CT tu NGUYEN VAN A vp 7k2q9",
+        "V P 7 K 2 Q 9",
+        "MBVCB.555.VP - 7K2Q9.CT tu",
+    ],
+)
+def test_the_tolerant_form_reads_every_rewrite_as_one_canonical_code(memo: str) -> None:
+    assert find_memo_codes(memo) == []  # the strict form does not
+    assert find_memo_codes(memo, tolerant=True) == ["VP7K2Q9"]
+
+
+@pytest.mark.parametrize("memo", ["XVP 7K2Q9", "VP 7K2Q9X", "VP 7K2Q", "chuyen tien qua VPBANK"])
+def test_the_tolerant_form_still_wants_the_code_alone(memo: str) -> None:
+    assert find_memo_codes(memo, tolerant=True) == []
 
 
 def test_new_memo_codes_use_the_unambiguous_alphabet_and_match_the_pattern() -> None:
