@@ -294,6 +294,10 @@ SPECTACULAR_SETTINGS = {
         "EInvoiceStatusEnum": "billing.models.einvoices.EInvoiceStatus.choices",
         # A refund's status (on a refund and in a payment's list of refunds).
         "RefundStatusEnum": "payments.models.RefundStatus.choices",
+        # A payment's status and channel (on a payment and in the desk's payment lists), under
+        # the names they had before the lists had their own component.
+        "PaymentOutputStatusEnum": "payments.models.PaymentStatus.choices",
+        "PaymentOutputChannelEnum": "payments.models.PaymentChannel.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -58,6 +59,7 @@ from payments.selectors.payments import (
     payments_of_encounter,
     payments_of_invoice,
 )
+from payments.selectors.refunds import payment_refundable_amount
 from payments.services.channels import payment_take
 from payments.services.idempotency import idempotent
 from payments.services.paylinks import pay_links_revoke
@@ -179,6 +181,37 @@ class PaymentOutputSerializer(serializers.Serializer):
 
 def _payment_body(payment: Payment, request: Request) -> dict[str, Any]:
     return dict(PaymentOutputSerializer(payment, context={"request": request}).data)
+
+
+class StaffPaymentSerializer(PaymentOutputSerializer):
+    """A payment in the desk's lists: also what a new refund may still take and what the
+    caller may do with it, both computed here (the desk holds no refund rule)."""
+
+    refundable_amount = serializers.SerializerMethodField(
+        help_text="What a new refund may still take: the amount less what its refunds hold "
+        "(paid out, requested, approved, waiting for their payout); for an advance no more "
+        "than is still held for its encounter; 0 unless `succeeded` or `partially_refunded`. "
+        "A refund request above it is `refund_exceeds_captured` (402)."
+    )
+    actions = serializers.SerializerMethodField(
+        help_text="What the caller may do with this payment now: `refund` (POST "
+        "/payments/{id}/refunds, for a cashier, while `refundable_amount` is above 0)."
+    )
+
+    def get_refundable_amount(self, payment: Payment) -> int:
+        known: dict[int, int] = self.context.setdefault("refundable", {})
+        if payment.pk not in known:
+            known[payment.pk] = payment_refundable_amount(payment=payment)
+        return known[payment.pk]
+
+    def get_actions(self, payment: Payment) -> list[str]:
+        refundable = self.get_refundable_amount(payment)
+        user = self.context["request"].user
+        return ["refund"] if refundable > 0 and Role.CASHIER in staff_roles(user) else []
+
+
+def staff_payments_body(payments: Iterable[Payment], request: Request) -> list[dict[str, Any]]:
+    return list(StaffPaymentSerializer(payments, many=True, context={"request": request}).data)
 
 
 class PaymentCreateApi(APIView):
@@ -308,28 +341,25 @@ class PaymentQrApi(APIView):
 class InvoicePaymentsApi(APIView):
     permission_classes = [IsCashier]
 
-    @extend_schema(tags=["payments"], responses={200: PaymentOutputSerializer(many=True)})
+    @extend_schema(tags=["payments"], responses={200: StaffPaymentSerializer(many=True)})
     def get(self, request: Request, public_id: str) -> Response:
         """Every payment of an invoice, oldest first, with its status and what is already
         refunded (the desk refunds from this list)."""
         invoice = Invoice.objects.filter(public_id=public_id).first()
         if invoice is None:
             raise NotFound("No such invoice.", param="id")
-        return Response(
-            [_payment_body(p, request) for p in payments_of_invoice(invoice_id=invoice.pk)]
-        )
+        return Response(staff_payments_body(payments_of_invoice(invoice_id=invoice.pk), request))
 
 
 class EncounterPaymentsApi(APIView):
     permission_classes = [IsCashier]
 
-    @extend_schema(tags=["payments"], responses={200: PaymentOutputSerializer(many=True)})
+    @extend_schema(tags=["payments"], responses={200: StaffPaymentSerializer(many=True)})
     def get(self, request: Request, pk: int) -> Response:
         """Every advance (tạm ứng) paid on an encounter, oldest first."""
         if not Encounter.objects.filter(pk=pk).exists():
             raise NotFound("No such encounter.", param="id")
-        payments = payments_of_encounter(encounter_id=pk)
-        return Response([_payment_body(p, request) for p in payments])
+        return Response(staff_payments_body(payments_of_encounter(encounter_id=pk), request))
 
 
 class PayLinkCreateApi(APIView):

@@ -190,7 +190,7 @@ def payments_of_invoice(*, invoice_id: int) -> QuerySet[Payment]:
 def payments_of_encounter(*, encounter_id: int) -> QuerySet[Payment]:
     """Every advance (tạm ứng) paid on one encounter, oldest first."""
     return (
-        Payment.objects.select_related("cashier_session", "invoice")
+        Payment.objects.select_related("cashier_session", "invoice", "encounter")
         .filter(encounter_id=encounter_id)
         .order_by("created_at", "id")
     )

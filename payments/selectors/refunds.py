@@ -1,5 +1,6 @@
-"""Reading refunds: one by its id, how much of a payment refunds already hold, what a cashier
-refunded today on their own, and the card refunds an outage left approved."""
+"""Reading refunds: one by its id, how much of a payment refunds already hold and how much a new
+refund may still take, what a cashier refunded today on their own, and the card refunds an
+outage left approved."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
+from billing.selectors.invoices import deposit_balance
 from config.errors import NotFound
-from payments.models import Payment, Provider, Refund, RefundStatus
+from payments.models import Payment, PaymentPurpose, PaymentStatus, Provider, Refund, RefundStatus
 
 # A refund holds its amount from its request until it fails, is rejected or canceled.
 HOLDING_STATUSES = (
@@ -35,6 +37,28 @@ def refund_held_amount(*, payment: Payment) -> int:
         total=Sum("amount")
     )
     return int(held["total"] or 0)
+
+
+# A refund may be asked of these payments only (not before capture, not once all is back).
+REFUNDABLE_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
+
+
+def payment_refundable_amount(*, payment: Payment) -> int:
+    """What a new refund of ``payment`` may still take: 0 unless it is ``succeeded`` or
+    ``partially_refunded``; else its amount less what its refunds hold (paid out, and those
+    requested, approved or waiting for their payout), and for an advance no more than is
+    still held for its encounter (discharge applied the rest to invoices).
+
+    The one place this limit is computed: the refund service checks every request against
+    it under the payment's row lock (and, for an advance, the encounter's), and the API
+    shows it as a payment's ``refundable_amount``, the desk's default refund."""
+    if payment.status not in REFUNDABLE_STATUSES:
+        return 0
+    refundable = payment.amount - refund_held_amount(payment=payment)
+    if payment.purpose == PaymentPurpose.DEPOSIT:
+        assert payment.encounter is not None  # an advance is paid on an encounter
+        refundable = min(refundable, deposit_balance(encounter=payment.encounter))
+    return max(refundable, 0)
 
 
 def refunds_unapproved_today(*, requester: User) -> int:

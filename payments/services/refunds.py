@@ -49,7 +49,6 @@ from payments.errors import (
     SelfApproval,
 )
 from payments.models import (
-    CAPTURED_STATUSES,
     CashierSession,
     Payment,
     PaymentPurpose,
@@ -62,6 +61,8 @@ from payments.models import (
 from payments.outbox import outbox_emit
 from payments.providers import stripe as stripe_provider
 from payments.selectors.refunds import (
+    REFUNDABLE_STATUSES,
+    payment_refundable_amount,
     refund_held_amount,
     refunds_stuck_approved,
     refunds_unapproved_today,
@@ -75,17 +76,26 @@ logger = logging.getLogger(__name__)
 POSITIVE_REFUND = "The amount must be a positive whole number."
 
 
+_ADVANCE_APPLIED = "The advance has already been applied to invoices."
+
+
+def _advance_applied(payment: Payment, amount: int) -> bool:
+    """Whether ``amount`` is more than is still held for the advance's encounter."""
+    if payment.purpose != PaymentPurpose.DEPOSIT:
+        return False
+    assert payment.encounter is not None
+    return amount > deposit_balance(encounter=payment.encounter)
+
+
 def _check_advance_held(payment: Payment, amount: int) -> None:
     """For an advance, refuse a refund larger than what is still held for the encounter
     (discharge applies advances to the invoices). Locks the encounter, as discharge does."""
     if payment.purpose != PaymentPurpose.DEPOSIT:
         return
     assert payment.encounter_id is not None
-    encounter = Encounter.objects.select_for_update().get(pk=payment.encounter_id)
-    if amount > deposit_balance(encounter=encounter):
-        raise RefundExceedsCaptured(
-            "The advance has already been applied to invoices.", param="amount"
-        )
+    Encounter.objects.select_for_update().filter(pk=payment.encounter_id).first()
+    if _advance_applied(payment, amount):
+        raise RefundExceedsCaptured(_ADVANCE_APPLIED, param="amount")
 
 
 def _resume(refund: Refund, amount: int | None, reason: str) -> Refund:
@@ -144,14 +154,21 @@ def _refund_create(
     requested_by: User,
     idempotency_key: str,
 ) -> Refund:
-    if payment.status not in CAPTURED_STATUSES or payment.status == PaymentStatus.REFUNDED:
+    if payment.status not in REFUNDABLE_STATUSES:
         raise RefundNotAllowed(detail={"status": payment.status})
-    refundable = payment.amount - refund_held_amount(payment=payment)
+    if payment.purpose == PaymentPurpose.DEPOSIT:
+        # What is still held for the encounter is read under its lock, as discharge takes it.
+        assert payment.encounter_id is not None  # an advance is paid on an encounter
+        Encounter.objects.select_for_update().filter(pk=payment.encounter_id).first()
+    refundable = payment_refundable_amount(payment=payment)
     if amount is None:
         amount = refundable
     if amount > refundable or amount <= 0:
-        raise RefundExceedsCaptured(param="amount", detail={"refundable": max(refundable, 0)})
-    _check_advance_held(payment, amount)
+        raise RefundExceedsCaptured(
+            _ADVANCE_APPLIED if _advance_applied(payment, amount) else None,
+            param="amount",
+            detail={"refundable": refundable},
+        )
     needs_approval = _needs_approval(payment, amount, requested_by)
     return Refund.objects.create(
         public_id=mint_public_id(prefix="re_"),

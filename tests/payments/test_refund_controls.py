@@ -90,6 +90,27 @@ def test_two_refunds_at_once_each_below_the_threshold_together_above_it_wait_for
     ]
 
 
+def test_two_desks_asking_at_once_for_the_refundable_amount_shown_refund_it_once(staff_client):
+    cashiers = [staff_client(Role.CASHIER) for _ in range(2)]
+    payment = paid_by_transfer(amount=400_000, invoice=payable_invoice(400_000))
+    assert request_refund(cashiers[0], payment, amount=100_000).status_code == 201
+    assert payment.invoice is not None
+    path = f"/api/v1/invoices/{payment.invoice.public_id}/payments"
+    shown = [client.get(path).json()[0]["refundable_amount"] for client in cashiers]
+    assert shown == [300_000, 300_000]
+
+    outcomes = run_at_once(2, lambda i: request_refund(cashiers[i], payment, amount=shown[i]))
+
+    assert sorted(o.status_code for o in outcomes) == [201, 402], outcomes
+    lost = next(o for o in outcomes if o.status_code == 402)
+    assert assert_error(lost, 402, "refund_exceeds_captured", "amount")["detail"] == {
+        "refundable": 0
+    }
+    after = cashiers[0].get(path).json()[0]
+    assert (after["refundable_amount"], after["actions"]) == (0, [])
+    assert sum(Refund.objects.filter(payment=payment).values_list("amount", flat=True)) == 400_000
+
+
 # ---- a cashier's refunds of the day without approval -----------------------------------------
 
 

@@ -34,7 +34,7 @@
       "tender.change": "Tiền thối lại: {change}", "tender.paid": "Đã thu {amount}", "tender.waiting": "Đang chờ thanh toán…",
       "tender.advance": "tạm ứng đợt #{id}",
       "payments.title": "Các lần thanh toán", "payment.line": "{method} {amount} · {status}",
-      "payment.refund": "Hoàn tiền", "refund.line": "Hoàn {amount} · {status}", "refund.payout": "Chi trả tiền mặt",
+      "payment.refund": "Hoàn tiền", "payment.refundable": "tối đa {amount}", "refund.line": "Hoàn {amount} · {status}", "refund.payout": "Chi trả tiền mặt",
       "refunds.of": "Các lần hoàn của khoản này", "refund.payout_listed": "Chi tiền hoàn", "refund.paid_out": "Đã chi {amount} tiền hoàn",
       "session.title": "Ca làm việc", "session.line": "Quầy {terminal} · mở lúc {opened} · tiền đầu ca {float}",
       "handover.title": "Bàn giao ca", "handover.to": "Người nhận (tên đăng nhập)", "handover.submit": "Bàn giao",
@@ -93,7 +93,7 @@
       "tender.change": "Change: {change}", "tender.paid": "Took {amount}", "tender.waiting": "Waiting for the payment…",
       "tender.advance": "advance on #{id}",
       "payments.title": "Payments", "payment.line": "{method} {amount} · {status}",
-      "payment.refund": "Refund", "refund.line": "Refund {amount} · {status}", "refund.payout": "Pay out in cash",
+      "payment.refund": "Refund", "payment.refundable": "at most {amount}", "refund.line": "Refund {amount} · {status}", "refund.payout": "Pay out in cash",
       "refunds.of": "Refunds of this payment", "refund.payout_listed": "Pay out", "refund.paid_out": "Paid out a refund of {amount}",
       "session.title": "Session", "session.line": "Desk {terminal} · opened {opened} · float {float}",
       "handover.title": "Hand over", "handover.to": "Receiver (user name)", "handover.submit": "Hand over",
@@ -499,12 +499,15 @@
       const li = el("li");
       li.append(el("span", {}, T.t("payment.line", { method: T.t("method." + p.method), amount: money(p.amount), status: statusText(p.status) })));
       if (refunds[index].length) li.append(refundList(refunds[index]));
-      if (p.status === "succeeded" || p.status === "partially_refunded") {
+      // A refund is offered where the API lists it, for at most what the API says a new
+      // refund may still take (refunds waiting for approval or payout already hold theirs).
+      if ((p.actions || []).includes("refund")) {
         const form = el("form", { class: "inline refund" });
         const id = "refund-" + p.id;
         form.append(
           el("label", { htmlFor: id, class: "visually-hidden" }, T.t("payment.refund")),
-          el("input", { id, inputMode: "numeric", value: String(p.amount - p.amount_refunded), size: 10 }),
+          el("input", { id, inputMode: "numeric", value: String(p.refundable_amount), size: 10, "aria-describedby": id + "-max" }),
+          el("span", { id: id + "-max", class: "muted", "data-refundable": p.id }, T.t("payment.refundable", { amount: money(p.refundable_amount) })),
           el("button", { type: "submit", "data-refund": p.id }, T.t("payment.refund")),
         );
         form.addEventListener("submit", (event) => {
