@@ -76,3 +76,36 @@ def test_a_name_outside_the_latin_and_vietnamese_blocks_still_prints() -> None:
     assert "Анна" in text
     assert "Ελένη" in text
     assert "150.000 ₫" in text
+
+
+def test_the_embedded_font_holds_the_used_glyphs_with_the_parts_they_are_drawn_from() -> None:
+    """The subset is cut from raw bytes keeping glyph ids: each character drawn has its
+    outline, a Vietnamese letter drawn from a base letter and marks (a composite glyph)
+    brings those parts along, and a glyph not drawn is empty."""
+    from fontTools.ttLib import TTFont
+
+    from config.pdf import _parsed, _source
+
+    document = pdf_document()
+    document.add_page()
+    document.multi_cell(w=0, text="Đặng Thị Ưng ệ")
+    reader = PdfReader(io.BytesIO(bytes(document.output())))
+    resources: Any = reader.pages[0]["/Resources"]
+    (font,) = resources["/Font"].values()
+    descendant = font.get_object()["/DescendantFonts"][0].get_object()
+    program = TTFont(io.BytesIO(descendant["/FontDescriptor"]["/FontFile2"].get_data()))
+    glyf, order = program["glyf"], program.getGlyphOrder()
+    source = _source("", True)
+
+    def outline(character: str) -> Any:
+        return glyf[order[source.glyph_ids[_parsed("").cmap[ord(character)]]]]
+
+    composites = 0
+    for character in "ĐặngThịƯệ":
+        glyph = outline(character)
+        assert glyph.numberOfContours != 0, character
+        if glyph.isComposite():
+            composites += 1
+            assert all(glyf[c.glyphName].numberOfContours != 0 for c in glyph.components)
+    assert composites > 0, "no composite glyph drawn: the test no longer covers components"
+    assert outline("Z").numberOfContours == 0
