@@ -24,6 +24,10 @@ def new_verification_code() -> str:
     return mint_public_id(alphabet=_CODE_ALPHABET, length=12)
 
 
+def new_receipt_id() -> str:
+    return mint_public_id(prefix="rcp_")
+
+
 class ReceiptKind(models.TextChoices):
     PAYMENT = "payment", "Payment (Biên lai thu tiền)"
     DEPOSIT = "deposit", "Advance (Biên lai thu tiền tạm ứng)"
@@ -37,6 +41,9 @@ class ReceiptChannel(models.TextChoices):
 
 
 class Receipt(models.Model):
+    # What kiosks, pay links and staff address it by (``rcp_`` and 80 random bits): the
+    # integer key is a sequence and stays internal.
+    public_id = models.CharField(max_length=32, unique=True, default=new_receipt_id)
     kind = models.CharField(max_length=8, choices=ReceiptKind.choices)
     payment = models.ForeignKey(
         "payments.Payment", on_delete=models.PROTECT, related_name="receipts"

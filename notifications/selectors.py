@@ -27,11 +27,13 @@ from payments.models import CAPTURED_STATUSES, Payment, Refund, RefundStatus
 from payments.paylinks import PayLinkPrincipal
 
 
-def receipt_visible(*, user: Any, receipt_id: int) -> Receipt:
-    """A receipt the caller may read: any staff role, the kiosk that took the payment, or
-    the holder of the pay link of the invoice it pays. Anything else is 404, as if it did
-    not exist."""
-    receipt = Receipt.objects.select_related("payment", "refund").filter(pk=receipt_id).first()
+def receipt_visible(*, user: Any, public_id: str) -> Receipt:
+    """The receipt with this public id (``rcp_…``) if the caller may read it: any staff
+    role, the kiosk that took the payment, or the holder of the pay link of the invoice it
+    pays. Anything else (an integer key included) is 404, as if it did not exist."""
+    receipt = (
+        Receipt.objects.select_related("payment", "refund").filter(public_id=public_id).first()
+    )
     if receipt is None:
         raise NotFound("No such receipt.", param="id")
     if isinstance(user, PayLinkPrincipal):

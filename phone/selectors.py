@@ -47,7 +47,7 @@ class PayPage:
             f"{self.payment.public_id}:{self.payment.status}" if self.payment else "-",
             f"{self.last_ended.public_id}:{self.last_ended.status}" if self.last_ended else "-",
             str(self.in_flight_elsewhere),
-            ",".join(str(receipt.pk) for receipt in self.receipts),
+            ",".join(receipt.public_id for receipt in self.receipts),
             _einvoice_state(self.einvoice),
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
@@ -131,10 +131,11 @@ def _einvoice_state(einvoice: dict[str, Any] | None) -> str:
     return f"{einvoice['number']}:{einvoice['tax_authority_code']}:{corrections}"
 
 
-def pay_page_receipt(*, invoice: Invoice, receipt_id: int) -> Receipt | None:
-    """A receipt of ``invoice`` (what its pay link may download), or None."""
+def pay_page_receipt(*, invoice: Invoice, public_id: str) -> Receipt | None:
+    """The receipt of ``invoice`` with this public id (what its pay link may download), or
+    None."""
     return (
-        Receipt.objects.filter(pk=receipt_id, payment__invoice=invoice, refund__isnull=True)
+        Receipt.objects.filter(public_id=public_id, payment__invoice=invoice, refund__isnull=True)
         .select_related("payment")
         .first()
     )

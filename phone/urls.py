@@ -9,7 +9,7 @@ urlpatterns = [
     path("p/<str:token>/pay", views.pay_start, name="pay-page-start"),
     path("p/<str:token>/status", views.pay_status, name="pay-page-status"),
     path(
-        "p/<str:token>/receipts/<int:receipt_id>.pdf",
+        "p/<str:token>/receipts/<str:receipt_id>.pdf",
         views.receipt_pdf,
         name="pay-page-receipt-pdf",
     ),

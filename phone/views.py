@@ -202,12 +202,12 @@ def pay_status(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 @page_language
-def receipt_pdf(request: HttpRequest, token: str, receipt_id: int) -> HttpResponse:
-    """A receipt of the invoice as the A4 PDF."""
+def receipt_pdf(request: HttpRequest, token: str, receipt_id: str) -> HttpResponse:
+    """A receipt of the invoice (by its public id, ``rcp_…``) as the A4 PDF."""
     invoice = _invoice(request, token, "pay_page")
     if isinstance(invoice, HttpResponse):
         return invoice
-    receipt = pay_page_receipt(invoice=invoice, receipt_id=receipt_id)
+    receipt = pay_page_receipt(invoice=invoice, public_id=receipt_id)
     if receipt is None:
         return edge_page(request, "invalid", status=404)
     response = HttpResponse(receipt_pdf_get(receipt=receipt, layout="a4"))

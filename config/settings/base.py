@@ -638,7 +638,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="vienphi <no-reply@lo
 MESSAGE_CHANNELS = env.list("MESSAGE_CHANNELS", default=["zalo", "sms", "email"])
 RECEIPT_EMAIL_COPY = env.bool("RECEIPT_EMAIL_COPY", default=True)
 MESSAGE_LANGUAGE = env.str("MESSAGE_LANGUAGE", default="vi")
-# Resends of one receipt (POST /receipts/{id}/resend, any channel): at most this many in
+# Resends of one receipt (POST /receipts/{public_id}/resend, any channel): at most this many in
 # this many minutes, then 429 resend_limit_reached with Retry-After.
 RECEIPT_RESEND_LIMIT = env.int("RECEIPT_RESEND_LIMIT", default=3)
 RECEIPT_RESEND_WINDOW_MINUTES = env.int("RECEIPT_RESEND_WINDOW_MINUTES", default=60)

@@ -73,7 +73,11 @@ class MessageOutputSerializer(serializers.Serializer):
 
 
 class ReceiptOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.CharField(
+        source="public_id",
+        help_text="The receipt's public id (`rcp_` and 20 random hex digits): what every "
+        "receipt URL takes. Not a number and not a sequence.",
+    )
     kind = serializers.ChoiceField(choices=ReceiptKind.choices)
     number = serializers.CharField(source="display_number")
     form = serializers.CharField()
@@ -84,7 +88,12 @@ class ReceiptOutputSerializer(serializers.Serializer):
     currency = serializers.CharField()
     payment_id = serializers.CharField(source="payment.public_id")
     refund_id = serializers.CharField(source="refund.public_id", allow_null=True, default=None)
-    reverses_id = serializers.IntegerField(allow_null=True)
+    reverses_id = serializers.CharField(
+        source="reverses.public_id",
+        allow_null=True,
+        default=None,
+        help_text="a refund receipt: the public id of the receipt it reverses (null otherwise)",
+    )
     verification_code = serializers.CharField()
     content = serializers.JSONField(help_text="the frozen content printed on the receipt")
     pdf_url = serializers.SerializerMethodField()
@@ -92,14 +101,14 @@ class ReceiptOutputSerializer(serializers.Serializer):
 
     def get_pdf_url(self, receipt: Receipt) -> str:
         return self.context["request"].build_absolute_uri(
-            reverse("receipt-pdf", kwargs={"pk": receipt.pk})
+            reverse("receipt-pdf", kwargs={"public_id": receipt.public_id})
         )
 
 
 def receipt_body(receipt: Receipt, request: Request) -> dict[str, Any]:
     receipt = (
         Receipt.objects.prefetch_related("messages")
-        .select_related("payment", "refund")
+        .select_related("payment", "refund", "reverses")
         .get(pk=receipt.pk)
     )
     return dict(ReceiptOutputSerializer(receipt, context={"request": request}).data)
@@ -110,10 +119,12 @@ class ReceiptDetailApi(APIView):
     permission_classes = [ReceiptReadersOrPayLink]
 
     @extend_schema(tags=["receipts"], responses={200: ReceiptOutputSerializer})
-    def get(self, request: Request, pk: int) -> Response:
-        """A receipt with its content and the messages sent for it (recipients masked).
-        Staff, or the kiosk that took the payment."""
-        return Response(receipt_body(receipt_visible(user=request.user, receipt_id=pk), request))
+    def get(self, request: Request, public_id: str) -> Response:
+        """A receipt (by its public id, `rcp_…`) with its content and the messages sent for
+        it (recipients masked). Staff, the kiosk that took the payment, or the holder of the
+        invoice's pay link; any other receipt, and an integer id, is `404 not_found`."""
+        receipt = receipt_visible(user=request.user, public_id=public_id)
+        return Response(receipt_body(receipt, request))
 
 
 class ReceiptPdfApi(APIView):
@@ -129,9 +140,9 @@ class ReceiptPdfApi(APIView):
         ],
         responses={(200, "application/pdf"): bytes},
     )
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: Request, public_id: str) -> HttpResponse:
         """The receipt as PDF: `layout=thermal` (80 mm roll, what kiosks print) or `a4`."""
-        receipt = receipt_visible(user=request.user, receipt_id=pk)
+        receipt = receipt_visible(user=request.user, public_id=public_id)
         layout = request.query_params.get("layout") or primary_layout(receipt)
         if layout not in PdfLayout.values:
             raise InvalidRequest("layout must be thermal or a4.", param="layout")
@@ -158,11 +169,11 @@ class ReceiptResendApi(APIView):
         ],
     )
     @idempotent
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: Request, public_id: str) -> Response:
         """Send the receipt's link again to the patient's phone (by `zalo` or `sms`) or
         e-mail on file (a new message; `409 recipient_missing` when there is none,
         `409 channel_unavailable` when Zalo is off or has no template for it)."""
-        receipt = receipt_visible(user=request.user, receipt_id=pk)
+        receipt = receipt_visible(user=request.user, public_id=public_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = receipt_resend(receipt=receipt, channel=data.validated_data["channel"])
@@ -182,4 +193,5 @@ class PaymentReceiptApi(APIView):
         receipt = Receipt.objects.filter(payment=payment, refund__isnull=True).first()
         if receipt is None:
             raise ReceiptNotIssued()
-        return Response(receipt_body(receipt_visible(user=user, receipt_id=receipt.pk), request))
+        visible = receipt_visible(user=user, public_id=receipt.public_id)
+        return Response(receipt_body(visible, request))

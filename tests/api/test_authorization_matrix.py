@@ -72,8 +72,8 @@ GET /api/v1/payments/{public_id}/qr.{fmt}                   401      ok         
 GET /api/v1/payments/{public_id}/receipt                    401      ok         ok      ok    ok     403    ok 403      ok     401     401
 GET /api/v1/payments/{public_id}/refunds                    401      ok         ok     403    ok     403   403 403     401     401     401
 GET /api/v1/receipts/verify/{code}                           ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
-GET /api/v1/receipts/{id}                                   401      ok         ok      ok    ok     403    ok 403      ok     401     401
-GET /api/v1/receipts/{id}.pdf                               401      ok         ok      ok    ok     403    ok 403      ok     401     401
+GET /api/v1/receipts/{public_id}                            401      ok         ok      ok    ok     403    ok 403      ok     401     401
+GET /api/v1/receipts/{public_id}.pdf                        401      ok         ok      ok    ok     403    ok 403      ok     401     401
 GET /api/v1/reconciliation/daily                            401     403        403      ok    ok     403   403 403     401     401     401
 GET /api/v1/reconciliation/items                            401     403        403      ok    ok     403   403 403     401     401     401
 GET /api/v1/reconciliation/summary                          401     403        403      ok    ok     403   403 403     401     401     401
@@ -108,7 +108,7 @@ POST /api/v1/patients/lookup                                401      ok         
 POST /api/v1/payments                                       401      ok         ok     403    ok     403    ok 403      ok     401     401
 POST /api/v1/payments/{public_id}/cancel                    401      ok         ok     403    ok     403    ok 403      ok     401     401
 POST /api/v1/payments/{public_id}/refunds                   401      ok         ok     403    ok     403   403 403     401     401     401
-POST /api/v1/receipts/{id}/resend                           401      ok         ok      ok    ok     403    ok 403     401     401     401
+POST /api/v1/receipts/{public_id}/resend                    401      ok         ok      ok    ok     403    ok 403     401     401     401
 POST /api/v1/reconciliation/items/{id}/match                401     403        403      ok    ok     403   403 403     401     401     401
 POST /api/v1/reconciliation/items/{id}/write-off            401     403        403      ok    ok     403   403 403     401     401     401
 POST /api/v1/reconciliation/statements                      401     403        403      ok    ok     403   403 403     401     401     401
@@ -210,11 +210,11 @@ def test_a_kiosk_reads_its_own_receipts_not_another_kiosks(
     other, _ = device_client(DeviceKind.KIOSK)
     receipt = issued(channel=PaymentChannel.KIOSK, device=kiosk)
 
-    assert own.get(f"/api/v1/receipts/{receipt.pk}").status_code == 200
-    assert other.get(f"/api/v1/receipts/{receipt.pk}").status_code == 404
-    assert other.get(f"/api/v1/receipts/{receipt.pk}.pdf").status_code == 404
+    assert own.get(f"/api/v1/receipts/{receipt.public_id}").status_code == 200
+    assert other.get(f"/api/v1/receipts/{receipt.public_id}").status_code == 404
+    assert other.get(f"/api/v1/receipts/{receipt.public_id}.pdf").status_code == 404
     resend = other.post(
-        f"/api/v1/receipts/{receipt.pk}/resend",
+        f"/api/v1/receipts/{receipt.public_id}/resend",
         {"channel": "sms"},
         format="json",
         headers={"Idempotency-Key": "matrix-other-kiosk"},

@@ -8,14 +8,13 @@ import re
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
 from billing.models import Invoice
 from config.identity.models import Role
 from tests.assertions import assert_error
 from tests.billing.builders import visit_invoice
+from tests.migrations import migrated_back_and_forth
 
 PUBLIC_ID = re.compile(r"\Ainv_[0-9a-f]{20}\Z")
 
@@ -41,17 +40,10 @@ def test_an_invoice_is_known_by_a_random_public_id_and_not_by_its_key(
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_gives_every_invoice_already_issued_its_own_public_id() -> None:
     issued = [visit_invoice(100_000).pk for _ in range(3)]
-    executor = MigrationExecutor(connection)
-    leaves = executor.loader.graph.leaf_nodes()
-    try:
-        executor.migrate([("billing", "0016_einvoice_refund_adjustments")])
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM billing_invoice")
-            assert cursor.fetchone() == (3,)
-        executor = MigrationExecutor(connection)
-        executor.migrate(leaves)
-    finally:
-        MigrationExecutor(connection).migrate(leaves)
+
+    migrated_back_and_forth(
+        back_to=("billing", "0016_einvoice_refund_adjustments"), table="billing_invoice", rows=3
+    )
 
     ids = dict(Invoice.objects.values_list("pk", "public_id"))
     assert sorted(ids) == sorted(issued)

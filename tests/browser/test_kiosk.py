@@ -194,7 +194,9 @@ def test_a_kiosk_morning_three_patients(
     first.refresh_from_db()
     assert first.status == InvoiceStatus.PAID
 
-    with page.expect_response(re.compile(r"/api/v1/receipts/\d+\.pdf\?layout=thermal")) as pdf:
+    with page.expect_response(
+        re.compile(r"/api/v1/receipts/rcp_[0-9a-f]{20}\.pdf\?layout=thermal")
+    ) as pdf:
         page.click("#receipt-print")
     expect(page.locator("#print-frame")).to_have_attribute("src", re.compile(r"^blob:"))
     assert pdf.value.headers["content-type"] == "application/pdf"

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 MM = 72 / 25.4
 
 
-def _pdf(client: APIClient, receipt_id: int, layout: str = "") -> bytes:
+def _pdf(client: APIClient, receipt_id: str, layout: str = "") -> bytes:
     query = f"?layout={layout}" if layout else ""
     response = client.get(f"/api/v1/receipts/{receipt_id}.pdf{query}")
     assert response.status_code == 200, response.content
@@ -37,7 +37,7 @@ def test_the_pdf_reads_back_the_patients_name_and_the_amount_in_words(
 ) -> None:
     receipt = issued(invoice=receipt_invoice())
 
-    text = pdf_text(_pdf(staff_client(Role.CASHIER), receipt.pk, layout))
+    text = pdf_text(_pdf(staff_client(Role.CASHIER), receipt.public_id, layout))
 
     assert PATIENT_NAME in text
     assert "Một trăm hai mươi nghìn đồng" in text
@@ -56,7 +56,9 @@ def test_the_thermal_layout_is_80_mm_wide_and_as_long_as_its_content(
 ) -> None:
     receipt = issued()
 
-    page = PdfReader(io.BytesIO(_pdf(staff_client(Role.CASHIER), receipt.pk, "thermal"))).pages[0]
+    page = PdfReader(
+        io.BytesIO(_pdf(staff_client(Role.CASHIER), receipt.public_id, "thermal"))
+    ).pages[0]
     heights: list[float] = []
     page.extract_text(  # where the text lands on the page: its matrix times the page's
         visitor_text=lambda text, cm, tm, *_: (
@@ -74,7 +76,7 @@ def test_the_thermal_layout_is_80_mm_wide_and_as_long_as_its_content(
 def test_the_a4_layout_is_an_a4_page(staff_client: Callable[..., APIClient]) -> None:
     receipt = issued()
 
-    page = PdfReader(io.BytesIO(_pdf(staff_client(Role.FINANCE), receipt.pk, "a4"))).pages[0]
+    page = PdfReader(io.BytesIO(_pdf(staff_client(Role.FINANCE), receipt.public_id, "a4"))).pages[0]
 
     assert abs(float(page.mediabox.width) - 210 * MM) < 0.01
 
@@ -98,18 +100,18 @@ def test_the_kiosk_that_took_the_payment_prints_it_and_no_other_kiosk_sees_it(
     his, _ = device_client(DeviceKind.HIS)
     receipt = issued(channel=PaymentChannel.KIOSK, device=device)
 
-    assert PATIENT_NAME in pdf_text(_pdf(kiosk, receipt.pk))
-    assert_error(other.get(f"/api/v1/receipts/{receipt.pk}.pdf"), 404, "not_found", "id")
-    assert_error(his.get(f"/api/v1/receipts/{receipt.pk}.pdf"), 403, "permission_denied")
+    assert PATIENT_NAME in pdf_text(_pdf(kiosk, receipt.public_id))
+    assert_error(other.get(f"/api/v1/receipts/{receipt.public_id}.pdf"), 404, "not_found", "id")
+    assert_error(his.get(f"/api/v1/receipts/{receipt.public_id}.pdf"), 403, "permission_denied")
     assert_error(
-        APIClient().get(f"/api/v1/receipts/{receipt.pk}.pdf"), 401, "authentication_required"
+        APIClient().get(f"/api/v1/receipts/{receipt.public_id}.pdf"), 401, "authentication_required"
     )
 
 
 def test_an_unknown_layout_is_a_clear_400(staff_client: Callable[..., APIClient]) -> None:
     receipt = issued()
 
-    response = staff_client(Role.CASHIER).get(f"/api/v1/receipts/{receipt.pk}.pdf?layout=a5")
+    response = staff_client(Role.CASHIER).get(f"/api/v1/receipts/{receipt.public_id}.pdf?layout=a5")
 
     assert_error(response, 400, "invalid_request", "layout")
 

@@ -28,7 +28,7 @@ from tests.payments.builders.payments import pay_link_client, vietqr_payment
 pytestmark = pytest.mark.django_db
 
 
-def _resend(client: APIClient, receipt_id: int, key: str | None, **body: Any) -> Any:
+def _resend(client: APIClient, receipt_id: str, key: str | None, **body: Any) -> Any:
     headers = {"Idempotency-Key": key} if key else {}
     return client.post(
         f"/api/v1/receipts/{receipt_id}/resend", body, format="json", headers=headers
@@ -40,13 +40,13 @@ def test_staff_read_a_receipt_with_its_content_and_masked_messages(
 ) -> None:
     receipt = issued()
 
-    body = staff_client(Role.FINANCE).get(f"/api/v1/receipts/{receipt.pk}").json()
+    body = staff_client(Role.FINANCE).get(f"/api/v1/receipts/{receipt.public_id}").json()
 
     assert body["number"] == receipt.display_number
     assert (body["form"], body["symbol"], body["serial"]) == ("5", receipt.symbol, 1)
     assert body["amount"] == 120_000
     assert body["content"]["buyer"]["name"] == PATIENT_NAME
-    assert body["pdf_url"].endswith(f"/api/v1/receipts/{receipt.pk}.pdf")
+    assert body["pdf_url"].endswith(f"/api/v1/receipts/{receipt.public_id}.pdf")
     assert body["reverses_id"] is None
     assert {m["channel"]: m["recipient"] for m in body["messages"]} == {
         "sms": "091****678",
@@ -63,7 +63,7 @@ def test_the_receipt_of_a_payment_is_found_by_the_payments_id(
     receipt = issued(channel=PaymentChannel.KIOSK, device=device)
     url = f"/api/v1/payments/{receipt.payment.public_id}/receipt"
 
-    assert kiosk.get(url).json()["id"] == receipt.pk
+    assert kiosk.get(url).json()["id"] == receipt.public_id
     assert_error(other.get(url), 404, "not_found", "id")
 
 
@@ -81,10 +81,10 @@ def test_a_refund_receipt_points_to_the_receipt_it_reverses(
     payment = paid(invoice=receipt_invoice())
     refund = refund_receipt(payment, 20_000)
 
-    body = staff_client(Role.SUPERVISOR).get(f"/api/v1/receipts/{refund.pk}").json()
+    body = staff_client(Role.SUPERVISOR).get(f"/api/v1/receipts/{refund.public_id}").json()
 
     assert body["kind"] == "refund"
-    assert body["reverses_id"] == refund.reverses_id
+    assert body["reverses_id"] == payment.receipts.get(kind="payment").public_id
     assert body["refund_id"] == refund.refund.public_id  # type: ignore[union-attr]
 
 
@@ -95,9 +95,9 @@ def test_resend_needs_an_idempotency_key_and_a_retry_sends_once(
     receipt = issued()
     before = Message.objects.filter(receipt=receipt).count()
 
-    missing = _resend(cashier, receipt.pk, None, channel="sms")
-    first = _resend(cashier, receipt.pk, "resend-1", channel="sms")
-    again = _resend(cashier, receipt.pk, "resend-1", channel="sms")
+    missing = _resend(cashier, receipt.public_id, None, channel="sms")
+    first = _resend(cashier, receipt.public_id, "resend-1", channel="sms")
+    again = _resend(cashier, receipt.public_id, "resend-1", channel="sms")
 
     assert_error(missing, 400, "idempotency_key_missing", "Idempotency-Key")
     assert first.status_code == 202
@@ -113,7 +113,7 @@ def test_resend_to_a_channel_without_a_contact_is_a_409(
 ) -> None:
     receipt = issued(invoice=receipt_invoice(email=""))
 
-    response = _resend(staff_client(Role.CASHIER), receipt.pk, "resend-2", channel="email")
+    response = _resend(staff_client(Role.CASHIER), receipt.public_id, "resend-2", channel="email")
 
     assert_error(response, 409, "recipient_missing", "channel")
 
@@ -121,7 +121,7 @@ def test_resend_to_a_channel_without_a_contact_is_a_409(
 def test_resend_refuses_an_unknown_channel(staff_client: Callable[..., APIClient]) -> None:
     receipt = issued()
 
-    response = _resend(staff_client(Role.CASHIER), receipt.pk, "resend-3", channel="fax")
+    response = _resend(staff_client(Role.CASHIER), receipt.public_id, "resend-3", channel="fax")
 
     assert_error(response, 400, "parameter_invalid", "channel")
 
@@ -160,9 +160,9 @@ def test_the_receipt_operations_are_in_the_openapi_document(anon_client: APIClie
     ]
 
     assert {
-        "/api/v1/receipts/{id}",
-        "/api/v1/receipts/{id}.pdf",
-        "/api/v1/receipts/{id}/resend",
+        "/api/v1/receipts/{public_id}",
+        "/api/v1/receipts/{public_id}.pdf",
+        "/api/v1/receipts/{public_id}/resend",
         "/api/v1/receipts/verify/{code}",
         "/api/v1/payments/{public_id}/receipt",
     } <= set(paths)
@@ -176,18 +176,18 @@ def test_a_phone_with_the_pay_link_reads_the_receipt_of_that_invoice_only() -> N
     phone = pay_link_client(invoice)
 
     found = phone.get(f"/api/v1/payments/{receipt.payment.public_id}/receipt")
-    pdf = phone.get(f"/api/v1/receipts/{receipt.pk}.pdf")
+    pdf = phone.get(f"/api/v1/receipts/{receipt.public_id}.pdf")
 
-    assert found.json()["id"] == receipt.pk
+    assert found.json()["id"] == receipt.public_id
     assert pdf.status_code == 200
     assert PATIENT_NAME in pdf_text(pdf.content)  # A4, the phone channel's layout
-    assert_error(phone.get(f"/api/v1/receipts/{other.pk}"), 404, "not_found", "id")
+    assert_error(phone.get(f"/api/v1/receipts/{other.public_id}"), 404, "not_found", "id")
     assert_error(
         phone.get(f"/api/v1/payments/{other.payment.public_id}/receipt"), 404, "not_found", "id"
     )
     assert_error(
         phone.post(
-            f"/api/v1/receipts/{receipt.pk}/resend",
+            f"/api/v1/receipts/{receipt.public_id}/resend",
             {"channel": "sms"},
             format="json",
             headers={"Idempotency-Key": "phone-resend"},

@@ -286,7 +286,7 @@ def test_staff_resend_a_receipt_by_zalo_and_zalo_off_is_channel_unavailable(
 
     def resend(key: str) -> Any:
         return client.post(
-            f"/api/v1/receipts/{receipt.pk}/resend",
+            f"/api/v1/receipts/{receipt.public_id}/resend",
             {"channel": "zalo"},
             format="json",
             headers={"Idempotency-Key": key},

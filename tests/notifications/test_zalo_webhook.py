@@ -45,7 +45,8 @@ def test_a_signed_delivery_event_marks_the_message_delivered_and_the_receipt_api
     sent.refresh_from_db()
     assert sent.status == MessageStatus.DELIVERED
     assert sent.delivered_at is not None
-    body = staff_client(Role.CASHIER).get(f"/api/v1/receipts/{sent.receipt_id}").json()
+    assert sent.receipt is not None
+    body = staff_client(Role.CASHIER).get(f"/api/v1/receipts/{sent.receipt.public_id}").json()
     (shown,) = [m for m in body["messages"] if m["channel"] == "zalo"]
     assert shown["status"] == "delivered"
     assert shown["delivered_at"] is not None

@@ -115,6 +115,10 @@ class Command(BaseCommand):
             f"{receipt['symbol']}, no. {receipt['serial']:08d}) of {content['issued_on']}"
         )
         self.stdout.write(f"  {receipt['amount']:,} VND: {content['amount_in_words']}")
+        self.stdout.write(
+            f"  addressed as /api/v1/receipts/{receipt['id']} (a random public id, not a "
+            "number: no caller can count its way to another patient's receipt)"
+        )
         for line in content["invoice"]["lines"][:3]:
             self.stdout.write(
                 f"  {line['name'][:30]:<30} {line['amount']:>9,} VAT {line['vat']:<3} "
