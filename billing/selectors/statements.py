@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce
 
 from billing.chart import AccountRole, account_for, current_pack
 from billing.models import Account, AccountType, JournalLine
-from billing.selectors.ledger import StatementLine, account_statement
+from billing.selectors.ledger import StatementLine, account_statement, account_totals_before
 
 
 def local_window(date_from: date, date_to: date) -> tuple[datetime, datetime]:
@@ -126,7 +126,7 @@ def cash_book(*, date_from: date, date_to: date, account: Account | None = None)
         detail = account_detail(account=cash, date_from=date_from, date_to=date_to)
         if account is None and kind == "drawer" and not detail.lines and not detail.opening_balance:
             _, end = local_window(date_from, date_to)
-            if not JournalLine.objects.filter(account=cash, entry__posted_at__lt=end).exists():
+            if not account_totals_before(account=cash, moment=end).lines:
                 continue
         books.append(CashBook(kind=kind, drawer=drawer, detail=detail))
     return books

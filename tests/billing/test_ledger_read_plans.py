@@ -4,6 +4,8 @@ autovacuum may be off on a hospital's server, nothing relies on it). No timings:
 is the contract, ``bench`` measures the time.
 
 * the trial balance reads the daily balances, never the lines;
+* a statement's opening balance reads the daily balances and at most the local night's
+  lines of its first day, never the lines before its window;
 * a one-day export window finds its entries by the entry-date index and their lines by
   entry, not by scanning every line;
 * ``payment_started_earlier`` finds the payment of an idempotency key by its index.
@@ -11,6 +13,7 @@ is the contract, ``bench`` measures the time.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,9 +23,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.chart import PATIENT_RECEIVABLE, SERVICE_REVENUE
-from billing.models import Invoice
-from billing.selectors.ledger import trial_balance
+from billing.models import Account, Invoice
+from billing.selectors.ledger import account_totals_before, trial_balance
 from billing.selectors.ledger_export import _lines_sql
+from billing.selectors.statements import local_window
 from config.identity.models import DeviceKind
 from config.identity.services import device_create
 from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose
@@ -82,6 +86,43 @@ def test_the_trial_balance_reads_the_daily_balances_not_the_lines() -> None:
     assert len(lines_read) == 1, "only as_of's own day is read from the lines"
     assert "Seq Scan on billing_journalline" not in lines_read[0], lines_read[0]
     assert "billing_journalentry_posted_at" in lines_read[0], lines_read[0]
+
+
+def _journal_line_rows_read(statement: str) -> int:
+    """The rows PostgreSQL actually read from ``billing_journalline`` running ``statement``
+    (``EXPLAIN ANALYZE``: every plan node on that table, the rows it kept and those its
+    filter removed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}")
+        (plan,) = cursor.fetchone()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def rows(node: dict[str, Any]) -> int:
+        read = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+        own = (read + node.get("Rows Removed by Index Recheck", 0)) * node["Actual Loops"]
+        here = own if node.get("Relation Name") == "billing_journalline" else 0
+        return here + sum(rows(child) for child in node.get("Plans", []))
+
+    return rows(plan[0]["Plan"])
+
+
+def test_a_statements_opening_balance_reads_no_line_before_its_window() -> None:
+    _fill_ledger()
+    receivable = Account.objects.get(code=PATIENT_RECEIVABLE)
+    first_day = (FIRST + timedelta(days=20)).date()
+    start, _ = local_window(first_day, first_day)
+    night = 7 * 3600 // STEP_SECONDS + 1  # entries in the 7 hours after local midnight
+    statements = _selects_of(lambda: account_totals_before(account=receivable, moment=start))
+
+    plans = [_plan(statement) for statement in statements]
+
+    assert any("billing_accountbalance" in plan for plan in plans)
+    lines_read = [s for s, plan in zip(statements, plans, strict=True) if "journalline" in plan]
+    assert len(lines_read) == 1, "only the local night after the start is read from lines"
+    plan = _plan(lines_read[0])
+    assert "Seq Scan on billing_journalline" not in plan, plan
+    # both lines of each night entry at most; 50,000 lines lie before the window
+    assert _journal_line_rows_read(lines_read[0]) <= 2 * night
 
 
 def test_a_one_day_export_window_uses_the_entry_date_index() -> None:
