@@ -8,19 +8,24 @@ advisory lock, and made of set-based statements — never a loop over lines:
    and discharge leftovers paid by bank transfer (outgoing), and the bank-feed transfers
    held in suspense (already on their feed's statement line); a cash deposit enrols
    itself when it is recorded;
-2. **match by code**: a line whose memo carries an item's code, same direction, currency
+2. **match by the bank's reference**: a discharge leftover paid back by transfer whose
+   cashier recorded the bank's reference of the transfer takes the outgoing line with that
+   reference (spaces and case aside), same currency and amount, first — before any
+   amount/date rule could give that line to another item of the same amount; a reference
+   no line carries (mistyped), or a line of another amount, leaves the item to step 4;
+3. **match by code**: a line whose memo carries an item's code, same direction, currency
    and amount → ``matched``; the code with another amount → ``amount_mismatch`` (the line
    is held by the item for finance);
-3. **match by window** for items without a code in the memo: same amount, direction and
+4. **match by window** for items without a code in the memo: same amount, direction and
    currency, the descriptor when the item has one, booked within
    [expected - ``RECONCILIATION_PAYOUT_EARLY_DAYS``, expected + the SLA]; pairs are taken
    nearest date first, one line per item and one item per line;
-4. **move the money**: one entry per run debits the bank account and credits each holding
+5. **move the money**: one entry per run debits the bank account and credits each holding
    account (clearing, cash in transit) with what its matched items hold;
-5. **unexpected lines**: lines of earlier days that nothing explains become ``unexpected``
+6. **unexpected lines**: lines of earlier days that nothing explains become ``unexpected``
    items; their money is booked to suspense (in: Dr bank / Cr suspense; out: the other way)
    in the same entry; a line in another currency is an item with nothing posted;
-6. **missing**: expected items whose SLA (``RECONCILIATION_SLA_BUSINESS_DAYS`` business
+7. **missing**: expected items whose SLA (``RECONCILIATION_SLA_BUSINESS_DAYS`` business
    days after the expected date; ``RECONCILIATION_TRANSFER_OUT_GRACE_BUSINESS_DAYS`` for
    money the hospital sent) has run out become ``missing``.
 
@@ -100,7 +105,9 @@ def reconciliation_match(*, today: date | None = None) -> MatchRun:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MATCHER_LOCK])
         run = MatchRun.objects.create()
         run.enrolled = _enrol(cursor, run.pk)
+        by_reference = _match_by_reference(cursor, run.pk)
         run.matched, run.mismatched = _match_by_code(cursor, run.pk)
+        run.matched += by_reference
         for _ in range(3):  # a line taken by a nearer item frees others for the next pass
             found = _match_by_window(cursor, run.pk)
             run.matched += found
@@ -257,6 +264,37 @@ def _apply_pairs(cursor: object, run_id: int, pairs_sql: str, params: list[objec
         [*params, f"match run {run_id}"],
     )
     return int(cursor.rowcount)  # type: ignore[attr-defined]
+
+
+def _same_reference(left: str, right: str) -> str:
+    """SQL: two bank references are the same, spaces and case aside."""
+    return (
+        f"upper(regexp_replace({left}, '\\s', '', 'g'))"
+        f" = upper(regexp_replace({right}, '\\s', '', 'g'))"
+    )
+
+
+def _match_by_reference(cursor: object, run_id: int) -> int:
+    """Discharge leftovers paid by transfer with the bank's reference the cashier recorded:
+    the free line with that reference, going out, in the item's currency and amount. One
+    line per item and one item per line (two payouts given one reference by mistake: the
+    first takes it, the other waits for the window rule)."""
+    pairs = (
+        "SELECT item_id, line_id, %s AS status, from_status FROM ("  # noqa: S608 - constant SQL
+        " SELECT i.id AS item_id, l.id AS line_id, i.status AS from_status,"
+        "  row_number() OVER (PARTITION BY i.id ORDER BY l.booked_on, l.id) AS item_rank,"
+        "  row_number() OVER (PARTITION BY l.id ORDER BY i.id) AS line_rank"
+        " FROM payments_reconitem i"
+        " JOIN payments_refundowedpayout o ON o.public_id = i.source_id"
+        " JOIN payments_statementline l"
+        f"   ON {_same_reference('l.bank_reference', 'o.bank_reference')}"
+        "   AND l.amount = i.amount AND l.direction = i.direction AND l.currency = i.currency"
+        f" WHERE i.kind = %s AND i.status IN {OPEN_EXPECTATIONS}"
+        "  AND i.statement_line_id IS NULL AND o.bank_reference <> ''"
+        f"  AND l.bank_reference <> '' AND {FREE_LINE}"
+        ") ranked WHERE item_rank = 1 AND line_rank = 1"
+    )
+    return _apply_pairs(cursor, run_id, pairs, [S.MATCHED, K.DISCHARGE_REFUND])
 
 
 def _match_by_code(cursor: object, run_id: int) -> tuple[int, int]:

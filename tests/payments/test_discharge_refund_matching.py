@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from billing.chart import BANK, SUSPENSE
 from config.identity.models import Role
 from payments.models import (
+    MatchRun,
     PayoutMethod,
     ReconItem,
     ReconKind,
@@ -31,7 +32,7 @@ from tests.payments.builders.statements import ddmmyyyy, statement
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bank_feeds_configured")]
 
 
-def leftover_paid_by_transfer(leftover: int) -> RefundOwedPayout:
+def leftover_paid_by_transfer(leftover: int, bank_reference: str = "") -> RefundOwedPayout:
     session = session_new()
     encounter = discharged_with_leftover(session, advance=leftover + 300_000, charges=300_000)
     return refund_owed_pay_out(
@@ -41,11 +42,58 @@ def leftover_paid_by_transfer(leftover: int) -> RefundOwedPayout:
         session=None,
         by=desk_user(),
         idempotency_key=new_key("owed"),
+        bank_reference=bank_reference,
     )
 
 
-def discharge_item() -> ReconItem:
+def discharge_item(payout: RefundOwedPayout | None = None) -> ReconItem:
+    if payout is not None:
+        return ReconItem.objects.get(source_id=payout.public_id)
     return ReconItem.objects.get(kind=ReconKind.DISCHARGE_REFUND)
+
+
+def paid_then_stated(
+    payouts: list[tuple[int, str]], lines: list[str]
+) -> tuple[RefundOwedPayout, RefundOwedPayout, MatchRun]:
+    """Two leftovers paid by transfer (amount, the reference the cashier typed), then the
+    day's statement with ``lines`` ("reference,debit,memo") and a match run the day after."""
+    first, second = (leftover_paid_by_transfer(a, bank_reference=r) for a, r in payouts)
+    day = first.created_at.date()
+    rows = [line.split(",") for line in lines]
+    statement(*(f"{ddmmyyyy(day)},{ref},{debit},,{memo}" for ref, debit, memo in rows))
+    return first, second, reconciliation_match(today=day + timedelta(days=1))
+
+
+def line_of(payout: RefundOwedPayout) -> str:
+    line = discharge_item(payout).statement_line
+    assert line is not None
+    return line.bank_reference
+
+
+def test_the_bank_reference_the_cashier_recorded_picks_the_line_first() -> None:
+    """Two leftovers of one amount paid the same day: by amount and date alone the first
+    payout would take the first line; the references the cashier typed (in any case, with
+    spaces) say which transfer was whose."""
+    first, second, run = paid_then_stated(
+        [(150_000, "ft 26339 102"), (150_000, "FT26339101")],
+        ["FT26339101,150000,HOAN UNG", "FT26339102,150000,HOAN UNG"],
+    )
+    assert (run.matched, run.unexpected) == (2, 0)
+    assert [line_of(first), line_of(second)] == ["FT26339102", "FT26339101"]
+    assert {discharge_item(p).status for p in (first, second)} == {ReconStatus.MATCHED}
+    assert (balance(BANK), balance(SUSPENSE)) == (-300_000, 0)
+
+
+def test_a_mistyped_reference_falls_back_to_the_amount_and_date() -> None:
+    payout, other, run = paid_then_stated(
+        # the first's reference a digit short; the other's on a line of another amount
+        [(175_000, "FT2633911"), (90_000, "FT26339120")],
+        ["FT26339111,175000,HOAN UNG", "FT26339120,95000,CK KHAC"],
+    )
+    assert discharge_item(payout).status == ReconStatus.MATCHED
+    assert line_of(payout) == "FT26339111"
+    assert discharge_item(other).status == ReconStatus.EXPECTED
+    assert run.unexpected == 1  # the 95,000 line: nothing explains it
 
 
 def test_the_debit_line_on_the_statement_confirms_the_transfer() -> None:
