@@ -244,16 +244,22 @@ class BucketsOutputSerializer(serializers.Serializer):
 
 class AgedItemOutputSerializer(serializers.Serializer):
     reference = serializers.CharField(help_text="The sub-ledger key: `invoice:42`.")
-    since = serializers.DateField(help_text="Local day of its first debit.")
+    since = serializers.DateField(help_text="Local day of the debit still unpaid.")
     age_days = serializers.IntegerField()
     bucket = serializers.ChoiceField(choices=list(BUCKETS))
-    balance = serializers.IntegerField()
+    balance = serializers.IntegerField(
+        help_text="The part of that debit the customer's credits, paying the oldest debits "
+        "first, have not paid."
+    )
 
 
 class AgedCounterpartyOutputSerializer(serializers.Serializer):
     counterparty = serializers.CharField()
     buckets = BucketsOutputSerializer()
     total = serializers.IntegerField()
+    credit_balance = serializers.IntegerField(
+        help_text="Paid more than owed (overpayment, advance): not aged, not in `total`."
+    )
     items = AgedItemOutputSerializer(many=True)
 
 
@@ -274,6 +280,7 @@ class AgedReceivablesApi(APIView):
         as_of = serializers.DateField()
         buckets = BucketsOutputSerializer(help_text="0_30, 31_60, 61_90, over_90 (days).")
         total = serializers.IntegerField()
+        credit_balance = serializers.IntegerField(help_text="The customers' credit balances.")
         counterparties = AgedCounterpartyOutputSerializer(many=True)
 
     @extend_schema(
@@ -282,10 +289,12 @@ class AgedReceivablesApi(APIView):
         responses={200: OutputSerializer, (200, XLSX): OpenApiResponse(OpenApiTypes.BINARY)},
     )
     def get(self, request: Request) -> Response | FileResponse:
-        """Aged receivables at the end of `as_of`: what each patient (`kind=patient`) or the
-        insurance fund (`kind=insurance`) owes, per invoice, aged from the invoice's first
-        debit in buckets of 0-30, 31-60, 61-90 and more than 90 days, with totals per
-        customer and per bucket."""
+        """Aged receivables at the end of `as_of`: what each patient (`kind=patient`, per
+        patient code) or the insurance fund (`kind=insurance`, per social-insurance office)
+        owes. Each customer's credits pay their debits oldest first (FIFO), so what is still
+        owed is the newest debits' unpaid parts, each aged from its own day in buckets of
+        0-30, 31-60, 61-90 and more than 90 days, with totals per customer and per bucket.
+        A customer who paid more than they owe shows a `credit_balance`, not aged."""
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data

@@ -7,7 +7,8 @@ their own):
 * the daily cash book (sổ quỹ tiền mặt): the same for each cash account (the main safe and
   every drawer) with receipts (thu) and payments (chi);
 * aged receivables (phân tích tuổi nợ): what patients and the insurance fund owe at a date,
-  per sub-ledger reference (an invoice), in buckets of 0-30, 31-60, 61-90 and over 90 days.
+  per customer, credits paying the oldest debits first (FIFO), in buckets of 0-30, 31-60,
+  61-90 and over 90 days.
 
 Dates are the hospital's local calendar days, both ends inclusive; balances are on the
 account's normal side (assets and expenses: debit minus credit; the others: credit minus
@@ -17,13 +18,15 @@ debit), as in the trial balance.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from itertools import groupby
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Max, Min, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, Sum, Window
 
 from billing.chart import AccountRole, account_for, current_pack
 from billing.models import Account, AccountType, JournalLine
@@ -152,10 +155,10 @@ def bucket_of(age_days: int) -> str:
 class AgedItem:
     reference: str
     counterparty: str
-    since: date  # the local day of its first debit
+    since: date  # the local day of the debit still (partly) unpaid
     age_days: int
     bucket: str
-    balance: int
+    balance: int  # what of that debit the customer's credits have not paid
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,8 @@ class AgedCounterparty:
     buckets: dict[str, int]
     total: int
     items: list[AgedItem]
+    # More paid than owed (an overpayment, an advance not yet used): not aged.
+    credit_balance: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,60 +178,88 @@ class AgedReceivables:
     buckets: dict[str, int]
     total: int
     counterparties: list[AgedCounterparty]
+    credit_balance: int = 0
 
 
 def _empty_buckets() -> dict[str, int]:
     return dict.fromkeys(BUCKETS, 0)
 
 
+def _open_debits(
+    account: Account, rows: Iterator[tuple[str, int, str, datetime, int, int]]
+) -> Iterator[tuple[str, int, list[tuple[str, datetime, int]]]]:
+    """Per customer (``rows`` in customer order, newest line first, each with the
+    customer's balance): the balance and the debits it is made of — the newest ones, since
+    credits pay the oldest first — as (reference, posted_at, unpaid part)."""
+    for who, group in groupby(rows, key=itemgetter(0)):
+        owed = None
+        left = 0
+        unpaid: list[tuple[str, datetime, int]] = []
+        for _, balance, reference, posted_at, debit, credit in group:
+            if owed is None:
+                owed = left = balance
+            increase = _normal(account, debit, credit)
+            if left <= 0 or increase <= 0:
+                continue
+            part = min(increase, left)
+            unpaid.append((reference, posted_at, part))
+            left -= part
+        yield who, owed or 0, unpaid
+
+
 def aged_receivables(*, account: Account, as_of: date, counterparty: str = "") -> AgedReceivables:
     """What is owed on ``account`` (the patients' or the insurance fund's receivable) at the
-    end of the local day ``as_of``, per reference (an invoice) with a balance, aged from the
-    local day of the reference's first debit; summed per customer and per bucket."""
+    end of the local day ``as_of``, per customer (the patient's code; the social-insurance
+    office's for the fund) and aged oldest-first (FIFO): each customer's credits (payments,
+    insurance settlements, advances applied, credit notes) pay their debits (invoices,
+    refunds paid out) oldest first, whatever invoice a payment named, so what is still owed
+    is the newest debits' unpaid parts, each aged from its own local day. A customer who
+    paid more than they owe has a ``credit_balance``, not aged and not in the buckets."""
     tz = ZoneInfo(settings.TIME_ZONE)
     _, end = local_window(as_of, as_of)
     lines = JournalLine.objects.filter(account=account, entry__posted_at__lt=end)
     if counterparty:
         lines = lines.filter(counterparty=counterparty)
     rows = (
-        lines.values("reference")
-        .annotate(
-            debits=Coalesce(Sum("debit"), 0),
-            credits=Coalesce(Sum("credit"), 0),
-            first_debit=Min("entry__posted_at", filter=Q(debit__gt=0)),
-            first_line=Min("entry__posted_at"),
-            who=Max("counterparty"),
-        )
-        .order_by("reference")
+        lines.annotate(owed=Window(Sum(F("debit") - F("credit")), partition_by=[F("counterparty")]))
+        .order_by("counterparty", "-entry__posted_at", "-entry_id", "-id")
+        .values_list("counterparty", "owed", "reference", "entry__posted_at", "debit", "credit")
+        .iterator(chunk_size=2000)
     )
-    per_counterparty: dict[str, list[AgedItem]] = defaultdict(list)
-    for row in rows:
-        balance = _normal(account, row["debits"], row["credits"])
-        if not balance:
-            continue
-        since = (row["first_debit"] or row["first_line"]).astimezone(tz).date()
-        age = (as_of - since).days
-        per_counterparty[row["who"] or ""].append(
-            AgedItem(
-                reference=row["reference"],
-                counterparty=row["who"] or "",
-                since=since,
-                age_days=age,
-                bucket=bucket_of(age),
-                balance=balance,
-            )
-        )
+    sign = 1 if AccountType(account.type).debit_normal else -1
     totals = _empty_buckets()
     counterparties = []
-    for who in sorted(per_counterparty):
-        items = sorted(per_counterparty[who], key=lambda item: (item.since, item.reference))
+    credit_total = 0
+    signed = ((who, sign * owed, *rest) for who, owed, *rest in rows)
+    for who, owed, unpaid in _open_debits(account, signed):
+        parts: dict[tuple[date, str], int] = defaultdict(int)
+        for reference, posted_at, part in unpaid:
+            parts[(posted_at.astimezone(tz).date(), reference)] += part
+        items = [
+            AgedItem(
+                reference=reference,
+                counterparty=who,
+                since=since,
+                age_days=(as_of - since).days,
+                bucket=bucket_of((as_of - since).days),
+                balance=balance,
+            )
+            for (since, reference), balance in sorted(parts.items())
+        ]
+        if not items and owed >= 0:
+            continue
         buckets = _empty_buckets()
         for item in items:
             buckets[item.bucket] += item.balance
             totals[item.bucket] += item.balance
+        credit_total += max(-owed, 0)
         counterparties.append(
             AgedCounterparty(
-                counterparty=who, buckets=buckets, total=sum(buckets.values()), items=items
+                counterparty=who,
+                buckets=buckets,
+                total=sum(buckets.values()),
+                items=items,
+                credit_balance=max(-owed, 0),
             )
         )
     return AgedReceivables(
@@ -235,4 +268,5 @@ def aged_receivables(*, account: Account, as_of: date, counterparty: str = "") -
         buckets=totals,
         total=sum(totals.values()),
         counterparties=counterparties,
+        credit_balance=credit_total,
     )

@@ -61,6 +61,7 @@ AGED_HEADER = (
     "Số ngày",
     *BUCKET_LABELS.values(),
     "Tổng",
+    "Dư Có (trả thừa)",
 )
 
 
@@ -167,7 +168,8 @@ def cash_book_xlsx(books: list[CashBook]) -> IO[bytes]:
 
 
 def aged_receivables_xlsx(aged: AgedReceivables) -> IO[bytes]:
-    """Phân tích tuổi nợ: one row per reference owed, a subtotal per customer, the total."""
+    """Phân tích tuổi nợ: one row per debit still owed (oldest first), a subtotal per
+    customer with its credit balance if it paid more than it owes, the total."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(f"Tuổi nợ {aged.account.code}"[:31])
     _append(sheet, ["PHÂN TÍCH TUỔI NỢ PHẢI THU"])
@@ -187,6 +189,7 @@ def aged_receivables_xlsx(aged: AgedReceivables) -> IO[bytes]:
                     item.age_days,
                     *amounts,
                     item.balance,
+                    None,
                 ],
             )
         _append(
@@ -198,7 +201,9 @@ def aged_receivables_xlsx(aged: AgedReceivables) -> IO[bytes]:
                 None,
                 *(group.buckets[b] for b in BUCKETS),
                 group.total,
+                group.credit_balance or None,
             ],
         )
-    _append(sheet, ["Tổng cộng", "", None, None, *(aged.buckets[b] for b in BUCKETS), aged.total])
+    buckets = (aged.buckets[b] for b in BUCKETS)
+    _append(sheet, ["Tổng cộng", "", None, None, *buckets, aged.total, aged.credit_balance])
     return _saved(workbook)

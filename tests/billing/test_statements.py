@@ -79,9 +79,11 @@ def paid(key: str, day: date, number: int, patient: str, amount: int) -> None:
 @pytest.fixture
 def receivables(chart: dict[str, Account]) -> None:
     """Patients at 2026-03-31: BN001 owes 200,000 of invoice 1 (2026-01-05, 85 days) and
-    50,000 of invoice 2 (2026-03-20, 11 days); BN002 80,000 of invoice 3 (2025-12-01, 120
-    days) and nothing of invoice 4 (paid); BN003 70,000 of invoice 5 (2026-02-14, 45 days);
-    invoice 6 comes after. The fund owes 500,000 of invoice 1 (2026-03-01, 30 days)."""
+    50,000 of invoice 2 (2026-03-20, 11 days); BN002's payment of 40,000 naming invoice 4
+    pays the older invoice 3 first (FIFO): 40,000 of invoice 3 (2025-12-01, 120 days) and
+    40,000 of invoice 4 (2026-02-15, 44 days) are owed; BN003 70,000 of invoice 5
+    (2026-02-14, 45 days); invoice 6 comes after. The fund owes 500,000 of invoice 1
+    (2026-03-01, 30 days)."""
     invoice("HD1", date(2026, 1, 5), 1, "BN001", 300_000)
     paid("PAY1", date(2026, 2, 1), 1, "BN001", 100_000)
     invoice("HD2", date(2026, 3, 20), 2, "BN001", 50_000)
@@ -128,8 +130,13 @@ def test_aged_receivables_of_the_patients_per_invoice_and_bucket(
     body = read(staff_client(Role.FINANCE), "aged-receivables?kind=patient&as_of=2026-03-31")
 
     assert body["account"]["code"] == RECEIVABLE
-    assert body["buckets"] == {"0_30": 50_000, "31_60": 70_000, "61_90": 200_000, "over_90": 80_000}
-    assert body["total"] == 400_000
+    assert body["buckets"] == {
+        "0_30": 50_000,
+        "31_60": 110_000,
+        "61_90": 200_000,
+        "over_90": 40_000,
+    }
+    assert (body["total"], body["credit_balance"]) == (400_000, 0)
     owed = {
         row["counterparty"]: (row["buckets"], row["total"], row["items"])
         for row in body["counterparties"]
@@ -155,9 +162,9 @@ def test_aged_receivables_of_the_patients_per_invoice_and_bucket(
             "balance": 50_000,
         },
     ]
-    assert [(i["reference"], i["age_days"], i["bucket"]) for i in owed["BN002"][2]] == [
-        ("invoice:3", 120, "over_90")
-    ]
+    assert [
+        (i["reference"], i["age_days"], i["bucket"], i["balance"]) for i in owed["BN002"][2]
+    ] == [("invoice:3", 120, "over_90", 40_000), ("invoice:4", 44, "31_60", 40_000)]
     assert owed["BN003"][1] == 70_000
 
 
