@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from billing.models import Encounter, Invoice
@@ -19,6 +19,7 @@ from config.identity.models import Device
 from config.identity.selectors import staff_roles
 from payments.models import (
     ACTIVE_STATUSES,
+    CAPTURED_STATUSES,
     CashierSession,
     Payment,
     PaymentMethod,
@@ -26,6 +27,7 @@ from payments.models import (
     Provider,
 )
 from payments.paylinks import PayLinkPrincipal, pay_link_invoice_id
+from payments.selectors.refunds import refunds_listed
 
 if TYPE_CHECKING:
     from payments.services.payments import PaymentRequest
@@ -193,4 +195,22 @@ def payments_of_encounter(*, encounter_id: int) -> QuerySet[Payment]:
         Payment.objects.select_related("cashier_session", "invoice", "encounter")
         .filter(encounter_id=encounter_id)
         .order_by("created_at", "id")
+    )
+
+
+def payments_of_patient(*, patient_id: int, since: datetime | None = None) -> QuerySet[Payment]:
+    """The money a patient paid (invoices and advances) that was taken: ``succeeded``,
+    ``partially_refunded`` or ``refunded``, taken at or after ``since`` if given; newest
+    first, each with its refunds (``listed_refunds``, oldest first). What the desk looks
+    through for a refund approved after the invoice was paid in full."""
+    payments = Payment.objects.filter(
+        Q(invoice__patient_id=patient_id) | Q(encounter__patient_id=patient_id),
+        status__in=CAPTURED_STATUSES,
+    )
+    if since is not None:
+        payments = payments.filter(succeeded_at__gte=since)
+    return (
+        payments.select_related("cashier_session", "invoice", "encounter")
+        .prefetch_related(Prefetch("refunds", refunds_listed(), to_attr="listed_refunds"))
+        .order_by("-id")
     )

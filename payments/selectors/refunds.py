@@ -93,10 +93,13 @@ def refunds_awaiting_approval() -> QuerySet[Refund]:
     )
 
 
+def refunds_listed() -> QuerySet[Refund]:
+    """Refunds as the desk lists them, oldest first, with what their rows show."""
+    return Refund.objects.select_related(
+        "payment", "requested_by", "decided_by", "cashier_session"
+    ).order_by("created_at", "id")
+
+
 def refunds_of_payment(*, payment: Payment) -> QuerySet[Refund]:
     """A payment's refunds in every status, oldest first."""
-    return (
-        Refund.objects.select_related("payment", "requested_by", "decided_by", "cashier_session")
-        .filter(payment=payment)
-        .order_by("created_at", "id")
-    )
+    return refunds_listed().filter(payment=payment)

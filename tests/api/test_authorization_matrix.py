@@ -66,6 +66,7 @@ GET /api/v1/ledger/entries                                  401     403        4
 GET /api/v1/ledger/export                                   401     403        403      ok    ok     403   403 403     401     401     401
 GET /api/v1/ledger/periods/{month}                          401     403        403      ok    ok     403   403 403     401     401     401
 GET /api/v1/ledger/trial-balance                            401     403        403      ok    ok     403   403 403     401     401     401
+GET /api/v1/patients/{id}/payments                          401      ok         ok     403    ok     403   403 403     401     401     401
 GET /api/v1/pay/{token}                                      ok      ok         ok      ok    ok      ok    ok  ok      ok      ok      ok
 GET /api/v1/payments/{public_id}                            401      ok         ok     403    ok     403    ok 403      ok     401     401
 GET /api/v1/payments/{public_id}/qr.{fmt}                   401      ok         ok     403    ok     403    ok 403      ok     401     401

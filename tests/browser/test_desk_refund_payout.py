@@ -66,6 +66,9 @@ def test_a_refund_approved_later_from_the_queue_is_paid_out_from_the_payments_re
     # Back at the cashier's desk: the patient found again, the invoice chosen, the refund's
     # row under its payment now offers the payout.
     find(cashier, "BN-HOAN1")
+    recent = cashier.locator(f"[data-recent-refund-item='{refund.public_id}']")
+    expect(recent).to_contain_text("chờ chi trả")  # under the patient's recent payments
+    expect(recent.locator("button")).to_have_text("Chi tiền hoàn")
     cashier.click("#invoice-list button[data-invoice]")
     button = cashier.locator(f"button[data-refund-payout='{refund.public_id}']")
     expect(button).to_have_text("Chi tiền hoàn")

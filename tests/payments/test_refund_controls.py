@@ -185,6 +185,32 @@ def test_concurrent_cash_payouts_of_one_refund_let_exactly_one_win(staff_client,
     assert_trial_balance_balanced()
 
 
+def test_two_desks_paying_out_from_the_patients_list_at_once_pay_the_refund_once(
+    staff_client, refund_to_pay
+):
+    cashiers = [staff_client(Role.CASHIER) for _ in range(2)]
+    invoice = refund_to_pay.payment.invoice
+    assert invoice is not None
+    path = f"/api/v1/patients/{invoice.patient_id}/payments"
+    offered = [client.get(path).json()["results"][0]["refunds"][0] for client in cashiers]
+    assert [r["actions"] for r in offered] == [["pay_out_bank_transfer"]] * 2
+
+    outcomes = run_at_once(
+        2,
+        lambda i: pay_out(
+            cashiers[i], offered[i]["id"], offered[i]["actions"][0].removeprefix("pay_out_")
+        ),
+    )
+
+    assert sorted(o.status_code for o in outcomes) == [200, 409], outcomes
+    lost = next(o for o in outcomes if o.status_code == 409)
+    assert_error(lost, 409, "refund_already_paid_out")
+    (listed,) = cashiers[0].get(path).json()["results"][0]["refunds"]
+    assert (listed["status"], listed["actions"]) == ("succeeded", [])
+    assert refund_entries(refund_to_pay) == 1
+    assert -balance(BANK) == 300_000
+
+
 def test_a_payout_after_the_refund_was_paid_is_refused(staff_client, refund_to_pay):
     cashier = staff_client(Role.CASHIER)
     assert pay_out(cashier, refund_to_pay.public_id, "bank_transfer").status_code == 200

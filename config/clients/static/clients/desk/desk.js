@@ -26,6 +26,7 @@
       "find.title": "Tìm người bệnh", "find.kind": "Tìm theo", "find.value": "Số", "find.submit": "Tìm (F6)",
       "kind.patient_code": "Mã người bệnh", "kind.citizen_id": "Căn cước công dân", "kind.insurance_number": "Số thẻ BHYT",
       "patient.deposit": "Tạm ứng", "patient.invoices": "Hóa đơn", "patient.encounters": "Đợt điều trị",
+      "patient.recent": "Thanh toán gần đây", "recent.empty": "Chưa có khoản thanh toán nào.", "recent.more": "Xem thêm",
       "invoice.line": "{number}: còn {due} / tổng người bệnh {share}", "invoice.take": "Thu",
       "encounter.line": "#{id} {kind} · {department} · tạm ứng {deposit} · phải trả lại {owed}",
       "encounter.advance": "Thu tạm ứng", "encounter.payback": "Trả lại tiền thừa",
@@ -85,6 +86,7 @@
       "find.title": "Find a patient", "find.kind": "Find by", "find.value": "Number", "find.submit": "Find (F6)",
       "kind.patient_code": "Patient code", "kind.citizen_id": "Citizen ID", "kind.insurance_number": "Insurance card",
       "patient.deposit": "Advances", "patient.invoices": "Invoices", "patient.encounters": "Stays and visits",
+      "patient.recent": "Recent payments", "recent.empty": "No payments yet.", "recent.more": "Show more",
       "invoice.line": "{number}: due {due} / patient share {share}", "invoice.take": "Take",
       "encounter.line": "#{id} {kind} · {department} · advances {deposit} · owed back {owed}",
       "encounter.advance": "Take an advance", "encounter.payback": "Pay back the leftover",
@@ -144,8 +146,11 @@
     // Bumped at every patient look-up: only the latest look-up's answer is shown.
     lookup: 0,
     inboxTimer: null, inboxBusy: false, pendingPayment: null,
+    // The next page of the found patient's recent payments (the API's cursor), if any.
+    recentNext: null,
   };
   const INBOX_SECONDS = 4;
+  const RECENT_PAGE = 10; // payments shown at a time under "Recent payments"
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -262,10 +267,12 @@
     state.session = null;
     state.patient = null;
     state.target = null;
+    state.recentNext = null;
     for (const url of state.urls) URL.revokeObjectURL(url);
     state.urls = [];
     $("who").textContent = "";
     $("patient").hidden = true;
+    $("recent-list").replaceChildren();
     $("tender").hidden = true;
     for (const id of ["incoming-list", "approval-list", "transfer-list"]) $(id).replaceChildren();
     $("username").value = "";
@@ -408,6 +415,7 @@
       if (enc.refund_owed > 0) li.append(paybackForm(enc));
       encounters.append(li);
     }
+    renderRecent().catch(fail);
     if (state.target) {
       const again = state.target.invoice
         ? p.invoices.find((i) => i.id === state.target.invoice.id)
@@ -495,41 +503,63 @@
     );
     if (state.target !== t) return; // another target was chosen meanwhile: its own list is coming
     list.replaceChildren();
-    payments.forEach((p, index) => {
-      const li = el("li");
-      li.append(el("span", {}, T.t("payment.line", { method: T.t("method." + p.method), amount: money(p.amount), status: statusText(p.status) })));
-      if (refunds[index].length) li.append(refundList(refunds[index]));
-      // A refund is offered where the API lists it, for at most what the API says a new
-      // refund may still take (refunds waiting for approval or payout already hold theirs).
-      if ((p.actions || []).includes("refund")) {
-        const form = el("form", { class: "inline refund" });
-        const id = "refund-" + p.id;
-        form.append(
-          el("label", { htmlFor: id, class: "visually-hidden" }, T.t("payment.refund")),
-          el("input", { id, inputMode: "numeric", value: String(p.refundable_amount), size: 10, "aria-describedby": id + "-max" }),
-          el("span", { id: id + "-max", class: "muted", "data-refundable": p.id }, T.t("payment.refundable", { amount: money(p.refundable_amount) })),
-          el("button", { type: "submit", "data-refund": p.id }, T.t("payment.refund")),
-        );
-        form.addEventListener("submit", (event) => {
-          event.preventDefault();
-          requestRefund(p, Number($(id).value));
-        });
-        li.append(form);
-      }
-      list.append(li);
-    });
+    payments.forEach((p, index) => list.append(paymentRow(p, refunds[index], "")));
+  }
+
+  /* The found patient's recent payments (GET /patients/{id}/payments, newest first, a page
+   * at a time): a fully paid invoice leaves the open invoices, and a refund approved later
+   * from the supervisors' queue is paid out from here. */
+  async function renderRecent(more) {
+    const p = state.patient;
+    const list = $("recent-list");
+    const path = more || "/patients/" + p.patient_id + "/payments?page_size=" + RECENT_PAGE;
+    const page = await api.get(path);
+    if (state.patient !== p) return; // another patient (or the same one read again) meanwhile
+    if (!more) list.replaceChildren();
+    for (const payment of page.results) list.append(paymentRow(payment, payment.refunds, "recent"));
+    $("recent-empty").hidden = list.children.length > 0;
+    state.recentNext = page.next ? V.pathOf(page.next) : null;
+    $("recent-more").hidden = !state.recentNext;
+  }
+
+  /* One payment: what it paid, its refunds with their payouts, and a refund form where the
+   * API lists `refund` in its `actions`, for at most its `refundable_amount` (refunds waiting
+   * for approval or payout already hold theirs). ``scope`` keeps ids and data attributes of
+   * the recent list apart from the chosen invoice's list, which may show the same payment. */
+  function paymentRow(p, refunds, scope) {
+    const name = (what) => (scope ? scope + "-" : "") + what;
+    const li = el("li", { ["data-" + name("payment")]: p.id });
+    const what = p.invoice_number ? p.invoice_number + " · " : p.purpose === "deposit" && p.encounter_id ? T.t("tender.advance", { id: p.encounter_id }) + " · " : "";
+    li.append(el("span", {}, what + T.t("payment.line", { method: T.t("method." + p.method), amount: money(p.amount), status: statusText(p.status) })));
+    if (refunds.length) li.append(refundList(refunds, name));
+    if ((p.actions || []).includes("refund")) {
+      const form = el("form", { class: "inline refund" });
+      const id = name("refund-" + p.id);
+      form.append(
+        el("label", { htmlFor: id, class: "visually-hidden" }, T.t("payment.refund")),
+        el("input", { id, inputMode: "numeric", value: String(p.refundable_amount), size: 10, "aria-describedby": id + "-max" }),
+        el("span", { id: id + "-max", class: "muted", ["data-" + name("refundable")]: p.id }, T.t("payment.refundable", { amount: money(p.refundable_amount) })),
+        el("button", { type: "submit", ["data-" + name("refund")]: p.id }, T.t("payment.refund")),
+      );
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        requestRefund(p, amountOf(id));
+      });
+      li.append(form);
+    }
+    return li;
   }
 
   /* A payment's refunds: amount and status, and a payout button where the API lists
    * `pay_out_cash` in the refund's `actions` (e.g. approved later from the supervisors'
    * queue). One Idempotency-Key per payout intent (once()): a retry reuses it. */
-  function refundList(refunds) {
+  function refundList(refunds, name) {
     const box = el("div", { class: "refunds", role: "group", "aria-label": T.t("refunds.of") });
     for (const r of refunds) {
-      const row = el("p", { class: "inline", "data-refund-item": r.id });
+      const row = el("p", { class: "inline", ["data-" + name("refund-item")]: r.id });
       row.append(el("span", {}, T.t("refund.line", { amount: money(r.amount), status: statusText(r.status) })));
       if ((r.actions || []).includes("pay_out_cash")) {
-        const button = el("button", { type: "button", class: "primary", "data-refund-payout": r.id }, T.t("refund.payout_listed"));
+        const button = el("button", { type: "button", class: "primary", ["data-" + name("refund-payout")]: r.id }, T.t("refund.payout_listed"));
         button.addEventListener("click", () =>
           pressed(button, async () => {
             try {
@@ -952,6 +982,9 @@
     $("close-form").addEventListener("submit", closeSession);
     $("transfer-form").addEventListener("submit", sendTransfer);
     $("pending-cancel").addEventListener("click", cancelPending);
+    $("recent-more").addEventListener("click", () => {
+      if (state.recentNext) renderRecent(state.recentNext).catch(fail);
+    });
     $("report-pdf").addEventListener("click", reportPdf);
     $("report-done").addEventListener("click", signOut);
     document.querySelectorAll("#tender-form button[data-method]").forEach((b) => {
