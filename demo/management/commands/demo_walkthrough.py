@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -74,6 +75,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--serve", metavar="HOST:PORT", help="start the server here first")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument(
+            "--credentials-file",
+            type=Path,
+            default=CREDENTIALS_FILE,
+            help=f"the credentials seed_demo kept (default {CREDENTIALS_FILE})",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         server = None
@@ -92,7 +99,7 @@ class Command(BaseCommand):
             )
             _wait_healthy(base, server)
         try:
-            self.walk(base)
+            self.walk(base, options["credentials_file"])
             if server is not None:
                 self.stdout.write(
                     f"\nvienphi is serving on {base}  (API docs: {base}/api/docs/, admin: "
@@ -140,8 +147,8 @@ class Command(BaseCommand):
             f"(no name or ID on it: {content['buyer']['name'] not in public.text})"
         )
 
-    def walk(self, base: str) -> None:
-        credentials = json.loads(CREDENTIALS_FILE.read_text())
+    def walk(self, base: str, credentials_file: Path = CREDENTIALS_FILE) -> None:
+        credentials = json.loads(credentials_file.read_text())
         walk = Walk(base, self.stdout)
         finance = credentials["staff"]["finance"]
 

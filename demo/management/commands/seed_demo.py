@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
@@ -133,6 +133,14 @@ CONTACTS = {"BN0001": {"phone": "0912000001", "email": "nhung.demo@example.vn"}}
 class Command(BaseCommand):
     help = "Load the demo hospital into an empty database and print its credentials."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--credentials-file",
+            type=Path,
+            default=CREDENTIALS_FILE,
+            help=f"where the walk-through finds the credentials (default {CREDENTIALS_FILE})",
+        )
+
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         if Device.objects.exists():
@@ -209,5 +217,6 @@ class Command(BaseCommand):
                 f"  {code}  {citizen_id}  {insurance_number or '-':<16} "
                 f"{f'BHYT {level}%' if level else 'no insurance'}"
             )
-        CREDENTIALS_FILE.write_text(json.dumps(credentials, indent=2))
-        CREDENTIALS_FILE.chmod(0o600)
+        credentials_file: Path = options["credentials_file"]
+        credentials_file.write_text(json.dumps(credentials, indent=2))
+        credentials_file.chmod(0o600)
