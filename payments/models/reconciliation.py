@@ -102,6 +102,7 @@ class ReconKind(models.TextChoices):
     FEED_SUSPENSE = "feed_suspense", "Bank-feed transfer held in suspense"
     BANK_LINE = "bank_line", "Bank line nothing explains"
     PROVIDER_ADJUSTMENT = "provider_adjustment", "Stripe dispute or adjustment"
+    POSSIBLE_DUPLICATE = "possible_duplicate", "Statement line that may repeat a feed's line"
 
 
 class ReconChannel(models.TextChoices):

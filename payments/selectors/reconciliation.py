@@ -17,6 +17,7 @@ from payments.models import (
     Direction,
     ReconChannel,
     ReconItem,
+    ReconKind,
     StatementLine,
     StripePayout,
 )
@@ -81,7 +82,7 @@ def recon_summary(*, day: date, in_transit_accounts: dict[str, str]) -> dict[str
     channels: dict[str, dict[str, Any]] = {}
     rows = (
         ReconItem.objects.filter(expected_on=day)
-        .values("channel", "status")
+        .values("channel", "status", "kind")
         .annotate(count=Count("id"), amount=Sum("amount"))
     )
     for channel in ReconChannel.values:
@@ -97,7 +98,8 @@ def recon_summary(*, day: date, in_transit_accounts: dict[str, str]) -> dict[str
         if bucket != "expected" and row["status"] != S.UNEXPECTED:
             channels[row["channel"]]["expected"]["count"] += row["count"]
             channels[row["channel"]]["expected"]["amount"] += row["amount"] or 0
-        if row["status"] == S.UNEXPECTED:
+        # A possible duplicate's line is held with nothing booked: not in suspense.
+        if row["status"] == S.UNEXPECTED and row["kind"] != ReconKind.POSSIBLE_DUPLICATE:
             suspense = channels[row["channel"]]["in_suspense"]
             suspense["count"] += row["count"]
             suspense["amount"] += row["amount"] or 0

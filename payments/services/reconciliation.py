@@ -14,6 +14,11 @@ Where the money sits before finance acts, and what each action posts:
   overage (line larger) account, pending management's decision, as a drawer's variance;
 * **match money held in suspense to a payment still waiting** (a transfer with a wrong or
   missing code): the payment completes with the suspense account as the money's side;
+* **a possible duplicate** (a statement file's line held because bank-feed lines may be the
+  same movement, see ``payments.services.statements``): match it to the feed's line — the
+  same movement, the feed's line carries it, the item is closed and nothing is posted; or
+  to its own line — not a duplicate: the item is closed and the line freed, so the next
+  match run matches it (or books it unexpected) like any other line;
 * **write off**: an expected item never seen: Dr shortage / Cr holding; money in that
   nobody claims: Dr suspense / Cr overage; money out nobody explains: Dr shortage / Cr
   suspense; a line in another currency: nothing posted (nothing was).
@@ -46,6 +51,7 @@ from payments.models import (
     ReconKind,
     ReconStatus,
     StatementLine,
+    StatementSource,
 )
 from payments.services import settlement_accounts as accounts
 from payments.services.transitions import payment_transition
@@ -106,6 +112,8 @@ def recon_item_match(
         item = _lock(item)
         if item.status not in (*EXPECTING, ReconStatus.UNEXPECTED):
             raise ReconItemStateConflict(detail={"status": item.status})
+        if item.kind == ReconKind.POSSIBLE_DUPLICATE:
+            return _duplicate_decided(item, statement_line, by, note)
         if payment is not None and item.kind in UNEXPLAINED_KINDS:
             paid = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).first()
             if paid is None or paid.method != PaymentMethod.VIETQR:
@@ -132,6 +140,30 @@ def recon_item_match(
                 raise ReconMatchInvalid("That bank line is already matched.")
             return _expected_to_line(item, holder, by, note)
         raise ReconMatchInvalid("Say what to match the item to.")
+
+
+def _duplicate_decided(
+    item: ReconItem, line: StatementLine | None, by: User, note: str
+) -> ReconItem:
+    """Finance's word on a possible duplicate: ``line`` is the feed's line it repeats, or
+    the item's own line when the two are different movements. Nothing is posted."""
+    if line is None:
+        raise ReconMatchInvalid("A possible duplicate is matched to a bank line.")
+    if line.pk == item.statement_line_id:
+        item.statement_line = None  # the matcher takes the line from its next run
+        return _close(item, ReconStatus.MANUALLY_MATCHED, by, note, None, "not_a_duplicate")
+    own = item.statement_line
+    assert own is not None
+    _check_pair(item, line)
+    if (
+        line.source == StatementSource.FILE
+        or (line.account_number, line.amount) != (own.account_number, own.amount)
+        or abs((line.booked_on - own.booked_on).days) > 1
+    ):
+        raise ReconMatchInvalid(
+            "Only a bank feed's line of the same account and amount, booked within a day."
+        )
+    return _close(item, ReconStatus.MANUALLY_MATCHED, by, note, None, "duplicate_of_feed_line")
 
 
 def _check_pair(item: ReconItem, line: StatementLine) -> None:

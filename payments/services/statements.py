@@ -15,6 +15,16 @@ A line's identity (``dedupe_key``, unique in the database):
 A feed's line without a reference that came before the file is adopted by the file's line
 with a reference that has the same account, direction, amount, currency and match code,
 booked within a day (:func:`_adopt_feed_lines`): it takes the file's reference and key.
+A file's line with a reference but **no code** (a Stripe payout, a cash deposit without its
+slip code, a refund sent) adopts a feed's earlier line only when that line is the one
+possible (:func:`_adopt_uncoded_feed_lines`): exactly one feed line without a reference
+or code with the same account, direction, amount and currency booked within a day, whose
+description is contained in the file's once both are folded (case, accents, spaces and
+punctuation removed — the bank passes the remitter's text through), and no other line of
+the file that could be it. When there are such feed lines but not that one, both lines are
+kept and the file's line is held by a ``possible_duplicate`` reconciliation item naming
+the feed lines: the matcher neither matches nor posts it until finance decides (see
+``payments.services.reconciliation``) — never two credits for one movement silently.
 
 ``statement_import`` writes a whole file in one transaction (``INSERT … ON CONFLICT
 (dedupe_key) DO NOTHING``; on PostgreSQL the rows travel by ``COPY`` into a temporary
@@ -51,6 +61,11 @@ from payments.models import (
     Payment,
     PaymentMethod,
     PaymentStatus,
+    ReconChannel,
+    ReconItem,
+    ReconItemAction,
+    ReconKind,
+    ReconStatus,
     StatementLine,
     StatementSource,
 )
@@ -265,8 +280,10 @@ def statement_import(
         # never wait on each other in a circle.
         waiting = _waiting_vietqr_payments(parsed.account_number, rows)
         rows = _adopt_feed_lines(statement.pk, parsed.account_number, rows)
+        rows, doubtful = _adopt_uncoded_feed_lines(statement.pk, parsed.account_number, rows)
         statement.lines_new = statement_lines_insert(statement_id=statement.pk, rows=rows)
         statement.save(update_fields=["lines_new"])
+        _hold_possible_duplicates(statement, doubtful)
         _complete_waiting_vietqr(statement, waiting)
         audit_change(
             "bank_statement.import",
@@ -359,6 +376,43 @@ def _complete_waiting_vietqr(statement: BankStatement, waiting: list[Payment]) -
             )
 
 
+def _feed_lines_for(
+    account_number: str, wanted: list[LineRow], *, coded: bool
+) -> tuple[list[LineRow], list[StatementLine]]:
+    """The rows of ``wanted`` not stored yet, and the feeds' lines that could be theirs:
+    without a reference, not in a statement yet, booked within a day of one of them, with
+    one of their codes (``coded``) or else without a code and with one of their amounts;
+    locked, in id order."""
+    known = set(
+        StatementLine.objects.filter(dedupe_key__in=[row[8] for row in wanted]).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    wanted = [row for row in wanted if row[8] not in known]
+    if not wanted:
+        return [], []
+    values = sorted({row[7] if coded else row[3] for row in wanted})
+    first = min(row[1] for row in wanted) - timedelta(days=1)
+    last = max(row[1] for row in wanted) + timedelta(days=1)
+    lines = StatementLine.objects.select_for_update().filter(
+        account_number=account_number,
+        statement__isnull=True,
+        bank_reference="",
+        booked_on__range=(first, last),
+    )
+    if not coded:
+        lines = lines.filter(match_code="")
+    candidates: list[StatementLine] = []
+    for start in range(0, len(values), CODES_PER_QUERY):
+        chunk = values[start : start + CODES_PER_QUERY]
+        candidates += (
+            lines.filter(**{"match_code__in" if coded else "amount__in": chunk})
+            .exclude(source=StatementSource.FILE)
+            .order_by("id")
+        )
+    return wanted, candidates
+
+
 def _adopt_feed_lines(statement_id: int, account_number: str, rows: list[LineRow]) -> list[LineRow]:
     """A feed that reported a transfer without the bank's reference, before the file: the
     file's line with a reference is that transfer when it has the same account, direction,
@@ -372,30 +426,7 @@ def _adopt_feed_lines(statement_id: int, account_number: str, rows: list[LineRow
     wanted = [row for row in rows if row[5] and row[7]]
     if not wanted:
         return rows
-    keys = [row[8] for row in wanted]
-    known = set(
-        StatementLine.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
-    )
-    wanted = [row for row in wanted if row[8] not in known]
-    if not wanted:
-        return rows
-    codes = sorted({row[7] for row in wanted})
-    first = min(row[1] for row in wanted) - timedelta(days=1)
-    last = max(row[1] for row in wanted) + timedelta(days=1)
-    candidates: list[StatementLine] = []
-    for start in range(0, len(codes), CODES_PER_QUERY):
-        candidates += (
-            StatementLine.objects.select_for_update()
-            .filter(
-                account_number=account_number,
-                statement__isnull=True,
-                bank_reference="",
-                match_code__in=codes[start : start + CODES_PER_QUERY],
-                booked_on__range=(first, last),
-            )
-            .exclude(source=StatementSource.FILE)
-            .order_by("id")
-        )
+    wanted, candidates = _feed_lines_for(account_number, wanted, coded=True)
     if not candidates:
         return rows
     free: dict[tuple[str, int, str, str], list[StatementLine]] = {}
@@ -412,19 +443,135 @@ def _adopt_feed_lines(statement_id: int, account_number: str, rows: list[LineRow
         if not near:
             continue
         line = min(near, key=lambda line: (abs((line.booked_on - row[1]).days), line.pk))
-        line.bank_reference = row[5][:100]
-        line.dedupe_key = row[8]
-        line.statement_id = statement_id
-        line.row_number = row[9]
-        try:
-            with transaction.atomic():
-                line.save(update_fields=["bank_reference", "dedupe_key", "statement", "row_number"])
-        except IntegrityError:  # a feed stored this reference meanwhile: the insert skips it
+        if not _adopt(line, statement_id, row):
             continue
         bucket.remove(line)
         adopted.add(row[8])
-        logger.info("statement %s adopted feed line %s", statement_id, line.pk)
     return [row for row in rows if row[8] not in adopted]
+
+
+def folded_text(text: str) -> str:
+    """A description without case, accents, spaces or punctuation: what two reports of one
+    movement share when the bank passes the remitter's text through."""
+    return re.sub(r"[^0-9A-Z]", "", ascii_fold(text).upper())
+
+
+def descriptions_agree(feed: str, file: str) -> bool:
+    """The feed's description is in the file's, both folded (and it says something)."""
+    folded = folded_text(feed)
+    return bool(folded) and folded in folded_text(file)
+
+
+def _adopt_uncoded_feed_lines(
+    statement_id: int, account_number: str, rows: list[LineRow]
+) -> tuple[list[LineRow], dict[str, list[StatementLine]]]:
+    """The file's new lines with a reference and no code against the feeds' earlier lines
+    without either (the rule: the module's docstring). Adopts the one feed line that can
+    only be that line; returns the rows left to insert and, per dedupe key of a row kept
+    although feed lines could be the same movement, those feed lines. The feed lines are
+    locked (in id order) and re-read, so two imports of one file decide one after the
+    other: the second finds the line adopted (or the first's line and its item)."""
+    wanted = [row for row in rows if row[5] and not row[7]]
+    if not wanted:
+        return rows, {}
+    wanted, candidates = _feed_lines_for(account_number, wanted, coded=False)
+    if not candidates:
+        return rows, {}
+    wanted = list({row[8]: row for row in wanted}.values())  # one reference twice: one line
+    by_fact: dict[tuple[str, int, str], list[StatementLine]] = {}
+    for line in candidates:
+        by_fact.setdefault((line.direction, line.amount, line.currency), []).append(line)
+    near: dict[str, list[StatementLine]] = {}
+    rows_near: Counter[int] = Counter()  # per feed line: how many of the file's rows
+    for row in wanted:
+        found = [
+            line
+            for line in by_fact.get((row[2], row[3], row[4]), [])
+            if abs((line.booked_on - row[1]).days) <= 1
+        ]
+        if found:
+            near[row[8]] = found
+            rows_near.update(line.pk for line in found)
+    adopted: set[str] = set()
+    doubtful: dict[str, list[StatementLine]] = {}
+    for row in wanted:
+        found = near.get(row[8], [])
+        if not found:
+            continue
+        line = found[0]
+        if (
+            len(found) == 1
+            and rows_near[line.pk] == 1
+            and descriptions_agree(line.description, row[6])
+            and _adopt(line, statement_id, row)
+        ):
+            adopted.add(row[8])
+        else:
+            doubtful[row[8]] = found
+    return [row for row in rows if row[8] not in adopted], doubtful
+
+
+def _adopt(line: StatementLine, statement_id: int, row: LineRow) -> bool:
+    """The feed's line becomes the file's (its reference, key, row and statement)."""
+    line.bank_reference = row[5][:100]
+    line.dedupe_key = row[8]
+    line.statement_id = statement_id
+    line.row_number = row[9]
+    try:
+        with transaction.atomic():
+            line.save(update_fields=["bank_reference", "dedupe_key", "statement", "row_number"])
+    except IntegrityError:  # a feed stored this reference meanwhile: the insert skips it
+        return False
+    logger.info("statement %s adopted feed line %s", statement_id, line.pk)
+    return True
+
+
+POSSIBLE_DUPLICATE_SOURCE = "possible_duplicate"
+
+
+def _hold_possible_duplicates(
+    statement: BankStatement, doubtful: dict[str, list[StatementLine]]
+) -> None:
+    """A ``possible_duplicate`` item (unexpected, nothing posted) holding each of the file's
+    lines kept beside feed lines that may be the same movement; once per line (a second
+    import of the file finds the item there)."""
+    if not doubtful:
+        return
+    lines = StatementLine.objects.filter(dedupe_key__in=list(doubtful))
+    for line in lines:
+        feeds = ", ".join(
+            f"line {feed.pk} ({feed.source}, {feed.booked_on.isoformat()})"
+            for feed in doubtful[line.dedupe_key]
+        )
+        item, created = ReconItem.objects.get_or_create(
+            source_type=POSSIBLE_DUPLICATE_SOURCE,
+            source_id=str(line.pk),
+            defaults={
+                "kind": ReconKind.POSSIBLE_DUPLICATE,
+                "channel": ReconChannel.BANK,
+                "status": ReconStatus.UNEXPECTED,
+                "direction": line.direction,
+                "amount": line.amount,
+                "currency": line.currency,
+                "expected_on": line.booked_on,
+                "statement_line": line,
+                "note": f"may be the same movement as bank-feed {feeds}"[:300],
+            },
+        )
+        if created:
+            ReconItemAction.objects.create(
+                item=item,
+                action="possible_duplicate",
+                to_status=item.status,
+                note=f"statement {statement.pk}: {item.note}"[:300],
+            )
+            logger.info(
+                "statement %s: line %s may repeat feed lines %s (item %s)",
+                statement.pk,
+                line.pk,
+                [feed.pk for feed in doubtful[line.dedupe_key]],
+                item.pk,
+            )
 
 
 def _run_matcher_later() -> None:
