@@ -21,6 +21,19 @@ Which MISA product follows from the regime (``settings.ACCOUNTING_REGIME``):
   the accountant map a column whose header differs ("Ghép dữ liệu" step), so a differing
   header costs a mapping, not a retyped journal.
 
+  Searched again (December 2026) and still not confirmed: the stored public web pages,
+  documentation and issue threads, and public source for "MISA Mimosa" / "Mimosa.NET" /
+  "Mimosa X1" / "Mimosa Online" with "nhập khẩu chứng từ", "nhập khẩu từ Excel", "mẫu
+  excel", "Chứng từ nghiệp vụ khác", "mau_nhap_khau" and the budget columns (nguồn,
+  chương, khoản, tiểu mục). Nothing public shows the header row of Mimosa's voucher sample
+  file. The nearest evidence: MISA's Mimosa Online help centre (helpmimosaonline.misa.vn)
+  documents its chart of accounts and purchase vouchers, cited by public projects, but no
+  import template was found there; the one public integration with MISA Mimosa.NET found
+  reads Mimosa's own SQL Server database (its DBOption table and report procedures)
+  rather than importing a workbook; a third-party copy of a MISA guide to *Tệp → Nhập
+  khẩu dữ liệu* covers data files exported from another MISA database (with its chart,
+  customers and vouchers), not an Excel voucher template.
+
 One row per debit/credit pair (MISA's voucher line has both accounts): an entry's debit and
 credit lines are paired in line order, each pair taking the smaller of the two remaining
 amounts, so an entry of one debit and three credits gives three rows, and the rows of a
