@@ -9,11 +9,17 @@ sync workers close it anyway).
 
 Phases, on invoices issued through the billing services beforehand (not timed):
 
-1. **peak**: closed loop, ``concurrency`` clients each paying its invoices one after another;
-2. **raw psycopg**: the same writes, same concurrency, one transaction per request
-   (see :class:`RawPayments`);
-3. **quarter peak**: open loop, payments started on a fixed schedule at a quarter of the
-   peak rate; a create's latency counts from its scheduled start (no coordinated omission);
+0. **capture**: a server and worker started with ``log_statement = 'all'`` on the bench
+   database pay one invoice (warm) and then one more; that payment's statements, read from
+   the server's log, must be what ``bench/payments.pgbench`` sends (else the run stops);
+1. **raw pgbench** (``bench/payments_pgbench.py``): that script, 8 clients, warm, in both
+   protocols (``-M prepared``, ``-M simple``), then ``--rate`` at a quarter of its peak for
+   its p99; no server or worker runs meanwhile (the worker's statements are in the script);
+2. **peak**: closed loop, ``concurrency`` clients each paying its invoices one after another,
+   the worker running;
+3. **quarter peak**: open loop, ``QUARTER_SAMPLES`` payments started on a fixed schedule at a
+   quarter of the peak rate; a create's latency counts from its scheduled start (no
+   coordinated omission);
 4. **replays**: creates only (first requests) on fresh invoices, closed loop, then the very
    same requests again (same keys and bodies), answered from the stored response.
 """
@@ -33,22 +39,19 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-from psycopg.types.json import Jsonb
-
-from bench.database import raw_connect
-from bench.ledger_post import INSERT_ENTRY
-from bench.ledger_schema import line_default_values, line_defaults, line_insert_columns
+from bench import payments_pgbench
 from bench.report import Outcome, rate, ratio_outcome
 
-TARGET_RATIO = 0.10
-TARGET_P99_MS = 100.0
+TARGET_RATIO = 0.12
+TARGET_P99_MS = 60.0
 TARGET_REPLAY = 2.0
 SEPAY_KEY = "bench-sepay-api-key"
 QUARTER_SECONDS = 8.0
+# The p99 at a quarter of the peak is read from this many payments at least.
+QUARTER_SAMPLES = int(os.environ.get("BENCH_QUARTER_SAMPLES", "2000"))
 PAYMENTS_PATH = "/api/v1/payments"
 SEPAY_PATH = "/webhooks/bank/sepay"
 
@@ -241,246 +244,125 @@ def _open_loop(client: Client, bills: Sequence[Bill], per_second: float) -> Late
     return latencies
 
 
-# --- the raw baseline ----------------------------------------------------------------------
+# --- capture and the raw baseline (pgbench) -----------------------------------------------
 
 
-def _insert(table: str, columns: Sequence[str]) -> str:
-    names = ", ".join(columns)
-    marks = ", ".join(["%s"] * len(columns))
-    return f"INSERT INTO {table} ({names}) VALUES ({marks})"
+def _drained(payment_public_id: str) -> bool:
+    """The worker has done all it does for the payment: outbox relayed, receipt issued and
+    rendered, no task in progress (read on a connection that stays out of the log)."""
+    with payments_pgbench.quiet_connect() as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM payments_outboxevent WHERE published_at IS NULL),"
+            " (SELECT count(*) FROM payments_taskdelivery),"
+            " (SELECT count(*) FROM notifications_receiptpdf f JOIN notifications_receipt r"
+            "  ON r.id = f.receipt_id JOIN payments_payment p ON p.id = r.payment_id"
+            "  WHERE p.public_id = %s)",
+            (payment_public_id,),
+        ).fetchone()
+    assert row is not None
+    return row[0] == 0 and row[1] == 0 and row[2] > 0
 
 
-class RawPayments:
-    """The baseline: per payment, the rows the app writes, through psycopg 3 with
-    server-side prepared statements, one transaction per HTTP request:
+def _wait_drained(payment_public_id: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not _drained(payment_public_id):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the worker did not finish payment {payment_public_id}")
+        time.sleep(0.2)
+    time.sleep(0.5)  # the task's own bookkeeping after its last row
 
-    * create: ``INSERT`` the idempotency record, ``INSERT`` the pending payment (memo code,
-      expiry), ``UPDATE`` the record with the response — ``COMMIT``;
-    * confirm: ``INSERT`` the webhook event, ``UPDATE`` the payment to succeeded, ``INSERT`` the
-      journal entry and its two lines (VietQR clearing / patient receivable, the same triggers
-      fire), ``UPDATE`` the invoice to paid, ``INSERT`` the outbox event, ``UPDATE`` the event as
-      applied, ``UPDATE`` the outbox event as published — ``COMMIT``.
 
-    Reads, row locks and the app's separate short transactions are not in it.
-    """
+def capture_payment(
+    workers: int, conn_max_age: int, authorization: str, bills: Sequence[Bill]
+) -> payments_pgbench.Capture:
+    """The app's statements for one payment, from the server's log: a server and worker
+    started for this alone (their sessions log every statement), one payment to warm them,
+    then the captured one, each step waited for."""
+    with payments_pgbench.statement_logging(), _server(1, conn_max_age) as (port, _):
+        client = Client(port=port, authorization=authorization)
+        warm_memo = client.create(bills[0])[1]
+        client.confirm(bills[0], warm_memo)
+        _wait_drained(_public_id_of(warm_memo))
+        state: dict[str, str] = {}
 
-    def __init__(self, device_id: int) -> None:
-        from billing.chart import PATIENT_RECEIVABLE, VIETQR_CLEARING
+        def create() -> None:
+            state["memo"] = client.create(bills[1])[1]
 
-        self.device_id = device_id
-        with raw_connect() as conn:
-            rows = conn.execute(
-                "SELECT code, id FROM billing_account WHERE code IN (%s, %s)",
-                (VIETQR_CLEARING, PATIENT_RECEIVABLE),
-            ).fetchall()
-        ids: dict[str, int] = dict(rows)
-        self.debit_id, self.credit_id = ids[VIETQR_CLEARING], ids[PATIENT_RECEIVABLE]
-        defaults = {k: v for k, v in line_defaults().items() if k != "reference"}
-        self.insert_lines = (
-            f"INSERT INTO billing_journalline ({line_insert_columns(defaults).as_string()},"
-            f" reference) VALUES (%s, %s, %s, 0{line_default_values(defaults).as_string()}, '')"
-            f", (%s, %s, 0, %s{line_default_values(defaults).as_string()}, %s)"
+        def confirm() -> None:
+            client.confirm(bills[1], state["memo"])
+
+        def worker() -> None:
+            _wait_drained(_public_id_of(state["memo"]))
+
+        return payments_pgbench.capture({"create": create, "confirm": confirm, "worker": worker})
+
+
+def _public_id_of(memo_code: str) -> str:
+    with payments_pgbench.quiet_connect() as conn:
+        row = conn.execute(
+            "SELECT public_id FROM payments_payment WHERE memo_code = %s", (memo_code,)
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+@dataclass(frozen=True, slots=True)
+class RawFigures:
+    prepared: payments_pgbench.PgbenchRun
+    simple: payments_pgbench.PgbenchRun
+    quarter: payments_pgbench.PgbenchRun
+
+
+RAW_POOL = 40_000
+RAW_SECONDS = 10.0
+
+
+def raw_pgbench(template: Bill, device_id: int, clients: int) -> RawFigures:
+    """pgbench with the app's statements (bench/payments.pgbench): warm, then the peak in
+    both protocols, then a quarter of the prepared peak for the p99 (>= 2,000 samples)."""
+    from django.utils import timezone
+
+    from config.identity.models import Device
+
+    pool = payments_pgbench.RawPool.create(template.invoice_id, RAW_POOL)
+    device = Device.objects.get(pk=device_id)
+    constants = {
+        "key_digest": device.key_digest,
+        "audit_day": timezone.localdate().isoformat(),
+    }
+
+    def run(mode: str, seconds: float, per_second: float | None = None) -> Any:
+        return payments_pgbench.pgbench(
+            pool=pool,
+            clients=clients,
+            seconds=seconds,
+            mode=mode,
+            constants=constants,
+            rate=per_second,
         )
 
-    def pay(self, conn: psycopg.Connection, bill: Bill, index: int) -> None:
-        now = datetime.now(UTC)
-        key = f"raw-{uuid.uuid4().hex}"
-        memo = f"VR{uuid.uuid4().hex[:10].upper()}"
-        public_id = f"pay_{uuid.uuid4().hex[:20]}"
-        prepare = {"prepare": True}
-        with conn.cursor() as cur:
-            cur.execute(
-                _insert(
-                    "payments_idempotencyrecord",
-                    ["scope", "key", "method", "path", "fingerprint", "locked_at", "created_at"],
-                )
-                + " RETURNING id",
-                (f"device:{self.device_id}", key, "POST", PAYMENTS_PATH, "f" * 64, now, now),
-                **prepare,
-            )
-            record = cur.fetchone()
-            assert record is not None
-            cur.execute(
-                _insert(
-                    "payments_payment",
-                    [
-                        "public_id",
-                        "purpose",
-                        "invoice_id",
-                        "amount",
-                        "currency",
-                        "amount_refunded",
-                        "method",
-                        "channel",
-                        "provider",
-                        "provider_reference",
-                        "memo_code",
-                        "status",
-                        "failure_code",
-                        "failure_message",
-                        "idempotency_key",
-                        "client_secret",
-                        "card_reader_id",
-                        "created_by_device_id",
-                        "created_at",
-                        "updated_at",
-                        "expires_at",
-                    ],
-                )
-                + " RETURNING id",
-                (
-                    public_id,
-                    "invoice",
-                    bill.invoice_id,
-                    bill.amount,
-                    "VND",
-                    0,
-                    "vietqr",
-                    "kiosk",
-                    "bank_transfer",
-                    "",
-                    memo,
-                    "pending",
-                    "",
-                    "",
-                    key,
-                    "",
-                    "",
-                    self.device_id,
-                    now,
-                    now,
-                    now + timedelta(minutes=15),
-                ),
-                **prepare,
-            )
-            payment = cur.fetchone()
-            assert payment is not None
-            cur.execute(
-                "UPDATE payments_idempotencyrecord SET response_status = %s,"
-                " response_body = %s, locked_at = NULL, completed_at = %s WHERE id = %s",
-                (201, Jsonb({"id": public_id, "memo_code": memo}), now, record[0]),
-                **prepare,
-            )
-            conn.commit()
-
-            now = datetime.now(UTC)
-            cur.execute(
-                _insert(
-                    "payments_webhookevent",
-                    [
-                        "provider",
-                        "event_id",
-                        "event_type",
-                        "payload",
-                        "received_at",
-                        "occurred_at",
-                        "attempts",
-                        "last_error",
-                        "outcome",
-                    ],
-                )
-                + " ON CONFLICT (provider, event_id) DO NOTHING RETURNING id",
-                (
-                    "sepay",
-                    f"raw-{index}-{key}",
-                    "transfer.in",
-                    Jsonb({"code": memo}),
-                    now,
-                    now,
-                    0,
-                    "",
-                    "",
-                ),
-                **prepare,
-            )
-            event = cur.fetchone()
-            assert event is not None
-            cur.execute(
-                "UPDATE payments_payment SET status = 'succeeded', updated_at = %s,"
-                " provider_event_at = %s, succeeded_at = %s WHERE id = %s",
-                (now, now, now, payment[0]),
-                **prepare,
-            )
-            cur.execute(
-                INSERT_ENTRY,
-                (
-                    now,
-                    "VietQR payment",
-                    "payment",
-                    public_id,
-                    f"payment:{public_id}:captured",
-                    now,
-                ),
-                **prepare,
-            )
-            entry = cur.fetchone()
-            assert entry is not None
-            cur.execute(
-                self.insert_lines,
-                (
-                    entry[0],
-                    self.debit_id,
-                    bill.amount,
-                    entry[0],
-                    self.credit_id,
-                    bill.amount,
-                    f"invoice:{bill.invoice_id}",
-                ),
-                **prepare,
-            )
-            cur.execute(
-                "UPDATE billing_invoice SET status = 'paid' WHERE id = %s",
-                (bill.invoice_id,),
-                **prepare,
-            )
-            cur.execute(
-                _insert(
-                    "payments_outboxevent",
-                    ["topic", "payload", "dedupe_key", "created_at", "attempts"],
-                )
-                + " RETURNING id",
-                (
-                    "payment.succeeded",
-                    Jsonb({"payment_id": payment[0]}),
-                    f"payment:{payment[0]}:succeeded",
-                    now,
-                    0,
-                ),
-                **prepare,
-            )
-            outbox = cur.fetchone()
-            assert outbox is not None
-            cur.execute(
-                "UPDATE payments_webhookevent SET applied_at = %s, attempts = 1,"
-                " outcome = %s WHERE id = %s",
-                (now, f"succeeded: {public_id}", event[0]),
-                **prepare,
-            )
-            cur.execute(
-                "UPDATE payments_outboxevent SET published_at = %s, attempts = 1 WHERE id = %s",
-                (now, outbox[0]),
-                **prepare,
-            )
-            conn.commit()
-
-    def run(self, bills: Sequence[Bill], concurrency: int) -> float:
-        local = threading.local()
-        conns: list[psycopg.Connection] = []
-        lock = threading.Lock()
-
-        def job(item: tuple[int, Bill]) -> None:
-            conn = getattr(local, "conn", None)
-            if conn is None:
-                conn = local.conn = raw_connect()
-                with lock:
-                    conns.append(conn)
-            self.pay(conn, item[1], item[0])
-
-        try:
-            return _closed_loop(list(enumerate(bills)), concurrency, job)
-        finally:
-            for conn in conns:
-                conn.close()
+    figures = {}
+    for mode in ("prepared", "simple"):
+        run(mode, 3)  # warm: plans, caches, the pool's pages
+        figures[mode] = run(mode, RAW_SECONDS)
+        done = figures[mode]
+        print(
+            f"raw pgbench -M {mode}: {done.transactions:,} payments in {RAW_SECONDS:.0f} s ="
+            f" {done.tps:,.1f}/s, {clients} clients, p99 {done.p99():.1f} ms"
+            f" ({done.failed} failed); load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    quarter_rate = figures["prepared"].tps / 4
+    seconds = max(QUARTER_SECONDS, 1.1 * QUARTER_SAMPLES / quarter_rate)
+    quarter = run("prepared", seconds, quarter_rate)
+    print(
+        f"raw pgbench quarter peak: {quarter.transactions:,} payments paced at"
+        f" {quarter_rate:,.1f}/s (-M prepared); p50"
+        f" {percentile([v / 1000 for v in quarter.latencies_ms], 0.5):.1f} ms,"
+        f" p99 {quarter.p99():.1f} ms",
+        flush=True,
+    )
+    return RawFigures(figures["prepared"], figures["simple"], quarter)
 
 
 # --- the server ----------------------------------------------------------------------------
@@ -503,6 +385,8 @@ def _server(workers: int, conn_max_age: int) -> Iterator[tuple[int, _Worker]]:
         "CELERY_QUEUE": BENCH_QUEUE,
         # The lookups were recorded at setup; a long run must not outlive them.
         "KIOSK_PAY_LINK_LOOKUP_MINUTES": "1440",
+        # libpq's application_name: the capture tells the web's sessions from the worker's.
+        "PGAPPNAME": payments_pgbench.WEB_APPLICATION,
     }
     with (
         environment(extra),
@@ -543,6 +427,7 @@ def _celery_worker() -> Iterator[_Worker]:
     command += ["--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"]
     purge = [sys.executable, "-m", "celery", "-A", "config", "purge", "-f", "-Q", BENCH_QUEUE]
     env, devnull = os.environ.copy(), subprocess.DEVNULL
+    env["PGAPPNAME"] = "vienphi-bench-worker"
     subprocess.run(  # noqa: S603 - fixed argv
         purge, check=True, cwd=PROJECT_ROOT, env=env, stdout=devnull, stderr=devnull
     )
@@ -585,21 +470,28 @@ def run(
         f" celery worker, {concurrency} concurrent clients ==",
         flush=True,
     )
-    quarter_budget = max(20, payments // 4)
+    quarter_budget = concurrency + QUARTER_SAMPLES
     replays = max(2 * concurrency, payments // 3)
     started = time.perf_counter()
-    bills = bills_issue(payments + quarter_budget + replays)
+    bills = bills_issue(2 + payments + quarter_budget + replays)
     device_id, authorization = kiosk_authorization(bills)
     print(
         f"setup: {len(bills):,} invoices issued through the billing services in"
         f" {time.perf_counter() - started:.1f} s (not timed)",
         flush=True,
     )
+    capture_bills, bills = bills[:2], bills[2:]
     peak_bills = bills[:payments]
     quarter_bills = bills[payments : payments + quarter_budget]
     replay_bills = bills[payments + quarter_budget :]
 
-    with _server(workers, conn_max_age) as (port, worker):
+    captured = capture_payment(workers, conn_max_age, authorization, capture_bills)
+    print(f"captured from the server's log: {captured.counts()}", flush=True)
+    payments_pgbench.check_script(captured, payments_pgbench.SCRIPT.read_text())
+    print(f"{payments_pgbench.SCRIPT.name}: the same statements, checked", flush=True)
+    raw = raw_pgbench(capture_bills[1], device_id, concurrency)
+
+    with _server(workers, conn_max_age) as (port, _worker):
         client = Client(port=port, authorization=authorization)
         warm = Latencies()
         for bill in quarter_bills[:concurrency]:  # warm every worker's imports
@@ -612,26 +504,17 @@ def run(
         print(
             f"peak: {len(peak_bills):,} payments in {peak_seconds:.2f} s = {peak_rate:,.1f}/s"
             f" ({2 * peak_rate:,.0f} requests/s); create {_p(peak.create)};"
-            f" confirm {_p(peak.confirm)}",
-            flush=True,
-        )
-
-        raw = RawPayments(device_id)
-        with worker.paused():  # the baseline gets the machine to itself
-            raw_seconds = raw.run(peak_bills, concurrency)
-        raw_rate = rate(len(peak_bills), raw_seconds)
-        print(
-            f"raw psycopg: {len(peak_bills):,} payments in {raw_seconds:.2f} s ="
-            f" {raw_rate:,.1f}/s (2 transactions, 12 statements each payment)",
+            f" confirm {_p(peak.confirm)}; load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
 
         quarter_rate = peak_rate / 4
-        count = min(len(quarter_bills), max(10, round(quarter_rate * QUARTER_SECONDS)))
+        count = len(quarter_bills)
         quarter = _open_loop(client, quarter_bills[:count], quarter_rate)
         print(
             f"quarter peak: {count:,} payments paced at {quarter_rate:,.1f}/s (open loop);"
-            f" create {_p(quarter.create)}; confirm {_p(quarter.confirm)}",
+            f" create {_p(quarter.create)}; confirm {_p(quarter.confirm)};"
+            f" load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
 
@@ -666,19 +549,22 @@ def run(
 
     outcomes = [
         ratio_outcome(
-            name="payments (create+confirm over HTTP)",
+            name=f"payments (create+confirm over HTTP) vs pgbench -M {run.mode}",
             unit="payments/s",
             app_rate=peak_rate,
-            baseline_label="raw psycopg",
-            baseline_rate=raw_rate,
+            baseline_label=f"pgbench -M {run.mode}",
+            baseline_rate=run.tps,
             target=TARGET_RATIO,
         )
+        for run in (raw.prepared, raw.simple)
     ]
     p99_create = percentile(quarter.create, 0.99)
     p99_confirm = percentile(quarter.confirm, 0.99)
     latency = Outcome(
         name="p99 at quarter peak",
-        measured=f"create {p99_create:.0f} ms, confirm {p99_confirm:.0f} ms",
+        measured=f"create {p99_create:.0f} ms, confirm {p99_confirm:.0f} ms"
+        f" ({len(quarter.create):,} payments; raw pgbench {raw.quarter.p99():.0f} ms"
+        f" of {len(raw.quarter.latencies_ms):,})",
         baseline="",
         figure=f"p99 {max(p99_create, p99_confirm):.0f} ms",
         target=f"<= {TARGET_P99_MS:.0f} ms",
