@@ -36,18 +36,25 @@ def public_ids_backfill(model: Any, mint: Callable[[], str], *, batch: int = 100
 
 
 def public_id_operations(
-    model_name: str, mint: Callable[[], str], backfill: Callable[[Any, Any], None]
+    app_label: str,
+    model_name: str,
+    mint: Callable[[], str],
+    backfill: Callable[[Any, Any], None] | None = None,
 ) -> list[migrations.operations.base.Operation]:
     """The three steps of a migration that gives ``model_name`` a public id: the column,
-    nullable; ``backfill`` (which calls :func:`public_ids_backfill`); then unique and
-    required, drawn by ``mint`` for every new row."""
+    nullable; the backfill (by default :func:`public_ids_backfill` with ``mint``); then
+    unique and required, drawn by ``mint`` for every new row."""
+
+    def fill(apps: Any, schema_editor: Any) -> None:
+        public_ids_backfill(apps.get_model(app_label, model_name), mint)
+
     return [
         migrations.AddField(
             model_name=model_name,
             name="public_id",
             field=models.CharField(max_length=32, null=True),
         ),
-        migrations.RunPython(backfill, migrations.RunPython.noop),
+        migrations.RunPython(backfill or fill, migrations.RunPython.noop),
         migrations.AlterField(
             model_name=model_name,
             name="public_id",

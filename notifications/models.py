@@ -28,6 +28,10 @@ def new_receipt_id() -> str:
     return mint_public_id(prefix="rcp_")
 
 
+def new_message_id() -> str:
+    return mint_public_id(prefix="msg_")
+
+
 class ReceiptKind(models.TextChoices):
     PAYMENT = "payment", "Payment (Biên lai thu tiền)"
     DEPOSIT = "deposit", "Advance (Biên lai thu tiền tạm ứng)"
@@ -153,6 +157,9 @@ class Message(models.Model):
     replaced once by a message on ``fallback_channel`` to ``fallback_recipient`` (its
     ``fallback_of`` points back)."""
 
+    # What the API shows (``msg_`` and 80 random bits): a receipt's messages are read by
+    # kiosks and pay links too, and the integer key is a sequence.
+    public_id = models.CharField(max_length=32, unique=True, default=new_message_id)
     channel = models.CharField(max_length=5, choices=MessageChannel.choices)
     template = models.CharField(max_length=40)
     language = models.CharField(max_length=2, default="vi")

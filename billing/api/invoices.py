@@ -58,7 +58,9 @@ class InvoiceLineOutputSerializer(serializers.Serializer):
 
 
 class EInvoiceLookupSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.CharField(
+        help_text="the e-invoice's public id (`einv_` and 20 random hex digits)"
+    )
     kind = serializers.ChoiceField(choices=EInvoiceKind.choices)
     state = serializers.ChoiceField(
         choices=EInvoiceStatus.choices,

@@ -4,16 +4,10 @@ integer key stays internal. Existing invoices are given one here, in batches."""
 from django.db import migrations
 
 import billing.models.invoices
-from billing.public_ids import public_id_operations, public_ids_backfill
-
-
-def backfill(apps, schema_editor):
-    public_ids_backfill(apps.get_model("billing", "Invoice"), billing.models.invoices.new_invoice_id)
+from billing.public_ids import public_id_operations
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("billing", "0016_einvoice_refund_adjustments"),
-    ]
+    dependencies = [("billing", "0016_einvoice_refund_adjustments")]
 
-    operations = public_id_operations("invoice", billing.models.invoices.new_invoice_id, backfill)
+    operations = public_id_operations("billing", "invoice", billing.models.invoices.new_invoice_id)

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from billing.models.invoices import Invoice
+from billing.public_ids import mint_public_id
 
 
 class EInvoiceKind(models.TextChoices):
@@ -34,7 +35,14 @@ class EInvoiceStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn (invoice voided before sending)"
 
 
+def new_einvoice_id() -> str:
+    return mint_public_id(prefix="einv_")
+
+
 class EInvoice(models.Model):
+    # What the API shows (``einv_`` and 80 random bits): an invoice's e-invoice is read by
+    # kiosks and pay links too, and the integer key is a sequence.
+    public_id = models.CharField(max_length=32, unique=True, default=new_einvoice_id)
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="einvoices")
     kind = models.CharField(
         max_length=11, choices=EInvoiceKind.choices, default=EInvoiceKind.ORIGINAL

@@ -36,7 +36,7 @@ def einvoice_lookup(einvoice: EInvoice) -> dict[str, Any]:
     issued = einvoice.status == EInvoiceStatus.ISSUED
     refused = einvoice.status == EInvoiceStatus.REFUSED
     return {
-        "id": einvoice.pk,
+        "id": einvoice.public_id,
         "kind": einvoice.kind,
         "state": einvoice.status,
         "provider": einvoice.provider,

@@ -51,7 +51,9 @@ class ReceiptReadersOrPayLink(BasePermission):
 
 
 class MessageOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.CharField(
+        source="public_id", help_text="the message's public id (`msg_` and 20 random hex digits)"
+    )
     channel = serializers.ChoiceField(choices=MessageChannel.choices)
     recipient = serializers.CharField(source="recipient_masked")
     status = serializers.ChoiceField(choices=MessageStatus.choices)
@@ -65,10 +67,11 @@ class MessageOutputSerializer(serializers.Serializer):
     read_at = serializers.DateTimeField(
         allow_null=True, help_text="when Zalo reported it read (only if Zalo sends that event)"
     )
-    fallback_of = serializers.IntegerField(
-        source="fallback_of_id",
+    fallback_of = serializers.CharField(
+        source="fallback_of.public_id",
         allow_null=True,
-        help_text="the Zalo message this one replaces (Zalo could not deliver it)",
+        default=None,
+        help_text="the Zalo message this one replaces (Zalo could not deliver it): its `id`",
     )
 
 
@@ -107,7 +110,7 @@ class ReceiptOutputSerializer(serializers.Serializer):
 
 def receipt_body(receipt: Receipt, request: Request) -> dict[str, Any]:
     receipt = (
-        Receipt.objects.prefetch_related("messages")
+        Receipt.objects.prefetch_related("messages__fallback_of")
         .select_related("payment", "refund", "reverses")
         .get(pk=receipt.pk)
     )

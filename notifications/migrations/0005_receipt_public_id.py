@@ -28,4 +28,6 @@ class Migration(migrations.Migration):
         ("notifications", "0004_zalo_messages"),
     ]
 
-    operations = public_id_operations("receipt", notifications.models.new_receipt_id, backfill)
+    operations = public_id_operations(
+        "notifications", "receipt", notifications.models.new_receipt_id, backfill
+    )

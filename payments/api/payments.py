@@ -432,9 +432,11 @@ class PayLinkRevokeApi(APIView):
 
 
 class PayLinkInvoiceSerializer(InvoiceOutputSerializer):
-    """The bill as a pay link shows it: no patient id."""
+    """The bill as a pay link shows it: no patient or encounter id (the HIS's integer keys,
+    of no use to a phone; a pay link pays its own invoice only, never an advance)."""
 
     patient_id = None  # type: ignore[assignment]
+    encounter_id = None  # type: ignore[assignment]
 
 
 class PayLinkShowApi(APIView):
@@ -446,5 +448,6 @@ class PayLinkShowApi(APIView):
     @extend_schema(tags=["payments"], auth=[], responses={200: PayLinkInvoiceSerializer})
     def get(self, request: Request, token: str) -> Response:
         body = invoice_body([pay_link_invoice(token=token)])[0]
-        body.pop("patient_id", None)
+        for hidden in ("patient_id", "encounter_id"):
+            body.pop(hidden, None)
         return Response(body)

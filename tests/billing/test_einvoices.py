@@ -6,6 +6,7 @@ arrives later; voiding corrects an issued e-invoice by adjustment or replacement
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from notifications.services.receipts import receipt_issue_for_payment
 from tests.assertions import assert_error
 from tests.billing.builders import charges_post, price_item
 from tests.fakes.viettel_sinvoice import FakeSInvoiceServer
+from tests.migrations import migrated_back_and_forth
 from tests.notifications.builders import PATIENT_NAME, paid, receipt_invoice
 
 pytestmark = pytest.mark.django_db
@@ -311,6 +313,8 @@ def test_the_invoice_api_shows_the_einvoice_and_where_to_look_it_up(
 
     einvoice = _einvoice(invoice)
     assert body["state"] == "issued"
+    assert re.match(r"\Aeinv_[0-9a-f]{20}\Z", body["id"])  # not the integer key, a sequence
+    assert body["id"] == einvoice.public_id
     assert (body["form"], body["symbol"], body["number"]) == ("2", einvoice.symbol, "1")
     assert body["tax_authority_code"] == einvoice.tax_authority_code != ""
     assert body["lookup_code"] == einvoice.lookup_code
@@ -407,3 +411,18 @@ def test_staff_correct_a_refused_buyer_in_the_admin_and_send_it_again(
     # Issued: nothing is editable any more.
     admin_browser.post(change, {"buyer_tax_code": "0000000000"})
     assert _einvoice(invoice).buyer_tax_code == "0100109106"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_every_einvoice_already_written_its_own_public_id(
+    fake_sinvoice: FakeSInvoiceServer,
+) -> None:
+    invoices = [_paid_invoice() for _ in range(2)]
+
+    migrated_back_and_forth(
+        back_to=("billing", "0018_account_balances"), table="billing_einvoice", rows=2
+    )
+
+    ids = [_einvoice(invoice).public_id for invoice in invoices]
+    assert all(re.match(r"\Aeinv_[0-9a-f]{20}\Z", public_id) for public_id in ids)
+    assert len(set(ids)) == 2

@@ -15,7 +15,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from config.identity.models import Role
-from notifications.models import Receipt
+from notifications.models import Message, Receipt
 from payments.models import PaymentChannel
 from payments.paylinks import pay_link_token
 from tests.assertions import assert_error
@@ -23,6 +23,7 @@ from tests.migrations import migrated_back_and_forth
 from tests.notifications.builders import issued, receipt_invoice, refund_receipt
 
 PUBLIC_ID = re.compile(r"\Arcp_[0-9a-f]{20}\Z")
+MESSAGE_ID = re.compile(r"\Amsg_[0-9a-f]{20}\Z")
 
 
 @pytest.mark.django_db
@@ -56,6 +57,29 @@ def test_a_receipt_is_known_by_a_random_public_id_and_not_by_its_key(
 
 
 @pytest.mark.django_db
+def test_a_receipts_messages_are_known_by_random_public_ids_too(
+    staff_client: Callable[..., APIClient],
+) -> None:
+    receipt = issued()
+    cashier = staff_client(Role.CASHIER)
+
+    resent = cashier.post(
+        f"/api/v1/receipts/{receipt.public_id}/resend",
+        {"channel": "sms"},
+        format="json",
+        headers={"Idempotency-Key": "message-ids"},
+    ).json()
+    body = cashier.get(f"/api/v1/receipts/{receipt.public_id}").json()
+
+    shown = [message["id"] for message in body["messages"]]
+    assert all(MESSAGE_ID.match(public_id) for public_id in shown)
+    assert resent["id"] in shown
+    assert set(shown) == set(
+        Message.objects.filter(receipt=receipt).values_list("public_id", flat=True)
+    )
+
+
+@pytest.mark.django_db
 def test_the_phone_page_links_its_receipt_by_public_id_and_refuses_the_key_and_others() -> None:
     invoice = receipt_invoice()
     receipt = issued(invoice=invoice, channel=PaymentChannel.PHONE)
@@ -76,8 +100,9 @@ def test_the_phone_page_links_its_receipt_by_public_id_and_refuses_the_key_and_o
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_gives_every_receipt_already_issued_its_own_public_id() -> None:
+def test_the_migrations_give_every_receipt_and_message_already_written_its_own_public_id() -> None:
     receipts = [issued().pk for _ in range(3)]
+    messages = Message.objects.count()  # each receipt's link, by SMS and e-mail
 
     migrated_back_and_forth(
         back_to=("notifications", "0004_zalo_messages"), table="notifications_receipt", rows=3
@@ -90,3 +115,7 @@ def test_the_migration_gives_every_receipt_already_issued_its_own_public_id() ->
     # The backfill switched the immutability trigger off for itself only: it is on again.
     with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
         Receipt.objects.filter(pk=receipts[0]).update(public_id="rcp_changed")
+    # 0006 gave the receipts' messages theirs the same way.
+    message_ids = set(Message.objects.values_list("public_id", flat=True))
+    assert len(message_ids) == messages > 0
+    assert all(MESSAGE_ID.match(public_id) for public_id in message_ids)

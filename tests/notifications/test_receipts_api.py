@@ -104,7 +104,7 @@ def test_resend_needs_an_idempotency_key_and_a_retry_sends_once(
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
     assert Message.objects.filter(receipt=receipt).count() == before + 1
-    resent = Message.objects.get(pk=first.json()["id"])
+    resent = Message.objects.get(public_id=first.json()["id"])
     assert (resent.channel, resent.recipient) == (MessageChannel.SMS, PHONE)
 
 

@@ -298,6 +298,6 @@ def test_staff_resend_a_receipt_by_zalo_and_zalo_off_is_channel_unavailable(
 
     assert sent.status_code == 202
     assert sent.json()["channel"] == MessageChannel.ZALO
-    resent = Message.objects.get(pk=sent.json()["id"])
+    resent = Message.objects.get(public_id=sent.json()["id"])
     assert (resent.fallback_channel, resent.fallback_recipient) == (MessageChannel.SMS, PHONE)
     assert_error(refused, 409, "channel_unavailable", param="channel")

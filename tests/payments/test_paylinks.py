@@ -111,7 +111,7 @@ def test_only_kiosks_and_cashiers_make_pay_links(staff_client, device_client):
 # --- showing the bill ---------------------------------------------------------------------------
 
 
-def test_the_link_shows_the_bill_without_a_login_and_without_the_patient_id():
+def test_the_link_shows_the_bill_without_a_login_and_without_the_his_ids():
     invoice = payable_invoice(350_000)
 
     response = APIClient().get(f"/api/v1/pay/{pay_link_token(invoice=invoice)}")
@@ -119,6 +119,7 @@ def test_the_link_shows_the_bill_without_a_login_and_without_the_patient_id():
     assert response.status_code == 200, response.content
     bill = response.json()
     assert "patient_id" not in bill
+    assert "encounter_id" not in bill
     assert (bill["id"], bill["number"], bill["currency"]) == (
         invoice.public_id,
         invoice.display_number,
