@@ -41,13 +41,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Field, Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from billing.chart import AccountRole, account_for
@@ -80,6 +81,7 @@ from payments.providers.statements import parse_statement
 from payments.services.transitions import payment_transition
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=Model)
 
 DEPOSIT_CODE_PREFIX = "ND"
 # A line's codes: a VietQR payment's memo code or a cash deposit's code.
@@ -176,12 +178,10 @@ def issued_codes(codes: Iterable[str]) -> set[str]:
     """Those of ``codes`` we issued: a payment's memo code or a cash deposit's code."""
     wanted = sorted(set(codes))
     issued: set[str | None] = set()
-    for start in range(0, len(wanted), CODES_PER_QUERY):
-        chunk = wanted[start : start + CODES_PER_QUERY]
-        issued.update(
-            Payment.objects.filter(memo_code__in=chunk).values_list("memo_code", flat=True)
-        )
-        issued.update(CashDeposit.objects.filter(code__in=chunk).values_list("code", flat=True))
+    for part in narrowed(Payment.objects.all(), "memo_code", wanted):
+        issued.update(part.values_list("memo_code", flat=True))
+    for deposits in narrowed(CashDeposit.objects.all(), "code", wanted):
+        issued.update(deposits.values_list("code", flat=True))
     return {code for code in issued if code}
 
 
@@ -279,9 +279,14 @@ def statement_import(
         # order a bank feed's report takes too (the payment, then the line), so the two
         # never wait on each other in a circle.
         waiting = _waiting_vietqr_payments(parsed.account_number, rows)
-        rows = _adopt_feed_lines(statement.pk, parsed.account_number, rows)
-        rows, doubtful = _adopt_uncoded_feed_lines(statement.pk, parsed.account_number, rows)
-        statement.lines_new = statement_lines_insert(statement_id=statement.pk, rows=rows)
+        # The file's keys stored already, asked once: a line stored meanwhile (a feed, a
+        # second import) makes the COPY fall back to INSERT … ON CONFLICT DO NOTHING.
+        known = stored_keys([row[8] for row in rows])
+        rows = _adopt_feed_lines(statement.pk, parsed.account_number, rows, known)
+        rows, doubtful = _adopt_uncoded_feed_lines(statement.pk, parsed.account_number, rows, known)
+        statement.lines_new = statement_lines_insert(
+            statement_id=statement.pk, rows=rows, known=known
+        )
         statement.save(update_fields=["lines_new"])
         _hold_possible_duplicates(statement, doubtful)
         _complete_waiting_vietqr(statement, waiting)
@@ -319,17 +324,44 @@ def _waiting_vietqr_payments(account_number: str, rows: Sequence[LineRow]) -> li
         }
     )
     waiting: list[Payment] = []
-    for start in range(0, len(codes), CODES_PER_QUERY):
-        waiting += (
-            Payment.objects.select_for_update(no_key=True)
-            .filter(
-                memo_code__in=codes[start : start + CODES_PER_QUERY],
-                method=PaymentMethod.VIETQR,
-                status=PaymentStatus.PENDING,
-            )
-            .order_by("memo_code")
-        )
+    payments = (
+        Payment.objects.select_for_update(no_key=True)
+        .filter(method=PaymentMethod.VIETQR, status=PaymentStatus.PENDING)
+        .order_by("memo_code")
+    )
+    for part in narrowed(payments, "memo_code", codes):
+        waiting += part
     return waiting
+
+
+def narrowed(queryset: QuerySet[M], field: str, values: Sequence[object]) -> list[QuerySet[M]]:
+    """``queryset`` where ``field`` is one of ``values``: on PostgreSQL one query with the
+    values as one array parameter (``= ANY(%s)``: 100,000 keys are one value to send, not
+    100,000 placeholders for the ORM to compile and bind), elsewhere ``__in`` in chunks."""
+    if not values:
+        return []
+    if connection.vendor == "postgresql":
+        meta = queryset.model._meta
+        found = meta.get_field(field)
+        assert isinstance(found, Field)
+        column = f'"{meta.db_table}"."{found.column}"'
+        # The column comes from the model's meta; the values are bound.
+        listed = RawSQL(f"{column} = ANY(%s)", (list(values),), output_field=BooleanField())  # noqa: S611
+        return [queryset.alias(listed=listed).filter(listed=True)]
+    return [
+        queryset.filter(**{f"{field}__in": values[start : start + CODES_PER_QUERY]})
+        for start in range(0, len(values), CODES_PER_QUERY)
+    ]
+
+
+def stored_keys(keys: Sequence[str]) -> set[str]:
+    """Those of ``keys`` already stored as a line's dedupe key."""
+    lines = StatementLine.objects.all()
+    return {
+        key
+        for part in narrowed(lines, "dedupe_key", keys)
+        for key in part.values_list("dedupe_key", flat=True)
+    }
 
 
 def _complete_waiting_vietqr(statement: BankStatement, waiting: list[Payment]) -> None:
@@ -377,43 +409,40 @@ def _complete_waiting_vietqr(statement: BankStatement, waiting: list[Payment]) -
 
 
 def _feed_lines_for(
-    account_number: str, wanted: list[LineRow], *, coded: bool
+    account_number: str, wanted: list[LineRow], known: set[str], *, coded: bool
 ) -> tuple[list[LineRow], list[StatementLine]]:
-    """The rows of ``wanted`` not stored yet, and the feeds' lines that could be theirs:
-    without a reference, not in a statement yet, booked within a day of one of them, with
-    one of their codes (``coded``) or else without a code and with one of their amounts;
-    locked, in id order."""
-    known = set(
-        StatementLine.objects.filter(dedupe_key__in=[row[8] for row in wanted]).values_list(
-            "dedupe_key", flat=True
-        )
-    )
+    """The rows of ``wanted`` not stored yet (``known``: the file's keys stored when the
+    import began), and the feeds' lines that could be theirs: without a reference, not in
+    a statement yet, booked within a day of one of them, with one of their codes
+    (``coded``) or else without a code and with one of their amounts; locked, in id order."""
     wanted = [row for row in wanted if row[8] not in known]
     if not wanted:
         return [], []
     values = sorted({row[7] if coded else row[3] for row in wanted})
     first = min(row[1] for row in wanted) - timedelta(days=1)
     last = max(row[1] for row in wanted) + timedelta(days=1)
-    lines = StatementLine.objects.select_for_update().filter(
-        account_number=account_number,
-        statement__isnull=True,
-        bank_reference="",
-        booked_on__range=(first, last),
+    lines = (
+        StatementLine.objects.select_for_update()
+        .filter(
+            account_number=account_number,
+            statement__isnull=True,
+            bank_reference="",
+            booked_on__range=(first, last),
+        )
+        .exclude(source=StatementSource.FILE)
+        .order_by("id")
     )
     if not coded:
         lines = lines.filter(match_code="")
     candidates: list[StatementLine] = []
-    for start in range(0, len(values), CODES_PER_QUERY):
-        chunk = values[start : start + CODES_PER_QUERY]
-        candidates += (
-            lines.filter(**{"match_code__in" if coded else "amount__in": chunk})
-            .exclude(source=StatementSource.FILE)
-            .order_by("id")
-        )
+    for part in narrowed(lines, "match_code" if coded else "amount", values):
+        candidates += part
     return wanted, candidates
 
 
-def _adopt_feed_lines(statement_id: int, account_number: str, rows: list[LineRow]) -> list[LineRow]:
+def _adopt_feed_lines(
+    statement_id: int, account_number: str, rows: list[LineRow], known: set[str]
+) -> list[LineRow]:
     """A feed that reported a transfer without the bank's reference, before the file: the
     file's line with a reference is that transfer when it has the same account, direction,
     amount, currency and match code and is booked within a day of the feed's line, and the
@@ -426,7 +455,7 @@ def _adopt_feed_lines(statement_id: int, account_number: str, rows: list[LineRow
     wanted = [row for row in rows if row[5] and row[7]]
     if not wanted:
         return rows
-    wanted, candidates = _feed_lines_for(account_number, wanted, coded=True)
+    wanted, candidates = _feed_lines_for(account_number, wanted, known, coded=True)
     if not candidates:
         return rows
     free: dict[tuple[str, int, str, str], list[StatementLine]] = {}
@@ -463,7 +492,7 @@ def descriptions_agree(feed: str, file: str) -> bool:
 
 
 def _adopt_uncoded_feed_lines(
-    statement_id: int, account_number: str, rows: list[LineRow]
+    statement_id: int, account_number: str, rows: list[LineRow], known: set[str]
 ) -> tuple[list[LineRow], dict[str, list[StatementLine]]]:
     """The file's new lines with a reference and no code against the feeds' earlier lines
     without either (the rule: the module's docstring). Adopts the one feed line that can
@@ -474,7 +503,7 @@ def _adopt_uncoded_feed_lines(
     wanted = [row for row in rows if row[5] and not row[7]]
     if not wanted:
         return rows, {}
-    wanted, candidates = _feed_lines_for(account_number, wanted, coded=False)
+    wanted, candidates = _feed_lines_for(account_number, wanted, known, coded=False)
     if not candidates:
         return rows, {}
     wanted = list({row[8]: row for row in wanted}.values())  # one reference twice: one line
@@ -590,9 +619,12 @@ INSERT_COLUMNS = (
 LineRow = tuple[str, date, str, int, str, str, str, str, str, int | None]
 
 
-def statement_lines_insert(*, statement_id: int, rows: Sequence[LineRow]) -> int:
-    """Insert the lines not stored yet; returns how many were new. On PostgreSQL the new
-    rows are sent with ``COPY``."""
+def statement_lines_insert(
+    *, statement_id: int, rows: Sequence[LineRow], known: set[str] | None = None
+) -> int:
+    """Insert the lines not stored yet (``known``: the keys the caller found stored, else
+    asked here); returns how many were new. On PostgreSQL the new rows are sent with
+    ``COPY``."""
     if not rows:
         return 0
     table = StatementLine._meta.db_table
@@ -617,11 +649,8 @@ def statement_lines_insert(*, statement_id: int, rows: Sequence[LineRow]) -> int
         # rows go straight into the table with COPY. A line a feed stores meanwhile makes
         # the COPY fail on the unique key: then the rows go through a temporary table and
         # INSERT … ON CONFLICT DO NOTHING instead.
-        cursor.execute(
-            f"SELECT dedupe_key FROM {table} WHERE dedupe_key = ANY(%s)",  # noqa: S608 - table from model meta
-            [[row[8] for row in rows]],
-        )
-        known = {key for (key,) in cursor.fetchall()}
+        if known is None:
+            known = stored_keys([row[8] for row in rows])
         new_rows = [row for row in rows if row[8] not in known]
         try:
             with transaction.atomic():
