@@ -49,6 +49,10 @@ class RefundOutputSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
     payout_method = serializers.CharField()
+    provider_reference = serializers.CharField(
+        help_text="a card refund's id at Stripe; for a bank-transfer payout, the bank's "
+        "reference of the transfer (`bank_reference` of the payout)"
+    )
     cashier_session = serializers.CharField(source="cashier_session.public_id", allow_null=True)
 
 
@@ -160,6 +164,21 @@ class RefundPayoutApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         paid_by = serializers.ChoiceField(choices=PayoutMethod.choices)
+        bank_reference = serializers.CharField(
+            max_length=100,
+            required=False,
+            default="",
+            help_text="`bank_transfer` only: the bank's reference of the transfer the "
+            "hospital made to the patient (as the leftover payout's `bank_reference`)",
+        )
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if attrs["bank_reference"] and attrs["paid_by"] != PayoutMethod.BANK_TRANSFER:
+                raise serializers.ValidationError(
+                    {"bank_reference": "Only a bank transfer has a bank reference."},
+                    code="invalid",
+                )
+            return attrs
 
     @extend_schema(
         tags=["refunds"],
@@ -170,7 +189,9 @@ class RefundPayoutApi(APIView):
     @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         """Pay out a bank-transfer or cash refund (money leaves the hospital: an
-        Idempotency-Key is required). Cash comes out of the caller's open session's drawer:
+        Idempotency-Key is required). A bank transfer is the one the hospital made to the
+        patient, recorded with its `bank_reference` (400 `parameter_invalid` with cash). Cash
+        comes out of the caller's open session's drawer:
         `cashier_session_required` without one, `insufficient_drawer_cash` (402) above what
         the drawer holds; `refund_state_conflict` (409) unless it is `pending_payout`. Exactly
         one payout of a refund wins: any other (at once or later) is `refund_already_paid_out`
@@ -184,6 +205,7 @@ class RefundPayoutApi(APIView):
             method=data.validated_data["paid_by"],
             session=session_open_of(cashier=user),
             by=user,
+            bank_reference=data.validated_data["bank_reference"],
         )
         return Response(RefundOutputSerializer(refund).data)
 

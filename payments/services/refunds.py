@@ -53,6 +53,7 @@ from payments.models import (
     Payment,
     PaymentPurpose,
     PaymentStatus,
+    PayoutMethod,
     Provider,
     Refund,
     RefundReason,
@@ -326,10 +327,11 @@ def refund_complete(
             source_type="refund",
             source_id=refund.public_id,
             memo=f"Refund {refund.public_id} of payment {payment.public_id} ({refund.reason})",
-            # Cash handed back at a desk is a cash payment voucher; anything else leaves
-            # through the bank or the card provider (giấy báo Nợ).
+            # Cash handed back at a desk is a cash payment voucher; anything else (a bank
+            # transfer recorded at a desk too) leaves through the bank or the card provider
+            # (giấy báo Nợ).
             voucher_type=VoucherType.CASH_PAYMENT
-            if cashier_session is not None
+            if cashier_session is not None and payout_method == PayoutMethod.CASH
             else VoucherType.BANK_DEBIT,
             voucher_number=refund.public_id,
             recorded_by=paid_out_by.get_username() if paid_out_by is not None else "",

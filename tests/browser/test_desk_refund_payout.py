@@ -68,7 +68,9 @@ def test_a_refund_approved_later_from_the_queue_is_paid_out_from_the_payments_re
     find(cashier, "BN-HOAN1")
     recent = cashier.locator(f"[data-recent-refund-item='{refund.public_id}']")
     expect(recent).to_contain_text("chờ chi trả")  # under the patient's recent payments
-    expect(recent.locator("button")).to_have_text("Chi tiền hoàn")
+    expect(
+        recent.locator(f"button[data-recent-refund-payout='{refund.public_id}']")
+    ).to_be_visible()
     cashier.click("#invoice-list button[data-invoice]")
     button = cashier.locator(f"button[data-refund-payout='{refund.public_id}']")
     expect(button).to_have_text("Chi tiền hoàn")

@@ -21,7 +21,14 @@ from billing.chart import (
     STRIPE_CLEARING,
     VIETQR_CLEARING,
 )
-from billing.models import Encounter, EncounterKind, Invoice, InvoiceStatus, JournalEntry
+from billing.models import (
+    Encounter,
+    EncounterKind,
+    Invoice,
+    InvoiceStatus,
+    JournalEntry,
+    VoucherType,
+)
 from billing.selectors.invoices import deposit_balance, invoice_balance
 from billing.services.deposits import encounter_discharge
 from config.identity.models import Role
@@ -276,6 +283,31 @@ def test_cash_refund_is_paid_out_from_the_cashiers_drawer(desk):
     payment = fresh(payment)
     assert (payment.status, payment.amount_refunded) == (PaymentStatus.REFUNDED, 200_000)
     assert_invoice_owes(invoice, 200_000, InvoiceStatus.ISSUED)
+    assert_trial_balance_balanced()
+
+
+def test_a_bank_transfer_paid_out_at_the_desk_keeps_the_banks_reference_and_the_drawer(desk):
+    cashier, session = desk
+    payment = paid_in_cash(amount=300_000, invoice=bill(300_000))
+    refund_id = request_refund(cashier, payment, amount=120_000).json()["id"]
+    with_cash = pay_out(cashier, refund_id, "cash", bank_reference="FT24339ABC")
+    assert_error(with_cash, 400, "parameter_invalid", "bank_reference")
+    assert refund_entries() == 0
+
+    paid = pay_out(cashier, refund_id, "bank_transfer", bank_reference="FT24339ABC")
+
+    assert paid.status_code == 200, paid.content
+    body = paid.json()
+    assert (body["payout_method"], body["provider_reference"], body["cashier_session"]) == (
+        "bank_transfer",
+        "FT24339ABC",
+        session.public_id,
+    )
+    assert drawer(session) == 1_000_000  # the money left the bank, not the drawer
+    assert -balance(BANK) == 120_000
+    # A bank debit voucher (giấy báo Nợ), though recorded at a desk with a session open.
+    entry = JournalEntry.objects.get(source_type="refund", source_id=refund_id)
+    assert entry.voucher_type == VoucherType.BANK_DEBIT
     assert_trial_balance_balanced()
 
 

@@ -36,13 +36,20 @@ def _drawer_has(session: CashierSession, amount: int) -> None:
 
 
 def refund_pay_out(
-    *, refund: Refund, method: str, session: CashierSession | None, by: User
+    *,
+    refund: Refund,
+    method: str,
+    session: CashierSession | None,
+    by: User,
+    bank_reference: str = "",
 ) -> Refund:
     """Pay out an approved cash or bank-transfer refund (``pending_payout``).
 
     Cash: under the session's row lock, at most what the drawer holds; the reversing entry
     credits the drawer's account on the session's sub-ledger. Bank transfer: credits the
-    bank account (role ``BANK``), recorded on the session if the cashier has one open. The refund's
+    bank account (role ``BANK``), recorded on the session if the cashier has one open, with
+    the bank's reference of the transfer the hospital made (``bank_reference``, kept as the
+    refund's ``provider_reference``; a giấy báo Nợ). The refund's
     row lock and state make exactly one payout win: any other, at the same time or later,
     is ``refund_already_paid_out`` (409), never a second ``succeeded`` that a desk could
     hand out cash on. An advance already applied at discharge is refused as before (the
@@ -70,6 +77,7 @@ def refund_pay_out(
             account, reference = account_for(AccountRole.BANK), ""
         return refund_complete(
             refund=refund,
+            provider_reference=bank_reference[:100] if method == PayoutMethod.BANK_TRANSFER else "",
             paid_out_by=by,
             credit_account=account,
             credit_reference=reference,

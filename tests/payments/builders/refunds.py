@@ -33,10 +33,12 @@ def request_refund(
     )
 
 
-def pay_out(client: APIClient, refund_id: str, paid_by: str, key: str | None = None) -> Any:
+def pay_out(
+    client: APIClient, refund_id: str, paid_by: str, key: str | None = None, **extra: Any
+) -> Any:
     return client.post(
         f"/api/v1/refunds/{refund_id}/payout",
-        {"paid_by": paid_by},
+        {"paid_by": paid_by, **extra},
         format="json",
         headers={"Idempotency-Key": key or new_key("payout")},
     )

@@ -37,6 +37,7 @@
       "payments.title": "Các lần thanh toán", "payment.line": "{method} {amount} · {status}",
       "payment.refund": "Hoàn tiền", "payment.refundable": "tối đa {amount}", "refund.line": "Hoàn {amount} · {status}", "refund.payout": "Chi trả tiền mặt",
       "refunds.of": "Các lần hoàn của khoản này", "refund.payout_listed": "Chi tiền hoàn", "refund.paid_out": "Đã chi {amount} tiền hoàn",
+      "refund.payout_transfer": "Chi chuyển khoản",
       "session.title": "Ca làm việc", "session.line": "Quầy {terminal} · mở lúc {opened} · tiền đầu ca {float}",
       "handover.title": "Bàn giao ca", "handover.to": "Người nhận (tên đăng nhập)", "handover.submit": "Bàn giao",
       "handover.done": "Đã bàn giao cho {to}. Chờ người nhận kiểm đếm.",
@@ -97,6 +98,7 @@
       "payments.title": "Payments", "payment.line": "{method} {amount} · {status}",
       "payment.refund": "Refund", "payment.refundable": "at most {amount}", "refund.line": "Refund {amount} · {status}", "refund.payout": "Pay out in cash",
       "refunds.of": "Refunds of this payment", "refund.payout_listed": "Pay out", "refund.paid_out": "Paid out a refund of {amount}",
+      "refund.payout_transfer": "Pay out by bank transfer",
       "session.title": "Session", "session.line": "Desk {terminal} · opened {opened} · float {float}",
       "handover.title": "Hand over", "handover.to": "Receiver (user name)", "handover.submit": "Hand over",
       "handover.done": "Handed over to {to}. Waiting for their count.",
@@ -550,33 +552,56 @@
     return li;
   }
 
-  /* A payment's refunds: amount and status, and a payout button where the API lists
-   * `pay_out_cash` in the refund's `actions` (e.g. approved later from the supervisors'
-   * queue). One Idempotency-Key per payout intent (once()): a retry reuses it. */
+  /* A payment's refunds: amount and status, and the payouts the API lists in the refund's
+   * `actions` (e.g. once a supervisor approved it later from the queue): `pay_out_cash`, a
+   * button; `pay_out_bank_transfer`, the bank's reference of the transfer the hospital
+   * made (the one field the API defines for it) and a button. One Idempotency-Key per
+   * payout intent (once()): a retry reuses it; an error is the API's code in plain words. */
   function refundList(refunds, name) {
     const box = el("div", { class: "refunds", role: "group", "aria-label": T.t("refunds.of") });
     for (const r of refunds) {
-      const row = el("p", { class: "inline", ["data-" + name("refund-item")]: r.id });
-      row.append(el("span", {}, T.t("refund.line", { amount: money(r.amount), status: statusText(r.status) })));
-      if ((r.actions || []).includes("pay_out_cash")) {
+      const row = el("div", { class: "inline", ["data-" + name("refund-item")]: r.id });
+      let line = T.t("refund.line", { amount: money(r.amount), status: statusText(r.status) });
+      if (r.payout_method) line += " · " + T.t("payback." + r.payout_method);
+      if (r.provider_reference && r.payout_method === "bank_transfer") line += " · " + r.provider_reference;
+      row.append(el("span", {}, line));
+      const actions = r.actions || [];
+      if (actions.includes("pay_out_cash")) {
         const button = el("button", { type: "button", class: "primary", ["data-" + name("refund-payout")]: r.id }, T.t("refund.payout_listed"));
-        button.addEventListener("click", () =>
-          pressed(button, async () => {
-            try {
-              const paid = await once("/refunds/" + r.id + "/payout", { paid_by: "cash" });
-              say(T.t("refund.paid_out", { amount: money(paid.amount) }) + " · " + statusText(paid.status));
-              await renderPayments();
-              await refreshPatient();
-            } catch (error) {
-              fail(error);
-            }
-          }),
-        );
+        button.addEventListener("click", () => pressed(button, () => payOut(r, { paid_by: "cash" })));
         row.append(button);
       }
+      if (actions.includes("pay_out_bank_transfer")) row.append(transferPayoutForm(r, name));
       box.append(row);
     }
     return box;
+  }
+
+  function transferPayoutForm(refund, name) {
+    const id = name("transfer-ref-" + refund.id);
+    const form = el("form", { class: "inline" });
+    const submit = el("button", { type: "submit", ["data-" + name("refund-transfer")]: refund.id }, T.t("refund.payout_transfer"));
+    form.append(
+      el("label", { htmlFor: id }, T.t("payback.reference")),
+      el("input", { id, autocomplete: "off", maxLength: 100, size: 16 }),
+      submit,
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      pressed(submit, () => payOut(refund, { paid_by: "bank_transfer", bank_reference: $(id).value.trim() }));
+    });
+    return form;
+  }
+
+  async function payOut(refund, body) {
+    try {
+      const paid = await once("/refunds/" + refund.id + "/payout", body);
+      say(T.t("refund.paid_out", { amount: money(paid.amount) }) + " · " + T.t("payback." + paid.payout_method) + " · " + statusText(paid.status));
+      await renderPayments();
+      await refreshPatient();
+    } catch (error) {
+      fail(error);
+    }
   }
 
   function amountOf(id) {
@@ -671,7 +696,11 @@
     say(T.t("refund.line", { amount: money(refund.amount), status: statusText(refund.status) }));
     if (refund.status === "requested") {
       const decided = await supervisorDecides(refund);
-      if (!decided) return renderPayments(); // it waits in the queue: listed under its payment
+      if (!decided) {
+        // It waits in the queue: listed under its payment, in both lists.
+        await refreshPatient();
+        return renderPayments();
+      }
       refund = decided;
       say(T.t("refund.line", { amount: money(refund.amount), status: statusText(refund.status) }));
     }
