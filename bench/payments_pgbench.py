@@ -60,6 +60,9 @@ _QUOTED_NAME = re.compile(r'"([^"]+)"')
 _PLACEHOLDER = re.compile(r"\$\d+|(?<![:\w]):[A-Za-z_]\w*|\bnow\(\)|\b\d+(?:\.\d+)?\b")
 _CAST = re.compile(r"\?(?:::[a-z_ ]+?(?:\[\])?)+(?=[\s,);]|$)")
 _FOLD = re.compile(r"\?\s*(?:\|\||\+|-)\s*\?|\(\?\)")
+# NULL as a value (client-side binding writes it, server-side binding sends a parameter);
+# not in IS [NOT] NULL.
+_NULL = re.compile(r"(?<!is )(?<!not )\bnull\b")
 _SAVEPOINT = re.compile(r"^(savepoint|release savepoint|rollback to savepoint) \S+$")
 
 
@@ -68,7 +71,7 @@ def shape(statement: str) -> str:
     text = _STRING.sub("?", statement.strip().rstrip(";"))
     text = _QUOTED_NAME.sub(r"\1", text)
     text = _PLACEHOLDER.sub("?", text)
-    text = " ".join(text.split()).lower()
+    text = _NULL.sub("?", " ".join(text.split()).lower())
     previous = None
     while previous != text:
         previous = text

@@ -112,6 +112,18 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int(
     "DB_CONN_MAX_AGE", default=60 if USING_POSTGRES else 0
 )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if USING_POSTGRES:
+    # Server-side parameter binding: psycopg sends each statement's text once per session
+    # and, from its `prepare_threshold`-th use on, executes it as a prepared statement (no
+    # parse/plan per request). Behind pgbouncer in transaction pooling this needs
+    # pgbouncer >= 1.21 with max_prepared_statements > 0 (README, Production), or
+    # DB_PREPARE_THRESHOLD= (empty: never prepare) — or DB_SERVER_SIDE_BINDING=false.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool(
+        "DB_SERVER_SIDE_BINDING", default=True
+    )
+    _prepare = env.str("DB_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(_prepare) if _prepare else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -73,14 +73,20 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
         with transaction.atomic():  # a statement line all the same (a refund by transfer)
             statement_line_report(transfer=transfer)
         return "ignored: outgoing transfer"
-    with transaction.atomic():
-        applied = _applied_from_statement(transfer)
+    # No savepoint of its own inside a caller's transaction (the webhook's apply): nothing
+    # here is caught and carried on from; a failure ends the caller's savepoint with it.
+    with transaction.atomic(savepoint=False):
+        codes = memo_codes(transfer.description, (MEMO_CODE_PREFIX,))
+        # The payment the memo names, locked first, as the statement import does, so a file
+        # and a feed telling the same transfer at the same time go one after the other.
+        named = payment_named_locked(codes[0]) if len(codes) == 1 else None
+        applied = _applied_from_statement(transfer, codes, named)
         if applied is not None:
             return f"ignored: the bank statement already applied this transfer (line {applied})"
         first_report = _first_report(transfer)
         if first_report is not None:
             return f"ignored: the same bank transfer was reported by {first_report}"
-        payment, reason = _match(transfer)
+        payment, reason = _match(transfer, codes, named)
         if reason is None:
             assert payment is not None
             payment_transition(
@@ -88,6 +94,7 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
                 to=PaymentStatus.SUCCEEDED,
                 event_at=transfer.occurred_at,
                 debit_account=account_for(AccountRole.CLEARING, provider="vietqr"),
+                locked=True,
             )
             return f"succeeded: {payment.public_id}"
         item = _hold_in_suspense(transfer, reason, payment)
@@ -99,6 +106,12 @@ def bank_transfer_apply(*, transfer: BankTransfer) -> str:
         item.pk,
     )
     return f"reconciliation: {reason}"
+
+
+def payment_named_locked(memo_code: str) -> Payment | None:
+    """The payment of a memo code, locked (``FOR UPDATE``); the memo code's unique index
+    finds it."""
+    return Payment.objects.select_for_update().filter(memo_code=memo_code).first()
 
 
 def _hold_out_of_range(transfer: BankTransfer) -> ReconciliationItem:
@@ -120,15 +133,14 @@ def _hold_out_of_range(transfer: BankTransfer) -> ReconciliationItem:
     return item
 
 
-def _applied_from_statement(transfer: BankTransfer) -> int | None:
+def _applied_from_statement(
+    transfer: BankTransfer, codes: list[str], payment: Payment | None
+) -> int | None:
     """The statement line that already completed the payment this transfer names (the
     statement file came before any feed's report), if this report is of that transfer.
-    The payment is locked first, as the statement import does, so a file and a feed
-    telling the same transfer at the same time are decided one after the other."""
-    codes = memo_codes(transfer.description, (MEMO_CODE_PREFIX,))
+    ``payment``: the one the memo's only code names, locked by the caller."""
     if len(codes) != 1:
         return None
-    payment = Payment.objects.select_for_update().filter(memo_code=codes[0]).first()
     if payment is None or payment.status == PaymentStatus.PENDING:
         return None
     line = statement_line_applied(transfer=transfer, memo_code=codes[0])
@@ -146,14 +158,15 @@ def _first_report(transfer: BankTransfer) -> str | None:
     return ", ".join(f"{p} ({t})" for p, t in others.items()) or "another feed"
 
 
-def _match(transfer: BankTransfer) -> tuple[Payment | None, str | None]:
-    """The payment the transfer names (locked) and why it cannot complete it, if it can't."""
-    codes = memo_codes(transfer.description, (MEMO_CODE_PREFIX,))
+def _match(
+    transfer: BankTransfer, codes: list[str], payment: Payment | None
+) -> tuple[Payment | None, str | None]:
+    """The payment the transfer names (``payment``, locked by the caller) and why it cannot
+    complete it, if it can't."""
     if not codes:
         return None, ReconciliationReason.NO_CODE
     if len(codes) > 1:  # which bill was meant is a question for a person, not a guess
         return None, ReconciliationReason.UNKNOWN_CODE
-    payment = Payment.objects.select_for_update().filter(memo_code=codes[0]).first()
     if payment is None:
         return None, ReconciliationReason.UNKNOWN_CODE
     return payment, _mismatch(transfer, payment)

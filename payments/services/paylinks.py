@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Invoice
@@ -22,8 +21,8 @@ def pay_links_revoke(
     links = PayLink.objects.filter(invoice=invoice, revoked_at__isnull=True)
     if public_id is not None:
         links = links.filter(public_id=public_id)
-    with transaction.atomic():
-        return links.update(revoked_at=timezone.now(), revoked_by=by, revoked_reason=reason)
+    # One UPDATE: atomic by itself (no savepoint inside the caller's transaction).
+    return links.update(revoked_at=timezone.now(), revoked_by=by, revoked_reason=reason)
 
 
 def revoke_links_of_closed_invoice(sender: Any, *, invoice: Invoice, reason: str, **_: Any) -> None:

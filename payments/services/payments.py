@@ -97,47 +97,49 @@ def payment_reserve(*, request: PaymentRequest) -> Payment:
             )
         if request.method == PaymentMethod.CARD_PRESENT and not request.card_reader_id:
             raise NoCardReader(param="method")
-    with transaction.atomic():
-        if request.cashier_session is not None:
-            session_lock_open(session=request.cashier_session)
-        if request.purpose == PaymentPurpose.INVOICE:
-            assert request.invoice is not None
-            invoice = Invoice.objects.select_for_update().get(pk=request.invoice.pk)
-            check_invoice_amount(invoice=invoice, amount=request.amount, currency=request.currency)
-        else:
-            assert request.encounter is not None
-            encounter = Encounter.objects.select_for_update().get(pk=request.encounter.pk)
-            if encounter.status != EncounterStatus.OPEN:
-                raise EncounterClosed("Advances are taken only for an open encounter.")
-            if request.currency != settings.HOSPITAL_CURRENCY:
-                raise CurrencyMismatch(
-                    f"Advances are taken in {settings.HOSPITAL_CURRENCY}.", param="currency"
-                )
-        payment = Payment(
-            **request.recorded(),
-            provider=PROVIDER_FOR_METHOD[PaymentMethod(request.method)],
-            card_reader_id=request.card_reader_id,
-            cashier_session=request.cashier_session,
-        )
-        if request.tendered is not None:
-            payment.tendered = request.tendered
-            payment.change_given = request.tendered - request.amount
-        if request.method == PaymentMethod.VIETQR:
-            payment.expires_at = timezone.now() + timedelta(minutes=settings.VIETQR_TTL_MINUTES)
-            for _ in range(5):  # the memo code is unique; a collision is astronomically rare
-                payment.memo_code = new_memo_code()
-                try:
-                    with transaction.atomic():
-                        payment.save()
-                    break
-                except IntegrityError:
-                    payment.pk = None
-            else:  # pragma: no cover
-                raise RuntimeError("could not allocate a unique memo code")
-        else:
-            payment.save()
-        if request.method != PaymentMethod.CASH:  # cash records it once it succeeded
-            audit_payment("payment.create", payment)
+    # A VietQR memo code is unique; should a new one collide (astronomically rare), the
+    # whole reservation is tried again with another: no savepoint around the insert.
+    for _ in range(5):
+        try:
+            return _reserve(request)
+        except IntegrityError:
+            if request.method != PaymentMethod.VIETQR:
+                raise
+    raise RuntimeError("could not allocate a unique memo code")  # pragma: no cover
+
+
+@transaction.atomic
+def _reserve(request: PaymentRequest) -> Payment:
+    if request.cashier_session is not None:
+        session_lock_open(session=request.cashier_session)
+    if request.purpose == PaymentPurpose.INVOICE:
+        assert request.invoice is not None
+        invoice = Invoice.objects.select_for_update().get(pk=request.invoice.pk)
+        check_invoice_amount(invoice=invoice, amount=request.amount, currency=request.currency)
+    else:
+        assert request.encounter is not None
+        encounter = Encounter.objects.select_for_update().get(pk=request.encounter.pk)
+        if encounter.status != EncounterStatus.OPEN:
+            raise EncounterClosed("Advances are taken only for an open encounter.")
+        if request.currency != settings.HOSPITAL_CURRENCY:
+            raise CurrencyMismatch(
+                f"Advances are taken in {settings.HOSPITAL_CURRENCY}.", param="currency"
+            )
+    payment = Payment(
+        **request.recorded(),
+        provider=PROVIDER_FOR_METHOD[PaymentMethod(request.method)],
+        card_reader_id=request.card_reader_id,
+        cashier_session=request.cashier_session,
+    )
+    if request.tendered is not None:
+        payment.tendered = request.tendered
+        payment.change_given = request.tendered - request.amount
+    if request.method == PaymentMethod.VIETQR:
+        payment.expires_at = timezone.now() + timedelta(minutes=settings.VIETQR_TTL_MINUTES)
+        payment.memo_code = new_memo_code()
+    payment.save()
+    if request.method != PaymentMethod.CASH:  # cash records it once it succeeded
+        audit_payment("payment.create", payment)
     return payment
 
 

@@ -35,6 +35,7 @@ bad row leaves nothing behind. The matcher runs after the commit.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections import Counter
@@ -712,7 +713,11 @@ def statement_line_report(*, transfer: BankTransfer) -> tuple[StatementLine, boo
     provider = str(transfer.provider)
     ordinal = 1
     while True:
-        line = _line_get_or_create(facts, line_dedupe_key(facts, ordinal), provider, codes)
+        key = line_dedupe_key(facts, ordinal)
+        created = _line_create_reported(facts, key, provider, transfer.transaction_id, codes)
+        if created is not None:  # a line no one told yet: this feed's report is the first
+            return created, True
+        line = StatementLine.objects.select_for_update().get(dedupe_key=key)
         reports = dict(line.feed_reports)
         mine = reports.get(provider)
         if mine == transfer.transaction_id:
@@ -768,28 +773,52 @@ def statement_line_applied(*, transfer: BankTransfer, memo_code: str) -> Stateme
     return None
 
 
-def _line_get_or_create(
-    facts: LineFacts, key: str, source: str, codes: Sequence[str]
-) -> StatementLine:
+def _line_create_reported(
+    facts: LineFacts, key: str, provider: str, transaction_id: str, codes: Sequence[str]
+) -> StatementLine | None:
+    """Insert the line with ``provider``'s report already on it, in one statement (it is
+    this transaction's row, so locked by it); None when the line exists (``ON CONFLICT``:
+    a concurrent insert of the same key waits for the other transaction)."""
     table = StatementLine._meta.db_table
+    now = timezone.now()
+    line = StatementLine(
+        account_number=facts.account_number,
+        booked_on=facts.booked_on,
+        direction=facts.direction,
+        amount=facts.amount,
+        currency=facts.currency,
+        bank_reference=facts.reference[:100],
+        description=facts.description[:500],
+        match_code=line_match_code(facts.description, codes),
+        dedupe_key=key,
+        row_number=None,
+        source=provider,
+        feed_reports={provider: transaction_id},
+        created_at=now,
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({INSERT_COLUMNS}, source, feed_reports, created_at)"  # noqa: S608 - table from model meta
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s, %s, %s)"
-            " ON CONFLICT (dedupe_key) DO NOTHING",
+            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
             [
-                facts.account_number,
-                facts.booked_on,
-                facts.direction,
-                facts.amount,
-                facts.currency,
-                facts.reference[:100],
-                facts.description[:500],
-                line_match_code(facts.description, codes),
+                line.account_number,
+                line.booked_on,
+                line.direction,
+                line.amount,
+                line.currency,
+                line.bank_reference,
+                line.description,
+                line.match_code,
                 key,
-                source,
-                "{}",
-                timezone.now(),
+                provider,
+                json.dumps(line.feed_reports),
+                now,
             ],
         )
-    return StatementLine.objects.select_for_update().get(dedupe_key=key)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    line.pk = row[0]
+    line._state.adding = False
+    return line

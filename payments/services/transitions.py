@@ -145,16 +145,22 @@ def payment_transition(
     failure_code: str = "",
     failure_message: str = "",
     debit_account: str | None = None,
+    locked: bool = False,
 ) -> tuple[Payment, bool]:
     """Move ``payment`` to ``to`` under a row lock. Returns (payment, applied).
 
     Repeating the current status is a no-op; a move to an earlier stage (a late or
     duplicate event) is ignored; any other move the machine does not allow raises
-    :class:`IllegalTransition`."""
-    with transaction.atomic():
-        # NO KEY UPDATE: exclusive among lockers, and no wait for rows that merely reference
-        # the payment (refunds, receipts) being committed by others.
-        payment = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
+    :class:`IllegalTransition`.
+
+    ``locked``: the caller read ``payment`` with ``SELECT … FOR UPDATE`` in its own
+    transaction and lets any exception end it; the row is not read again and no savepoint
+    is made."""
+    with transaction.atomic(savepoint=not locked):
+        if not locked:
+            # NO KEY UPDATE: exclusive among lockers, and no wait for rows that merely
+            # reference the payment (refunds, receipts) being committed by others.
+            payment = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
         current = payment.status
         if to == current and to != S.PARTIALLY_REFUNDED:
             return payment, False

@@ -106,6 +106,7 @@ def _store_and_apply(
     occurred_at: datetime | None,
 ) -> tuple[WebhookEvent, bool]:
     table = WebhookEvent._meta.db_table
+    received_at = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} "  # noqa: S608 - table name from model meta
@@ -117,7 +118,7 @@ def _store_and_apply(
                 event_id,
                 event_type[:EVENT_TYPE_LENGTH],
                 WebhookEvent._meta.get_field("payload").get_db_prep_save(dict(payload), connection),
-                connection.ops.adapt_datetimefield_value(timezone.now()),
+                connection.ops.adapt_datetimefield_value(received_at),
                 connection.ops.adapt_datetimefield_value(occurred_at),
             ],
         )
@@ -125,20 +126,42 @@ def _store_and_apply(
     if row is None:
         logger.info("webhook %s:%s is a duplicate delivery; acknowledged", provider, event_id)
         return WebhookEvent.objects.get(provider=provider, event_id=event_id), False
-    return webhook_apply(event=WebhookEvent.objects.get(pk=row[0])), True
+    # The row as just stored (no read back): this transaction inserted it, so no one else
+    # can see, lock or apply it before this transaction ends.
+    event = WebhookEvent(
+        pk=row[0],
+        provider=provider,
+        event_id=event_id,
+        event_type=event_type[:EVENT_TYPE_LENGTH],
+        payload=dict(payload),
+        received_at=received_at,
+        occurred_at=occurred_at,
+        attempts=0,
+        last_error="",
+        outcome="",
+    )
+    event._state.adding = False
+    return webhook_apply(event=event, stored_here=True), True
 
 
 # --- applying --------------------------------------------------------------------------
 
 
-def webhook_apply(*, event: WebhookEvent) -> WebhookEvent:
+def webhook_apply(*, event: WebhookEvent, stored_here: bool = False) -> WebhookEvent:
     """Apply a stored event once, in one transaction with its effects. Never raises for a
     failure to apply: it is recorded (``attempts``, ``last_error``) and left for the retry
     job. Takes a lock on the event row, so a delivery and the retry job cannot both apply
-    it; an event already applied is returned unchanged."""
+    it; an event already applied is returned unchanged. ``stored_here``: the caller's
+    transaction inserted ``event`` (as it is in memory), which is lock enough.
+
+    Applying runs in a savepoint: on a failure its effects roll back, and the failure is
+    recorded in the storing transaction, which keeps the event."""
     try:
         with transaction.atomic():
-            locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
+            if stored_here:
+                locked = event
+            else:
+                locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
             if locked.applied_at is not None:
                 return locked
             outcome = _apply(locked)

@@ -8,7 +8,10 @@ is the contract, ``bench`` measures the time.
   lines of its first day, never the lines before its window;
 * a one-day export window finds its entries by the entry-date index and their lines by
   entry, not by scanning every line;
-* ``payment_started_earlier`` finds the payment of an idempotency key by its index.
+* ``payment_started_earlier`` finds the payment of an idempotency key by its index;
+* the payment path's other lookups (issue 20, item 2): the payment a bank transfer's memo
+  code names, what an invoice's in-flight payments reserve, and the outbox relay's take of
+  unpublished events, each by its index among 100,000 rows.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -29,8 +32,10 @@ from billing.selectors.ledger_export import _lines_sql
 from billing.selectors.statements import local_window
 from config.identity.models import DeviceKind
 from config.identity.services import device_create
-from payments.models import Payment, PaymentChannel, PaymentMethod, PaymentPurpose
-from payments.selectors.payments import payment_started_earlier
+from payments.models import OutboxEvent, Payment, PaymentChannel, PaymentMethod, PaymentPurpose
+from payments.outbox import _take
+from payments.selectors.payments import invoice_payable_amount, payment_started_earlier
+from payments.services.bank_transfers import payment_named_locked
 from payments.services.payments import PaymentRequest
 from tests.billing.builders import visit_invoice
 
@@ -149,6 +154,7 @@ def _fill_payments(invoice: Invoice, device_id: int) -> None:
         "provider": "'bank_transfer'",
         "status": "CASE WHEN mod(n, 10) = 0 THEN 'failed' ELSE 'succeeded' END",
         "idempotency_key": "'plan-key-' || n",
+        "memo_code": "'PLAN' || n",
         "created_by_device_id": str(device_id),
         "created_at": "now() - n * interval '1 second'",
         "updated_at": "now()",
@@ -195,3 +201,31 @@ def test_payment_started_earlier_finds_the_key_by_its_index() -> None:
     assert "payment_idempotency_key" in plan, plan
     assert payment_started_earlier(request=request) is not None
     assert timezone.now() > Payment.objects.get(idempotency_key="plan-key-77").created_at
+
+
+def test_the_payment_paths_lookups_use_their_indexes() -> None:
+    invoice = visit_invoice(150_000, benefit_level=None)
+    device, _ = device_create(name="Kiosk plan 2", kind=DeviceKind.KIOSK)
+    _fill_payments(invoice, device.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO payments_outboxevent (topic, payload, dedupe_key, created_at,"
+            " published_at, attempts) SELECT 'payment.succeeded', '{}', 'plan:' || n,"
+            " now(), now(), 1 FROM generate_series(1, 100000) n"
+        )
+        cursor.execute("ANALYZE payments_outboxevent")
+    OutboxEvent.objects.create(topic="payment.succeeded", payload={}, dedupe_key="plan:new")
+
+    with transaction.atomic():
+        [named] = _selects_of(lambda: payment_named_locked("PLAN77"))
+        [take] = _selects_of(lambda: _take(100))
+    [in_flight] = [
+        q for q in _selects_of(lambda: invoice_payable_amount(invoice=invoice)) if "SUM(" in q
+    ][:1]
+
+    # either of the memo code's two indexes (the unique one, the LIKE one) finds the row
+    assert "Index Cond: ((memo_code)::text" in _plan(named), _plan(named)
+    assert "Seq Scan" not in _plan(named), _plan(named)
+    assert "payment_invoice_status" in _plan(in_flight), _plan(in_flight)
+    assert "outbox_unpublished" in _plan(take), _plan(take)
+    assert payment_named_locked("PLAN77") is not None
