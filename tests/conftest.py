@@ -12,10 +12,18 @@ from billing.chart import SUSPENSE
 from billing.models import Account
 from config.identity.models import Device, DeviceKind, Role
 from config.identity.services import device_create, staff_create, token_issue
+from tests.database_template import template_database_use
 from tests.device_clients import DeviceClient
 from tests.reference_data import reference_data_load
 
 pytest_plugins = ["tests.fakes.fixtures"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """pytest-django's (a test database per xdist worker), and each is copied from a migrated
+    template rather than migrated from nothing (tests/database_template.py)."""
+    template_database_use()
 
 
 @pytest.fixture(autouse=True)
