@@ -3,26 +3,31 @@ tiền mặt) and aged receivables — as JSON or XLSX."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from django.http import FileResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from billing.chart import AccountRole, UnmappedRole, account_for
 from billing.models import Account
+from billing.selectors.ledger import StatementLine
+from billing.selectors.ledger_export import in_pieces
 from billing.selectors.statements import (
     BUCKETS,
     account_detail,
     aged_receivables,
     cash_accounts,
     cash_book,
+    statement_snapshot,
 )
 from billing.selectors.statements_xlsx import (
     account_detail_xlsx,
@@ -33,8 +38,6 @@ from config.api import fields as api_fields
 from config.api.permissions import IsFinance
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# A statement covers at most this many local days (a year and a day).
-MAX_DAYS = 366
 FORMAT_PARAMETER = OpenApiParameter(
     "format", OpenApiTypes.STR, enum=["json", "xlsx"], description="Default `json`."
 )
@@ -51,8 +54,8 @@ def _xlsx(content: IO[bytes], stem: str) -> FileResponse:
 
 
 class LocalDaysFilter(serializers.Serializer):
-    """``from`` and ``to``: local days, both inclusive, default today, at most
-    :data:`MAX_DAYS` apart; ``format``: json or xlsx."""
+    """``from`` and ``to``: local days, both inclusive, default today, any range (the
+    statements stream in constant memory); ``format``: json or xlsx."""
 
     to = api_fields.DateField(required=False)
     format = serializers.ChoiceField(choices=["json", "xlsx"], default="json")
@@ -69,8 +72,6 @@ class LocalDaysFilter(serializers.Serializer):
         attrs["from"] = attrs.get("from") or min(today, attrs["to"])
         if attrs["from"] > attrs["to"]:
             raise serializers.ValidationError({"to": "'to' is before 'from'."})
-        if attrs["to"] - attrs["from"] >= timedelta(days=MAX_DAYS):
-            raise serializers.ValidationError({"to": f"At most {MAX_DAYS} days at once."})
         return attrs
 
 
@@ -97,7 +98,7 @@ class AccountRefOutputSerializer(serializers.Serializer):
     currency = serializers.CharField()
 
 
-class AccountDetailOutputSerializer(serializers.Serializer):
+class AccountDetailHeadSerializer(serializers.Serializer):
     account = AccountRefOutputSerializer()
     date_from = serializers.DateField()
     date_to = serializers.DateField()
@@ -109,7 +110,30 @@ class AccountDetailOutputSerializer(serializers.Serializer):
     total_debit = serializers.IntegerField()
     total_credit = serializers.IntegerField()
     closing_balance = serializers.IntegerField()
+
+
+class AccountDetailOutputSerializer(AccountDetailHeadSerializer):
     lines = DetailLineOutputSerializer(many=True)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":"))
+
+
+def _with_lines(head: dict[str, Any], lines: Iterable[StatementLine]) -> Iterator[str]:
+    """``head`` as a JSON object with a last member ``lines``, written line by line."""
+    line_json = DetailLineOutputSerializer()
+    yield _json(head)[:-1] + (',"lines":[' if head else '{"lines":[')
+    for number, line in enumerate(lines):
+        yield ("," if number else "") + _json(line_json.to_representation(line))
+    yield "]}"
+
+
+def _streamed_json(body: Iterator[str]) -> StreamingHttpResponse:
+    """A JSON body streamed in pieces of ~64 KiB as it is written."""
+    return StreamingHttpResponse(
+        in_pieces(piece.encode() for piece in body), content_type="application/json"
+    )
 
 
 class AccountDetailApi(APIView):
@@ -157,30 +181,38 @@ class AccountDetailApi(APIView):
             (200, XLSX): OpenApiResponse(OpenApiTypes.BINARY),
         },
     )
-    def get(self, request: Request) -> Response | FileResponse:
+    def get(self, request: Request) -> StreamingHttpResponse | FileResponse:
         """Sổ chi tiết tài khoản: an account's (by `account` code, or by `role` with its
         `drawer`, `provider` or `rate`) opening balance before `from`, every line of the
         local days `from`-`to` with its voucher, customer, contra accounts and running
         balance, the debit and credit totals and the closing balance. `counterparty`
-        restricts it to one customer (a patient's code, `BHXH`). At most 366 days."""
+        restricts it to one customer (a patient's code, `BHXH`). Any range: the JSON is
+        streamed as it is read, the XLSX written row by row to a file streamed back."""
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        detail = account_detail(
-            account=data["account"],
-            date_from=data["from"],
-            date_to=data["to"],
-            counterparty=data.get("counterparty", ""),
-        )
+        arguments = {
+            "account": data["account"],
+            "date_from": data["from"],
+            "date_to": data["to"],
+            "counterparty": data.get("counterparty", ""),
+        }
         if data["format"] == "xlsx":
+            with statement_snapshot():
+                workbook = account_detail_xlsx(account_detail(**arguments))
             return _xlsx(
-                account_detail_xlsx(detail),
-                f"so-chi-tiet_{detail.account.code}_{data['from']}_{data['to']}",
+                workbook, f"so-chi-tiet_{data['account'].code}_{data['from']}_{data['to']}"
             )
-        return Response(AccountDetailOutputSerializer(detail).data)
+
+        def body() -> Iterator[str]:
+            with statement_snapshot():
+                detail = account_detail(**arguments)
+                yield from _with_lines(AccountDetailHeadSerializer(detail).data, detail.lines)
+
+        return _streamed_json(body())
 
 
-class CashBookSheetOutputSerializer(serializers.Serializer):
+class CashBookSheetHeadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["safe", "drawer"])
     drawer = serializers.IntegerField(allow_null=True)
     account = AccountRefOutputSerializer(source="detail.account")
@@ -188,6 +220,9 @@ class CashBookSheetOutputSerializer(serializers.Serializer):
     receipts = serializers.IntegerField(help_text="Cash in (thu): the debits.")
     payments = serializers.IntegerField(help_text="Cash out (chi): the credits.")
     closing_balance = serializers.IntegerField(source="detail.closing_balance")
+
+
+class CashBookSheetOutputSerializer(CashBookSheetHeadSerializer):
     lines = DetailLineOutputSerializer(many=True, source="detail.lines")
 
 
@@ -222,7 +257,7 @@ class CashBookApi(APIView):
         parameters=[*DAYS_PARAMETERS, FORMAT_PARAMETER, FilterSerializer],
         responses={200: OutputSerializer, (200, XLSX): OpenApiResponse(OpenApiTypes.BINARY)},
     )
-    def get(self, request: Request) -> Response | FileResponse:
+    def get(self, request: Request) -> StreamingHttpResponse | FileResponse:
         """Sổ quỹ tiền mặt for the local days `from`-`to` (default today): for the main safe
         and each drawer that has held cash (or only `account`), the opening balance, each
         receipt (thu) and payment (chi) with its voucher (PT/PC number), the running balance,
@@ -230,11 +265,25 @@ class CashBookApi(APIView):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        books = cash_book(date_from=data["from"], date_to=data["to"], account=data.get("account"))
+        arguments = {"date_from": data["from"], "date_to": data["to"]}
         if data["format"] == "xlsx":
-            return _xlsx(cash_book_xlsx(books), f"so-quy_{data['from']}_{data['to']}")
-        body = {"date_from": data["from"], "date_to": data["to"], "books": books}
-        return Response(self.OutputSerializer(body).data)
+            with statement_snapshot():
+                workbook = cash_book_xlsx(cash_book(**arguments, account=data.get("account")))
+            return _xlsx(workbook, f"so-quy_{data['from']}_{data['to']}")
+
+        def body() -> Iterator[str]:
+            with statement_snapshot():
+                books = cash_book(**arguments, account=data.get("account"))
+                days = {"date_from": data["from"], "date_to": data["to"]}
+                yield _json(days)[:-1] + ',"books":['
+                for number, book in enumerate(books):
+                    yield "," if number else ""
+                    yield from _with_lines(
+                        CashBookSheetHeadSerializer(book).data, book.detail.lines
+                    )
+                yield "]}"
+
+        return _streamed_json(body())
 
 
 class BucketsOutputSerializer(serializers.Serializer):

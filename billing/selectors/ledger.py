@@ -3,9 +3,10 @@ keep figures of their own)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from itertools import islice
 
 from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
@@ -191,6 +192,70 @@ def statement_totals_before(
     return _line_totals(lines if moment is None else lines.filter(entry__posted_at__lt=moment))
 
 
+_LINE_FIELDS = (
+    "entry_id",
+    "entry__posted_at",
+    "entry__memo",
+    "entry__source_type",
+    "entry__source_id",
+    "debit",
+    "credit",
+    "entry__voucher_type",
+    "entry__voucher_number",
+    "reference",
+    "counterparty",
+)
+STATEMENT_CHUNK = 2000
+
+
+def statement_lines(
+    *,
+    account: Account,
+    date_from: datetime | None,
+    date_to: datetime | None,
+    opening: int,
+    counterparty: str = "",
+) -> Iterator[StatementLine]:
+    """The lines posted in ``[date_from, date_to)`` in posting order, each with its running
+    balance from ``opening``, read through a chunked cursor (``QuerySet.iterator``: a
+    server-side cursor on PostgreSQL) with each chunk's contra accounts in one query:
+    memory holds one chunk, however long the range."""
+    lines = JournalLine.objects.filter(account=account)
+    if counterparty:
+        lines = lines.filter(counterparty=counterparty)
+    if date_from is not None and date_to is not None:
+        lines = lines_between(lines, date_from, date_to)
+    elif date_from is not None:
+        lines = lines.filter(entry__posted_at__gte=date_from)
+    elif date_to is not None:
+        lines = lines.filter(entry__posted_at__lt=date_to)
+    rows = (
+        lines.order_by("entry__posted_at", "entry_id", "id")
+        .values_list(*_LINE_FIELDS)
+        .iterator(chunk_size=STATEMENT_CHUNK)
+    )
+    running = opening
+    while chunk := list(islice(rows, STATEMENT_CHUNK)):
+        contra = _contra_accounts({row[0] for row in chunk}, account)
+        for entry_id, posted_at, memo, stype, sid, debit, credit, vtype, vnum, ref, who in chunk:
+            running += _signed(account.type, debit, credit)
+            yield StatementLine(
+                entry_id=entry_id,
+                posted_at=posted_at,
+                memo=memo,
+                source_type=stype,
+                source_id=sid,
+                debit=debit,
+                credit=credit,
+                balance=running,
+                voucher_type=vtype,
+                voucher_number=vnum,
+                reference=ref,
+                counterparty=who,
+                contra_accounts=contra.get(entry_id, []),
+            )
+
+
 def account_statement(
     *,
     account: Account,
@@ -205,7 +270,8 @@ def account_statement(
     and an entry posted exactly at a boundary appears in exactly one of them. With
     ``counterparty``, only that customer's lines count (a customer's sub-ledger). The
     opening and closing balances and the totals come from :func:`statement_totals_before`
-    (the daily balances), not from every earlier line."""
+    (the daily balances), not from every earlier line. The lines in a list: for a range of
+    any length, :func:`statement_lines` streams them."""
     before = (
         Totals()
         if date_from is None
@@ -213,42 +279,19 @@ def account_statement(
     )
     through = statement_totals_before(account=account, moment=date_to, counterparty=counterparty)
     opening = before.balance(account)
-    lines = JournalLine.objects.filter(account=account)
-    if counterparty:
-        lines = lines.filter(counterparty=counterparty)
-    if date_from is not None:
-        lines = lines.filter(entry__posted_at__gte=date_from)
-    if date_to is not None:
-        lines = lines.filter(entry__posted_at__lt=date_to)
-    rows = list(lines.select_related("entry").order_by("entry__posted_at", "entry_id", "id"))
-    contra = _contra_accounts({row.entry_id for row in rows}, account)
-    running = opening
-    statement_lines = []
-    for row in rows:
-        running += _signed(account.type, row.debit, row.credit)
-        entry = row.entry
-        statement_lines.append(
-            StatementLine(
-                entry_id=row.entry_id,
-                posted_at=entry.posted_at,
-                memo=entry.memo,
-                source_type=entry.source_type,
-                source_id=entry.source_id,
-                debit=row.debit,
-                credit=row.credit,
-                balance=running,
-                voucher_type=entry.voucher_type,
-                voucher_number=entry.voucher_number,
-                reference=row.reference,
-                counterparty=row.counterparty,
-                contra_accounts=contra.get(row.entry_id, []),
-            )
-        )
     moved = through - before
     return AccountStatement(
         account=account,
         opening_balance=Money(opening, account.currency),
-        lines=statement_lines,
+        lines=list(
+            statement_lines(
+                account=account,
+                date_from=date_from,
+                date_to=date_to,
+                opening=opening,
+                counterparty=counterparty,
+            )
+        ),
         closing_balance=Money(through.balance(account), account.currency),
         total_debit=moved.debit,
         total_credit=moved.credit,

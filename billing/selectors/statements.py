@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
@@ -26,11 +27,17 @@ from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import F, Sum, Window
 
 from billing.chart import AccountRole, account_for, current_pack
 from billing.models import Account, AccountType, JournalLine
-from billing.selectors.ledger import StatementLine, account_statement, account_totals_before
+from billing.selectors.ledger import (
+    StatementLine,
+    account_totals_before,
+    statement_lines,
+    statement_totals_before,
+)
 
 
 def local_window(date_from: date, date_to: date) -> tuple[datetime, datetime]:
@@ -59,30 +66,58 @@ class AccountDetail:
     total_debit: int
     total_credit: int
     closing_balance: int
-    lines: list[StatementLine]
+    line_count: int
+    # Read as they are iterated, once (a chunked cursor): inside the statement_snapshot the
+    # balances above were read in.
+    lines: Iterator[StatementLine]
+
+
+@contextmanager
+def statement_snapshot() -> Iterator[None]:
+    """One snapshot of the ledger for a statement's balances and its lines (PostgreSQL: a
+    read-only REPEATABLE READ transaction), so that a posting committed while the statement
+    is read is in both or in neither: the last running balance is the closing balance. Held
+    while the statement streams. Inside a transaction already, that transaction's view."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 def account_detail(
     *, account: Account, date_from: date, date_to: date, counterparty: str = ""
 ) -> AccountDetail:
     """``account``'s detail ledger for the local days ``[date_from, date_to]``: the opening
-    balance (everything posted before), each line in posting order with its running
-    balance, the period's debit and credit totals and the closing balance. With
-    ``counterparty``, only that customer's lines count (a customer's sub-ledger)."""
+    balance (everything posted before, from the daily balances), the period's debit and
+    credit totals and the closing balance (from the same), and each line in posting order
+    with its running balance, streamed. With ``counterparty``, only that customer's lines
+    count (a customer's sub-ledger). Call it inside :func:`statement_snapshot` and read the
+    lines there."""
     start, end = local_window(date_from, date_to)
-    statement = account_statement(
-        account=account, date_from=start, date_to=end, counterparty=counterparty
-    )
+    before = statement_totals_before(account=account, moment=start, counterparty=counterparty)
+    through = statement_totals_before(account=account, moment=end, counterparty=counterparty)
+    moved = through - before
     return AccountDetail(
         account=account,
         date_from=date_from,
         date_to=date_to,
         counterparty=counterparty,
-        opening_balance=statement.opening_balance.amount,
-        total_debit=statement.total_debit,
-        total_credit=statement.total_credit,
-        closing_balance=statement.closing_balance.amount,
-        lines=statement.lines,
+        opening_balance=before.balance(account),
+        total_debit=moved.debit,
+        total_credit=moved.credit,
+        closing_balance=through.balance(account),
+        line_count=moved.lines,
+        lines=statement_lines(
+            account=account,
+            date_from=start,
+            date_to=end,
+            opening=before.balance(account),
+            counterparty=counterparty,
+        ),
     )
 
 
@@ -121,13 +156,14 @@ def cash_book(*, date_from: date, date_to: date, account: Account | None = None)
     """The cash book of the local days ``[date_from, date_to]``: for the safe and each
     drawer (or only ``account``, one of them), the opening balance, the receipts (debits)
     and payments (credits) line by line with their vouchers, and the closing balance. A
-    drawer that had no cash before or during the days is left out."""
+    drawer that had no cash before or during the days is left out. Inside
+    :func:`statement_snapshot`, as :func:`account_detail`."""
     books = []
     for cash, kind, drawer in cash_accounts():
         if account is not None and cash.pk != account.pk:
             continue
         detail = account_detail(account=cash, date_from=date_from, date_to=date_to)
-        if account is None and kind == "drawer" and not detail.lines and not detail.opening_balance:
+        if account is None and kind == "drawer" and not detail.line_count:
             _, end = local_window(date_from, date_to)
             if not account_totals_before(account=cash, moment=end).lines:
                 continue

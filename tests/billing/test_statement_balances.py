@@ -130,8 +130,9 @@ def test_every_statements_opening_and_closing_equal_a_scan_of_the_lines(
                 closing.debit - opening.debit,
                 closing.credit - opening.credit,
             ), where
-            assert len(detail.lines) == closing.lines - opening.lines, where
-            last = detail.lines[-1].balance if detail.lines else detail.opening_balance
+            lines = list(detail.lines)
+            assert len(lines) == detail.line_count == closing.lines - opening.lines, where
+            last = lines[-1].balance if lines else detail.opening_balance
             assert last == detail.closing_balance, where
 
 

@@ -6,6 +6,7 @@ cash book (sổ quỹ tiền mặt) of the safe and each drawer; JSON and XLSX."
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -113,8 +114,15 @@ def test_the_buckets_include_their_last_day(age: int, bucket: str):
 
 def read(client: APIClient, path: str) -> dict:
     """``GET /api/v1/ledger/<path>``: a 200's JSON body."""
-    response = client.get(f"/api/v1/ledger/{path}")
-    assert response.status_code == 200, response.content
+    return body_of(client.get(f"/api/v1/ledger/{path}"))
+
+
+def body_of(response: Any) -> dict:
+    """A 200's JSON body, streamed (the account detail, the cash book) or not."""
+    assert response.status_code == 200
+    if response.streaming:
+        assert response["Content-Type"] == "application/json"
+        return json.loads(b"".join(response.streaming_content))
     return response.json()
 
 
@@ -228,7 +236,7 @@ def test_one_patients_detail_ledger_and_its_xlsx(
     finance = staff_client(Role.FINANCE)
     query = f"account={RECEIVABLE}&from=2026-02-01&to=2026-03-31&counterparty=BN001"
 
-    body = finance.get(f"/api/v1/ledger/account-detail?{query}").json()
+    body = body_of(finance.get(f"/api/v1/ledger/account-detail?{query}"))
     response = finance.get(f"/api/v1/ledger/account-detail?{query}&format=xlsx")
 
     assert body["opening_balance"] == 300_000
@@ -279,8 +287,7 @@ def test_the_cash_book_of_a_day_for_the_safe_and_each_drawer(
         "/api/v1/ledger/cash-book?from=2026-03-10&to=2026-03-10"
     )
 
-    assert response.status_code == 200, response.content
-    books = response.json()["books"]
+    books = body_of(response)["books"]
     summary = [
         (b["kind"], b["drawer"], b["account"]["code"], b["opening_balance"], b["receipts"],
          b["payments"], b["closing_balance"])
@@ -331,7 +338,6 @@ def test_the_cash_book_of_one_drawer_as_xlsx(
         ("account-detail?account=999999", "parameter_invalid", "account"),
         ("account-detail?role=drawer", "parameter_invalid", "role"),
         ("account-detail?role=bank&from=2026-03-02&to=2026-03-01", "parameter_invalid", "to"),
-        ("account-detail?role=bank&from=2025-01-01&to=2026-01-02", "parameter_invalid", "to"),
         ("cash-book?account=5311", "parameter_invalid", "account"),
         ("cash-book?format=pdf", "parameter_invalid", "format"),
         ("aged-receivables", "parameter_missing", "kind"),
