@@ -190,7 +190,10 @@ def _voucher_number(entry: StreamedEntry) -> str:
 
 
 def _description(entry: StreamedEntry) -> str:
-    if not entry.voucher_number:
+    """The memo, plus the voucher it is filed under ("Giấy báo Có pay_…") when the memo does
+    not already name it: "Ghi nhận doanh thu hoá đơn HD26-0000001" is not followed by a
+    second "(Hoá đơn HD26-0000001)"."""
+    if not entry.voucher_number or entry.voucher_number in entry.memo:
         return entry.memo
     label = VoucherType(entry.voucher_type).label if entry.voucher_type else "Chứng từ"
     return f"{entry.memo} ({label} {entry.voucher_number})".strip()

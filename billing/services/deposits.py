@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.chart import AccountRole, account_for
 from billing.errors import EncounterClosed, NothingToBill
 from billing.models import (
@@ -88,7 +89,7 @@ def deposit_receive(
         ],
         source_type="deposit",
         source_id=str(deposit.pk),
-        memo=f"Advance for encounter {encounter.his_reference}",
+        memo=memos.advance_received(encounter.his_reference),
         voucher_type=voucher_type,
         voucher_number=source_id,
         recorded_by=received_by,
@@ -132,7 +133,7 @@ def _apply_deposit(encounter: Encounter, invoice: Invoice, amount: int) -> None:
         amount,
         source_type="deposit_application",
         label="deposit-applied",
-        memo=f"Advance applied to invoice {invoice.display_number}",
+        memo=memos.advance_applied(invoice.display_number),
     )
 
 
@@ -150,8 +151,7 @@ def _hold_visit_credits(encounter: Encounter) -> None:
                 due,
                 source_type=VISIT_CREDIT,
                 label="visit-credit",
-                memo=f"Insurance adjustment of invoice {invoice.display_number} owed to the "
-                "patient",
+                memo=memos.insurance_adjustment_owed(invoice.display_number),
             )
 
 
@@ -217,7 +217,7 @@ def encounter_discharge(*, encounter: Encounter, by: str) -> DischargeResult:
             ],
             source_type="discharge",
             source_id=str(encounter.pk),
-            memo=f"Advance left over at discharge of {encounter.his_reference}: to refund",
+            memo=memos.advance_left_to_refund(encounter.his_reference),
             voucher_type=VoucherType.OTHER,
             voucher_number=encounter.ledger_reference,
             recorded_by=SYSTEM_RECORDER,

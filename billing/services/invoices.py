@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.chart import AccountRole, account_for
 from billing.errors import InvoiceAlreadyVoid, InvoiceCreditSpent, InvoiceHasPayments, NothingToBill
 from billing.insurance import (
@@ -268,7 +269,7 @@ def _post_issue(invoice: Invoice, lines: list[InvoiceLine]) -> None:
         lines=postings,
         source_type="invoice",
         source_id=str(invoice.pk),
-        memo=f"Invoice {invoice.display_number}",
+        memo=memos.invoice_issued(invoice.display_number),
         voucher_type=VoucherType.INVOICE,
         voucher_number=invoice.display_number,
         recorded_by=invoice.issued_by,
@@ -301,7 +302,7 @@ def _reverse_visit_credits(invoice: Invoice, encounter: Encounter) -> None:
         held = sum(line.debit for line in entry.lines.all())
         if deposit_balance(encounter=encounter) < held:
             raise InvoiceCreditSpent(detail={"amount": held})
-        ledger_reverse(entry=entry, memo=f"Invoice {invoice.display_number} voided: give-back")
+        ledger_reverse(entry=entry, memo=memos.invoice_voided_credit_back(invoice.display_number))
 
 
 @transaction.atomic
@@ -327,11 +328,11 @@ def invoice_void(*, invoice: Invoice, voided_by: AbstractBaseUser | None, reason
         reversed_by__isnull=True,
     )
     for entry in applications:
-        ledger_reverse(entry=entry, memo=f"Invoice {invoice.display_number} voided: deposit back")
+        ledger_reverse(entry=entry, memo=memos.invoice_voided_deposit_back(invoice.display_number))
     _reverse_visit_credits(invoice, invoice.encounter)
     issue = JournalEntry.objects.filter(posting_key=invoice.issue_posting_key).first()
     if issue is not None:
-        ledger_reverse(entry=issue, memo=f"Invoice {invoice.display_number} voided")
+        ledger_reverse(entry=issue, memo=memos.invoice_voided(invoice.display_number))
     Charge.objects.filter(invoice=invoice).update(invoice=None)
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = timezone.now()

@@ -25,6 +25,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.errors import (
     AlreadyReversed,
     CurrencyMismatch,
@@ -249,7 +250,7 @@ def ledger_reverse(
         lines=postings,
         source_type=source_type or entry.source_type,
         source_id=source_id if source_id is not None else entry.source_id,
-        memo=memo or f"Reversal of entry #{entry.pk}: {entry.memo}",
+        memo=memo or memos.reversal(entry.pk, entry.memo),
         reverses=entry,
         voucher_type=entry.voucher_type,
         voucher_number=entry.voucher_number,

@@ -16,6 +16,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 
+from billing import ledger_memos as memos
 from billing.chart import AccountRole, account_for
 from billing.models import VoucherType
 from billing.money import Money
@@ -228,7 +229,7 @@ def _hold_in_suspense(
         source_type="bank_transfer",
         source_id=f"{transfer.provider}:{transfer.transaction_id}"[:64],
         # Never the bank memo: it may name the payer.
-        memo=f"Bank transfer held in suspense ({reason})",
+        memo=memos.transfer_in_suspense(reason),
         voucher_type=VoucherType.BANK_CREDIT,
         voucher_number=f"{transfer.provider}:{transfer.transaction_id}"[:40],
         recorded_by=transfer.provider,

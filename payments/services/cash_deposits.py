@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.models import Account, JournalLine, VoucherType
 from billing.money import Money
 from billing.public_ids import mint_public_id
@@ -73,7 +74,7 @@ def cash_deposit_record(
             ],
             source_type="cash_deposit",
             source_id=deposit.public_id,
-            memo=f"Cash deposit {deposit.code} from the main safe to the bank",
+            memo=memos.cash_deposit(deposit.code),
             voucher_type=VoucherType.CASH_PAYMENT,  # the cash leaves the safe
             voucher_number=deposit.code,
             recorded_by=by.get_username(),

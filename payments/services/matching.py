@@ -42,6 +42,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.models import SYSTEM_RECORDER, VoucherType
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
@@ -403,7 +404,7 @@ def _post_run(cursor: object, run: MatchRun) -> None:
         lines=lines,
         source_type="match_run",
         source_id=str(run.pk),
-        memo=f"Reconciliation run {run.pk}: money the bank statement shows",
+        memo=memos.statement_run(run.pk),
         # What the statement shows arriving is a credit note; more leaving than arriving, a
         # debit note.
         voucher_type=VoucherType.BANK_DEBIT if net_to_bank < 0 else VoucherType.BANK_CREDIT,

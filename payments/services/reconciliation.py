@@ -31,6 +31,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.models import JournalEntry, VoucherType
 from billing.money import Money
 from billing.services.ledger import Posting, ledger_post
@@ -225,7 +226,7 @@ def _expected_to_free_line(item: ReconItem, line: StatementLine, by: User, note:
         ]
     elif line.amount != item.amount:
         raise ReconMatchInvalid("A refund matches a bank line of its own amount only.")
-    entry = _post(item, "match", lines, f"Reconciliation item {item.pk} matched by hand", by)
+    entry = _post(item, "match", lines, memos.recon_matched_by_hand(item.pk), by)
     item.statement_line = line
     if entry is not None:
         item.cleared_entry = entry
@@ -260,9 +261,7 @@ def _expected_to_line(
         ]
     else:
         raise ReconMatchInvalid("Those two cannot be matched.")
-    entry = _post(
-        expected, "match", lines, f"Reconciliation item {expected.pk} matched by hand", by
-    )
+    entry = _post(expected, "match", lines, memos.recon_matched_by_hand(expected.pk), by)
     expected.cleared_entry = entry
     _close(unexplained, ReconStatus.MANUALLY_MATCHED, by, note, entry, "manually_matched")
     return _close(expected, ReconStatus.MANUALLY_MATCHED, by, note, entry, "manually_matched")
@@ -304,7 +303,7 @@ def recon_item_write_off(*, item: ReconItem, by: User, reason: str) -> ReconItem
             if item.write_off_requested_by_id == by.pk:
                 raise WriteOffApprovalBySameUser()
         lines = _write_off_lines(item)
-        entry = _post(item, "write_off", lines, f"Reconciliation item {item.pk} written off", by)
+        entry = _post(item, "write_off", lines, memos.recon_written_off(item.pk), by)
         item.write_off_reason = item.write_off_reason or reason[:300]
         return _close(item, ReconStatus.WRITTEN_OFF, by, reason, entry, "written_off")
 

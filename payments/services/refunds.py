@@ -26,6 +26,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.chart import AccountRole, account_for
 from billing.models import Encounter, Invoice, VoucherType
 from billing.money import Money, positive_amount
@@ -326,7 +327,7 @@ def refund_complete(
             lines=[debit, Posting.cr(credit, money, credit_reference)],
             source_type="refund",
             source_id=refund.public_id,
-            memo=f"Refund {refund.public_id} of payment {payment.public_id} ({refund.reason})",
+            memo=memos.refund_paid(refund.public_id, payment.public_id, refund.reason),
             # Cash handed back at a desk is a cash payment voucher; anything else (a bank
             # transfer recorded at a desk too) leaves through the bank or the card provider
             # (giấy báo Nợ).

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.models import SYSTEM_RECORDER as SYSTEM
 from billing.models import JournalEntry, VoucherType
 from billing.money import Money
@@ -182,7 +183,7 @@ def _post(record: StripePayout) -> StripePayout:
                 lines=postings,
                 source_type="stripe_payout",
                 source_id=record.payout_id,
-                memo=f"Stripe payout {record.payout_id}: fees and the net payout in transit",
+                memo=memos.payout_in_transit(record.payout_id),
                 # Stripe's payout report: no money reaches the bank yet (the matcher's entry
                 # is the bank's credit note).
                 voucher_type=VoucherType.OTHER,
@@ -218,7 +219,7 @@ def _fail(record: StripePayout) -> StripePayout:
         if record.entry_id is not None:
             ledger_reverse(
                 entry=JournalEntry.objects.get(pk=record.entry_id),
-                memo=f"Stripe payout {record.payout_id} failed: its money is back at Stripe",
+                memo=memos.payout_failed(record.payout_id),
             )
         item = ReconItem.objects.filter(
             source_type="stripe_payout", source_id=record.payout_id

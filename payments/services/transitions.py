@@ -20,6 +20,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.chart import AccountRole, account_for
 from billing.models import Invoice, VoucherType
 from billing.money import Money
@@ -130,7 +131,7 @@ def _post_capture(payment: Payment, debit_account: str | None) -> None:
         ],
         source_type="payment",
         source_id=payment.public_id,
-        memo=f"{payment.get_method_display()} payment of invoice {invoice.display_number}",
+        memo=memos.payment_received(invoice.display_number, payment.method),
         voucher_type=_voucher_type(payment),
         voucher_number=payment.public_id,
     )

@@ -248,7 +248,7 @@ def test_a_reversal_mirrors_every_line_and_links_the_original():
     assert reversal.reverses == original
     assert JournalEntry.objects.get(pk=original.pk).reversed_by == reversal
     assert (reversal.source_type, reversal.source_id) == ("invoice", "10")
-    assert reversal.memo == f"Reversal of entry #{original.pk}: Visit"
+    assert reversal.memo == f"Bút toán đảo của bút toán #{original.pk}: Visit"
 
 
 def test_a_reversal_nets_every_balance_back_to_zero():

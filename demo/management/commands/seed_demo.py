@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.chart import AccountRole, account_for
 from billing.models import SYSTEM_RECORDER, PriceListItem, ServiceCategory, VatRate, VoucherType
 from billing.money import Money
@@ -165,7 +166,7 @@ class Command(BaseCommand):
                 Posting.cr(account_for(AccountRole.OWNER_EQUITY), Money(20_000_000, "VND")),
             ],
             source_type="manual",
-            memo="Quỹ tiền mặt đầu kỳ (opening cash in the main safe)",
+            memo=memos.opening_cash(),
             voucher_type=VoucherType.OTHER,
             voucher_number="demo:opening",
             recorded_by=SYSTEM_RECORDER,

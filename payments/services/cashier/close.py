@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.chart import AccountRole, account_for
 from billing.models import VoucherType
 from billing.money import Money
@@ -95,13 +96,12 @@ def _record_count(
             if variance > 0
             else [Posting.dr(short, money, reference), Posting.cr(drawer, money, reference)]
         )
-        kind = "over" if variance > 0 else "short"
         # Cash found over comes into the drawer (phiếu thu); cash short leaves it (phiếu chi).
         _post(
             session,
             "variance",
             lines,
-            f"Cash {kind} at the close of {session.public_id}",
+            memos.close_variance(session.public_id, over=variance > 0),
             voucher_type=VoucherType.CASH_RECEIPT if variance > 0 else VoucherType.CASH_PAYMENT,
             by=counted_by,
         )
@@ -144,7 +144,7 @@ def session_close(*, session: CashierSession, count: Any, closed_by: User) -> Ca
                     Posting.dr(account_for(AccountRole.MAIN_SAFE), money),
                     Posting.cr(drawer, money, session.ledger_reference),
                 ],
-                f"Cash counted at the close of {session.public_id} into the main safe",
+                memos.close_to_safe(session.public_id),
                 voucher_type=VoucherType.CASH_RECEIPT,  # received into the main safe
                 by=closed_by,
             )
@@ -235,7 +235,7 @@ def session_handover_accept(
                     Posting.dr(drawer, money, received.ledger_reference),
                     Posting.cr(drawer, money, session.ledger_reference),
                 ],
-                f"Drawer handed over from {session.public_id} to {received.public_id}",
+                memos.drawer_handover(session.public_id, received.public_id),
                 voucher_type=VoucherType.OTHER,  # the cash stays in the drawer's account
                 by=receiver,
             )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from billing import ledger_memos as memos
 from billing.chart import AccountRole, account_for
 from billing.models import Encounter, VoucherType
 from billing.money import Money, positive_amount
@@ -151,7 +152,7 @@ def refund_owed_pay_out(
             ],
             source_type="refund_owed_payout",
             source_id=payout.public_id,
-            memo=f"Advance left over at discharge of {encounter.his_reference} paid back",
+            memo=memos.advance_paid_back(encounter.his_reference),
             voucher_type=VoucherType.CASH_PAYMENT
             if session is not None
             else VoucherType.BANK_DEBIT,

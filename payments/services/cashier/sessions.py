@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
+from billing import ledger_memos as memos
 from billing.chart import AccountRole, account_for
 from billing.models import VoucherType
 from billing.money import Money
@@ -101,7 +102,7 @@ def session_open(*, terminal: Terminal, cashier: User, opening_count: Any) -> Ca
                 ],
                 source_type="cashier_session",
                 source_id=session.public_id,
-                memo=f"Opening float of {session.public_id} at {terminal.code}",
+                memo=memos.opening_float(session.public_id, terminal.code),
                 # Cash paid out of the main safe into the drawer.
                 voucher_type=VoucherType.CASH_PAYMENT,
                 voucher_number=session.public_id,

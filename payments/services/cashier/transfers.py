@@ -21,6 +21,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from billing import ledger_memos as memos
 from billing.chart import AccountRole, account_for
 from billing.models import VoucherType
 from billing.money import Money, positive_amount
@@ -113,7 +114,7 @@ def cash_transfer_create(
             transfer,
             "sent",
             [Posting.dr(transit, money, transit_ref), Posting.cr(giver_account, money, giver_ref)],
-            f"Cash transfer {transfer.public_id} sent from {giver_account}, in transit",
+            memos.cash_transfer_sent(transfer.public_id, giver_account),
             voucher_type=VoucherType.CASH_PAYMENT,
             by=by,
         )
@@ -172,7 +173,7 @@ def cash_transfer_confirm(*, transfer: CashTransfer, counted: int, by: User) -> 
             transfer,
             "received",
             lines,
-            f"Cash transfer {transfer.public_id} counted in at {receiver}: {counted}",
+            memos.cash_transfer_received(transfer.public_id, receiver, counted),
             voucher_type=VoucherType.CASH_RECEIPT,
             by=by,
         )
@@ -202,7 +203,7 @@ def cash_transfer_cancel(*, transfer: CashTransfer, by: User) -> CashTransfer:
             transfer,
             "canceled",
             [Posting.dr(giver_account, money, giver_ref), Posting.cr(transit, money, transit_ref)],
-            f"Cash transfer {transfer.public_id} canceled, back to {giver_account}",
+            memos.cash_transfer_canceled(transfer.public_id, giver_account),
             voucher_type=VoucherType.CASH_RECEIPT,
             by=by,
         )
