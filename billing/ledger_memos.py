@@ -13,6 +13,9 @@ kept in one place. The machine-readable references (invoice number, payment / re
 session / transfer public id, deposit code, HIS visit reference, provider payout id) stay
 in the text as written, so a search for them finds the entry. A posted memo is never
 rewritten: entries posted before these words keep theirs.
+
+A memo without words to choose is a template's ``format``, its arguments (positional)
+named in the comment after it.
 """
 
 from __future__ import annotations
@@ -51,42 +54,30 @@ _SUSPENSE_WHY = {
 
 
 # --- billing ------------------------------------------------------------------------------
-
-
-def invoice_issued(number: str) -> str:
-    return f"Ghi nhận doanh thu hoá đơn {number}"
-
-
-def invoice_voided(number: str) -> str:
-    return f"Huỷ hoá đơn {number}: đảo bút toán ghi nhận doanh thu"
-
-
-def invoice_voided_deposit_back(number: str) -> str:
-    return f"Huỷ hoá đơn {number}: trả tạm ứng đã cấn trừ về tạm ứng của người bệnh"
-
-
-def invoice_voided_credit_back(number: str) -> str:
-    return f"Huỷ hoá đơn {number}: đảo khoản BHYT điều chỉnh phải trả người bệnh"
+# number
+invoice_issued = "Ghi nhận doanh thu hoá đơn {}".format
+# number
+invoice_voided = "Huỷ hoá đơn {}: đảo bút toán ghi nhận doanh thu".format
+# number
+invoice_voided_deposit_back = (
+    "Huỷ hoá đơn {}: trả tạm ứng đã cấn trừ về tạm ứng của người bệnh".format
+)
+# number
+invoice_voided_credit_back = "Huỷ hoá đơn {}: đảo khoản BHYT điều chỉnh phải trả người bệnh".format
 
 
 def reversal(entry_id: int, memo: str) -> str:
     return f"Bút toán đảo của bút toán #{entry_id}: {memo}"
 
 
-def advance_received(his_reference: str) -> str:
-    return f"Nhận tạm ứng viện phí đợt điều trị {his_reference}"
-
-
-def advance_applied(number: str) -> str:
-    return f"Cấn trừ tạm ứng vào hoá đơn {number}"
-
-
-def insurance_adjustment_owed(number: str) -> str:
-    return f"Điều chỉnh BHYT hoá đơn {number}: số tiền phải trả lại người bệnh"
-
-
-def advance_left_to_refund(his_reference: str) -> str:
-    return f"Tạm ứng còn thừa khi ra viện {his_reference}: phải hoàn trả người bệnh"
+# his_reference
+advance_received = "Nhận tạm ứng viện phí đợt điều trị {}".format
+# number
+advance_applied = "Cấn trừ tạm ứng vào hoá đơn {}".format
+# number
+insurance_adjustment_owed = "Điều chỉnh BHYT hoá đơn {}: số tiền phải trả lại người bệnh".format
+# his_reference
+advance_left_to_refund = "Tạm ứng còn thừa khi ra viện {}: phải hoàn trả người bệnh".format
 
 
 def opening_cash() -> str:
@@ -108,32 +99,20 @@ def transfer_in_suspense(reason: str) -> str:
     return f"Chuyển khoản chờ xử lý ({_SUSPENSE_WHY.get(reason, reason)})"
 
 
-def statement_run(run_id: int) -> str:
-    return f"Đối chiếu sổ phụ ngân hàng lần {run_id}: ghi nhận tiền theo sổ phụ"
-
-
-def recon_matched_by_hand(item_id: int) -> str:
-    return f"Khoản đối chiếu {item_id}: đối chiếu thủ công"
-
-
-def recon_written_off(item_id: int) -> str:
-    return f"Khoản đối chiếu {item_id}: xử lý chênh lệch"
-
-
-def payout_in_transit(payout_id: str) -> str:
-    return f"Stripe chi trả {payout_id}: phí và số tiền đang chuyển về ngân hàng"
-
-
-def payout_failed(payout_id: str) -> str:
-    return f"Stripe chi trả {payout_id} không thành công: tiền trả lại tài khoản Stripe"
-
-
-def cash_deposit(code: str) -> str:
-    return f"Nộp tiền mặt {code} từ két chính vào tài khoản ngân hàng"
-
-
-def opening_float(session_id: str, terminal: str) -> str:
-    return f"Tiền mặt đầu ca {session_id} tại quầy {terminal}"
+# run_id
+statement_run = "Đối chiếu sổ phụ ngân hàng lần {}: ghi nhận tiền theo sổ phụ".format
+# item_id
+recon_matched_by_hand = "Khoản đối chiếu {}: đối chiếu thủ công".format
+# item_id
+recon_written_off = "Khoản đối chiếu {}: xử lý chênh lệch".format
+# payout_id
+payout_in_transit = "Stripe chi trả {}: phí và số tiền đang chuyển về ngân hàng".format
+# payout_id
+payout_failed = "Stripe chi trả {} không thành công: tiền trả lại tài khoản Stripe".format
+# code
+cash_deposit = "Nộp tiền mặt {} từ két chính vào tài khoản ngân hàng".format
+# session_id, terminal
+opening_float = "Tiền mặt đầu ca {} tại quầy {}".format
 
 
 def close_variance(session_id: str, *, over: bool) -> str:
@@ -141,25 +120,15 @@ def close_variance(session_id: str, *, over: bool) -> str:
     return f"Tiền mặt {kind} khi kiểm quỹ cuối ca {session_id}"
 
 
-def close_to_safe(session_id: str) -> str:
-    return f"Nộp tiền mặt cuối ca {session_id} vào két chính"
-
-
-def drawer_handover(session_id: str, to_session_id: str) -> str:
-    return f"Bàn giao tiền mặt ngăn kéo từ ca {session_id} sang ca {to_session_id}"
-
-
-def cash_transfer_sent(transfer_id: str, account: str) -> str:
-    return f"Điều chuyển tiền mặt {transfer_id} từ TK {account}: tiền đang chuyển"
-
-
-def cash_transfer_received(transfer_id: str, account: str, counted: int) -> str:
-    return f"Điều chuyển tiền mặt {transfer_id}: nhận vào TK {account}, kiểm đếm {counted}"
-
-
-def cash_transfer_canceled(transfer_id: str, account: str) -> str:
-    return f"Huỷ điều chuyển tiền mặt {transfer_id}: trả lại TK {account}"
-
-
-def advance_paid_back(his_reference: str) -> str:
-    return f"Chi trả tạm ứng còn thừa khi ra viện {his_reference}"
+# session_id
+close_to_safe = "Nộp tiền mặt cuối ca {} vào két chính".format
+# session_id, to_session_id
+drawer_handover = "Bàn giao tiền mặt ngăn kéo từ ca {} sang ca {}".format
+# transfer_id, account
+cash_transfer_sent = "Điều chuyển tiền mặt {} từ TK {}: tiền đang chuyển".format
+# transfer_id, account, counted
+cash_transfer_received = "Điều chuyển tiền mặt {}: nhận vào TK {}, kiểm đếm {}".format
+# transfer_id, account
+cash_transfer_canceled = "Huỷ điều chuyển tiền mặt {}: trả lại TK {}".format
+# his_reference
+advance_paid_back = "Chi trả tạm ứng còn thừa khi ra viện {}".format
