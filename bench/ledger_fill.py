@@ -71,8 +71,11 @@ def _fill_batches(batches: list[tuple[int, int]], insert_lines: sql.Composed) ->
             conn.commit()  # the deferred balance checks run here
 
 
-def ledger_fill(*, lines: int) -> Filled:
-    """Insert ``lines`` journal lines (``lines // 2`` entries), then VACUUM ANALYZE.
+def ledger_fill(*, lines: int, already: int = 0) -> Filled:
+    """Fill the ledger up to ``lines`` journal lines (``lines // 2`` entries), then VACUUM
+    ANALYZE. ``already``: lines an earlier call filled (the growth table fills in steps,
+    10k, then 100k, then 1M); their entries are not inserted again, the new ones follow them
+    in time.
 
     Most of the time goes to the deferred balance checks at each commit, inside PostgreSQL;
     batches are shared out to one connection per CPU to run them side by side.
@@ -84,9 +87,9 @@ def ledger_fill(*, lines: int) -> Filled:
     )
     batches = [
         (first, min(first + _BATCH_ENTRIES, entries) - 1)
-        for first in range(0, entries, _BATCH_ENTRIES)
+        for first in range(already // 2, entries, _BATCH_ENTRIES)
     ]
-    workers = max(1, min(os.cpu_count() or 1, len(batches)))
+    workers = max(1, min(os.cpu_count() or 1, len(batches) or 1))
 
     def fill() -> None:
         with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -343,10 +343,15 @@ def trial_balance(*, as_of: datetime | None = None) -> list[TrialBalanceRow]:
     if as_of is not None:
         day = as_of.astimezone(UTC).date()
         balances = balances.filter(day__lt=day)
+        # The day's lines by their entries' id range (``lines_between``): without it
+        # PostgreSQL hashes every line of the ledger to find a few thousand, and the trial
+        # balance as of a moment slowed as the ledger grew (x7.9 from 10k to 1M lines).
+        # Up to ``as_of`` included: timestamps are whole microseconds.
         add(
-            JournalLine.objects.filter(
-                entry__posted_at__gte=datetime.combine(day, time(), tzinfo=UTC),
-                entry__posted_at__lte=as_of,
+            lines_between(
+                JournalLine.objects.all(),
+                datetime.combine(day, time(), tzinfo=UTC),
+                as_of + timedelta(microseconds=1),
             )
             .values("account_id")
             .annotate(debit=Sum("debit"), credit=Sum("credit"))
