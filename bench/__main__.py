@@ -21,7 +21,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--post-entries", type=int, default=5_000, help="per side (5,000)")
     parser.add_argument("--export-lines", type=int, default=1_000_000, help="CSV (1,000,000)")
-    parser.add_argument("--xlsx-lines", type=int, default=100_000, help="XLSX (100,000)")
+    parser.add_argument("--xlsx-lines", type=int, default=1_000_000, help="XLSX (1,000,000)")
     parser.add_argument("--repeats", type=int, default=2, help="CSV timed runs per path (2)")
     parser.add_argument(
         "--payments", type=int, default=600, help="HTTP payments at peak (600; 0: skip)"

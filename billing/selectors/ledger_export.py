@@ -2,7 +2,7 @@
 
 Built in constant memory however many lines there are. On PostgreSQL the CSV comes straight
 out of ``COPY (…) TO STDOUT``, the database's fastest path; elsewhere (the embedded SQLite
-default), and for XLSX (openpyxl, write-only), rows are read through a chunked cursor.
+default), and for XLSX (XlsxWriter, constant memory), rows are read through a chunked cursor.
 Text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab or
 CR first) are prefixed with ``'`` (CSV injection), in both formats.
 """
@@ -17,12 +17,11 @@ from datetime import date, datetime, time, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+import xlsxwriter
 from django.conf import settings
 from django.db import connection
 from django.db.models import Max, Min
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from psycopg import sql
 
 from billing.models import JournalEntry, JournalLine
@@ -251,31 +250,47 @@ def ledger_export_csv(*, start: datetime, end: datetime) -> Iterator[bytes]:
 # --- XLSX -----------------------------------------------------------------------------
 
 
-def _xlsx_cell(value: Any) -> Any:
-    # XML cannot carry control characters; openpyxl refuses them (a memo may hold one).
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+# XML cannot carry these control characters (a memo may hold one): the workbook drops them.
+_XML_ILLEGAL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+# Amounts and the entry id are numbers in the workbook; every other column is text.
+_XLSX_NUMBERS = frozenset(COLUMNS.index(name) for name in ("entry_id", "debit", "credit"))
+_XLSX_OPTIONS = {
+    "constant_memory": True,  # each row goes to a temporary file as it is written
+    # The text is written as it is: never turned into a number, a formula or a link.
+    "strings_to_numbers": False,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+}
 
 
 def ledger_export_xlsx(*, start: datetime, end: datetime) -> IO[bytes]:
-    """An XLSX workbook in a temporary file, built with openpyxl's write-only mode (rows
-    go straight to disk: constant memory); the caller streams the file.
+    """An XLSX workbook in a temporary file, built with XlsxWriter in constant-memory mode
+    (each row goes to disk as it is written); the caller streams the file.
 
     Sheets ``ledger-1``, ``ledger-2``, … each start with the header row; a new one starts
-    every 1,048,575 rows (Excel's limit). Amounts are numbers, everything else text.
+    every 1,048,575 rows (Excel's limit). Amounts and entry ids are numbers, everything
+    else text (inline strings); empty text leaves the cell empty. Each cell is written with
+    its type's own method, chosen by column, not looked up per value.
     """
-    workbook = Workbook(write_only=True)
-    sheet: Any = None
-    written = 0
-    for row in _rows(start, end):
-        if sheet is None or written == XLSX_MAX_ROWS_PER_SHEET:
-            sheet = workbook.create_sheet(f"ledger-{len(workbook.worksheets) + 1}")
-            sheet.append(COLUMNS)
-            written = 0
-        sheet.append([_xlsx_cell(value) for value in row])
-        written += 1
-    if sheet is None:
-        workbook.create_sheet("ledger-1").append(COLUMNS)
     output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the streaming response
-    workbook.save(output)
+    workbook = xlsxwriter.Workbook(output, _XLSX_OPTIONS)
+    numbers = [index in _XLSX_NUMBERS for index in range(len(COLUMNS))]
+    sheet: Any = None
+    written = XLSX_MAX_ROWS_PER_SHEET
+    for row in _rows(start, end):
+        if written == XLSX_MAX_ROWS_PER_SHEET:
+            sheet = workbook.add_worksheet(f"ledger-{len(workbook.worksheets()) + 1}")
+            sheet.write_row(0, 0, COLUMNS)
+            write_number, write_string = sheet.write_number, sheet.write_string
+            written = 0
+        written += 1
+        for column, (number, value) in enumerate(zip(numbers, row, strict=True)):
+            if number:
+                write_number(written, column, value)
+            elif value:
+                write_string(written, column, value.translate(_XML_ILLEGAL))
+    if sheet is None:
+        workbook.add_worksheet("ledger-1").write_row(0, 0, COLUMNS)
+    workbook.close()
     output.seek(0)
     return output

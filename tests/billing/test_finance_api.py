@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 from openpyxl import load_workbook
+from openpyxl.utils.escape import unescape
 from rest_framework.test import APIClient
 
 from billing.chart import (
@@ -382,9 +383,12 @@ def _csv_rows(response: Any) -> list[list[str]]:
 
 
 def _xlsx_rows(response: Any) -> list[list[str]]:
+    """The cells as a spreadsheet shows them: ``_x000D_`` is the format's escape of a
+    carriage return (ECMA-376 ST_Xstring), which Excel writes and reads back as CR (and
+    XlsxWriter writes); openpyxl leaves it as is, so it is decoded here as Excel would."""
     workbook = load_workbook(io.BytesIO(_download(response)), read_only=True)
     return [
-        ["" if cell is None else str(cell) for cell in row]
+        ["" if cell is None else unescape(str(cell)) for cell in row]
         for sheet in workbook.worksheets
         for row in sheet.iter_rows(values_only=True)
     ]
