@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import islice
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from billing.models import Account, AccountBalance, AccountType, JournalEntry, JournalLine
@@ -76,8 +76,12 @@ def lines_between(
     index on (account, entry) then reads the window's lines alone, where PostgreSQL would
     otherwise take every line of the account and join them to the window's entries. The
     range only narrows the search: the entry's date decides."""
+    # ``id + 0``: PostgreSQL would answer a bare min(id)/max(id) by walking the primary key
+    # from either end until an entry of the window turns up — past every entry posted
+    # after it (measured: 26 ms at 400k lines for the ledger's first day, growing with the
+    # ledger). Through the date index instead, the window's entries alone are read.
     ids = JournalEntry.objects.filter(posted_at__gte=since, posted_at__lt=before).aggregate(
-        low=Min("id"), high=Max("id")
+        low=Min(F("id") + 0), high=Max(F("id") + 0)
     )
     if ids["low"] is None:
         return lines.none()
