@@ -62,6 +62,11 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         default="1000,10000,100000",
         help="invoice counts of the growth table (1000,10000,100000)",
     )
+    parser.add_argument(
+        "--statements-only",
+        action="store_true",
+        help="only the statements table: a one-day statement at 10k and --export-lines",
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave vienphi_bench in place")
     parser.add_argument(
         "--profile-post",
@@ -98,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         payments_http,
         receipts,
         reconciliation,
+        statements,
     )
     from bench.http_server import finance_authorization
     from bench.report import Outcome, print_summary
@@ -117,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcomes += receipts.run(count=args.receipts)
             print_summary(outcomes)
             return 0
+        if args.statements_only:
+            outcomes += statements.run(lines=args.export_lines)
+            print_summary(outcomes)
+            return 0
         recon_sizes = [int(size) for size in args.recon_sizes.split(",") if size]
         invoice_sizes = [int(size) for size in args.invoice_sizes.split(",") if size]
         if args.recon_only:
@@ -124,8 +134,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcomes += reconciliation.run_match(sizes=recon_sizes)
             print_summary(outcomes)
             return 0
-        ledger_outcomes, filled = growth.run_ledger(lines=args.export_lines)
+        statement_sizes: list[statements.Size] = []
+        authorization = finance_authorization()
+        ledger_outcomes, filled = growth.run_ledger(
+            lines=args.export_lines,
+            at_each_step=lambda step: statement_sizes.append(
+                statements.measure(step.last_day, authorization)
+            ),
+        )
         outcomes += ledger_outcomes
+        outcomes += statements.report(statement_sizes)
         outcomes += growth.run_invoices(invoice_sizes)
         outcomes += ledger_post.run(entries=args.post_entries)
         outcomes += ledger_balances.run_trigger_cost()
@@ -133,7 +151,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.growth_only:
             print_summary(outcomes)
             return 0
-        authorization = finance_authorization()
         outcomes += ledger_export_csv.run(
             filled=filled, repeats=args.repeats, authorization=authorization
         )

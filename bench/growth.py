@@ -170,8 +170,11 @@ def report(sizes: list[Size]) -> list[Outcome]:
     return outcomes
 
 
-def run_ledger(*, lines: int) -> tuple[list[Outcome], Filled]:
-    """Fill 10k, measure, 100k, measure, ``lines``, measure; the last fill is the export's."""
+def run_ledger(
+    *, lines: int, at_each_step: Callable[[Filled], object] | None = None
+) -> tuple[list[Outcome], Filled]:
+    """Fill 10k, measure, 100k, measure, ``lines``, measure; the last fill is the export's.
+    ``at_each_step(filled)`` measures more at each step (the statements)."""
     steps = [step for step in LEDGER_STEPS if step < lines] + [lines]
     sizes: list[Size] = []
     filled, already = None, 0
@@ -186,6 +189,8 @@ def run_ledger(*, lines: int) -> tuple[list[Outcome], Filled]:
             flush=True,
         )
         sizes.append(measure(FIRST_DAY, step))
+        if at_each_step is not None:
+            at_each_step(filled)
     assert filled is not None
     return report(sizes), filled
 
