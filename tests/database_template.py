@@ -5,13 +5,16 @@ loaded shared machine) in every test process of every run. PostgreSQL copies a d
 template in about a second (``CREATE DATABASE … TEMPLATE``, which Django does when the
 database's ``TEST["TEMPLATE"]`` is set); Django's ``migrate`` then finds nothing to apply.
 
-The template is named after the database and a digest of every migration (ours and Django's,
-with Django's version), so a changed or new migration makes a new template and a stale one is
-never used. It is built once, by whichever test process gets there first (under an advisory
-lock, the others wait and use it), by ``manage.py migrate`` on a database of another name that
-is renamed only once migrated: an interrupted build leaves nothing that looks finished. Older
-templates of the same database are dropped when a new one is built. With ``--reuse-db`` and an
-existing test database nothing of this runs.
+The template is named after the database and a digest of what a migrated database depends on:
+every migration (ours and Django's, with Django's version), every source file of our apps
+(data migrations call app code: the chart packs, public ids, statement keys) and the settings
+they read (``ACCOUNTING_REGIME``, ``HOSPITAL_CURRENCY``). Any change to those makes a new
+template, so a stale one is never used: the template is a cache of ``migrate``'s result for
+exactly this code, not state a session left behind. It is built once, by whichever test process
+gets there first (under an advisory lock, the others wait and use it), by ``manage.py migrate``
+on a database of another name that is renamed only once migrated: an interrupted build leaves
+nothing that looks finished. Older templates of the same database are dropped when a new one is
+built. With ``--reuse-db`` and an existing test database nothing of this runs.
 """
 
 from __future__ import annotations
@@ -33,14 +36,28 @@ TEMPLATE_MARK = "_tpl_"
 MAX_NAME = 63  # PostgreSQL's identifier length
 
 
+# Our apps, whose code data migrations import (billing.chart, billing.public_ids, …).
+APP_PACKAGES = ("billing", "payments", "notifications", "config", "phone", "demo")
+# Settings data migrations read.
+MIGRATION_SETTINGS = ("ACCOUNTING_REGIME", "HOSPITAL_CURRENCY")
+
+
 def migrations_digest() -> str:
-    """A digest of every migration file Django would apply, and of Django's version."""
+    """A digest of every migration file Django would apply, of Django's version, of our apps'
+    source and of the settings the data migrations read."""
     loader = MigrationLoader(None, ignore_no_migrations=True)
     digest = hashlib.sha256(django.get_version().encode())
     for key in sorted(loader.disk_migrations):
         source = Path(sys.modules[loader.disk_migrations[key].__module__].__file__ or "")
         digest.update(f"{key[0]}.{key[1]}".encode())
         digest.update(source.read_bytes())
+    root = Path(settings.BASE_DIR)
+    for package in APP_PACKAGES:
+        for source in sorted((root / package).rglob("*.py")):
+            digest.update(str(source.relative_to(root)).encode())
+            digest.update(source.read_bytes())
+    for name in MIGRATION_SETTINGS:
+        digest.update(f"{name}={getattr(settings, name, None)!r}".encode())
     return digest.hexdigest()[:12]
 
 

@@ -59,8 +59,8 @@ def bulk_post(entries: int, *, first: datetime, prefix: str = "bulk") -> None:
             " (posted_at, memo, source_type, source_id, posting_key, created_at"
             f"{entry_extra_names})"
             " SELECT %(first)s::timestamptz + g * interval '1 second',"
-            "  'Thu viện phí khám bệnh, lần ' || g, %(prefix)s, g::text,"
-            f"  %(prefix)s || ':' || g, now(){entry_blanks}"
+            "  'Thu viện phí khám bệnh, lần ' || g, %(prefix)s::text, g::text,"
+            f"  %(prefix)s::text || ':' || g, now(){entry_blanks}"
             " FROM generate_series(0, %(entries)s - 1) AS g",
             {"first": first, "prefix": prefix, "entries": entries},
         )
