@@ -138,7 +138,9 @@ def test_a_signature_older_than_five_minutes_is_refused(fake_stripe: FakeStripeS
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("ahead", "accepted"), [(301, False), (3600, False), (240, True)])
+# 330, not 301: the signature's time is taken before the request, and on a loaded machine the
+# server may read its clock more than a second later (a 301 s lead then arrives as 300 s).
+@pytest.mark.parametrize(("ahead", "accepted"), [(330, False), (3600, False), (240, True)])
 def test_a_signature_more_than_five_minutes_in_the_future_is_refused(
     fake_stripe: FakeStripeServer, ahead: int, accepted: bool
 ):
