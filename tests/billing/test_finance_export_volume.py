@@ -73,7 +73,7 @@ def bulk_post(entries: int, *, first: datetime, prefix: str = "bulk") -> None:
             " CROSS JOIN (VALUES (%(receivable)s, 1, 0), (%(revenue)s, 0, 1))"
             " AS side(code, debit, credit)"
             " JOIN billing_account a ON a.code = side.code"
-            " WHERE e.source_type = %(prefix)s"
+            " WHERE e.source_type = %(prefix)s::text"
             " ORDER BY e.id, side.debit DESC",
             {"prefix": prefix, "receivable": PATIENT_RECEIVABLE, "revenue": SERVICE_REVENUE},
         )
