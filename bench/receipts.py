@@ -2,8 +2,8 @@
 
 A captured payment's ``payment.succeeded`` event runs ``notifications.issue_payment_receipt``
 (a numbered receipt with its frozen content and the patient's messages, one transaction),
-which queues ``render_receipt_pdfs`` (the channel's PDF, stored) and ``send_message`` for
-each message (an SMS and an e-mail copy, through the console backends). The figure is
+then, in the same task once that is committed, sends each message (an SMS and an e-mail
+copy, through the console backends) and renders and stores the channel's PDF. The figure is
 the rate at which a queue of ``count`` such events drains to receipts with their PDF and
 every message sent, against a no-op drain of the same count on the same worker
 (``bench.noop``: a plain Celery task, acknowledged late, that counts itself in Redis).
@@ -200,8 +200,8 @@ def run(*, count: int = 2_000) -> list[Outcome]:
     from notifications.models import Message, ReceiptPdf
 
     print(
-        f"\n== receipts: {count:,} payments' receipts (issue + the channel's PDF + messages),"
-        f" celery worker with {WORKER_PROCESSES} processes ==",
+        f"\n== receipts: {count:,} payments' receipts (issue + messages + the channel's PDF,"
+        f" one task each), celery worker with {WORKER_PROCESSES} processes ==",
         flush=True,
     )
     started = time.perf_counter()
@@ -270,7 +270,7 @@ def run(*, count: int = 2_000) -> list[Outcome]:
     )
     print(
         f"worker CPU per task (user + system, all its processes): no-op {cpu_ms['noop']:.1f} ms,"
-        f" no-op on ReliableTask {cpu_ms['reliable']:.1f} ms, receipt (its 4 tasks)"
+        f" no-op on ReliableTask {cpu_ms['reliable']:.1f} ms, receipt (its one task)"
         f" {cpu_ms['receipt']:.1f} ms -> {WORKER_PROCESSES} dedicated cores would drain"
         f" ~{WORKER_PROCESSES * 1000 / cpu_ms['receipt']:,.0f} receipts/s (the database's own"
         " CPU not counted)",

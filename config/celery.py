@@ -8,7 +8,13 @@ from typing import Any
 
 from celery import Celery
 from celery.beat import PersistentScheduler
-from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
+from celery.signals import (
+    before_task_publish,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_ready,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -51,6 +57,15 @@ def _unbind_request_id(task_id: str = "", **_: Any) -> None:
     context = _bound_contexts.pop(task_id, None)
     if context is not None:
         context.__exit__(None, None, None)
+
+
+@worker_init.connect
+def _fonts_parsed(**_: Any) -> None:
+    """The PDF fonts parsed before the pool starts (``config.pdf.fonts_parse``): a
+    receipt's task right after a start does not wait for them."""
+    from config.pdf import fonts_parse
+
+    fonts_parse()
 
 
 @worker_ready.connect

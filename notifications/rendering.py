@@ -17,7 +17,6 @@ What makes them read cleanly:
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import segno
@@ -61,11 +60,35 @@ def _money(amount: int) -> str:
     return format_vnd(amount, symbol=False)
 
 
-def _qr_png(url: str) -> io.BytesIO:
-    buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="png", scale=4, border=2)
-    buffer.seek(0)
-    return buffer
+def _qr(document: FPDF, url: str, *, width: float, x: float | None = None) -> None:
+    """The QR code of ``url``, ``width`` mm wide with its 2-module quiet zone, at ``x`` (the
+    left margin by default) and the current height, which then moves below it. Drawn as
+    filled rectangles, one per run of dark modules in a row: sharp at any printer's
+    resolution, and no PNG to encode and decode again (~5 ms a receipt)."""
+    matrix = segno.make(url, error="m").matrix
+    border = 2
+    module = width / (len(matrix) + 2 * border)
+    left = document.l_margin if x is None else x
+    top = document.get_y()
+    k, height = document.k, document.h
+    runs = []
+    for row_index, row in enumerate(matrix):
+        y = top + (border + row_index) * module
+        column = 0
+        while column < len(row):
+            if not row[column]:
+                column += 1
+                continue
+            start = column
+            while column < len(row) and row[column]:
+                column += 1
+            x0 = left + (border + start) * module
+            runs.append(
+                f"{x0 * k:.3f} {(height - y) * k:.3f} {(column - start) * module * k:.3f}"
+                f" {-module * k:.3f} re"
+            )
+    document._out("q 0 g\n" + "\n".join(runs) + "\nf Q")
+    document.set_y(top + width)
 
 
 def _number_block(number: str) -> list[str]:
@@ -346,7 +369,7 @@ def _a4_verification(document: FPDF, content: dict[str, Any]) -> None:
     if document.get_y() + 45 > document.h - document.b_margin:
         document.add_page()
     document.ln(2)
-    document.image(_qr_png(content["verification_url"]), w=30)
+    _qr(document, content["verification_url"], width=30)
     _line(document, f"Kiểm tra biên lai: {content['verification_url']}", size=8)
     _line(document, f"Mã kiểm tra: {content['verification_code']}", size=8)
 
@@ -416,7 +439,7 @@ def _thermal_draw(
         _line(document, content["notice"], size=6.5)
     for row in einvoice_lines(einvoice):
         _line(document, row, size=6.5)
-    document.image(_qr_png(content["verification_url"]), w=26, x=(80 - 26) / 2)
+    _qr(document, content["verification_url"], width=26, x=(80 - 26) / 2)
     _line(document, f"Mã kiểm tra: {content['verification_code']}", size=7.5)
     _line(document, content["verification_url"], size=7.5)
     return document

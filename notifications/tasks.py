@@ -6,14 +6,18 @@ retries database and network trouble with backoff and parks a task that keeps fa
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
 from config.tasks import ReliableTask
 from notifications.backends import SendError
+from notifications.models import Receipt
 from notifications.selectors import payments_missing_receipt, refunds_missing_receipt
-from notifications.services.messages import message_send, messages_due
+from notifications.services.dispatch import follow_ups_by_caller
+from notifications.services.messages import message_send, messages_due, messages_queued
 from notifications.services.pdfs import (
     receipt_pdfs_refresh,
     receipt_pdfs_render,
@@ -27,16 +31,50 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="notifications.issue_payment_receipt", base=ReliableTask)
 def issue_payment_receipt(event_id: int, payment_id: int, **_: object) -> int | None:
-    """Subscriber of ``payment.succeeded``: the payment's (or deposit's) receipt."""
-    receipt = receipt_issue_for_payment(payment_id=payment_id)
+    """Subscriber of ``payment.succeeded``: the payment's (or deposit's) receipt, its
+    messages sent and its PDF rendered here once it is committed."""
+    with follow_ups_by_caller() as issued:
+        receipt = receipt_issue_for_payment(payment_id=payment_id)
+    _follow_up_after_commit(issued, receipt)
     return receipt.pk if receipt is not None else None
 
 
 @shared_task(name="notifications.issue_refund_receipt", base=ReliableTask)
 def issue_refund_receipt(event_id: int, refund_id: int, **_: object) -> int | None:
-    """Subscriber of ``refund.succeeded``: the refund receipt."""
-    receipt = receipt_issue_for_refund(refund_id=refund_id)
+    """Subscriber of ``refund.succeeded``: the refund receipt (and the payment's, if its
+    own event has not arrived yet), followed up like a payment's."""
+    with follow_ups_by_caller() as issued:
+        receipt = receipt_issue_for_refund(refund_id=refund_id)
+    _follow_up_after_commit(issued, receipt)
     return receipt.pk if receipt is not None else None
+
+
+def _follow_up_after_commit(issued: list[Receipt], receipt: Receipt | None) -> None:
+    """The receipts just issued, and the one returned (issued by an earlier delivery of
+    this task that may have died before its follow-up), followed up once committed."""
+    receipts = {r.pk: r for r in [*issued, *([receipt] if receipt is not None else [])]}
+    for each in receipts.values():
+        transaction.on_commit(partial(_follow_up, each), robust=True)
+
+
+def _follow_up(receipt: Receipt) -> None:
+    """What issuing ``receipt`` sets off, done in this worker (see
+    ``notifications.services.dispatch``): its queued messages sent, its channel's PDF
+    rendered and stored. Both are idempotent; a step that fails goes to its own task."""
+    for message_id in messages_queued(receipt=receipt):
+        try:
+            outcome = message_send(message_id=message_id)
+        except Exception as error:  # the database, mostly: the task retries with backoff
+            logger.warning("message %s handed to its task: %s", message_id, type(error).__name__)
+            send_message.delay(message_id)
+            continue
+        if outcome.retry_in is not None:
+            send_message.apply_async((message_id,), countdown=outcome.retry_in)
+    try:
+        receipt_pdfs_render(receipt_id=receipt.pk, receipt=receipt)
+    except Exception as error:
+        logger.warning("receipt %s PDF handed to its task: %s", receipt.pk, type(error).__name__)
+        render_receipt_pdfs.delay(receipt.pk)
 
 
 @shared_task(name="notifications.issue_missing_receipts", base=ReliableTask)

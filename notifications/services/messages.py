@@ -43,6 +43,7 @@ from notifications.backends.zalo import ZaloRecipientUnavailable
 from notifications.channels import Route, contacts, message_plan
 from notifications.errors import ChannelUnavailable, RecipientMissing, ResendLimitReached
 from notifications.models import Message, MessageChannel, MessageStatus, Receipt, ReceiptKind
+from notifications.services.dispatch import tasks_after_commit
 from notifications.services.zalo import zalo_message_deliver
 from notifications.zns import zns_template
 
@@ -105,7 +106,8 @@ def message_enqueue(
             )
     except IntegrityError:  # a concurrent handler of the same event made it first
         return Message.objects.get(dedupe_key=dedupe_key)
-    transaction.on_commit(lambda: _send_soon(message.pk), robust=True)
+    if tasks_after_commit():
+        transaction.on_commit(lambda: _send_soon(message.pk), robust=True)
     return message
 
 
@@ -299,6 +301,17 @@ def _deliver(message: Message) -> str:
         subject=message.subject,
         body=message.body,
         request_id=request_id,
+    )
+
+
+def messages_queued(*, receipt: Receipt) -> list[int]:
+    """The receipt's messages waiting for their first try (none with a retry scheduled)."""
+    return list(
+        Message.objects.filter(
+            receipt=receipt, status=MessageStatus.QUEUED, next_attempt_at__isnull=True
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
     )
 
 

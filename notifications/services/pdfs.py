@@ -8,7 +8,6 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.selectors.einvoices import receipt_einvoice
@@ -83,20 +82,24 @@ def _render_and_store(receipt: Receipt, layout: str) -> bytes:
     if storage.exists(path):
         storage.delete(path)
     name = storage.save(path, ContentFile(data))
-    try:
-        with transaction.atomic():
-            ReceiptPdf.objects.update_or_create(
-                receipt=receipt, layout=layout, defaults={"path": name, "size": len(data)}
-            )
-    except IntegrityError:  # rendered at the same moment by another worker: same content
-        pass
+    # One statement (insert, or update the row of a render that finished first: same
+    # content), atomic when two workers store the same receipt's PDF at the same moment.
+    ReceiptPdf.objects.bulk_create(
+        [ReceiptPdf(receipt=receipt, layout=layout, path=name, size=len(data))],
+        update_conflicts=True,
+        unique_fields=["receipt", "layout"],
+        update_fields=["path", "size"],
+    )
     return data
 
 
-def receipt_pdfs_render(*, receipt_id: int, layouts: list[str] | None = None) -> int:
+def receipt_pdfs_render(
+    *, receipt_id: int, layouts: list[str] | None = None, receipt: Receipt | None = None
+) -> int:
     """Render and store the receipt's PDFs (its channel's layout by default); returns how
-    many were rendered now."""
-    receipt = Receipt.objects.select_related("payment").get(pk=receipt_id)
+    many were rendered now. ``receipt``: the caller's copy with its payment, if it has one."""
+    if receipt is None or receipt.pk != receipt_id:
+        receipt = Receipt.objects.select_related("payment").get(pk=receipt_id)
     stored = set(ReceiptPdf.objects.filter(receipt=receipt).values_list("layout", flat=True))
     rendered = 0
     for layout in layouts or [primary_layout(receipt)]:

@@ -10,7 +10,8 @@ Issuing runs in one transaction that
    until commit; a rollback gives the number back, so numbers are gap-free per form and
    symbol and restart each year with the symbol's year digits);
 3. writes the frozen content and the patient's messages (outbox rows);
-4. on commit, asks Celery to render the PDFs and to send the messages.
+4. on commit, asks Celery to render the PDFs and to send the messages (unless the caller
+   does that itself: ``notifications.services.dispatch``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.utils import timezone
 from billing.services.sequences import sequence_next
 from notifications.models import Receipt, ReceiptChannel, ReceiptKind, new_verification_code
 from notifications.services.content import receipt_content, receipt_series, series_for
+from notifications.services.dispatch import issued_here, tasks_after_commit
 from notifications.services.messages import receipt_messages_enqueue
 from payments.models import CAPTURED_STATUSES, Payment, PaymentPurpose, Refund, RefundStatus
 
@@ -74,7 +76,10 @@ def _issue(
         ),
     )
     receipt_messages_enqueue(receipt=receipt)
-    transaction.on_commit(lambda: _render_soon(receipt.pk), robust=True)
+    if tasks_after_commit():
+        transaction.on_commit(lambda: _render_soon(receipt.pk), robust=True)
+    else:
+        issued_here(receipt)
     logger.info("receipt %s issued for payment %s", receipt.display_number, payment.pk)
     return receipt
 

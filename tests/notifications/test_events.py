@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from celery.signals import task_prerun
 from django.utils import timezone
 
 from notifications.models import Message, MessageChannel, Receipt, ReceiptKind, ReceiptPdf
@@ -90,3 +91,36 @@ def test_a_refund_receipt_is_issued_right_after_the_refund_commits_without_beat(
     assert receipt.amount == 25_000
     assert receipt.reverses == Receipt.objects.get(payment=payment, refund__isnull=True)
     assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 0
+
+
+def test_the_receipt_task_renders_the_pdf_and_sends_the_messages_itself(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """One task per receipt: the issuing task sends the receipt's messages and stores its
+    PDF once the receipt is committed, with no render or send task of their own (each
+    delivery costs a worker more than the work); a refund's task does the same for the
+    payment's receipt it issues first."""
+    settings.SMS_BACKEND = "console"
+    payment = paid(invoice=receipt_invoice())
+    refund = refunded(payment, 30_000)
+    ran: list[str] = []
+
+    def record(sender: Any = None, **_: Any) -> None:
+        ran.append(sender.name)
+
+    task_prerun.connect(record, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            issue_refund_receipt.apply(kwargs={"event_id": 2, "refund_id": refund.pk})
+        with django_capture_on_commit_callbacks(execute=True):
+            issue_payment_receipt.apply(kwargs={"event_id": 1, "payment_id": payment.pk})
+    finally:
+        task_prerun.disconnect(record)
+
+    assert ran == ["notifications.issue_refund_receipt", "notifications.issue_payment_receipt"]
+    receipts = Receipt.objects.filter(payment=payment)
+    assert receipts.count() == 2
+    assert ReceiptPdf.objects.filter(receipt__in=receipts).count() == 2
+    statuses = Message.objects.filter(receipt__in=receipts).values_list("status", flat=True)
+    assert len(statuses) == 4
+    assert set(statuses) == {"sent"}
