@@ -144,6 +144,15 @@ class RefundAlreadyPaidOut(DomainError):
     default_message = "This refund was already paid out; the money must not be handed out again."
 
 
+class PayoutMethodNotAllowed(DomainError):
+    status = 409
+    code = "payout_method_not_allowed"
+    default_message = (
+        "This refund cannot be paid out this way: a cash payout is only for a refund of a cash "
+        "payment; pay the others by bank transfer."
+    )
+
+
 class RefundCancelNotAllowed(DomainError):
     status = 403
     code = "refund_cancel_not_allowed"

@@ -20,15 +20,16 @@ from config.identity.selectors import staff_roles
 from payments.errors import (
     CashierSessionClosed,
     InsufficientDrawerCash,
+    PayoutMethodNotAllowed,
     RefundAlreadyPaidOut,
     RefundExceedsCaptured,
     RefundNotAllowed,
     RefundStateConflict,
 )
-from payments.models import PaymentMethod, PayoutMethod, Refund, RefundReason, RefundStatus
+from payments.models import PayoutMethod, Refund, RefundReason, RefundStatus
 from payments.selectors.cashier_sessions import session_open_of
 from payments.selectors.payments import payment_visible
-from payments.selectors.refunds import refund_get, refunds_of_payment
+from payments.selectors.refunds import refund_get, refund_payout_methods, refunds_of_payment
 from payments.services.cashier.payouts import refund_pay_out
 from payments.services.idempotency import idempotent
 from payments.services.refunds import refund_cancel, refund_decide, refund_request
@@ -67,14 +68,11 @@ class RefundListItemSerializer(RefundOutputSerializer):
 
 
 def refund_actions(*, refund: Refund, user: Any) -> list[str]:
-    """The payouts the caller may make: only a refund waiting for its payout, only a cashier
-    (the payout endpoint's role); cash for a cash payment, a bank transfer for any."""
-    if refund.status != RefundStatus.PENDING_PAYOUT or Role.CASHIER not in staff_roles(user):
+    """The payouts the caller may make: those ``refund_payout_methods`` allows (cash for a
+    cash payment, a bank transfer for any), to a cashier only (the payout endpoint's role)."""
+    if Role.CASHIER not in staff_roles(user):
         return []
-    actions = ["pay_out_bank_transfer"]
-    if refund.payment.method == PaymentMethod.CASH:
-        actions.insert(0, "pay_out_cash")
-    return actions
+    return [f"pay_out_{method}" for method in refund_payout_methods(refund=refund)]
 
 
 def _user(request: Request) -> User:
@@ -158,6 +156,7 @@ class RefundPayoutApi(APIView):
             RefundExceedsCaptured,
             RefundAlreadyPaidOut,
             RefundStateConflict,
+            PayoutMethodNotAllowed,
             CashierSessionClosed,
         )
     }

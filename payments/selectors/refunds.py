@@ -12,7 +12,16 @@ from django.utils import timezone
 
 from billing.selectors.invoices import deposit_balance
 from config.errors import NotFound
-from payments.models import Payment, PaymentPurpose, PaymentStatus, Provider, Refund, RefundStatus
+from payments.models import (
+    Payment,
+    PaymentMethod,
+    PaymentPurpose,
+    PaymentStatus,
+    PayoutMethod,
+    Provider,
+    Refund,
+    RefundStatus,
+)
 
 # A refund holds its amount from its request until it fails, is rejected or canceled.
 HOLDING_STATUSES = (
@@ -28,6 +37,19 @@ def refund_get(*, public_id: str) -> Refund:
     if refund is None:
         raise NotFound("No such refund.", param="id")
     return refund
+
+
+def refund_payout_methods(*, refund: Refund) -> list[str]:
+    """How a refund waiting for its payout may be paid out: cash only for a cash payment (the
+    money goes back the way it came: a transfer or card payment is not turned into cash at a
+    drawer), a bank transfer for any. None once it is not ``pending_payout``. The payout
+    service refuses any other method; the API shows these as the refund's ``actions``."""
+    if refund.status != RefundStatus.PENDING_PAYOUT:
+        return []
+    methods = [PayoutMethod.BANK_TRANSFER.value]
+    if refund.payment.method == PaymentMethod.CASH:
+        methods.insert(0, PayoutMethod.CASH.value)
+    return methods
 
 
 def refund_held_amount(*, payment: Payment) -> int:

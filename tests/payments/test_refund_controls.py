@@ -19,7 +19,7 @@ from config.identity.services import staff_create, token_issue
 from payments.models import CashierSession, Refund, RefundStatus
 from tests.assertions import assert_error, assert_trial_balance_balanced, balance
 from tests.concurrency import run_at_once
-from tests.payments.builders.desk import at_desk, drawer
+from tests.payments.builders.desk import at_desk, drawer, paid_in_cash
 from tests.payments.builders.payments import new_key, paid_by_transfer, payable_invoice
 from tests.payments.builders.refunds import pay_out, request_refund
 
@@ -161,11 +161,24 @@ def refund_to_pay(staff_client: Callable[..., APIClient]) -> Refund:
     return Refund.objects.get(public_id=response.json()["id"])
 
 
+@pytest.fixture
+def cash_refund_to_pay(staff_client: Callable[..., APIClient]) -> Refund:
+    """A cash payment's refund: the one kind a drawer pays out (a transfer's goes back by
+    transfer, ``payout_method_not_allowed``)."""
+    payment = paid_in_cash(amount=400_000, invoice=payable_invoice(400_000))
+    response = request_refund(staff_client(Role.CASHIER), payment, amount=300_000)
+    assert response.json()["status"] == "pending_payout", response.content
+    return Refund.objects.get(public_id=response.json()["id"])
+
+
 def refund_entries(refund: Refund) -> int:
     return JournalEntry.objects.filter(source_type="refund", source_id=refund.public_id).count()
 
 
-def test_concurrent_cash_payouts_of_one_refund_let_exactly_one_win(staff_client, refund_to_pay):
+def test_concurrent_cash_payouts_of_one_refund_let_exactly_one_win(
+    staff_client, cash_refund_to_pay
+):
+    refund_to_pay = cash_refund_to_pay
     desks: list[tuple[APIClient, CashierSession]] = [
         at_desk(staff_client, count={"500000": 1}) for _ in range(4)
     ]

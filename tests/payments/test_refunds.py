@@ -311,6 +311,26 @@ def test_a_bank_transfer_paid_out_at_the_desk_keeps_the_banks_reference_and_the_
     assert_trial_balance_balanced()
 
 
+def test_a_transfers_refund_is_not_paid_out_in_cash_at_the_desk(desk):
+    """The money goes back the way it came: the API offers a VietQR payment's refund only a
+    bank-transfer payout, and the payout service refuses cash (not just the client)."""
+    cashier, session = desk
+    payment = paid_by_transfer(amount=400_000, invoice=bill(400_000))
+    refund_id = request_refund(cashier, payment, amount=150_000).json()["id"]
+    listed = cashier.get(f"/api/v1/payments/{payment.public_id}/refunds").json()
+    assert [r["actions"] for r in listed] == [["pay_out_bank_transfer"]]
+
+    in_cash = pay_out(cashier, refund_id, "cash")
+
+    assert_error(in_cash, 409, "payout_method_not_allowed", "paid_by")
+    assert in_cash.json()["error"]["detail"] == {"allowed": ["bank_transfer"]}
+    assert Refund.objects.get(public_id=refund_id).status == RefundStatus.PENDING_PAYOUT
+    assert drawer(session) == 1_000_000
+    assert refund_entries() == 0
+    assert pay_out(cashier, refund_id, "bank_transfer").status_code == 200
+    assert -balance(BANK) == 150_000
+
+
 def test_a_refund_is_paid_out_only_once(cashier):
     payment = paid_in_cash(amount=200_000, invoice=bill(200_000))
     refund_id = request_refund(cashier, payment, amount=50_000).json()["id"]

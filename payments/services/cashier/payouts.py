@@ -20,11 +20,13 @@ from payments.errors import (
     InsufficientDrawerCash,
     InvalidRefund,
     NothingOwed,
+    PayoutMethodNotAllowed,
     RefundAlreadyPaidOut,
     RefundStateConflict,
 )
 from payments.models import CashierSession, PayoutMethod, Refund, RefundOwedPayout, RefundStatus
 from payments.selectors.cashier_figures import session_expected_cash
+from payments.selectors.refunds import refund_payout_methods
 from payments.services.audit import terminal_of
 from payments.services.cashier.sessions import session_lock_open
 from payments.services.refunds import POSITIVE_REFUND, refund_complete
@@ -54,7 +56,9 @@ def refund_pay_out(
     row lock and state make exactly one payout win: any other, at the same time or later,
     is ``refund_already_paid_out`` (409), never a second ``succeeded`` that a desk could
     hand out cash on. An advance already applied at discharge is refused as before (the
-    encounter's lock). Locks, in order: the session, the refund, the payment."""
+    encounter's lock). Only a method ``refund_payout_methods`` lists (cash for a cash
+    payment): another is ``payout_method_not_allowed`` (409). Locks, in order: the session,
+    the refund, the payment."""
     with transaction.atomic():
         if method == PayoutMethod.CASH:
             if session is None:
@@ -71,6 +75,9 @@ def refund_pay_out(
             )
         if refund.status != RefundStatus.PENDING_PAYOUT:
             raise RefundStateConflict(detail={"status": refund.status})
+        allowed = refund_payout_methods(refund=refund)
+        if method not in allowed:
+            raise PayoutMethodNotAllowed(param="paid_by", detail={"allowed": allowed})
         if session is not None and method == PayoutMethod.CASH:
             _drawer_has(session, refund.amount)
             account, reference = session.terminal.cash_account.code, session.ledger_reference

@@ -704,7 +704,11 @@
       refund = decided;
       say(T.t("refund.line", { amount: money(refund.amount), status: statusText(refund.status) }));
     }
-    if (refund.status === "pending_payout") {
+    // The cash payout is offered here only when the API lists it in the refund's actions
+    // (a refund of a cash payment); a transfer's refund is paid out from its payment's list.
+    const listed = refund.status === "pending_payout" ? await api.get("/payments/" + refund.payment_id + "/refunds") : [];
+    const actions = (listed.find((r) => r.id === refund.id) || {}).actions || [];
+    if (actions.includes("pay_out_cash")) {
       const button = el("button", { type: "button", class: "primary", "data-payout": refund.id }, T.t("refund.payout"));
       button.addEventListener("click", async () => {
         try {
