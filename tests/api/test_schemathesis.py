@@ -20,9 +20,12 @@ Time of the file alone on this machine (2 cores shared by up to 9 engineers' sui
     1); 460 s wall / 60 s CPU (54.5 user + 5.4 system) at load average 17.8 -> 20.9.
     The test database's setup: 2.4 s instead of 73 s at load ~18 (its first run after a
     migration changed builds the template once: ~75 s more).
-  Under two minutes: NOT reached while the machine runs at load ~18-20 (wall = 7.7 x CPU
-  then); not measured on an idle machine. The CPU left is the requests': ~15 ms of this
-  process per request (Django, the checks, hypothesis) and 2-3 database round trips.
+  Idle machine (2026-12-05, main 8031dad, load average 1.3 -> 1.1, template present):
+    71 passed in 34 s; 40 s wall / 38 s CPU (33.1 user + 4.5 system) — under two minutes,
+    also with the template's one-off build after a migration change (~20-30 s idle).
+  At load ~18-20 (every engineer's suite at once) wall is ~7.7 x CPU. The CPU left is the
+  requests': ~15 ms of this process per request (Django, the checks, hypothesis) and 2-3
+  database round trips.
 
 Where the wall time went (profiled with cProfile and a per-request probe): requests, then the
 test database's creation (migrations, 35-80 s under load), then collection (the coverage cases
