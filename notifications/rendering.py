@@ -111,9 +111,64 @@ def _line(
     width: float = 0,
 ) -> None:
     document.set_font(style="B" if bold else "", size=size or document.font_size_pt)
-    document.multi_cell(
-        w=width, h=_height(document), text=text, align=align, new_x="LMARGIN", new_y="NEXT"
-    )
+    _text(document, text, width=width, align=align)
+
+
+def _text(
+    document: FPDF, text: str, *, width: float = 0, align: str = "L", new_x: str = "LMARGIN"
+) -> None:
+    """``text`` in a box ``width`` mm wide (0: to the right margin), each of its lines
+    wrapped between words, the position then below it at ``new_x``.
+
+    The lines are drawn one ``cell`` each, broken where ``multi_cell`` breaks them (at the
+    last space that fits; the space is dropped): fpdf2's line breaker adds up the line's
+    width again for every character it takes (quadratic in the line's length), which was
+    most of a receipt's rendering time. A word wider than the box is left to
+    ``multi_cell``, which breaks it inside."""
+    box = (width or document.w - document.r_margin - document.get_x()) - 2 * document.c_margin
+    lines = wrapped_lines(document, text, box)
+    if lines is None:
+        document.multi_cell(
+            w=width, h=_height(document), text=text, align=align, new_x=new_x, new_y="NEXT"
+        )
+        return
+    for index, line in enumerate(lines):
+        last = index == len(lines) - 1
+        document.cell(
+            w=width,
+            h=_height(document),
+            text=line,
+            align=align,
+            new_x=new_x if last else "LEFT",
+            new_y="NEXT",
+        )
+
+
+def wrapped_lines(document: FPDF, text: str, room: float) -> list[str] | None:
+    """``text``'s lines as ``multi_cell`` breaks them to ``room`` mm, or None when a word
+    alone is wider than that."""
+    space = document.get_string_width(" ")
+    lines: list[str] = []
+    paragraphs = text.split("\n")
+    if len(paragraphs) > 1 and not paragraphs[-1]:  # a last newline adds no line
+        paragraphs.pop()
+    for paragraph in paragraphs:
+        if document.get_string_width(paragraph) <= room:
+            lines.append(paragraph)
+            continue
+        line, used = "", -1.0
+        for word in paragraph.split(" "):
+            size = document.get_string_width(word)
+            if size > room:
+                return None
+            if used >= 0 and used + space + size <= room:
+                line, used = f"{line} {word}", used + space + size
+                continue
+            if used >= 0:
+                lines.append(line)
+            line, used = word, size
+        lines.append(line)
+    return lines
 
 
 def _line_values(line: dict[str, Any]) -> dict[str, Any]:

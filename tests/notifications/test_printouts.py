@@ -18,14 +18,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fpdf.enums import MethodReturnValue
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 from rest_framework.test import APIClient
 
 from billing.models import EInvoice
 from billing.money import format_vnd
 from billing.services.einvoices import einvoice_codes_poll, einvoices_send
+from config.pdf import pdf_document
 from notifications.models import PdfLayout, Receipt
-from notifications.rendering import ELECTRONIC_STATEMENT, LINE_HEIGHT, SIGN_HINT, receipt_pdf
+from notifications.rendering import (
+    ELECTRONIC_STATEMENT,
+    LINE_HEIGHT,
+    SIGN_HINT,
+    receipt_pdf,
+    wrapped_lines,
+)
 from notifications.services.pdfs import receipt_pdf_get, receipt_pdfs_refresh
 from payments.models import PaymentChannel
 from tests.notifications.builders import (
@@ -222,3 +233,39 @@ def test_once_issued_the_receipt_names_the_einvoice_and_where_to_look_it_up(
     page = APIClient().get(f"/r/{receipt.verification_code}").content.decode()
     assert einvoice.lookup_code in page
     assert "không phải hóa đơn" in page
+
+
+_WORDS = [
+    *LONGEST_NAME.split(),
+    *(DIACRITICS[i : i + 5] for i in range(0, len(DIACRITICS), 5)),
+    *("24.999.999.999", "·", "x", "=", ""),
+]
+
+
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    words=st.lists(st.sampled_from(_WORDS), min_size=1, max_size=40),
+    spaces=st.lists(st.sampled_from([" ", " ", " ", "  ", "\n"]), min_size=40, max_size=40),
+    room=st.floats(min_value=20, max_value=190),
+    size=st.sampled_from([6.5, 7.5, 10, 16]),
+    bold=st.booleans(),
+)
+def test_lines_break_where_fpdf2s_multi_cell_breaks_them(
+    words: list[str], spaces: list[str], room: float, size: float, bold: bool
+) -> None:
+    """The receipt's own line drawing (one ``cell`` a line, for speed) breaks every text
+    where fpdf2's ``multi_cell`` would: the same lines, or ``multi_cell`` draws it."""
+    text = "".join(word + space for word, space in zip(words, spaces, strict=False)).strip(" ")
+    document = pdf_document()
+    document.add_page()
+    document.set_font(style="B" if bold else "", size=size)
+
+    lines = wrapped_lines(document, text, room - 2 * document.c_margin)
+
+    expected = document.multi_cell(
+        w=room, text=text, align="L", dry_run=True, output=MethodReturnValue.LINES
+    )
+    if lines is None:  # a word wider than the box: multi_cell breaks it, and draws it
+        assert any(document.get_string_width(w) > room - 2 * document.c_margin for w in words)
+        return
+    assert lines == expected
