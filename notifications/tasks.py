@@ -14,7 +14,7 @@ from django.db import transaction
 
 from config.tasks import ReliableTask
 from notifications.backends import SendError
-from notifications.models import Receipt
+from notifications.models import Message, Receipt
 from notifications.selectors import payments_missing_receipt, refunds_missing_receipt
 from notifications.services.dispatch import follow_ups_by_caller
 from notifications.services.messages import message_send, messages_due, messages_queued
@@ -49,21 +49,33 @@ def issue_refund_receipt(event_id: int, refund_id: int, **_: object) -> int | No
     return receipt.pk if receipt is not None else None
 
 
-def _follow_up_after_commit(issued: list[Receipt], receipt: Receipt | None) -> None:
-    """The receipts just issued, and the one returned (issued by an earlier delivery of
-    this task that may have died before its follow-up), followed up once committed."""
-    receipts = {r.pk: r for r in [*issued, *([receipt] if receipt is not None else [])]}
-    for each in receipts.values():
-        transaction.on_commit(partial(_follow_up, each), robust=True)
+def _follow_up_after_commit(
+    issued: list[tuple[Receipt, list[Message]]], receipt: Receipt | None
+) -> None:
+    """The receipts just issued (with the messages written with them), and the one
+    returned (issued by an earlier delivery of this task that may have died before its
+    follow-up: its queued messages and stored PDFs are read), followed up once committed."""
+    fresh = {each.pk: (each, messages) for each, messages in issued}
+    if receipt is not None and receipt.pk not in fresh:
+        transaction.on_commit(partial(_follow_up, receipt, None), robust=True)
+    for each, messages in fresh.values():
+        transaction.on_commit(partial(_follow_up, each, messages), robust=True)
 
 
-def _follow_up(receipt: Receipt) -> None:
+def _follow_up(receipt: Receipt, messages: list[Message] | None) -> None:
     """What issuing ``receipt`` sets off, done in this worker (see
     ``notifications.services.dispatch``): its queued messages sent, its channel's PDF
-    rendered and stored. Both are idempotent; a step that fails goes to its own task."""
-    for message_id in messages_queued(receipt=receipt):
+    rendered and stored. Both are idempotent; a step that fails goes to its own task.
+    ``messages``: those this task wrote with the receipt (None: an earlier delivery's)."""
+    if messages is None:
+        queued: list[tuple[int, Message | None]] = [
+            (pk, None) for pk in messages_queued(receipt=receipt)
+        ]
+    else:
+        queued = [(message.pk, message) for message in messages]
+    for message_id, message in queued:
         try:
-            outcome = message_send(message_id=message_id)
+            outcome = message_send(message_id=message_id, message=message)
         except Exception as error:  # the database, mostly: the task retries with backoff
             logger.warning("message %s handed to its task: %s", message_id, type(error).__name__)
             send_message.delay(message_id)
@@ -71,7 +83,7 @@ def _follow_up(receipt: Receipt) -> None:
         if outcome.retry_in is not None:
             send_message.apply_async((message_id,), countdown=outcome.retry_in)
     try:
-        receipt_pdfs_render(receipt_id=receipt.pk, receipt=receipt)
+        receipt_pdfs_render(receipt_id=receipt.pk, receipt=receipt, new=messages is not None)
     except Exception as error:
         logger.warning("receipt %s PDF handed to its task: %s", receipt.pk, type(error).__name__)
         render_receipt_pdfs.delay(receipt.pk)

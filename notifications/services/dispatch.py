@@ -16,15 +16,19 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-# The receipts issued inside ``follow_ups_by_caller()``; None outside it.
-_ISSUED: ContextVar[list[Any] | None] = ContextVar("notifications_issued_here", default=None)
+# The receipts issued inside ``follow_ups_by_caller()``, each with the messages written
+# with it; None outside it.
+_ISSUED: ContextVar[list[tuple[Any, list[Any]]] | None] = ContextVar(
+    "notifications_issued_here", default=None
+)
 
 
 @contextmanager
-def follow_ups_by_caller() -> Iterator[list[Any]]:
+def follow_ups_by_caller() -> Iterator[list[tuple[Any, list[Any]]]]:
     """Inside: issuing a receipt and enqueuing its messages send no tasks after commit;
-    yields the list the receipts issued inside are added to (the caller's to follow up)."""
-    issued: list[Any] = []
+    yields the list the receipts issued inside are added to, with their messages (the
+    caller's to follow up)."""
+    issued: list[tuple[Any, list[Any]]] = []
     token = _ISSUED.set(issued)
     try:
         yield issued
@@ -37,8 +41,9 @@ def tasks_after_commit() -> bool:
     return _ISSUED.get() is None
 
 
-def issued_here(receipt: Any) -> None:
-    """Records a receipt issued inside ``follow_ups_by_caller()`` for its caller."""
+def issued_here(receipt: Any, messages: list[Any]) -> None:
+    """Records a receipt issued inside ``follow_ups_by_caller()``, and the messages
+    written with it, for its caller."""
     issued = _ISSUED.get()
     assert issued is not None
-    issued.append(receipt)
+    issued.append((receipt, messages))

@@ -81,31 +81,40 @@ def message_enqueue(
     invoice: Invoice | None = None,
     fallback: Route | None = None,
     fallback_of: Message | None = None,
+    new_key: bool = False,
 ) -> Message:
     """Write a message to the outbox (in the caller's transaction) and send it after
     commit. Idempotent per ``dedupe_key``: the existing message is returned, not resent.
-    A Zalo message keeps ``fallback``: where it goes instead if Zalo refuses it for good."""
-    existing = Message.objects.filter(dedupe_key=dedupe_key).first()
-    if existing is not None:
-        return existing
+    A Zalo message keeps ``fallback``: where it goes instead if Zalo refuses it for good.
+    ``new_key``: the key names a row the caller's transaction made (a receipt just
+    issued), so no message can hold it yet: written without looking first or a savepoint
+    (a clash would roll the caller's transaction back, nothing half-written)."""
+    if not new_key:
+        existing = Message.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
     context = {"hospital": settings.HOSPITAL_NAME, **context}
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                channel=channel,
-                template=template,
-                language=settings.MESSAGE_LANGUAGE,
-                recipient=recipient,
-                dedupe_key=dedupe_key,
-                receipt=receipt,
-                invoice=invoice,
-                fallback_channel=fallback.channel if fallback else "",
-                fallback_recipient=fallback.recipient if fallback else "",
-                fallback_of=fallback_of,
-                **_content(channel, template, context),
-            )
-    except IntegrityError:  # a concurrent handler of the same event made it first
-        return Message.objects.get(dedupe_key=dedupe_key)
+    fields = {
+        "channel": channel,
+        "template": template,
+        "language": settings.MESSAGE_LANGUAGE,
+        "recipient": recipient,
+        "dedupe_key": dedupe_key,
+        "receipt": receipt,
+        "invoice": invoice,
+        "fallback_channel": fallback.channel if fallback else "",
+        "fallback_recipient": fallback.recipient if fallback else "",
+        "fallback_of": fallback_of,
+        **_content(channel, template, context),
+    }
+    if new_key:
+        message = Message.objects.create(**fields)
+    else:
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(**fields)
+        except IntegrityError:  # a concurrent handler of the same event made it first
+            return Message.objects.get(dedupe_key=dedupe_key)
     if tasks_after_commit():
         transaction.on_commit(lambda: _send_soon(message.pk), robust=True)
     return message
@@ -148,7 +157,8 @@ def message_fall_back(*, message: Message) -> Message | None:
 def receipt_patient(receipt: Receipt) -> Patient:
     payment = receipt.payment
     if payment.invoice_id is not None:
-        return Invoice.objects.select_related("patient").get(pk=payment.invoice_id).patient
+        assert payment.invoice is not None  # read with the receipt's content when issued
+        return payment.invoice.patient
     assert payment.encounter is not None
     return payment.encounter.patient
 
@@ -167,7 +177,8 @@ def _receipt_message(receipt: Receipt) -> tuple[str, dict[str, Any]]:
 def receipt_messages_enqueue(*, receipt: Receipt) -> list[Message]:
     """The receipt link by the first channel of the patient's plan (a Zalo message falls
     back to the next), and with ``RECEIPT_EMAIL_COPY`` a copy to the e-mail address on file
-    when that channel is not e-mail. Once per receipt and channel."""
+    when that channel is not e-mail. Once per receipt and channel: called in the
+    transaction that issues the receipt."""
     template, context = _receipt_message(receipt)
     plan = message_plan(patient=receipt_patient(receipt), template=template, context=context)
     if not plan:
@@ -176,7 +187,7 @@ def receipt_messages_enqueue(*, receipt: Receipt) -> list[Message]:
     copy = settings.RECEIPT_EMAIL_COPY and email is not None and plan[0] != email
     if copy:
         plan = [r for r in plan if r != email]
-    key, refs = f"receipt:{receipt.pk}", {"receipt": receipt}
+    key, refs = f"receipt:{receipt.pk}", {"receipt": receipt, "new_key": True}
     messages = [_enqueue_planned(plan, template=template, context=context, key=key, **refs)]
     if copy and email is not None:
         messages.append(
@@ -274,15 +285,20 @@ class SendOutcome:
     retry_in: float | None = None
 
 
-def _claim(message_id: int) -> Message | None:
-    with transaction.atomic():
-        message = Message.objects.select_for_update().filter(pk=message_id).first()
-        if message is None or message.status != MessageStatus.QUEUED:
-            return None
-        message.status = MessageStatus.SENDING
-        message.attempts += 1
-        message.save(update_fields=["status", "attempts", "updated_at"])
-        return message
+def _claim(message_id: int, known: Message | None) -> Message | None:
+    """Takes a queued message (``queued → sending``, one more attempt) by one conditional
+    UPDATE: of two tasks for it, one takes it, the other finds it taken. ``known``: the
+    caller's copy of the row (written by the caller itself), else the row is read."""
+    now = timezone.now()
+    claimed = Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.SENDING, attempts=F("attempts") + 1, updated_at=now
+    )
+    if not claimed:
+        return None
+    if known is None:
+        return Message.objects.get(pk=message_id)
+    known.status, known.attempts, known.updated_at = MessageStatus.SENDING, known.attempts + 1, now
+    return known
 
 
 def _deliver(message: Message) -> str:
@@ -359,11 +375,12 @@ def _record_failure(message: Message, error: SendError) -> SendOutcome:
     return SendOutcome(status=status, retry_in=delay)
 
 
-def message_send(*, message_id: int) -> SendOutcome:
+def message_send(*, message_id: int, message: Message | None = None) -> SendOutcome:
     """Send one queued message once. Returns its new status and, after a transient failure
     with attempts left, how long to wait before the next try. Every attempt counts, also
-    one that fails in an unexpected way, so no message is tried forever."""
-    message = _claim(message_id)
+    one that fails in an unexpected way, so no message is tried forever. ``message``: the
+    caller's copy of the row, when it wrote it itself (the receipt's own task)."""
+    message = _claim(message_id, message)
     if message is None:
         current = Message.objects.filter(pk=message_id).values_list("status", flat=True).first()
         return SendOutcome(status=current or "missing")

@@ -94,13 +94,21 @@ def _render_and_store(receipt: Receipt, layout: str) -> bytes:
 
 
 def receipt_pdfs_render(
-    *, receipt_id: int, layouts: list[str] | None = None, receipt: Receipt | None = None
+    *,
+    receipt_id: int,
+    layouts: list[str] | None = None,
+    receipt: Receipt | None = None,
+    new: bool = False,
 ) -> int:
     """Render and store the receipt's PDFs (its channel's layout by default); returns how
-    many were rendered now. ``receipt``: the caller's copy with its payment, if it has one."""
+    many were rendered now. ``receipt``: the caller's copy with its payment, if it has one;
+    ``new``: the caller issued it just now, so nothing is stored yet (not looked up; a
+    render that raced this one is overwritten with the same content)."""
     if receipt is None or receipt.pk != receipt_id:
         receipt = Receipt.objects.select_related("payment").get(pk=receipt_id)
-    stored = set(ReceiptPdf.objects.filter(receipt=receipt).values_list("layout", flat=True))
+    stored: set[str] = set()
+    if not new:
+        stored = set(ReceiptPdf.objects.filter(receipt=receipt).values_list("layout", flat=True))
     rendered = 0
     for layout in layouts or [primary_layout(receipt)]:
         if layout not in stored:

@@ -75,11 +75,11 @@ def _issue(
             reverses=reverses.display_number if reverses is not None else "",
         ),
     )
-    receipt_messages_enqueue(receipt=receipt)
+    messages = receipt_messages_enqueue(receipt=receipt)
     if tasks_after_commit():
         transaction.on_commit(lambda: _render_soon(receipt.pk), robust=True)
     else:
-        issued_here(receipt)
+        issued_here(receipt, messages)
     logger.info("receipt %s issued for payment %s", receipt.display_number, payment.pk)
     return receipt
 

@@ -11,10 +11,13 @@ import pytest
 from django.db import transaction
 
 from config.celery import app
-from notifications.models import Message, Receipt
+from notifications.models import Message, MessageChannel, MessageStatus, Receipt
+from notifications.services.messages import message_send
 from notifications.services.receipts import receipt_issue_for_payment
 from payments.models import Payment, PaymentChannel
 from tests.concurrency import run_at_once
+from tests.fakes.sms_gateway import FakeSmsGateway
+from tests.fakes.smtp_server import FakeSmtp
 from tests.notifications.builders import paid, receipt_invoice
 
 pytestmark = [
@@ -92,3 +95,22 @@ def test_one_payment_handled_by_many_workers_at_once_gets_one_receipt_and_one_me
         "email",
         "sms",
     ]
+
+
+def test_a_message_sent_by_many_workers_at_once_goes_out_once(
+    messaging: tuple[FakeSmsGateway, FakeSmtp],
+) -> None:
+    """The claim is one conditional UPDATE (queued → sending): of eight workers sending
+    the same message at once, one sends it and the others find it taken."""
+    gateway, _ = messaging
+    payment = paid(invoice=receipt_invoice())
+    receipt = receipt_issue_for_payment(payment_id=payment.pk)
+    sms = Message.objects.get(receipt=receipt, channel=MessageChannel.SMS)
+
+    outcomes = run_at_once(8, lambda _: message_send(message_id=sms.pk).status)
+
+    assert all(isinstance(status, str) for status in outcomes), outcomes
+    assert MessageStatus.SENT in outcomes
+    assert len(gateway.requests) == 1
+    sms.refresh_from_db()
+    assert (sms.status, sms.attempts) == (MessageStatus.SENT, 1)
