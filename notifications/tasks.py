@@ -12,6 +12,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
+from config.durability import commits_unflushed
 from config.tasks import ReliableTask
 from notifications.backends import SendError
 from notifications.models import Message, Receipt
@@ -66,7 +67,14 @@ def _follow_up(receipt: Receipt, messages: list[Message] | None) -> None:
     """What issuing ``receipt`` sets off, done in this worker (see
     ``notifications.services.dispatch``): its queued messages sent, its channel's PDF
     rendered and stored. Both are idempotent; a step that fails goes to its own task.
-    ``messages``: those this task wrote with the receipt (None: an earlier delivery's)."""
+    ``messages``: those this task wrote with the receipt (None: an earlier delivery's).
+    The receipt itself is committed durably by now; what is written here is redone by beat
+    if a database crash loses it, so its commits do not wait for the disk."""
+    with commits_unflushed():
+        _send_and_render(receipt, messages)
+
+
+def _send_and_render(receipt: Receipt, messages: list[Message] | None) -> None:
     if messages is None:
         queued: list[tuple[int, Message | None]] = [
             (pk, None) for pk in messages_queued(receipt=receipt)

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from config.celery import app
 from notifications.models import Message, MessageChannel, MessageStatus, Receipt
 from notifications.services.messages import message_send
 from notifications.services.receipts import receipt_issue_for_payment
+from notifications.tasks import issue_payment_receipt
 from payments.models import Payment, PaymentChannel
 from tests.concurrency import run_at_once
 from tests.fakes.sms_gateway import FakeSmsGateway
@@ -114,3 +117,32 @@ def test_a_message_sent_by_many_workers_at_once_goes_out_once(
     assert len(gateway.requests) == 1
     sms.refresh_from_db()
     assert (sms.status, sms.attempts) == (MessageStatus.SENT, 1)
+
+
+def test_what_a_receipts_task_writes_after_the_receipt_commits_does_not_wait_for_the_disk(
+    settings: Any,
+) -> None:
+    """The receipt is committed durably first; the messages' claims and ``sent`` marks and
+    the PDF's row (beat redoes them if a database crash loses them) commit without waiting
+    for the disk, and the connection is back to durable commits afterwards."""
+    settings.SMS_BACKEND = "console"
+    payment = paid(invoice=receipt_invoice())
+
+    with CaptureQueriesContext(connection) as queries:
+        issue_payment_receipt(event_id=0, payment_id=payment.pk)
+
+    sqls = [query["sql"] for query in queries.captured_queries]
+    unflushed = sqls.index("SET synchronous_commit TO off")
+    receipt_written = next(
+        i for i, sql in enumerate(sqls) if sql.startswith('INSERT INTO "notifications_receipt"')
+    )
+    assert receipt_written < unflushed
+    after = sqls[unflushed:]
+    assert sum(sql.startswith('UPDATE "notifications_message"') for sql in after) == 4
+    assert any(sql.startswith('INSERT INTO "notifications_receiptpdf"') for sql in after)
+    assert after[-1] == "RESET synchronous_commit"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
+    statuses = Message.objects.filter(receipt__payment=payment).values_list("status", flat=True)
+    assert sorted(statuses) == [MessageStatus.SENT, MessageStatus.SENT]
