@@ -3,8 +3,7 @@ tiền mặt) and aged receivables — as JSON or XLSX."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from django.http import FileResponse, StreamingHttpResponse
@@ -116,16 +115,42 @@ class AccountDetailOutputSerializer(AccountDetailHeadSerializer):
     lines = DetailLineOutputSerializer(many=True)
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":"))
+_ENCODER = JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_json = _ENCODER.encode
+
+
+def flat_representation(serializer: serializers.Serializer) -> Callable[[Any], dict[str, Any]]:
+    """``serializer.to_representation`` for a serializer of plain fields, each read from the
+    attribute of its own name: the same fields, in the same order, through the same fields'
+    ``to_representation``, without DRF's per-field attribute lookup and bookkeeping, which
+    was half of a statement request's time at 500 lines (profiled, issue 20). A date-time
+    field's time zone (the current one) is looked up once, here, not once per value: that
+    lookup was three quarters of the field's cost. ``serializer``: a new instance, its
+    fields are bound to it."""
+    fields = []
+    for name, field in serializer.fields.items():
+        if field.source != name or isinstance(field, serializers.BaseSerializer):
+            raise ValueError(f"{name}: not a plain field read from its own attribute")
+        if isinstance(field, serializers.DateTimeField) and not hasattr(field, "timezone"):
+            # A tzinfo (None without USE_TZ): the stubs call it ``str | None``.
+            field.timezone = field.default_timezone()  # type: ignore[assignment]
+        fields.append((name, field.to_representation))
+
+    def represent(instance: Any) -> dict[str, Any]:
+        return {
+            name: None if (value := getattr(instance, name)) is None else to_representation(value)
+            for name, to_representation in fields
+        }
+
+    return represent
 
 
 def _with_lines(head: dict[str, Any], lines: Iterable[StatementLine]) -> Iterator[str]:
     """``head`` as a JSON object with a last member ``lines``, written line by line."""
-    line_json = DetailLineOutputSerializer()
+    represent = flat_representation(DetailLineOutputSerializer())
     yield _json(head)[:-1] + (',"lines":[' if head else '{"lines":[')
     for number, line in enumerate(lines):
-        yield ("," if number else "") + _json(line_json.to_representation(line))
+        yield ("," if number else "") + _json(represent(line))
     yield "]}"
 
 

@@ -7,9 +7,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from itertools import islice
+from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from billing.models import Account, AccountBalance, AccountType, JournalEntry, JournalLine
@@ -183,6 +185,18 @@ def _contra_accounts(entry_ids: set[int], account: Account) -> dict[int, list[st
     return {entry_id: sorted(codes) for entry_id, codes in contra.items()}
 
 
+def _contra_codes(account: Account) -> ArraySubquery:
+    """A line's entry's other accounts, their codes in order: an array computed with the
+    line (PostgreSQL), through the index on the lines' entry."""
+    return ArraySubquery(
+        JournalLine.objects.filter(entry_id=OuterRef("entry_id"))
+        .exclude(account=account)
+        .order_by("account__code")
+        .values("account__code")
+        .distinct()
+    )
+
+
 def statement_totals_before(
     *, account: Account, moment: datetime | None, counterparty: str = ""
 ) -> Totals:
@@ -221,9 +235,9 @@ def statement_lines(
     counterparty: str = "",
 ) -> Iterator[StatementLine]:
     """The lines posted in ``[date_from, date_to)`` in posting order, each with its running
-    balance from ``opening``, read through a chunked cursor (``QuerySet.iterator``: a
-    server-side cursor on PostgreSQL) with each chunk's contra accounts in one query:
-    memory holds one chunk, however long the range."""
+    balance from ``opening`` and its entry's contra accounts, read through a chunked cursor
+    (``QuerySet.iterator``: a server-side cursor on PostgreSQL): memory holds one chunk,
+    however long the range."""
     lines = JournalLine.objects.filter(account=account)
     if counterparty:
         lines = lines.filter(counterparty=counterparty)
@@ -233,31 +247,68 @@ def statement_lines(
         lines = lines.filter(entry__posted_at__gte=date_from)
     elif date_to is not None:
         lines = lines.filter(entry__posted_at__lt=date_to)
-    rows = (
-        lines.order_by("entry__posted_at", "entry_id", "id")
-        .values_list(*_LINE_FIELDS)
-        .iterator(chunk_size=STATEMENT_CHUNK)
-    )
+    lines = lines.order_by("entry__posted_at", "entry_id", "id")
     running = opening
+    for (
+        entry_id,
+        posted_at,
+        memo,
+        stype,
+        sid,
+        debit,
+        credit,
+        vtype,
+        vnum,
+        ref,
+        who,
+        contra,
+    ) in _with_contra_accounts(lines, account):
+        running += _signed(account.type, debit, credit)
+        yield StatementLine(
+            entry_id=entry_id,
+            posted_at=posted_at,
+            memo=memo,
+            source_type=stype,
+            source_id=sid,
+            debit=debit,
+            credit=credit,
+            balance=running,
+            voucher_type=vtype,
+            voucher_number=vnum,
+            reference=ref,
+            counterparty=who,
+            contra_accounts=contra,
+        )
+
+
+def _with_contra_accounts(
+    lines: QuerySet[JournalLine], account: Account
+) -> Iterator[tuple[Any, ...]]:
+    """``lines``' statement fields, each row ending with its entry's contra accounts, read
+    through a chunked cursor: on PostgreSQL in the same query, elsewhere with one more
+    query per chunk."""
+    if connection.vendor == "postgresql":
+        return _contra_in_query(lines, account)
+    return _contra_per_chunk(lines, account)
+
+
+def _contra_in_query(lines: QuerySet[JournalLine], account: Account) -> Iterator[tuple[Any, ...]]:
+    """The contra accounts as an array computed with each line (PostgreSQL): one query for
+    the whole statement. (The query per chunk cost more than the lines' own query on
+    PostgreSQL: its ``IN`` list of up to 2,000 entry ids, each a parameter, went through
+    Django's lookup and psycopg's query parsing on every request — 26 ms of a 1,250-line
+    statement at 1M lines, profiled for issue 20.)"""
+    rows = lines.annotate(contra=_contra_codes(account)).values_list(*_LINE_FIELDS, "contra")
+    return rows.iterator(chunk_size=STATEMENT_CHUNK)
+
+
+def _contra_per_chunk(lines: QuerySet[JournalLine], account: Account) -> Iterator[tuple[Any, ...]]:
+    """The contra accounts of each chunk of lines in one more query (any database)."""
+    rows = lines.values_list(*_LINE_FIELDS).iterator(chunk_size=STATEMENT_CHUNK)
     while chunk := list(islice(rows, STATEMENT_CHUNK)):
         contra = _contra_accounts({row[0] for row in chunk}, account)
-        for entry_id, posted_at, memo, stype, sid, debit, credit, vtype, vnum, ref, who in chunk:
-            running += _signed(account.type, debit, credit)
-            yield StatementLine(
-                entry_id=entry_id,
-                posted_at=posted_at,
-                memo=memo,
-                source_type=stype,
-                source_id=sid,
-                debit=debit,
-                credit=credit,
-                balance=running,
-                voucher_type=vtype,
-                voucher_number=vnum,
-                reference=ref,
-                counterparty=who,
-                contra_accounts=contra.get(entry_id, []),
-            )
+        for row in chunk:
+            yield (*row, contra.get(row[0], []))
 
 
 def account_statement(

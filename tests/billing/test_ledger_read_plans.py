@@ -6,6 +6,8 @@ is the contract, ``bench`` measures the time.
 * the trial balance reads the daily balances, never the lines;
 * a statement's opening balance reads the daily balances and at most the local night's
   lines of its first day, never the lines before its window;
+* a one-day statement reads its lines with their contra accounts in one query, a few rows
+  per line of the day, each found by an index;
 * a one-day export window finds its entries by the entry-date index and their lines by
   entry, not by scanning every line;
 * ``payment_started_earlier`` finds the payment of an idempotency key by its index;
@@ -26,8 +28,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.chart import PATIENT_RECEIVABLE, SERVICE_REVENUE
-from billing.models import Account, Invoice
-from billing.selectors.ledger import account_totals_before, trial_balance
+from billing.models import Account, Invoice, JournalLine
+from billing.selectors.ledger import account_totals_before, statement_lines, trial_balance
 from billing.selectors.ledger_export import _lines_sql
 from billing.selectors.statements import local_window
 from config.identity.models import DeviceKind
@@ -128,6 +130,29 @@ def test_a_statements_opening_balance_reads_no_line_before_its_window() -> None:
     assert "Seq Scan on billing_journalline" not in plan, plan
     # both lines of each night entry at most; 50,000 lines lie before the window
     assert _journal_line_rows_read(lines_read[0]) <= 2 * night
+
+
+def test_a_one_day_statement_reads_its_lines_and_contra_accounts_in_one_query_by_index() -> None:
+    _fill_ledger()
+    receivable = Account.objects.get(code=PATIENT_RECEIVABLE)
+    day = (FIRST + timedelta(days=20)).date()
+    start, end = local_window(day, day)
+    day_lines = JournalLine.objects.filter(
+        account=receivable, entry__posted_at__gte=start, entry__posted_at__lt=end
+    ).count()
+    with transaction.atomic():  # the chunked cursor's
+        statements = _selects_of(
+            lambda: list(
+                statement_lines(account=receivable, date_from=start, date_to=end, opening=0)
+            )
+        )
+
+    lines_read = [statement for statement in statements if "billing_journalline" in statement]
+    assert len(lines_read) == 1, "the lines and their contra accounts: one query"
+    assert "Seq Scan on billing_journalline" not in _plan(lines_read[0])
+    # A few rows per line of the day (4 in the plan seen: both lines of each of the day's
+    # entries, then each line's entry's lines for its contra accounts), not the 100,000.
+    assert 0 < _journal_line_rows_read(lines_read[0]) <= 5 * day_lines
 
 
 def test_a_one_day_export_window_uses_the_entry_date_index() -> None:

@@ -14,9 +14,11 @@ from billing.chart import (
     SERVICE_REVENUE,
     STRIPE_CLEARING,
 )
-from billing.models import Account
+from billing.models import Account, JournalLine
 from billing.money import Money
 from billing.selectors.ledger import (
+    _contra_in_query,
+    _contra_per_chunk,
     account_balance,
     account_statement,
     journal_entries,
@@ -123,6 +125,38 @@ def test_a_statement_has_an_opening_balance_running_balances_and_a_closing_balan
         account=_account(MAIN_CASH), as_of=MARCH_20 - SECOND
     )
     assert (statement.lines[0].source_type, statement.lines[0].memo) == ("payment", "cash 100000")
+
+
+def test_a_lines_contra_accounts_are_its_entrys_other_accounts_once_each_in_code_order():
+    split = ledger_post(
+        posting_key="split",
+        lines=[
+            Posting.dr(MAIN_CASH, vnd(100_000)),
+            Posting.dr(STRIPE_CLEARING, vnd(50_000)),
+            Posting.cr(PATIENT_RECEIVABLE, vnd(90_000)),
+            Posting.cr(SERVICE_REVENUE, vnd(40_000)),
+            Posting.cr(SERVICE_REVENUE, vnd(20_000)),
+        ],
+        source_type="manual",
+        posted_at=MARCH_1,
+    ).pk
+    paid = _cash_payment("paid", 10_000, MARCH_10)
+    cash = _account(MAIN_CASH)
+    lines = JournalLine.objects.filter(account=cash).order_by("entry_id", "id")
+
+    # PostgreSQL computes them with each line (one query); the query per chunk of lines
+    # (other databases) finds the same.
+    in_query = [(row[0], row[-1]) for row in _contra_in_query(lines, cash)]
+    per_chunk = [(row[0], row[-1]) for row in _contra_per_chunk(lines, cash)]
+
+    assert (
+        in_query
+        == per_chunk
+        == [
+            (split, sorted([PATIENT_RECEIVABLE, SERVICE_REVENUE, STRIPE_CLEARING])),
+            (paid, [PATIENT_RECEIVABLE]),
+        ]
+    )
 
 
 def test_a_statement_of_a_credit_normal_account_counts_credits_as_increases():

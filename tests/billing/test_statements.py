@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,9 +16,11 @@ import pytest
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
+from billing.api.statements import DetailLineOutputSerializer, flat_representation
 from billing.chart import AccountRole, account_for
 from billing.models import Account, AccountType
 from billing.money import Money
+from billing.selectors.ledger import StatementLine
 from billing.selectors.statements import bucket_of
 from billing.selectors.statements_xlsx import CASH_HEADER, DETAIL_HEADER
 from billing.services.ledger import Posting, ledger_post
@@ -191,6 +193,30 @@ def test_aged_receivables_of_the_insurance_fund_and_of_one_patient(
     assert [(c["counterparty"], c["total"]) for c in fund["counterparties"]] == [("BHXH", 500_000)]
     assert one["total"] == 80_000
     assert [c["counterparty"] for c in one["counterparties"]] == ["BN002"]
+
+
+def test_a_streamed_statement_line_is_written_as_its_serializer_writes_it() -> None:
+    line = StatementLine(
+        entry_id=7,
+        posted_at=datetime(2026, 3, 1, 2, 30, 15, 250_000, tzinfo=UTC),
+        memo="Thu viện phí",
+        source_type="payment",
+        source_id="pay_1",
+        debit=120_000,
+        credit=0,
+        balance=-5_000,
+        voucher_type="PT",
+        voucher_number="PT0001",
+        reference="invoice:1",
+        counterparty="BN0001",
+        contra_accounts=[REVENUE, SAFE],
+    )
+
+    written = flat_representation(DetailLineOutputSerializer())(line)
+
+    assert written == DetailLineOutputSerializer(line).data
+    assert written["posted_at"] == "2026-03-01T09:30:15.250000+07:00"  # the hospital's zone
+    assert list(written) == list(DetailLineOutputSerializer().fields)
 
 
 def test_the_account_detail_ledger_has_opening_running_and_closing_balances(
