@@ -1,5 +1,5 @@
-"""Fixtures of the payments tests: the app's settings for the bank feeds and for the fake
-Stripe server."""
+"""Fixtures of the payments tests: the app's settings for the refund approval threshold, the
+bank feeds and the fake Stripe server."""
 
 from __future__ import annotations
 
@@ -9,7 +9,23 @@ import pytest
 
 from tests.fakes.stripe_server import FakeStripeServer
 from tests.payments.builders.payments import STRIPE_KEY
+from tests.payments.builders.refunds import THRESHOLD
 from tests.payments.builders.webhooks import CASSO_KEY, HOSPITAL_ACCOUNT, SEPAY_KEY
+
+
+@pytest.fixture
+def refund_threshold() -> int:
+    """The threshold ``approval_threshold`` sets; a module overrides this fixture to pin
+    another."""
+    return THRESHOLD
+
+
+@pytest.fixture
+def approval_threshold(settings: Any, refund_threshold: int) -> int:
+    """``REFUND_APPROVAL_THRESHOLD`` pinned to ``refund_threshold`` (whatever the
+    environment sets): a module opts in with ``pytest.mark.usefixtures``."""
+    settings.REFUND_APPROVAL_THRESHOLD = refund_threshold
+    return refund_threshold
 
 
 @pytest.fixture

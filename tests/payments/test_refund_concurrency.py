@@ -35,9 +35,9 @@ SHARE = 300_000  # 30 %: only three fit
 
 
 @pytest.fixture
-def approval_threshold(settings) -> None:
+def refund_threshold() -> int:
     """Keep the 30 % refunds, together too, under the approval threshold."""
-    settings.REFUND_APPROVAL_THRESHOLD = CAPTURED
+    return CAPTURED
 
 
 @pytest.fixture

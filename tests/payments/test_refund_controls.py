@@ -21,16 +21,16 @@ from tests.assertions import assert_error, assert_trial_balance_balanced, balanc
 from tests.concurrency import run_at_once
 from tests.payments.builders.desk import at_desk, drawer, paid_in_cash
 from tests.payments.builders.payments import new_key, paid_by_transfer, payable_invoice
-from tests.payments.builders.refunds import pay_out, request_refund
+from tests.payments.builders.refunds import THRESHOLD, pay_out, request_refund
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-THRESHOLD = 500_000
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("approval_threshold"),
+]
 
 
 @pytest.fixture(autouse=True)
 def limits(settings) -> None:
-    settings.REFUND_APPROVAL_THRESHOLD = THRESHOLD
     settings.REFUND_CASHIER_DAILY_LIMIT = 0  # off unless a test sets it
 
 

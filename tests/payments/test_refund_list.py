@@ -27,14 +27,7 @@ from tests.payments.builders.desk import at_desk, paid_in_cash
 from tests.payments.builders.payments import paid_by_transfer
 from tests.payments.builders.refunds import pay_out, request_refund
 
-pytestmark = pytest.mark.django_db
-
-THRESHOLD = 500_000
-
-
-@pytest.fixture(autouse=True)
-def approval_threshold(settings) -> None:
-    settings.REFUND_APPROVAL_THRESHOLD = THRESHOLD
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("approval_threshold")]
 
 
 def refunds_of(client: APIClient, payment_id: str) -> list[dict]:

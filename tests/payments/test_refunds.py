@@ -57,16 +57,15 @@ from tests.payments.builders.payments import (
     paid_by_transfer,
     vietqr_payment,
 )
-from tests.payments.builders.refunds import pay_out, refund_calls, request_refund, stripe_refunds
+from tests.payments.builders.refunds import (
+    THRESHOLD,
+    pay_out,
+    refund_calls,
+    request_refund,
+    stripe_refunds,
+)
 
-pytestmark = pytest.mark.django_db
-
-THRESHOLD = 500_000
-
-
-@pytest.fixture(autouse=True)
-def approval_threshold(settings) -> None:
-    settings.REFUND_APPROVAL_THRESHOLD = THRESHOLD
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("approval_threshold")]
 
 
 @pytest.fixture

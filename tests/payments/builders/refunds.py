@@ -12,6 +12,11 @@ from payments.models import Payment
 from tests.fakes.stripe_server import FakeStripeServer
 from tests.payments.builders.payments import new_key
 
+# What the refund tests pin REFUND_APPROVAL_THRESHOLD to (the ``approval_threshold``
+# fixture, tests/payments/conftest.py): a payment's refunds above it in total wait for a
+# supervisor's approval.
+THRESHOLD = 500_000
+
 
 def request_refund(
     client: APIClient,

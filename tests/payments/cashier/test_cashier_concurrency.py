@@ -42,16 +42,16 @@ from tests.payments.builders.refunds import pay_out, request_refund
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("approval_thresholds"),
+    pytest.mark.usefixtures("approval_threshold", "variance_threshold"),
 ]
 
 FLOAT = {"100000": 5}  # 500,000
 
 
 @pytest.fixture
-def approval_thresholds(settings) -> None:
-    """Every refund and every variance in these races stays under its approval threshold."""
-    settings.REFUND_APPROVAL_THRESHOLD = 500_000
+def variance_threshold(settings) -> None:
+    """Every variance in these races stays under its approval threshold (and every refund
+    under the refunds' one: ``approval_threshold``)."""
     settings.CASHIER_VARIANCE_APPROVAL_THRESHOLD = 10_000_000
 
 
