@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import pytest
 from celery._state import _set_task_join_will_block  # type: ignore[attr-defined]  # not in the stubs
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from billing.chart import SUSPENSE
@@ -17,6 +19,15 @@ from tests.device_clients import DeviceClient
 from tests.reference_data import reference_data_load
 
 pytest_plugins = ["tests.fakes.fixtures"]
+
+# Hypothesis' defaults time each example (a 200 ms deadline) and the generation of its data
+# (the too_slow health check): both fail a correct test when the shared machine is loaded
+# (seen: test_ledger_exports' property under load, passing alone). Tests assert results,
+# never timings; a test that sets its own health checks lists too_slow itself.
+hypothesis_settings.register_profile(
+    "vienphi", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("vienphi")
 
 
 @pytest.fixture(scope="session")

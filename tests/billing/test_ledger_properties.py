@@ -156,7 +156,7 @@ def _apply(ops: list[Post | Replay | Reverse]) -> dict[str, int]:
 @settings(
     max_examples=40,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=operations)
 def test_random_postings_replays_and_reversals_keep_every_balance_consistent(chart, ops):

@@ -22,7 +22,10 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        # Only against a hang: migrate alone takes ~10 s of CPU (Django renders the model
+        # state of 73 migrations, over half of it), 28 s of wall time at load 3.5 on the
+        # shared 2 CPUs: the 120 s this had failed under the heavier loads seen there.
+        timeout=600,
         check=False,
     )
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +15,16 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from tests.servers import free_port, wait_until_answering
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 PAY_TOKEN = "42:1tFq9x:Zb3kP0v9aQ1yW2e3R4t5Y6u7I8o9P0aS"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_gunicorn_logs_json_access_lines_without_tokens_and_stops_gracefully(
     transactional_db: None, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env: dict[str, Any] = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -51,13 +44,7 @@ def test_gunicorn_logs_json_access_lines_without_tokens_and_stops_gracefully(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{base}/healthz", timeout=30)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
+        wait_until_answering(f"{base}/healthz", server)
         response = requests.get(
             f"{base}/api/v1/pay/{PAY_TOKEN}?phone=0912345678",
             headers={"X-Request-ID": "req-gunicorn-1", "Authorization": f"PayLink {PAY_TOKEN}"},

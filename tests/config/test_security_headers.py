@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import re
 import secrets
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from tests.notifications.builders import issued
+from tests.servers import free_port, wait_until_answering
 
 PROJECT = Path(settings.BASE_DIR)
 INLINE = re.compile(r"<(script|style)\b([^>]*)>(?!\s*</\1>)", re.IGNORECASE)
@@ -107,12 +106,6 @@ def test_the_api_docs_load_swagger_ui_from_the_apps_own_static_files() -> None:
 # --- Under production settings, behind gunicorn -------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 HTTPS = {"X-Forwarded-Proto": "https"}
 
 
@@ -141,7 +134,7 @@ def production_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         timeout=180,
     )
     assert collect.returncode == 0, collect.stderr
-    port = _free_port()
+    port = free_port()
     gunicorn = Path(sys.executable).parent / "gunicorn"
     server = subprocess.Popen(  # noqa: S603
         [
@@ -155,15 +148,12 @@ def production_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{base}/static/admin/css/base.css", headers=HTTPS, timeout=1)
-                break
-            except requests.RequestException:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+        wait_until_answering(
+            f"{base}/static/admin/css/base.css",
+            server,
+            headers=HTTPS,
+            output=lambda: server.stderr.read().decode() if server.stderr else "",
+        )
         yield base
     finally:
         server.terminate()

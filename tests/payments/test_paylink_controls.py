@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ from tests.payments.builders.payments import (
     pay_link_client,
     payable_invoice,
 )
+from tests.servers import free_port, wait_until_answering
 
 pytestmark = pytest.mark.django_db
 
@@ -179,12 +178,6 @@ def test_django_request_logging_never_shows_a_token(caplog):
     assert "link [redacted] opened" in caplog.text
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.django_db(transaction=True)
 def test_gunicorns_access_log_and_djangos_warnings_never_show_a_token(tmp_path: Path):
     """gunicorn as production runs it (``gunicorn.conf.py`` from the repository's root): the
@@ -198,7 +191,7 @@ def test_gunicorns_access_log_and_djangos_warnings_never_show_a_token(tmp_path: 
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
         f"{database['NAME']}",
     }
-    port = _free_port()
+    port = free_port()
     gunicorn = Path(sys.executable).parent / "gunicorn"
     server = subprocess.Popen(  # noqa: S603
         [str(gunicorn), "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
@@ -211,15 +204,7 @@ def test_gunicorns_access_log_and_djangos_warnings_never_show_a_token(tmp_path: 
     base = f"http://127.0.0.1:{port}"
     secret = "plk_" + "S3cr3t" * 7
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/api/v1/healthz", timeout=1)
-                break
-            except requests.RequestException:
-                assert server.poll() is None, "gunicorn stopped"
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.3)
+        wait_until_answering(f"{base}/api/v1/healthz", server)
         referrer = {"Referer": f"{base}/p/{secret}"}
         for path in (f"/api/v1/pay/{secret}", f"/p/{secret}", f"/p/{secret}/status?t={secret}"):
             requests.get(f"{base}{path}", headers=referrer, timeout=10)
