@@ -98,16 +98,24 @@ def _payment_receipt(payment: Payment) -> Receipt:
     )
 
 
+def _payment_locked(payment_id: int) -> Payment:
+    """The payment, locked until commit (only its own row), with what its receipt's
+    content and messages read: who took it, and the invoice's or the deposit's patient."""
+    return (
+        Payment.objects.select_for_update(no_key=True, of=("self",))
+        .select_related(
+            "created_by_device", "created_by_user", "invoice__patient", "encounter__patient"
+        )
+        .get(pk=payment_id)
+    )
+
+
 def receipt_issue_for_payment(*, payment_id: int) -> Receipt | None:
     """The receipt of a captured payment or deposit, issued on the first call and returned
     as it is on every later one (never a second receipt, number or message). ``None`` for
     a payment that never succeeded."""
     with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("created_by_device", "created_by_user")
-            .get(pk=payment_id)
-        )
+        payment = _payment_locked(payment_id)
         if payment.status not in CAPTURED_STATUSES:
             logger.warning("payment %s is %s: no receipt", payment.pk, payment.status)
             return None
@@ -120,11 +128,7 @@ def receipt_issue_for_refund(*, refund_id: int) -> Receipt | None:
     :func:`receipt_issue_for_payment`; issued in the refund series (at the desk)."""
     with transaction.atomic():
         refund = Refund.objects.get(pk=refund_id)
-        payment = (
-            Payment.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("created_by_device", "created_by_user")
-            .get(pk=refund.payment_id)
-        )
+        payment = _payment_locked(refund.payment_id)
         if refund.status != RefundStatus.SUCCEEDED:
             logger.warning("refund %s is %s: no receipt", refund.pk, refund.status)
             return None
