@@ -2,7 +2,9 @@
 
 Built in constant memory however many lines there are. On PostgreSQL the CSV comes straight
 out of ``COPY (…) TO STDOUT``, the database's fastest path; elsewhere (the embedded SQLite
-default), and for XLSX (XlsxWriter, constant memory), rows are read through a chunked cursor.
+default) rows are read through a chunked cursor. The XLSX (XlsxWriter, constant memory) is
+written, on PostgreSQL, from rows the database renders, fetched through a server-side cursor
+one batch ahead; elsewhere from the same chunked cursor.
 Text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab or
 CR first) are prefixed with ``'`` (CSV injection), in both formats.
 """
@@ -12,14 +14,15 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 from psycopg import sql
@@ -83,8 +86,12 @@ def _guarded_sql(column: str) -> sql.Composable:
     )
 
 
-def _lines_sql(start: datetime, end: datetime) -> sql.Composed:
-    """One row per journal line with the export's columns, oldest entry first."""
+def _lines_sql(start: datetime, end: datetime, *, xml_text: bool = False) -> sql.Composed:
+    """One row per journal line with the export's columns, oldest entry first.
+
+    ``xml_text``: the control characters XML cannot carry are dropped from the text columns
+    (the workbook's rows), after the formula guard, as ``_xlsx_rows_in_python`` does.
+    """
     tz = sql.Literal(settings.TIME_ZONE)
     values = [
         sql.SQL("e.id"),
@@ -106,6 +113,16 @@ def _lines_sql(start: datetime, end: datetime) -> sql.Composed:
         _guarded_sql("e.voucher_number"),
         _guarded_sql("e.recorded_by"),
     ]
+    if xml_text:
+        # A bracket of the characters (PostgreSQL's text never holds NUL): regexp_replace
+        # costs ~1.7 us per row here, translate() with the same characters ~19.
+        illegal = sql.Literal(f"[{_XML_ILLEGAL[1:]}]")
+        values = [
+            value
+            if index in _XLSX_NUMBERS
+            else sql.SQL("regexp_replace({}, {}, '', 'g')").format(value, illegal)
+            for index, value in enumerate(values)
+        ]
     select = [
         sql.SQL("{} AS {}").format(value, sql.Identifier(column))
         for value, column in zip(values, COLUMNS, strict=True)
@@ -252,9 +269,11 @@ def ledger_export_csv(*, start: datetime, end: datetime) -> Iterator[bytes]:
 
 
 # XML cannot carry these control characters (a memo may hold one): the workbook drops them.
-_XML_ILLEGAL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_XML_ILLEGAL = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]))
+_XML_ILLEGAL_TABLE = dict.fromkeys(map(ord, _XML_ILLEGAL))
 # Amounts and the entry id are numbers in the workbook; every other column is text.
-_XLSX_NUMBERS = frozenset(COLUMNS.index(name) for name in ("entry_id", "debit", "credit"))
+_XLSX_NUMBERS = tuple(COLUMNS.index(name) for name in ("entry_id", "debit", "credit"))
+_XLSX_TEXTS = tuple(index for index in range(len(COLUMNS)) if index not in _XLSX_NUMBERS)
 _XLSX_OPTIONS = {
     "constant_memory": True,  # each row goes to a temporary file as it is written
     # The text is written as it is: never turned into a number, a formula or a link.
@@ -262,36 +281,78 @@ _XLSX_OPTIONS = {
     "strings_to_formulas": False,
     "strings_to_urls": False,
 }
+# Rows per FETCH of the server-side cursor: two batches at most are held at once.
+_XLSX_FETCH_ROWS = 2000
 
 
-def ledger_export_xlsx(*, start: datetime, end: datetime) -> IO[bytes]:
-    """An XLSX workbook in a temporary file, built with XlsxWriter in constant-memory mode
-    (each row goes to disk as it is written); the caller streams the file.
+def _xlsx_rows_in_sql(start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
+    """The workbook's rows as PostgreSQL renders them (dates, formula guard, control
+    characters dropped), read through a server-side cursor in one transaction.
+
+    The next batch is fetched by a second thread while this one is written: the database
+    renders it meanwhile, on another core, and the fetching thread waits for it outside the
+    GIL. Only psycopg's cursor is used from that thread, never Django's connection.
+    """
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        # Inside the transaction the cursor is not WITH HOLD: rows are rendered as fetched,
+        # not all at once before the first one.
+        lines = cursor.cursor
+        lines.execute(_lines_sql(start, end, xml_text=True))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-fetch") as fetcher:
+            batch = fetcher.submit(lines.fetchmany, _XLSX_FETCH_ROWS)
+            while rows := batch.result():
+                batch = fetcher.submit(lines.fetchmany, _XLSX_FETCH_ROWS)
+                yield from rows
+
+
+def _xlsx_rows_in_python(start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
+    for row in _rows(start, end):
+        yield tuple(
+            value.translate(_XML_ILLEGAL_TABLE) if isinstance(value, str) else value
+            for value in row
+        )
+
+
+def ledger_workbook(rows: Iterable[Sequence[Any]], output: IO[bytes]) -> None:
+    """Writes the export's rows (``COLUMNS``, text already free of XML-illegal characters)
+    to ``output`` as a workbook, with XlsxWriter in constant-memory mode (each row goes to
+    a temporary file as it is written).
 
     Sheets ``ledger-1``, ``ledger-2``, … each start with the header row; a new one starts
     every 1,048,575 rows (Excel's limit). Amounts and entry ids are numbers, everything
     else text (inline strings); empty text leaves the cell empty. Each cell is written with
     its type's own method, chosen by column, not looked up per value.
     """
-    output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the streaming response
     workbook = xlsxwriter.Workbook(output, _XLSX_OPTIONS)
-    numbers = [index in _XLSX_NUMBERS for index in range(len(COLUMNS))]
     sheet: Any = None
     written = XLSX_MAX_ROWS_PER_SHEET
-    for row in _rows(start, end):
+    for row in rows:
         if written == XLSX_MAX_ROWS_PER_SHEET:
             sheet = workbook.add_worksheet(f"ledger-{len(workbook.worksheets()) + 1}")
             sheet.write_row(0, 0, COLUMNS)
             write_number, write_string = sheet.write_number, sheet.write_string
             written = 0
         written += 1
-        for column, (number, value) in enumerate(zip(numbers, row, strict=True)):
-            if number:
-                write_number(written, column, value)
-            elif value:
-                write_string(written, column, value.translate(_XML_ILLEGAL))
+        for column in _XLSX_NUMBERS:
+            write_number(written, column, row[column])
+        for column in _XLSX_TEXTS:
+            if value := row[column]:
+                write_string(written, column, value)
     if sheet is None:
         workbook.add_worksheet("ledger-1").write_row(0, 0, COLUMNS)
     workbook.close()
+
+
+def ledger_export_xlsx(*, start: datetime, end: datetime) -> IO[bytes]:
+    """The export's rows as a workbook (``ledger_workbook``) in a temporary file, rewound;
+    the caller streams the file. On PostgreSQL the rows come rendered by the database
+    (``_xlsx_rows_in_sql``), elsewhere from the ORM."""
+    rows = _xlsx_rows_in_sql if connection.vendor == "postgresql" else _xlsx_rows_in_python
+    output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the streaming response
+    try:
+        ledger_workbook(rows(start, end), output)
+    except BaseException:
+        output.close()
+        raise
     output.seek(0)
     return output

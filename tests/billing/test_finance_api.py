@@ -627,6 +627,54 @@ def test_export_keeps_every_character_a_spreadsheet_can_hold(
 
 
 @pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_export_xlsx_cells_are_the_csvs_cells_typed_across_fetched_batches(
+    finance_client: APIClient,
+    post: Callable[..., JournalEntry],
+    tricky_entries: list[JournalEntry],
+    monkeypatch: pytest.MonkeyPatch,
+    vendor: str,
+) -> None:
+    # Batches of three rows: the rows of every batch but the first were fetched ahead by
+    # the second thread while the one before them was being written.
+    monkeypatch.setattr(ledger_export, "_XLSX_FETCH_ROWS", 3)
+    post(
+        "dep-1",
+        hanoi(2024, 5, 1, 10),
+        2_000_000,
+        debit=MAIN_CASH,
+        credit=DEPOSIT_LIABILITY,
+        memo="+ tạm ứng",
+        source_id="@ref",
+        counterparty="-BN9",
+        voucher=("PT", "=PT-0001", "thungan.an"),
+    )
+    params = {"from": "2024-05-01", "to": "2024-05-01"}
+    csv_rows = _csv_rows(finance_client.get(EXPORT_URL, params))
+    monkeypatch.setattr(connection, "vendor", vendor)
+
+    response = finance_client.get(EXPORT_URL, {**params, "format": "xlsx"})
+    workbook = load_workbook(io.BytesIO(_download(response)), read_only=True)
+    cells = [
+        list(row) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True)
+    ]
+
+    numbers = {COLUMNS.index(name) for name in ("entry_id", "debit", "credit")}
+    no_control = dict.fromkeys([*range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+    expected = [list(COLUMNS)] + [
+        [
+            int(value) if at in numbers else (value.translate(no_control) or None)
+            for at, value in enumerate(row)
+        ]
+        for row in csv_rows[1:]
+    ]
+    # _x000D_ is the format's escape of CR, which Excel reads back as CR (see _xlsx_rows).
+    read = [[unescape(cell) if isinstance(cell, str) else cell for cell in row] for row in cells]
+    assert len(read) == 1 + 2 * (len(tricky_entries) + 1)
+    assert read == expected
+    assert all(isinstance(row[at], int) for row in read[1:] for at in numbers)
+
+
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
 @pytest.mark.parametrize(("entries", "sheet_sizes"), [(1, [2]), (3, [3, 3]), (4, [3, 3, 2])])
 def test_export_xlsx_starts_a_new_sheet_at_the_row_limit(
     finance_client: APIClient,
