@@ -22,6 +22,17 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--post-entries", type=int, default=5_000, help="per side (5,000)")
     parser.add_argument("--export-lines", type=int, default=1_000_000, help="CSV (1,000,000)")
     parser.add_argument("--xlsx-lines", type=int, default=1_000_000, help="XLSX (1,000,000)")
+    parser.add_argument(
+        "--xlsx-openpyxl-lines",
+        type=int,
+        default=200_000,
+        help="rows of the XLSX window openpyxl's ceiling writes (200,000)",
+    )
+    parser.add_argument(
+        "--xlsx-only",
+        action="store_true",
+        help="only the XLSX export, on a ledger filled to --xlsx-lines",
+    )
     parser.add_argument("--repeats", type=int, default=2, help="CSV timed runs per path (2)")
     parser.add_argument(
         "--payments", type=int, default=600, help="HTTP payments at peak (600; 0: skip)"
@@ -98,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ledger_balances,
         ledger_export_csv,
         ledger_export_xlsx,
+        ledger_fill,
         ledger_post,
         ledger_post_profile,
         payments_http,
@@ -127,6 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcomes += statements.run(lines=args.export_lines)
             print_summary(outcomes)
             return 0
+        if args.xlsx_only:
+            outcomes += ledger_export_xlsx.run(
+                filled=ledger_fill.ledger_fill(lines=args.xlsx_lines),
+                lines=args.xlsx_lines,
+                openpyxl_lines=args.xlsx_openpyxl_lines,
+            )
+            print_summary(outcomes)
+            return 0
         recon_sizes = [int(size) for size in args.recon_sizes.split(",") if size]
         invoice_sizes = [int(size) for size in args.invoice_sizes.split(",") if size]
         if args.recon_only:
@@ -154,7 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcomes += ledger_export_csv.run(
             filled=filled, repeats=args.repeats, authorization=authorization
         )
-        outcomes += ledger_export_xlsx.run(filled=filled, lines=args.xlsx_lines)
+        outcomes += ledger_export_xlsx.run(
+            filled=filled, lines=args.xlsx_lines, openpyxl_lines=args.xlsx_openpyxl_lines
+        )
         outcomes += reconciliation.run_import(lines=args.recon_lines)
         outcomes += reconciliation.run_match(sizes=recon_sizes)
         if args.receipts > 0:

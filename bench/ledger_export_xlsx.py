@@ -1,16 +1,22 @@
 """The XLSX ledger export against raw ``COPY`` of the same rows (target 0.15, < 150 MB).
 
-The app path is ``ledger_export_xlsx(start=, end=)``, a finished workbook in a temporary
-file, read back fully as the view's ``FileResponse`` would, then checked to be a sound ZIP
-package with a worksheet. The baseline is the database's fastest way to hand over the same
-rows: raw psycopg ``COPY (…) TO STDOUT`` with the CSV export's statement
-(``copy_statement``), consumed fully. The ratio says how much of that speed the workbook
-path keeps, whatever it is built with.
+Everything below runs on the same rows — the journal lines of whole days, ``lines`` of
+them — in one run, so each figure is a ratio to the same ``COPY`` rate:
 
-**The writers' ceiling:** the first ``CEILING_ROWS`` rows of the window, read into memory
-first, written with no database at all by XlsxWriter (constant memory, the app's way: each
-cell with its type's method) and by openpyxl (write-only, the app's writer before), as a
-ratio to the same ``COPY`` rate: the most either library could reach, whatever the query.
+* **Baseline:** raw psycopg ``COPY (…) TO STDOUT`` with the CSV export's statement
+  (``copy_statement``), consumed fully: the database's fastest way to hand the rows over.
+* **App:** ``ledger_export_xlsx(start=, end=)``, a finished workbook in a temporary file,
+  read back fully as the view's ``FileResponse`` would, then checked to be a sound ZIP
+  package; the process's RSS high-water mark while it runs.
+* **The writers' ceiling:** the same rows, fetched by a server-side cursor in batches whose
+  fetching is not timed, written with no database time counted by XlsxWriter in
+  constant-memory mode (the app's own ``ledger_workbook``) and by openpyxl in write-only mode
+  (the first ``openpyxl_lines`` rows: it is the slower of the two): the most either allowed
+  library reaches, whatever the query.
+* **What the format costs, whatever writes it:** the bytes of the sheet XML (inflated from
+  the app's workbook) against ``COPY``'s CSV bytes, per row and per cell, and the time zlib
+  alone (C) takes to deflate that XML at level 6 (zipfile's default, which both libraries
+  use) and at level 1 (the fastest), as a rate against ``COPY``.
 """
 
 from __future__ import annotations
@@ -18,42 +24,60 @@ from __future__ import annotations
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
 from bench.database import raw_connect
 from bench.ledger_export_csv import copy_baseline
 from bench.ledger_fill import LINES_PER_DAY, Filled
-from bench.memory import MemoryWatch
+from bench.memory import MemoryWatch, rss_mb
 from bench.report import Outcome, memory_outcome, rate, ratio_outcome, timed
 
 TARGET_RATIO = 0.15
 LIMIT_MB = 150.0
-CEILING_ROWS = 20_000
+OPENPYXL_LINES = 200_000
+_BATCH_ROWS = 20_000  # rows held in memory at a time by the ceiling runs
+_INFLATE_BYTES = 1 << 20
 
 
-def _xlsxwriter(rows: Sequence[tuple[Any, ...]]) -> None:
-    import xlsxwriter
+class _Untimed:
+    """The window's rows, in batches from a server-side cursor; the time spent fetching
+    them is kept aside so that the writer's time can be told from the database's."""
 
-    from billing.selectors.ledger_export import _XLSX_NUMBERS, _XLSX_OPTIONS, COLUMNS
+    def __init__(self, start: datetime, end: datetime, limit: int | None) -> None:
+        self.start, self.end, self.limit = start, end, limit
+        self.fetch_seconds = 0.0
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        from billing.selectors.ledger_export import _lines_sql
+
+        with raw_connect() as conn, conn.cursor(name="xlsx_ceiling") as cursor:
+            cursor.execute(_lines_sql(self.start, self.end, xml_text=True))
+            while self.limit is None or self.rows < self.limit:
+                wanted = _BATCH_ROWS
+                if self.limit is not None:
+                    wanted = min(wanted, self.limit - self.rows)
+                started = time.perf_counter()
+                batch = cursor.fetchmany(wanted)
+                self.fetch_seconds += time.perf_counter() - started
+                if not batch:
+                    return
+                self.rows += len(batch)
+                yield from batch
+
+
+def _xlsxwriter(rows: Iterable[Sequence[Any]]) -> None:
+    from billing.selectors.ledger_export import ledger_workbook
 
     with tempfile.TemporaryFile() as output:
-        workbook = xlsxwriter.Workbook(output, _XLSX_OPTIONS)
-        sheet = workbook.add_worksheet("ledger-1")
-        sheet.write_row(0, 0, COLUMNS)
-        write_number, write_string = sheet.write_number, sheet.write_string
-        numbers = [index in _XLSX_NUMBERS for index in range(len(COLUMNS))]
-        for at, row in enumerate(rows, 1):
-            for column, (number, value) in enumerate(zip(numbers, row, strict=True)):
-                if number:
-                    write_number(at, column, value)
-                elif value:
-                    write_string(at, column, value)
-        workbook.close()
+        ledger_workbook(rows, output)
 
 
-def _openpyxl(rows: Sequence[tuple[Any, ...]]) -> None:
+def _openpyxl(rows: Iterable[Sequence[Any]]) -> None:
     from openpyxl import Workbook
 
     from billing.selectors.ledger_export import COLUMNS
@@ -78,58 +102,98 @@ def _read_back(start: datetime, end: datetime) -> IO[bytes]:
     return output
 
 
-def _check_workbook(output: IO[bytes]) -> int:
-    """Size in bytes of a workbook whose ZIP parts are all intact and include a sheet."""
+@dataclass(frozen=True, slots=True)
+class _Sheets:
+    """The workbook's worksheet XML: its size, its cells, and zlib's time to deflate it."""
+
+    workbook_bytes: int
+    xml_bytes: int
+    cells: int
+    deflate_seconds: dict[int, float]
+
+
+def _sheets(output: IO[bytes], levels: Sequence[int]) -> _Sheets:
+    """Checks the ZIP package (every part's CRC), then inflates each worksheet part in
+    pieces, counting its bytes and ``<c `` elements and timing zlib's deflate of each piece
+    at each level (the inflating is not timed)."""
+    deflate_seconds = dict.fromkeys(levels, 0.0)
+    xml_bytes = cells = 0
     with output, zipfile.ZipFile(output) as package:
         damaged = package.testzip()
-        names = package.namelist()
+        parts = [name for name in package.namelist() if name.startswith("xl/worksheets/")]
+        if damaged is not None or not parts:
+            raise RuntimeError(f"the XLSX export is not a sound workbook (damaged: {damaged})")
+        compressors = {level: zlib.compressobj(level, zlib.DEFLATED, -15) for level in levels}
+        for part in parts:
+            with package.open(part) as xml:
+                tail = b""  # a "<c " split between two pieces is counted once
+                while piece := xml.read(_INFLATE_BYTES):
+                    xml_bytes += len(piece)
+                    cells += (tail + piece).count(b"<c ")
+                    tail = piece[-2:]
+                    for level, compressor in compressors.items():
+                        started = time.perf_counter()
+                        compressor.compress(piece)
+                        deflate_seconds[level] += time.perf_counter() - started
+        for level, compressor in compressors.items():
+            started = time.perf_counter()
+            compressor.flush()
+            deflate_seconds[level] += time.perf_counter() - started
         size = output.seek(0, 2)
-    if damaged is not None or not any(n.startswith("xl/worksheets/") for n in names):
-        raise RuntimeError(f"the XLSX export is not a sound workbook (damaged part: {damaged})")
-    return size
+    return _Sheets(size, xml_bytes, cells, deflate_seconds)
 
 
-def run(*, filled: Filled, lines: int) -> list[Outcome]:
-    from billing.models import JournalLine
+def _writer_seconds(write: Callable[[Iterable[Sequence[Any]]], None], rows: _Untimed) -> float:
+    seconds, _ = timed(lambda: write(rows))
+    return seconds - rows.fetch_seconds
+
+
+def run(*, filled: Filled, lines: int, openpyxl_lines: int = OPENPYXL_LINES) -> list[Outcome]:
     from billing.selectors.ledger_export import export_window
 
     days = max(1, min(lines // LINES_PER_DAY, (filled.last_day - filled.first_day).days + 1))
     last_day = filled.first_day + timedelta(days=days - 1)
     start, end = export_window(filled.first_day, last_day)
-    rows = JournalLine.objects.filter(entry__posted_at__gte=start, entry__posted_at__lt=end).count()
+    with raw_connect() as conn:
+        (rows,) = conn.execute(
+            "SELECT count(*) FROM billing_journalline l JOIN billing_journalentry e"
+            " ON e.id = l.entry_id WHERE e.posted_at >= %s AND e.posted_at < %s",
+            (start, end),
+        ).fetchone() or (0,)
     print(f"\n== XLSX export: {rows:,} journal lines ==", flush=True)
     warm_end = start + timedelta(minutes=10)  # a few dozen rows: imports, caches, plans
-    _check_workbook(_read_back(start, warm_end))
+    _read_back(start, warm_end).close()
     with raw_connect(autocommit=True) as conn:
         copy_baseline(conn, start, warm_end)
-        copy_seconds, _ = timed(lambda: copy_baseline(conn, start, end))
+        runs = [timed(lambda: copy_baseline(conn, start, end)) for _ in range(2)]
+    copy_seconds, csv_bytes = min(runs)
+    rss_before = rss_mb() or 0.0
     with MemoryWatch(trace=False) as watch:
         app_seconds, output = timed(lambda: _read_back(start, end))
-    size = _check_workbook(output)
-    with MemoryWatch(trace=True) as traced:
-        _read_back(start, end).close()
+    sheets = _sheets(output, levels=(6, 1))
     print(
-        f"workbook {size / 1e6:,.1f} MB; ledger_export_xlsx {app_seconds:.2f} s,"
-        f" raw COPY {copy_seconds:.2f} s",
+        f"raw COPY {copy_seconds:.2f} s ({csv_bytes / 1e6:,.1f} MB of CSV);"
+        f" ledger_export_xlsx {app_seconds:.2f} s ({sheets.workbook_bytes / 1e6:,.1f} MB"
+        f" workbook, RSS {rss_before:,.0f} MB before, {watch.rss_peak_mb:,.0f} MB at peak)",
         flush=True,
     )
-    from billing.selectors.ledger_export import _rows
-
-    sample = []
-    for row in _rows(start, end):
-        sample.append(row)
-        if len(sample) == CEILING_ROWS:
-            break
-    writers: dict[str, Callable[[Sequence[tuple[Any, ...]]], None]] = {
-        "XlsxWriter": _xlsxwriter,
-        "openpyxl write-only": _openpyxl,
-    }
+    ceiling_rows = {"XlsxWriter constant_memory": rows, "openpyxl write-only": openpyxl_lines}
     ceilings = {}
-    for name, write in writers.items():
-        started = time.perf_counter()
-        write(sample)
-        ceilings[name] = time.perf_counter() - started
+    for (name, limit), write in zip(ceiling_rows.items(), (_xlsxwriter, _openpyxl), strict=True):
+        source = _Untimed(start, end, limit=min(limit, rows))
+        ceilings[name] = (source, _writer_seconds(write, source))
     copy_rate = rate(rows, copy_seconds)
+    xlsxwriter_source, xlsxwriter_seconds = ceilings["XlsxWriter constant_memory"]
+    print(
+        f"the format: sheet XML {sheets.xml_bytes / 1e6:,.1f} MB ="
+        f" {sheets.xml_bytes / rows:,.0f} bytes/row vs COPY's CSV {csv_bytes / rows:,.0f}"
+        f" (x{sheets.xml_bytes / csv_bytes:.1f}); {sheets.cells / rows:.1f} cells/row,"
+        f" {sheets.xml_bytes / sheets.cells:.0f} bytes/cell;"
+        f" per cell: XlsxWriter {xlsxwriter_seconds / sheets.cells * 1e6:.2f} us,"
+        f" deflate level 6 {sheets.deflate_seconds[6] / sheets.cells * 1e9:.0f} ns;"
+        f" COPY {copy_seconds / rows * 1e6:.2f} us/row",
+        flush=True,
+    )
     return [
         ratio_outcome(
             name="xlsx export (ledger_export_xlsx)",
@@ -141,23 +205,38 @@ def run(*, filled: Filled, lines: int) -> list[Outcome]:
         ),
         memory_outcome(
             name="xlsx export memory (ledger_export_xlsx)",
-            detail=(
-                f"tracemalloc peak {traced.traced_peak_mb or 0.0:,.1f} MB,"
-                f" RSS peak {max(watch.rss_peak_mb, traced.rss_peak_mb):,.1f} MB"
-                f" ({watch.rss_scope})"
-            ),
-            peak_mb=max(watch.worst_mb, traced.worst_mb),
+            detail=f"RSS peak {watch.rss_peak_mb:,.1f} MB ({watch.rss_scope})",
+            peak_mb=watch.rss_peak_mb,
             limit_mb=LIMIT_MB,
         ),
         *(
             ratio_outcome(
-                name=f"xlsx ceiling, no database ({name}, {len(sample):,} rows)",
+                name=f"xlsx ceiling, no database ({name}, {source.rows:,} rows)",
                 unit="rows/s",
-                app_rate=rate(len(sample), seconds),
+                app_rate=rate(source.rows, seconds),
                 baseline_label="raw COPY",
                 baseline_rate=copy_rate,
                 target=None,
             )
-            for name, seconds in ceilings.items()
+            for name, (source, seconds) in ceilings.items()
+        ),
+        ratio_outcome(
+            name="xlsx export vs its writer alone (XlsxWriter, no database)",
+            unit="rows/s",
+            app_rate=rate(rows, app_seconds),
+            baseline_label="XlsxWriter alone",
+            baseline_rate=rate(xlsxwriter_source.rows, xlsxwriter_seconds),
+            target=None,
+        ),
+        *(
+            ratio_outcome(
+                name=f"xlsx format: zlib level {level} of the sheet XML alone (C)",
+                unit="rows/s",
+                app_rate=rate(rows, seconds),
+                baseline_label="raw COPY",
+                baseline_rate=copy_rate,
+                target=None,
+            )
+            for level, seconds in sheets.deflate_seconds.items()
         ),
     ]

@@ -25,16 +25,26 @@ def reset_peak_rss(pid: int | str = "self") -> bool:
     return True
 
 
-def peak_rss_mb(pid: int | str = "self") -> float | None:
-    """``VmHWM`` of a process in MB, or None when /proc does not say."""
+def _status_mb(pid: int | str, field: str) -> float | None:
+    """A field of ``/proc/<pid>/status`` given in kB, in MB, or None when /proc does not say."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
     for line in status.splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024 / _MB
     return None
+
+
+def peak_rss_mb(pid: int | str = "self") -> float | None:
+    """``VmHWM`` of a process in MB, or None when /proc does not say."""
+    return _status_mb(pid, "VmHWM")
+
+
+def rss_mb(pid: int | str = "self") -> float | None:
+    """``VmRSS`` of a process in MB (resident now), or None when /proc does not say."""
+    return _status_mb(pid, "VmRSS")
 
 
 def lifetime_max_rss_mb() -> float:
