@@ -38,8 +38,8 @@ def database_drop() -> None:
         )
 
 
-def django_setup_and_migrate() -> None:
-    """Point Django at the bench database, start it and run every migration.
+def django_setup() -> None:
+    """Point Django at the bench database and start it.
 
     The environment is set before ``django.setup()`` because the settings read it at import.
     DEBUG is forced off: with it on, Django keeps every query in memory.
@@ -48,9 +48,15 @@ def django_setup_and_migrate() -> None:
     os.environ["DATABASE_URL"] = DATABASE_URL
     os.environ["DJANGO_DEBUG"] = "false"
     import django
-    from django.core.management import call_command
 
     django.setup()
+
+
+def django_setup_and_migrate() -> None:
+    """``django_setup()``, then every migration."""
+    from django.core.management import call_command
+
+    django_setup()
     call_command("migrate", verbosity=0, interactive=False)
 
 
