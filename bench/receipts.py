@@ -179,14 +179,24 @@ def _drain(
 
 
 def _receipts_done(payment_ids: list[int]) -> Callable[[], int]:
-    from notifications.models import Message, MessageStatus, Receipt
+    """How many of the payments' receipts are done (their PDF stored, every message sent),
+    read by two indexed range queries: the payments of one run are one range of ids
+    (``bulk_create``), and the poll runs five times a second beside the worker — an
+    ``IN`` list of 2,000 ids and a join took the database's CPU from the receipts."""
+    from notifications.models import Message, MessageStatus, ReceiptPdf
+
+    first, last = min(payment_ids), max(payment_ids)
+    assert last - first + 1 == len(payment_ids), "the run's payments are not one id range"
 
     def done() -> int:
-        receipts = Receipt.objects.filter(payment_id__in=payment_ids)
-        pending = Message.objects.filter(receipt__in=receipts).exclude(status=MessageStatus.SENT)
+        pending = Message.objects.filter(
+            receipt__payment__gte=first, receipt__payment__lte=last
+        ).exclude(status=MessageStatus.SENT)
         if pending.exists():
             return 0
-        return receipts.filter(pdfs__isnull=False).distinct().count()
+        return ReceiptPdf.objects.filter(
+            receipt__payment__gte=first, receipt__payment__lte=last
+        ).count()
 
     return done
 
