@@ -147,18 +147,18 @@ def _text(
 def wrapped_lines(document: FPDF, text: str, room: float) -> list[str] | None:
     """``text``'s lines as ``multi_cell`` breaks them to ``room`` mm, or None when a word
     alone is wider than that."""
-    space = document.get_string_width(" ")
+    space = _width(document, " ")
     lines: list[str] = []
     paragraphs = text.split("\n")
     if len(paragraphs) > 1 and not paragraphs[-1]:  # a last newline adds no line
         paragraphs.pop()
     for paragraph in paragraphs:
-        if document.get_string_width(paragraph) <= room:
+        if _width(document, paragraph) <= room:
             lines.append(paragraph)
             continue
         line, used = "", -1.0
         for word in paragraph.split(" "):
-            size = document.get_string_width(word)
+            size = _width(document, word)
             if size > room:
                 return None
             if used >= 0 and used + space + size <= room:
@@ -169,6 +169,16 @@ def wrapped_lines(document: FPDF, text: str, room: float) -> list[str] | None:
             line, used = word, size
         lines.append(line)
     return lines
+
+
+def _width(document: FPDF, text: str) -> float:
+    """``text``'s width in mm at the current font and size: what ``get_string_width`` and
+    ``multi_cell`` add up (the font's glyph widths; no character spacing or stretching is
+    set here), without ``get_string_width``'s preparation of the text for drawing (its
+    bidirectional and style runs), which cost more than the sum itself."""
+    font = document.current_font
+    assert font is not None
+    return float(font.get_text_width(text, document.font_size_pt, None)[1]) / document.k
 
 
 def _line_values(line: dict[str, Any]) -> dict[str, Any]:
