@@ -39,7 +39,7 @@ from bench.database import BENCH_DB, DATABASE_URL, raw_connect
 
 SCRIPT = Path(__file__).resolve().parent / "payments.pgbench"
 WINDOWS = ("create", "confirm", "worker")
-# What a session sends once when it connects (the worker connects per task): not part of a
+# What a session sends once when it connects (a new web or worker connection): not part of a
 # payment; pgbench keeps its connections.
 # The capture's own polling connection says it is not to be logged: not the app's either.
 CONNECTION_SETUP = re.compile(

@@ -143,6 +143,16 @@ def _group_cpu_seconds(leader: int) -> float:
     """User + system CPU seconds of the live processes of process group ``leader`` (the
     worker's master and children), from ``/proc``: on a shared machine the wall clock
     measures the neighbours too, the CPU seconds only the worker's own work."""
+    return _cpu_seconds(lambda group, _: group == leader)
+
+
+def _database_cpu_seconds() -> float:
+    """The same for the local PostgreSQL server's live processes (its backends — the
+    worker's connections stay open for the run — and its writers): the database's share."""
+    return _cpu_seconds(lambda _, command: command == "postgres")
+
+
+def _cpu_seconds(selected: Callable[[int, str], bool]) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in os.listdir("/proc"):
@@ -150,10 +160,11 @@ def _group_cpu_seconds(leader: int) -> float:
             continue
         try:
             with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
+                head, tail = handle.read().rsplit(")", 1)
         except OSError:
             continue
-        if int(fields[2]) == leader:  # pgrp (the fields after the command's closing paren)
+        fields = tail.split()  # the fields after the command's closing paren
+        if selected(int(fields[2]), head.partition("(")[2]):  # pgrp, command
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
 
@@ -258,13 +269,14 @@ def run(*, count: int = 2_000) -> list[Outcome]:
         noop_seconds = noops("bench.noop")
         after_noop = cpu()
         reliable_seconds = noops("bench.noop_reliable")
-        after_reliable = cpu()
+        after_reliable, database_before = cpu(), _database_cpu_seconds()
         receipt_seconds = receipts(payment_ids)
-        after_receipts = cpu()
+        after_receipts, database_after = cpu(), _database_cpu_seconds()
     cpu_ms = {
         "noop": (after_noop - before) / count * 1000,
         "reliable": (after_reliable - after_noop) / count * 1000,
         "receipt": (after_receipts - after_reliable) / count * 1000,
+        "database": (database_after - database_before) / count * 1000,
     }
     pdfs = ReceiptPdf.objects.filter(receipt__payment_id__in=payment_ids).count()
     messages = Message.objects.filter(receipt__payment_id__in=payment_ids).count()
@@ -284,6 +296,11 @@ def run(*, count: int = 2_000) -> list[Outcome]:
         f" {cpu_ms['receipt']:.1f} ms -> {WORKER_PROCESSES} dedicated cores would drain"
         f" ~{WORKER_PROCESSES * 1000 / cpu_ms['receipt']:,.0f} receipts/s (the database's own"
         " CPU not counted)",
+        flush=True,
+    )
+    print(
+        f"database server CPU per receipt (its live processes, the drain's polls included):"
+        f" {cpu_ms['database']:.1f} ms",
         flush=True,
     )
     outcomes = [

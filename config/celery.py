@@ -15,12 +15,25 @@ from celery.signals import (
     worker_init,
     worker_ready,
 )
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("vienphi")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Database connections in the worker are reused across tasks the way Django reuses them
+# across requests. Celery's Django fix-up closes them before and after every task unless
+# told otherwise (it cannot know whether a connection is still good: celery#9824), and a
+# new PostgreSQL connection per task costs a server process, its set-up and every prepared
+# statement (bench/README.md, receipts). Instead, around each task, Django's own
+# ``close_old_connections`` closes a connection that saw an error and is unusable or is
+# older than ``CONN_MAX_AGE`` (0 closes it every time, as before: tests, SQLite), and
+# ``CONN_HEALTH_CHECKS`` tests a reused one before its first query (a broken one is
+# replaced). The fix-up then closes them only every 1,000 tasks (its count is
+# of task starts and ends).
+app.conf.update({"CELERY_DB_REUSE_MAX": 1000})
 
 
 # The request id travels with the tasks a request causes: a header of each message sent
@@ -36,6 +49,14 @@ def _send_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
     request_id = current_request_id()
     if headers is not None and request_id and not headers.get(REQUEST_ID_HEADER):
         headers[REQUEST_ID_HEADER] = request_id
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections_checked(task: Any = None, **_: Any) -> None:
+    if task is not None and task.request.is_eager:
+        return  # in-process: the caller's connection, in the caller's hands
+    close_old_connections()
 
 
 @task_prerun.connect

@@ -27,13 +27,23 @@ def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @pytest.fixture
+def celery_worker_keeping_connections(
+    transactional_db: None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The solo worker with production's persistent connections (``CONN_MAX_AGE`` 60)."""
+    yield from _worker_running(pool="solo", extra_env={"TEST_CONN_MAX_AGE": "60"})
+
+
+@pytest.fixture
 def celery_prefork_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
     """The same with one prefork child: a child that dies is replaced, and its message
     rejected back to the queue (``reject_on_worker_lost``), as in production."""
     yield from _worker_running(pool="prefork")
 
 
-def _worker_running(*, pool: str) -> Iterator[subprocess.Popen[bytes]]:
+def _worker_running(
+    *, pool: str, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     name = connection.settings_dict["NAME"]
     env = {
         **os.environ,
@@ -42,6 +52,7 @@ def _worker_running(*, pool: str) -> Iterator[subprocess.Popen[bytes]]:
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        **(extra_env or {}),
     }
     app.control.purge()  # this process's queue: nothing left over from an earlier run
     worker = subprocess.Popen(  # noqa: S603 - our own celery app

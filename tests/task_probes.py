@@ -44,3 +44,15 @@ def request_id_probe(*, key: str) -> None:
 
     logging.getLogger("tests.probe").info("task for Nguyễn Văn An, phone 0912345678")
     redis.Redis.from_url(settings.REDIS_URL).set(f"{key}:request_id", current_request_id())
+
+
+@shared_task(name="tests.backend_pid_probe")
+def backend_pid_probe(*, key: str) -> None:
+    """Appends the PostgreSQL server process its query ran in (a plain task: no retry, so a
+    broken connection would fail it)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    redis.Redis.from_url(settings.REDIS_URL).rpush(f"{key}:pids", pid)

@@ -11,8 +11,9 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASES, REST_FRAMEWORK, env
 
 SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
-# Test threads open and close their own connections; nothing is kept between requests.
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Test threads open and close their own connections; nothing is kept between requests
+# (a test's worker may keep them: TEST_CONN_MAX_AGE, tests/config/test_worker_connections.py).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("TEST_CONN_MAX_AGE", default=0)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests send tasks explicitly to a real worker where they test delivery.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
