@@ -2,32 +2,40 @@
 
 Built in constant memory however many lines there are. On PostgreSQL the CSV comes straight
 out of ``COPY (…) TO STDOUT``, the database's fastest path; elsewhere (the embedded SQLite
-default) rows are read through a chunked cursor. The XLSX (XlsxWriter, constant memory) is
-written, on PostgreSQL, from rows the database renders, fetched through a server-side cursor
-one batch ahead; elsewhere from the same chunked cursor.
+default) rows are read through a chunked cursor. The XLSX is XlsxWriter's workbook: on
+PostgreSQL XlsxWriter makes its frame (every part, each sheet with its header row) and the
+sheets' rows come as XML out of ``COPY``, rendered by the database exactly as XlsxWriter
+writes them; elsewhere XlsxWriter (constant memory) writes every cell from the chunked
+cursor's rows. Both give the same file.
 Text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab or
 CR first) are prefixed with ``'`` (CSV injection), in both formats.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import itertools
+import queue
 import tempfile
+import threading
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F, Max, Min
 from django.utils import timezone
 from psycopg import sql
+from xlsxwriter.utility import xl_col_to_name
 
 from billing.models import JournalEntry, JournalLine
+from billing.selectors.statements import statement_snapshot
 
 COLUMNS = (
     "entry_id",
@@ -86,11 +94,35 @@ def _guarded_sql(column: str) -> sql.Composable:
     )
 
 
-def _lines_sql(start: datetime, end: datetime, *, xml_text: bool = False) -> sql.Composed:
+def _window_sql(start: datetime, end: datetime) -> sql.Composed:
+    """The FROM and WHERE of the window's lines (``l``, ``e``, ``a``), without an order."""
+    return sql.SQL(
+        " FROM billing_journalline l"
+        " JOIN billing_journalentry e ON e.id = l.entry_id"
+        " JOIN billing_account a ON a.id = l.account_id"
+        " WHERE e.posted_at >= {start} AND e.posted_at < {end}"
+        # The window's lines by their entry ids' range (entries of a window have nearly
+        # consecutive ids): without it PostgreSQL hashes every line of the ledger to find
+        # them, and a day's export slows as the ledger grows. Only narrows the search: the
+        # entry's date above decides. ``id + 0``: through the date index, not a walk of the
+        # primary key from either end (see billing.selectors.ledger.lines_between).
+        " AND l.entry_id BETWEEN"
+        " (SELECT min(id + 0) FROM billing_journalentry"
+        " WHERE posted_at >= {start} AND posted_at < {end})"
+        " AND (SELECT max(id + 0) FROM billing_journalentry"
+        " WHERE posted_at >= {start} AND posted_at < {end})"
+    ).format(start=sql.Literal(start), end=sql.Literal(end))
+
+
+def _lines_sql(
+    start: datetime, end: datetime, *, xml_text: bool = False, xlsx_sheet_rows: int | None = None
+) -> sql.Composed:
     """One row per journal line with the export's columns, oldest entry first.
 
     ``xml_text``: the control characters XML cannot carry are dropped from the text columns
     (the workbook's rows), after the formula guard, as ``_xlsx_rows_in_python`` does.
+    ``xlsx_sheet_rows``: two more columns, ``line_id`` and ``sheet_row``, the line's row
+    number on its sheet of that many rows (from 2: row 1 is the header), as text.
     """
     tz = sql.Literal(settings.TIME_ZONE)
     values = [
@@ -123,27 +155,20 @@ def _lines_sql(start: datetime, end: datetime, *, xml_text: bool = False) -> sql
             else sql.SQL("regexp_replace({}, {}, '', 'g')").format(value, illegal)
             for index, value in enumerate(values)
         ]
-    select = [
+    select: list[sql.Composable] = [
         sql.SQL("{} AS {}").format(value, sql.Identifier(column))
         for value, column in zip(values, COLUMNS, strict=True)
     ]
-    return sql.SQL(
-        "SELECT {select} FROM billing_journalline l"
-        " JOIN billing_journalentry e ON e.id = l.entry_id"
-        " JOIN billing_account a ON a.id = l.account_id"
-        " WHERE e.posted_at >= {start} AND e.posted_at < {end}"
-        # The window's lines by their entry ids' range (entries of a window have nearly
-        # consecutive ids): without it PostgreSQL hashes every line of the ledger to find
-        # them, and a day's export slows as the ledger grows. Only narrows the search: the
-        # entry's date above decides. ``id + 0``: through the date index, not a walk of the
-        # primary key from either end (see billing.selectors.ledger.lines_between).
-        " AND l.entry_id BETWEEN"
-        " (SELECT min(id + 0) FROM billing_journalentry"
-        " WHERE posted_at >= {start} AND posted_at < {end})"
-        " AND (SELECT max(id + 0) FROM billing_journalentry"
-        " WHERE posted_at >= {start} AND posted_at < {end})"
-        " ORDER BY e.id, l.id"
-    ).format(select=sql.SQL(", ").join(select), start=sql.Literal(start), end=sql.Literal(end))
+    if xlsx_sheet_rows is not None:
+        select.append(sql.SQL("l.id AS line_id"))
+        select.append(
+            sql.SQL(
+                "((row_number() OVER (ORDER BY e.id, l.id) - 1) % {} + 2)::text AS sheet_row"
+            ).format(sql.Literal(xlsx_sheet_rows))
+        )
+    return sql.SQL("SELECT {select}{window} ORDER BY e.id, l.id").format(
+        select=sql.SQL(", ").join(select), window=_window_sql(start, end)
+    )
 
 
 def copy_statement(start: datetime, end: datetime) -> sql.Composed:
@@ -281,28 +306,325 @@ _XLSX_OPTIONS = {
     "strings_to_formulas": False,
     "strings_to_urls": False,
 }
-# Rows per FETCH of the server-side cursor: two batches at most are held at once.
-_XLSX_FETCH_ROWS = 2000
+_XLSX_COLUMN_LETTERS = [xl_col_to_name(index) for index in range(len(COLUMNS))]
+# What XlsxWriter's constant-memory mode does to a string before writing it inline
+# (xlsxwriter.xmlwriter._escape_control_characters, _escape_data; worksheet._write_cell):
+# "_xHHHH_" look-alikes get their "_" escaped as _x005F_, the control characters left (only
+# CR: the others are dropped) and the two non-characters become _xHHHH_, then &, < and >
+# become entities. Leading or trailing whitespace (Python's \s, str.isspace) adds
+# xml:space="preserve"; these are the whitespace characters the text can still hold then.
+# (XlsxWriter also cuts text at 32,767 characters: the longest column holds 500.)
+_XLSX_ESCAPE_LOOKALIKE = "_x[0-9a-fA-F]{4}_"
+_XLSX_CONTROL_ESCAPES = (("\r", "_x000D_"), ("\ufffe", "_xFFFE_"), ("\uffff", "_xFFFF_"))
+_XLSX_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))  # "&" first
+_XLSX_WHITESPACE = (
+    "\t\n \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+_XLSX_PIECE_BYTES = 256 * 1024
+# A binary COPY's 19-byte header (signature, flags, extension length) and its trailer.
+_COPY_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_BINARY_TRAILER = b"\xff\xff"
 
 
-def _xlsx_rows_in_sql(start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
-    """The workbook's rows as PostgreSQL renders them (dates, formula guard, control
-    characters dropped), read through a server-side cursor in one transaction.
+def _xlsx_escaped_sql(value: sql.Composable) -> sql.Composable:
+    """``value`` (text) as XlsxWriter writes an inline string's characters, the XML-illegal
+    ones dropped first (as ``_xlsx_rows_in_python`` drops them): text with none of the
+    characters any step changes is left alone, after one match (most text)."""
+    escaped: sql.Composable = sql.SQL("regexp_replace({}, {}, '', 'g')").format(
+        value,
+        sql.Literal(f"[{_XML_ILLEGAL[1:]}]"),  # PostgreSQL's text never holds NUL
+    )
+    escaped = sql.SQL("regexp_replace({}, {}, '_x005F\\&', 'g')").format(
+        escaped, sql.Literal(_XLSX_ESCAPE_LOOKALIKE)
+    )
+    for character, escape in (*_XLSX_CONTROL_ESCAPES, *_XLSX_ENTITIES):
+        escaped = sql.SQL("replace({}, {}, {})").format(
+            escaped, sql.Literal(character), sql.Literal(escape)
+        )
+    changed = "".join(
+        [_XML_ILLEGAL[1:], *(character for character, _ in _XLSX_CONTROL_ESCAPES + _XLSX_ENTITIES)]
+    )
+    return sql.SQL("CASE WHEN {value} ~ {changed} THEN {escaped} ELSE {value} END").format(
+        value=value,
+        changed=sql.Literal(f"[{changed}]|{_XLSX_ESCAPE_LOOKALIKE}"),
+        escaped=escaped,
+    )
 
-    The next batch is fetched by a second thread while this one is written: the database
-    renders it meanwhile, on another core, and the fetching thread waits for it outside the
-    GIL. Only psycopg's cursor is used from that thread, never Django's connection.
+
+def _xlsx_number_sql(column: sql.Composable) -> sql.Composable:
+    """A bigint as XlsxWriter writes a number, ``f"{float(n):.16G}"``: its digits while
+    the double holds it exactly, the double's digits up to 1e16, then 16 significant digits
+    and an exponent (to_char of the double, as C's printf rounds it)."""
+    return sql.SQL(
+        "CASE WHEN {c} BETWEEN -9007199254740992 AND 9007199254740992 THEN {c}::text"
+        " WHEN abs({c}::float8) < 1e16 THEN to_char({c}::float8, 'FM9999999999999999')"
+        " ELSE regexp_replace(ltrim(to_char({c}::float8, '9.999999999999999EEEE')),"
+        " '\\.?0*e', 'E') END"
+    ).format(c=column)
+
+
+# Dates from to_char: digits, "-", "T" and ":" alone, never empty, nothing to escape.
+_XLSX_PLAIN = tuple(COLUMNS.index(name) for name in ("date", "posted_at"))
+
+
+def _xlsx_cell_sql(index: int) -> sql.Composable:
+    """The cell of column ``index`` of ``cell`` (its value escaped) on row ``sheet_row``,
+    as XlsxWriter writes it."""
+    value = sql.Identifier("cell", COLUMNS[index])
+    reference = sql.SQL("{} || cell.sheet_row || '\"'").format(
+        sql.Literal(f'<c r="{_XLSX_COLUMN_LETTERS[index]}')
+    )
+    if index in _XLSX_NUMBERS:
+        return sql.SQL("{} || '><v>' || {} || '</v></c>'").format(reference, value)
+    if index in _XLSX_PLAIN:
+        return sql.SQL("""{} || ' t="inlineStr"><is><t>' || {} || '</t></is></c>'""").format(
+            reference, value
+        )
+    blank = f"[{_XLSX_WHITESPACE}]"
+    # Empty text leaves the cell out, as ledger_workbook does.
+    return sql.SQL(
+        "CASE WHEN {value} = '' THEN '' ELSE {reference} || CASE WHEN {value} ~ {blank}"
+        """ THEN ' t="inlineStr"><is><t xml:space="preserve">'"""
+        """ ELSE ' t="inlineStr"><is><t>' END || {value} || '</t></is></c>' END"""
+    ).format(value=value, reference=reference, blank=sql.Literal(f"^{blank}|{blank}$"))
+
+
+def xlsx_sheet_rows_statement(start: datetime, end: datetime, sheet_rows: int) -> sql.Composed:
+    """``COPY … TO STDOUT`` (binary: each row's bytes as they are, nothing escaped) of each
+    journal line's sheet row, ``<row r="N">…</row>``, exactly as XlsxWriter's constant-memory
+    mode writes it from ``ledger_workbook``'s cells; ``N`` counts from 2 on each sheet of
+    ``sheet_rows`` rows. Same window, order, formula guard and dropped characters as the
+    CSV's rows (``_lines_sql``).
+
+    Three steps, each a subquery: the lines, numbered (the window function keeps the next
+    step from being merged into it); each value escaped once (``OFFSET 0``: not merged
+    into the last step, which looks at each value up to three times); the markup. The
+    order is the lines', kept by each step: PostgreSQL sorts once.
     """
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
-        # Inside the transaction the cursor is not WITH HOLD: rows are rendered as fetched,
-        # not all at once before the first one.
-        lines = cursor.cursor
-        lines.execute(_lines_sql(start, end, xml_text=True))
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-fetch") as fetcher:
-            batch = fetcher.submit(lines.fetchmany, _XLSX_FETCH_ROWS)
-            while rows := batch.result():
-                batch = fetcher.submit(lines.fetchmany, _XLSX_FETCH_ROWS)
-                yield from rows
+    escaped: list[sql.Composable] = [
+        sql.SQL("line.entry_id AS line_entry_id, line.line_id, line.sheet_row")
+    ]
+    for index, column in enumerate(COLUMNS):
+        value: sql.Composable = sql.Identifier("line", column)
+        if index in _XLSX_NUMBERS:
+            value = _xlsx_number_sql(value)
+        elif index not in _XLSX_PLAIN:
+            value = _xlsx_escaped_sql(value)
+        escaped.append(sql.SQL("{} AS {}").format(value, sql.Identifier(column)))
+    cells = [_xlsx_cell_sql(index) for index in range(len(COLUMNS))]
+    return sql.SQL(
+        "COPY (SELECT '<row r=\"' || cell.sheet_row || '\">' || {cells} || '</row>'"
+        " FROM (SELECT {escaped} FROM ({lines}) AS line"
+        " ORDER BY line.entry_id, line.line_id OFFSET 0) AS cell"
+        " ORDER BY cell.line_entry_id, cell.line_id)"
+        " TO STDOUT WITH (FORMAT binary)"
+    ).format(
+        cells=sql.SQL(" || ").join(cells),
+        escaped=sql.SQL(", ").join(escaped),
+        lines=_lines_sql(start, end, xlsx_sheet_rows=sheet_rows),
+    )
+
+
+def _xlsx_window_size(start: datetime, end: datetime) -> tuple[int, int]:
+    """The window's lines, and the bytes of their text columns (for ``_xlsx_zip64``)."""
+    texts = [
+        "a.code",
+        "a.name",
+        "a.currency",
+        "e.memo",
+        "e.source_type",
+        "e.source_id",
+        "l.reference",
+        "l.counterparty",
+        "e.voucher_type",
+        "e.voucher_number",
+        "e.recorded_by",
+    ]
+    text_bytes = sql.SQL(" + ").join(
+        sql.SQL("octet_length({})").format(sql.SQL(column)) for column in texts
+    )
+    statement = sql.SQL("SELECT count(*), coalesce(sum({}), 0){}").format(
+        text_bytes, _window_sql(start, end)
+    )
+    with connection.cursor() as cursor:
+        cursor.cursor.execute(statement)
+        lines, text_total = cursor.fetchone()
+    return lines, int(text_total)
+
+
+# The most markup a row's cells can add to its text: every cell present, row numbers of
+# Excel's last row, numbers of 22 characters, xml:space on every text, a formula guard's
+# "'" on each; and the most a text's escapes can grow it, per byte (CR: 1 byte -> 7).
+_XLSX_ROW_MARKUP_BYTES = len(
+    '<row r="1048576"></row>'
+    + "".join(
+        f'<c r="{letter}1048576"><v>{"-9.223372036854776E+18"}</v></c>'
+        if index in _XLSX_NUMBERS
+        else f'<c r="{letter}1048576" t="inlineStr"><is><t xml:space="preserve">\'</t></is></c>'
+        for index, letter in enumerate(_XLSX_COLUMN_LETTERS)
+    )
+)
+_XLSX_ESCAPE_GROWTH = 7
+
+
+def _xlsx_sheet_bound(sheet_rows: int, window_text_bytes: int, head_and_tail_bytes: int) -> int:
+    """The most bytes a sheet part of ``sheet_rows`` rows can hold: each row's markup at
+    most ``_XLSX_ROW_MARKUP_BYTES``, its text at most 7 bytes per byte in the database (CR
+    becomes _x000D_), the sheet's text at most the window's."""
+    return (
+        head_and_tail_bytes
+        + sheet_rows * _XLSX_ROW_MARKUP_BYTES
+        + _XLSX_ESCAPE_GROWTH * window_text_bytes
+    )
+
+
+def _xlsx_zip64(sheet_rows: int, window_text_bytes: int, head_and_tail_bytes: int) -> bool:
+    """Whether a sheet part may pass zipfile's ZIP64_LIMIT (2 GiB), beyond which a part
+    needs ZIP64 extensions, which zipfile must be told of before it writes a streamed part
+    (``force_zip64``): by ``_xlsx_sheet_bound``, with zipfile's own margin. Parts that stay
+    below get none, as in XlsxWriter's own files; Excel may offer to repair a file with
+    them (XlsxWriter's documentation of ``use_zip64``), which is better than no file."""
+    bound = _xlsx_sheet_bound(sheet_rows, window_text_bytes, head_and_tail_bytes)
+    return bound * 1.05 > zipfile.ZIP64_LIMIT
+
+
+def _copied_rows(copy: Any) -> Iterator[memoryview]:
+    """The values of a one-column binary ``COPY``, one per row, as they come (PostgreSQL
+    sends each row in a message of its own: the header with the first, then the trailer)."""
+    blocks = iter(copy)
+    first = memoryview(next(blocks))
+    if first[:19] != _COPY_BINARY_HEADER:
+        raise RuntimeError("not a binary COPY")
+    block = first[19:]
+    while block != _COPY_BINARY_TRAILER:
+        if len(block) - 6 != int.from_bytes(block[2:6], "big"):
+            raise RuntimeError("a binary COPY message that is not one row of one value")
+        yield block[6:]
+        block = memoryview(next(blocks))
+    for _ in blocks:  # the end of the COPY: psycopg reads its result, then stops
+        raise RuntimeError("a binary COPY with data after its trailer")
+
+
+def _xlsx_frame(sheet_count: int) -> bytes:
+    """The workbook as XlsxWriter makes it (``_XLSX_OPTIONS``) with sheets ``ledger-1`` …
+    holding the header row alone: every part but the sheets' rows."""
+    frame = io.BytesIO()
+    workbook = xlsxwriter.Workbook(frame, _XLSX_OPTIONS)
+    for number in range(1, sheet_count + 1):
+        workbook.add_worksheet(f"ledger-{number}").write_row(0, 0, COLUMNS)
+    workbook.close()
+    return frame.getvalue()
+
+
+def _xlsx_sheet_ends(frame_sheet: bytes, rows: int) -> tuple[bytes, bytes]:
+    """A frame sheet's XML cut after its header row, its dimension grown to ``rows``."""
+    head, end_of_data, tail = frame_sheet.partition(b"</sheetData>")
+    header_only = f'<dimension ref="A1:{_XLSX_COLUMN_LETTERS[-1]}1"/>'.encode()
+    if not end_of_data or head.count(header_only) != 1:
+        raise RuntimeError("XlsxWriter's sheet is not laid out as expected")
+    dimension = f'<dimension ref="A1:{_XLSX_COLUMN_LETTERS[-1]}{rows + 1}"/>'.encode()
+    return head.replace(header_only, dimension), end_of_data + tail
+
+
+_SheetPiece = bytearray | None | BaseException  # None: the sheet's end
+
+
+def _read_sheets(
+    rows: Iterator[memoryview],
+    sheet_sizes: Sequence[int],
+    pieces: queue.Queue[_SheetPiece],
+    stop: threading.Event,
+) -> None:
+    """The reading thread: ``rows`` into pieces of ~``_XLSX_PIECE_BYTES`` (each within one
+    sheet, a ``None`` after each sheet's last), checked against the sheets' sizes, or the
+    error that stopped it. While this thread waits for PostgreSQL (outside the GIL) the
+    other deflates (zlib too releases it): both cores work, and so does the database."""
+    try:
+        for size in sheet_sizes:
+            piece, taken = bytearray(), 0
+            for taken, row in enumerate(itertools.islice(rows, size), 1):  # noqa: B007
+                piece += row
+                if len(piece) >= _XLSX_PIECE_BYTES:
+                    if stop.is_set():
+                        return
+                    pieces.put(piece)
+                    piece = bytearray()
+            if taken != size:
+                raise RuntimeError("the lines changed between their count and their rows")
+            pieces.put(piece)
+            pieces.put(None)
+        if next(rows, None) is not None:  # also reads the end of the COPY
+            raise RuntimeError("the lines changed between their count and their rows")
+    except BaseException as error:  # handed to the writing thread, which raises it
+        pieces.put(error)
+
+
+def _xlsx_by_postgresql(start: datetime, end: datetime, output: IO[bytes]) -> None:
+    """The workbook of ``ledger_workbook``, byte for byte in every part (but the creation
+    time), without writing a cell in Python: XlsxWriter makes the frame — every part, its
+    sheets with the header row alone — and each sheet's rows come as XML from PostgreSQL
+    (``xlsx_sheet_rows_statement``), streamed into the sheet's part between the frame's
+    header row and its end. The frame's parts are copied into the output zip in XlsxWriter's
+    order, with its names, dates and attributes, deflated as zipfile deflates them for it.
+    A second thread reads the rows (``_read_sheets``) while this one deflates them.
+
+    The count that sizes the sheets and the rows come from one snapshot (REPEATABLE READ)
+    unless the caller's transaction already decides; rows that do not match it are an error.
+    """
+    per_sheet = XLSX_MAX_ROWS_PER_SHEET
+    with statement_snapshot():
+        lines, text_bytes = _xlsx_window_size(start, end)
+        sizes = [min(per_sheet, lines - first) for first in range(0, lines, per_sheet)] or [0]
+        frame = _xlsx_frame(len(sizes))
+        with (
+            zipfile.ZipFile(io.BytesIO(frame)) as parts,
+            zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as package,
+            connection.cursor() as cursor,
+            contextlib.ExitStack() as copying,
+        ):
+            rows: Iterator[memoryview] = iter(())
+            if lines:
+                copy = copying.enter_context(
+                    cursor.cursor.copy(xlsx_sheet_rows_statement(start, end, per_sheet))
+                )
+                rows = _copied_rows(copy)
+            # At most 8 pieces (2 MiB) wait to be deflated; only psycopg's COPY is used from
+            # the reading thread, never Django's connection.
+            pieces: queue.Queue[_SheetPiece] = queue.Queue(maxsize=8)
+            stop = threading.Event()
+            reader = threading.Thread(
+                target=_read_sheets, args=(rows, sizes, pieces, stop), name="xlsx-rows"
+            )
+            reader.start()
+            try:
+                sheet_sizes = iter(sizes)
+                for info in parts.infolist():
+                    content = parts.read(info)
+                    if not info.filename.startswith("xl/worksheets/sheet"):
+                        package.writestr(info, content)
+                        continue
+                    size = next(sheet_sizes)
+                    head, tail = _xlsx_sheet_ends(content, size)
+                    info.file_size = 0  # not the frame's: zipfile counts as it writes
+                    zip64 = _xlsx_zip64(size, text_bytes, len(head) + len(tail))
+                    with package.open(info, "w", force_zip64=zip64) as part:
+                        part.write(head)
+                        while (piece := pieces.get()) is not None:
+                            if isinstance(piece, BaseException):
+                                raise piece
+                            part.write(piece)
+                        part.write(tail)
+                reader.join()
+                if not pieces.empty():
+                    error = pieces.get()
+                    raise error if isinstance(error, BaseException) else RuntimeError(error)
+            finally:
+                stop.set()
+                while reader.is_alive():  # a reader waiting to hand over a piece stops
+                    with contextlib.suppress(queue.Empty):
+                        pieces.get(timeout=0.1)
+                reader.join()
 
 
 def _xlsx_rows_in_python(start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
@@ -344,13 +666,16 @@ def ledger_workbook(rows: Iterable[Sequence[Any]], output: IO[bytes]) -> None:
 
 
 def ledger_export_xlsx(*, start: datetime, end: datetime) -> IO[bytes]:
-    """The export's rows as a workbook (``ledger_workbook``) in a temporary file, rewound;
-    the caller streams the file. On PostgreSQL the rows come rendered by the database
-    (``_xlsx_rows_in_sql``), elsewhere from the ORM."""
-    rows = _xlsx_rows_in_sql if connection.vendor == "postgresql" else _xlsx_rows_in_python
+    """The export's rows as a workbook in a temporary file, rewound; the caller streams the
+    file. On PostgreSQL the sheets' rows come as XML from the database into XlsxWriter's
+    frame (``_xlsx_by_postgresql``), elsewhere XlsxWriter writes every cell from the ORM's
+    rows (``ledger_workbook``); both give the same workbook."""
     output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the streaming response
     try:
-        ledger_workbook(rows(start, end), output)
+        if connection.vendor == "postgresql":
+            _xlsx_by_postgresql(start, end, output)
+        else:
+            ledger_workbook(_xlsx_rows_in_python(start, end), output)
     except BaseException:
         output.close()
         raise

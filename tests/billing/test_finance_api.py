@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import secrets
+import struct
+import threading
+import zipfile
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 from openpyxl.utils.escape import unescape
 from rest_framework.test import APIClient
@@ -627,16 +633,16 @@ def test_export_keeps_every_character_a_spreadsheet_can_hold(
 
 
 @pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
-def test_export_xlsx_cells_are_the_csvs_cells_typed_across_fetched_batches(
+def test_export_xlsx_cells_are_the_csvs_cells_typed_across_written_pieces(
     finance_client: APIClient,
     post: Callable[..., JournalEntry],
     tricky_entries: list[JournalEntry],
     monkeypatch: pytest.MonkeyPatch,
     vendor: str,
 ) -> None:
-    # Batches of three rows: the rows of every batch but the first were fetched ahead by
-    # the second thread while the one before them was being written.
-    monkeypatch.setattr(ledger_export, "_XLSX_FETCH_ROWS", 3)
+    # Pieces of one byte: on PostgreSQL each sheet row the database renders is written
+    # into the sheet's part on its own.
+    monkeypatch.setattr(ledger_export, "_XLSX_PIECE_BYTES", 1)
     post(
         "dep-1",
         hanoi(2024, 5, 1, 10),
@@ -697,3 +703,249 @@ def test_export_xlsx_starts_a_new_sheet_at_the_row_limit(
     assert all(rows[0] == COLUMNS for rows in sheets)
     entry_ids = [row[0] for rows in sheets for row in rows[1:]]
     assert entry_ids == [entry.pk for entry in created for _ in range(2)]
+
+
+# --- The XLSX's sheets rendered by PostgreSQL ------------------------------------------
+
+# Every character the database's sheet rows escape, keep or drop, in each column a user
+# fills (cut to the column's length).
+SPECIAL_TEXTS = [
+    "tab\there\nnewline\r\nCRLF, a lone CR\r and a backslash \\ \\n \\\\t",
+    "&amp; <b>bold</b> \"quoted\" 'single' > < &",
+    "Nguyễn Văn Ánh — khoa Hồi sức tích cực, tạm ứng 5.000.000 ₫",
+    "=SUM(A1:A9)",
+    "+84 912 345 678",
+    "@cmd",
+    "\t=1+1",
+    "\r=1",
+    "_x0041_ _X00fF_ _x00zz_ _x0041_x0042_ __x0041__",
+    "non-characters \ufffe and \uffff",
+    " leading space",
+    "trailing tab\t",
+    "\xa0no-break space first",
+    "ideographic space last\u3000",
+    "\u2028",
+    "\x01\x1f",  # control characters alone: dropped, the cell left out
+    "   ",
+    "😷 khẩu trang",
+    "dropping makes one: _x\x0100\x0241_",
+]
+# Numbers as XlsxWriter writes them (f"{float(n):.16G}"): exact up to 2**53, then the
+# double's digits, then 16 significant digits and an exponent.
+LARGE_AMOUNTS = [9_007_199_254_740_993, 9_999_999_999_999_999, 12_345_678_901_234_567]
+
+
+@pytest.fixture
+def special_entries(post: Callable[..., JournalEntry]) -> list[JournalEntry]:
+    entries = [
+        post(
+            f"special-{n}",
+            hanoi(2024, 5, 1, 9, n),
+            memo=text,
+            source_id=text[:64],
+            counterparty=text[:40],
+            voucher=("PT", text[:40], text[:150]),
+        )
+        for n, text in enumerate(SPECIAL_TEXTS)
+    ]
+    entries += [
+        post(f"large-{n}", hanoi(2024, 5, 1, 10, n), amount)
+        for n, amount in enumerate(LARGE_AMOUNTS)
+    ]
+    return entries
+
+
+def _xlsxwriters_own(start: datetime, end: datetime) -> bytes:
+    """The workbook XlsxWriter writes cell by cell from the ORM's rows (the embedded path)."""
+    output = io.BytesIO()
+    ledger_export.ledger_workbook(ledger_export._xlsx_rows_in_python(start, end), output)
+    return output.getvalue()
+
+
+def _parts(workbook: bytes) -> list[tuple[str, tuple[int, ...], int, int, bytes]]:
+    """Each part of a sound zip, in order: name, date, attributes, compression, content."""
+    with zipfile.ZipFile(io.BytesIO(workbook)) as package:
+        assert package.testzip() is None
+        return [
+            (info.filename, info.date_time, info.external_attr, info.compress_type, content)
+            for info in package.infolist()
+            for content in [package.read(info)]
+        ]
+
+
+def _assert_same_workbook(ours: bytes, theirs: bytes) -> None:
+    ours_parts, their_parts = _parts(ours), _parts(theirs)
+    assert [part[:4] for part in ours_parts] == [part[:4] for part in their_parts]
+    for (name, *_, ours_xml), (_, *_, their_xml) in zip(ours_parts, their_parts, strict=True):
+        if name != "docProps/core.xml":  # its creation time
+            assert ours_xml == their_xml, name
+
+
+@pytest.mark.parametrize(("rows_per_sheet", "sheets"), [(1_048_575, 1), (3, 15)])
+def test_export_xlsx_on_postgresql_is_xlsxwriters_own_workbook_byte_for_byte(
+    special_entries: list[JournalEntry],
+    monkeypatch: pytest.MonkeyPatch,
+    rows_per_sheet: int,
+    sheets: int,
+) -> None:
+    # 15 sheets at 3 rows: parts sheet1 … sheet15, the last with 2 rows.
+    monkeypatch.setattr(ledger_export, "XLSX_MAX_ROWS_PER_SHEET", rows_per_sheet)
+    start, end = ledger_export.export_window(date(2024, 5, 1), date(2024, 5, 1))
+
+    with ledger_export.ledger_export_xlsx(start=start, end=end) as output:
+        ours = output.read()
+
+    _assert_same_workbook(ours, _xlsxwriters_own(start, end))
+    workbook = load_workbook(io.BytesIO(ours), read_only=True)
+    assert workbook.sheetnames == [f"ledger-{n}" for n in range(1, sheets + 1)]
+    rows = [row for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True)]
+    assert len(rows) == sheets + 2 * len(special_entries)
+    memos = [unescape(row[8] or "") for row in rows if row[0] != "entry_id"][::2]
+    expected = [
+        ("'" if text.startswith(("=", "+", "-", "@", "\t", "\r")) else "")
+        + text.translate(dict.fromkeys([*range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]))
+        for text in SPECIAL_TEXTS
+    ]
+    # Two look-alikes sharing an underscore: XlsxWriter escapes the first only, so the
+    # second reads back as its character (in Excel as in openpyxl). Its file, ours too.
+    lookalikes = SPECIAL_TEXTS.index("_x0041_ _X00fF_ _x00zz_ _x0041_x0042_ __x0041__")
+    expected[lookalikes] = "_x0041_ _X00fF_ _x00zz_ _x0041B __x0041__"
+    assert memos[: len(SPECIAL_TEXTS)] == expected
+    debits = [row[5] for row in rows if row[0] != "entry_id"][::2]
+    # Excel's numbers are doubles, written with 16 significant digits.
+    assert [float(debit) for debit in debits[len(SPECIAL_TEXTS) :]] == [
+        float(f"{amount:.16G}") for amount in LARGE_AMOUNTS
+    ]
+
+
+def test_export_xlsx_of_an_empty_window_is_xlsxwriters_header_only_workbook(
+    chart: dict[str, Account],
+) -> None:
+    start, end = ledger_export.export_window(date(2024, 5, 1), date(2024, 5, 1))
+
+    with ledger_export.ledger_export_xlsx(start=start, end=end) as output:
+        ours = output.read()
+
+    _assert_same_workbook(ours, _xlsxwriters_own(start, end))
+    workbook = load_workbook(io.BytesIO(ours), read_only=True)
+    assert [list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets] == [[COLUMNS]]
+
+
+def test_numbers_are_rendered_as_xlsxwriter_writes_them(chart: dict[str, Account]) -> None:
+    values = [0, 1, -1, 180_000, 2**53 - 1, 2**53, 2**53 + 1, -(2**53) - 3, 10**16 - 1]
+    values += [10**16, 10**16 + 1, 12_300_000_000_000_000, -(10**17), 2**63 - 1, -(2**63)]
+    cell = ledger_export._xlsx_number_sql(ledger_export.sql.SQL("n"))
+    statement = ledger_export.sql.SQL(
+        "SELECT {} FROM unnest(%s::bigint[]) WITH ORDINALITY AS v(n, at) ORDER BY at"
+    ).format(cell)
+
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(cursor.cursor), [values])
+        rendered = [text for (text,) in cursor.fetchall()]
+
+    assert rendered == [f"{value:.16G}" for value in values]
+
+
+def test_the_whitespace_that_asks_for_xml_space_preserve_is_pythons_as_xlsxwriter_sees_it() -> None:
+    # XlsxWriter looks for \s at either end after dropping and escaping control characters:
+    # what is left of Python's \s then is what the database looks for.
+    escaped_or_dropped = set(ledger_export._XML_ILLEGAL) | {"\r"}
+    whitespace = {
+        character
+        for character in map(chr, range(0x110000))
+        if re.match(r"\s", character) and character not in escaped_or_dropped
+    }
+
+    assert set(ledger_export._XLSX_WHITESPACE) == whitespace
+
+
+def test_the_zip64_bound_holds_for_text_that_grows_most_when_escaped(
+    post: Callable[..., JournalEntry],
+) -> None:
+    # Each CR becomes _x000D_: 7 bytes for 1, the most any character grows.
+    post("cr", hanoi(2024, 5, 1, 9), memo="\r" * 500, source_id="&" * 64, counterparty="<" * 40)
+    post("plain", hanoi(2024, 5, 1, 10), memo="a")
+    start, end = ledger_export.export_window(date(2024, 5, 1), date(2024, 5, 1))
+    lines, text_bytes = ledger_export._xlsx_window_size(start, end)
+
+    with ledger_export.ledger_export_xlsx(start=start, end=end) as output:
+        ours = output.read()
+    xml = next(part[-1] for part in _parts(ours) if part[0] == "xl/worksheets/sheet1.xml")
+
+    head_and_tail = xml.index(b'<row r="2"') + len(xml) - xml.index(b"</sheetData>")
+    assert len(xml) <= ledger_export._xlsx_sheet_bound(lines, text_bytes, head_and_tail)
+    assert lines == 4
+    # Far from the limit, the part gets no ZIP64 extensions; a million lines of ~120 bytes
+    # of text (the bench's) neither; a full sheet of long memos does.
+    assert not ledger_export._xlsx_zip64(lines, text_bytes, 2_000)
+    assert not ledger_export._xlsx_zip64(1_000_000, 120_000_000, 2_000)
+    assert ledger_export._xlsx_zip64(1_048_575, 1_048_575 * 500, 2_000)
+
+
+def test_a_sheet_written_with_zip64_extensions_is_still_a_sound_workbook(
+    special_entries: list[JournalEntry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger_export, "_XLSX_ROW_MARKUP_BYTES", zipfile.ZIP64_LIMIT)
+    start, end = ledger_export.export_window(date(2024, 5, 1), date(2024, 5, 1))
+
+    with ledger_export.ledger_export_xlsx(start=start, end=end) as output:
+        ours = output.read()
+
+    with zipfile.ZipFile(io.BytesIO(ours)) as package:
+        sheet = package.getinfo("xl/worksheets/sheet1.xml")
+    # The local header's extra field: the ZIP64 one (id 1) with both sizes.
+    name_length, extra_length = struct.unpack("<HH", ours[sheet.header_offset + 26 :][:4])
+    extra_at = sheet.header_offset + 30 + name_length
+    assert (extra_length, struct.unpack("<HH", ours[extra_at : extra_at + 4])) == (20, (1, 16))
+    _assert_same_workbook(ours, _xlsxwriters_own(start, end))
+    rows = list(load_workbook(io.BytesIO(ours), read_only=True).active.iter_rows())
+    assert len(rows) == 1 + 2 * len(special_entries)
+
+
+class _DiskFull(io.BytesIO):
+    def write(self, data: Any) -> int:
+        if self.tell() > 5_000:
+            raise OSError(28, "No space left on device")
+        return super().write(data)
+
+
+def test_a_workbook_that_cannot_be_written_stops_the_reading_and_leaves_the_connection_usable(
+    post: Callable[..., JournalEntry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small pieces, each waiting in the queue: the reading thread is mid-COPY, blocked on a
+    # full queue, when the writing fails.
+    monkeypatch.setattr(ledger_export, "_XLSX_PIECE_BYTES", 1)
+    for n in range(60):
+        post(f"e-{n}", hanoi(2024, 5, 1, 9, n), memo=secrets.token_hex(200))  # deflates little
+    start, end = ledger_export.export_window(date(2024, 5, 1), date(2024, 5, 1))
+
+    with pytest.raises(OSError, match="No space left"):
+        ledger_export._xlsx_by_postgresql(start, end, _DiskFull())
+
+    assert not [thread for thread in threading.enumerate() if thread.name == "xlsx-rows"]
+    assert JournalEntry.objects.filter(posting_key__startswith="e-").count() == 60
+    with ledger_export.ledger_export_xlsx(start=start, end=end) as output:
+        rows = list(load_workbook(output, read_only=True).active.iter_rows(values_only=True))
+    assert len(rows) == 1 + 120
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_xlsx_counts_and_reads_its_lines_in_one_snapshot(
+    finance_client: APIClient, post: Callable[..., JournalEntry]
+) -> None:
+    # As in production: no test transaction around the request, so the export opens its own
+    # REPEATABLE READ transaction, its first statement.
+    post("inv-1", hanoi(2024, 5, 1, 9), memo="Khám tổng quát")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = finance_client.get(
+            EXPORT_URL, {"from": "2024-05-01", "to": "2024-05-01", "format": "xlsx"}
+        )
+        rows = _xlsx_rows(response)
+
+    assert "REPEATABLE READ" in next(
+        query["sql"] for query in queries.captured_queries if "TRANSACTION" in query["sql"]
+    )
+    assert [row[8] for row in rows[1:]] == ["Khám tổng quát"] * 2
+    assert not connection.in_atomic_block
+    assert connection.get_autocommit()
