@@ -426,67 +426,20 @@ def xlsx_sheet_rows_statement(start: datetime, end: datetime, sheet_rows: int) -
     )
 
 
-def _xlsx_window_size(start: datetime, end: datetime) -> tuple[int, int]:
-    """The window's lines, and the bytes of their text columns (for ``_xlsx_zip64``)."""
-    texts = [
-        "a.code",
-        "a.name",
-        "a.currency",
-        "e.memo",
-        "e.source_type",
-        "e.source_id",
-        "l.reference",
-        "l.counterparty",
-        "e.voucher_type",
-        "e.voucher_number",
-        "e.recorded_by",
-    ]
-    text_bytes = sql.SQL(" + ").join(
-        sql.SQL("octet_length({})").format(sql.SQL(column)) for column in texts
-    )
-    statement = sql.SQL("SELECT count(*), coalesce(sum({}), 0){}").format(
-        text_bytes, _window_sql(start, end)
-    )
+def _xlsx_window_lines(start: datetime, end: datetime) -> int:
+    """How many journal lines the window holds (sizes the workbook's sheets)."""
     with connection.cursor() as cursor:
-        cursor.cursor.execute(statement)
-        lines, text_total = cursor.fetchone()
-    return lines, int(text_total)
+        cursor.cursor.execute(sql.SQL("SELECT count(*){}").format(_window_sql(start, end)))
+        (lines,) = cursor.fetchone()
+    return int(lines)
 
 
-# The most markup a row's cells can add to its text: every cell present, row numbers of
-# Excel's last row, numbers of 22 characters, xml:space on every text, a formula guard's
-# "'" on each; and the most a text's escapes can grow it, per byte (CR: 1 byte -> 7).
-_XLSX_ROW_MARKUP_BYTES = len(
-    '<row r="1048576"></row>'
-    + "".join(
-        f'<c r="{letter}1048576"><v>{"-9.223372036854776E+18"}</v></c>'
-        if index in _XLSX_NUMBERS
-        else f'<c r="{letter}1048576" t="inlineStr"><is><t xml:space="preserve">\'</t></is></c>'
-        for index, letter in enumerate(_XLSX_COLUMN_LETTERS)
-    )
-)
-_XLSX_ESCAPE_GROWTH = 7
+class _SheetTooLarge(Exception):
+    """A sheet part passed zipfile's ZIP64_LIMIT without ZIP64 extensions."""
 
-
-def _xlsx_sheet_bound(sheet_rows: int, window_text_bytes: int, head_and_tail_bytes: int) -> int:
-    """The most bytes a sheet part of ``sheet_rows`` rows can hold: each row's markup at
-    most ``_XLSX_ROW_MARKUP_BYTES``, its text at most 7 bytes per byte in the database (CR
-    becomes _x000D_), the sheet's text at most the window's."""
-    return (
-        head_and_tail_bytes
-        + sheet_rows * _XLSX_ROW_MARKUP_BYTES
-        + _XLSX_ESCAPE_GROWTH * window_text_bytes
-    )
-
-
-def _xlsx_zip64(sheet_rows: int, window_text_bytes: int, head_and_tail_bytes: int) -> bool:
-    """Whether a sheet part may pass zipfile's ZIP64_LIMIT (2 GiB), beyond which a part
-    needs ZIP64 extensions, which zipfile must be told of before it writes a streamed part
-    (``force_zip64``): by ``_xlsx_sheet_bound``, with zipfile's own margin. Parts that stay
-    below get none, as in XlsxWriter's own files; Excel may offer to repair a file with
-    them (XlsxWriter's documentation of ``use_zip64``), which is better than no file."""
-    bound = _xlsx_sheet_bound(sheet_rows, window_text_bytes, head_and_tail_bytes)
-    return bound * 1.05 > zipfile.ZIP64_LIMIT
+    def __init__(self, sheet: int) -> None:
+        super().__init__(sheet)
+        self.sheet = sheet
 
 
 def _copied_rows(copy: Any) -> Iterator[memoryview]:
@@ -571,60 +524,97 @@ def _xlsx_by_postgresql(start: datetime, end: datetime, output: IO[bytes]) -> No
 
     The count that sizes the sheets and the rows come from one snapshot (REPEATABLE READ)
     unless the caller's transaction already decides; rows that do not match it are an error.
+
+    ZIP64: zipfile must be told before it streams a part whether the part will pass 2 GiB
+    (``force_zip64``), and only what is written tells. A sheet part gets no ZIP64 extensions,
+    as in XlsxWriter's own files (Excel reads ZIP64 strictly); one that passes the limit
+    anyway (a full sheet of ~2 KB rows: far beyond a real export) makes the workbook be
+    written again, from the same snapshot, with ZIP64 extensions on that sheet.
     """
     per_sheet = XLSX_MAX_ROWS_PER_SHEET
     with statement_snapshot():
-        lines, text_bytes = _xlsx_window_size(start, end)
+        lines = _xlsx_window_lines(start, end)
         sizes = [min(per_sheet, lines - first) for first in range(0, lines, per_sheet)] or [0]
         frame = _xlsx_frame(len(sizes))
-        with (
-            zipfile.ZipFile(io.BytesIO(frame)) as parts,
-            zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as package,
-            connection.cursor() as cursor,
-            contextlib.ExitStack() as copying,
-        ):
-            rows: Iterator[memoryview] = iter(())
-            if lines:
-                copy = copying.enter_context(
-                    cursor.cursor.copy(xlsx_sheet_rows_statement(start, end, per_sheet))
-                )
-                rows = _copied_rows(copy)
-            # At most 8 pieces (2 MiB) wait to be deflated; only psycopg's COPY is used from
-            # the reading thread, never Django's connection.
-            pieces: queue.Queue[_SheetPiece] = queue.Queue(maxsize=8)
-            stop = threading.Event()
-            reader = threading.Thread(
-                target=_read_sheets, args=(rows, sizes, pieces, stop), name="xlsx-rows"
-            )
-            reader.start()
+        zip64: set[int] = set()
+        while True:
             try:
-                sheet_sizes = iter(sizes)
-                for info in parts.infolist():
-                    content = parts.read(info)
-                    if not info.filename.startswith("xl/worksheets/sheet"):
-                        package.writestr(info, content)
-                        continue
-                    size = next(sheet_sizes)
-                    head, tail = _xlsx_sheet_ends(content, size)
-                    info.file_size = 0  # not the frame's: zipfile counts as it writes
-                    zip64 = _xlsx_zip64(size, text_bytes, len(head) + len(tail))
-                    with package.open(info, "w", force_zip64=zip64) as part:
-                        part.write(head)
+                _xlsx_package(
+                    start, end, output, frame=frame, sizes=sizes, per_sheet=per_sheet, zip64=zip64
+                )
+                return
+            except _SheetTooLarge as large:
+                zip64.add(large.sheet)
+                output.seek(0)
+                output.truncate()
+
+
+def _xlsx_package(
+    start: datetime,
+    end: datetime,
+    output: IO[bytes],
+    *,
+    frame: bytes,
+    sizes: Sequence[int],
+    per_sheet: int,
+    zip64: set[int],
+) -> None:
+    """One writing of ``_xlsx_by_postgresql``'s workbook to ``output``, ZIP64 extensions on
+    the sheets (by index) in ``zip64``; raises ``_SheetTooLarge`` for a sheet without them
+    that passed zipfile's limit."""
+    with (
+        zipfile.ZipFile(io.BytesIO(frame)) as parts,
+        zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as package,
+        connection.cursor() as cursor,
+        contextlib.ExitStack() as copying,
+    ):
+        rows: Iterator[memoryview] = iter(())
+        if sum(sizes):
+            copy = copying.enter_context(
+                cursor.cursor.copy(xlsx_sheet_rows_statement(start, end, per_sheet))
+            )
+            rows = _copied_rows(copy)
+        # At most 8 pieces (2 MiB) wait to be deflated; only psycopg's COPY is used from
+        # the reading thread, never Django's connection.
+        pieces: queue.Queue[_SheetPiece] = queue.Queue(maxsize=8)
+        stop = threading.Event()
+        reader = threading.Thread(
+            target=_read_sheets, args=(rows, sizes, pieces, stop), name="xlsx-rows"
+        )
+        reader.start()
+        try:
+            sheets = enumerate(sizes)
+            for info in parts.infolist():
+                content = parts.read(info)
+                if not info.filename.startswith("xl/worksheets/sheet"):
+                    package.writestr(info, content)
+                    continue
+                sheet, size = next(sheets)
+                head, tail = _xlsx_sheet_ends(content, size)
+                info.file_size = 0  # not the frame's: zipfile counts as it writes
+                written = 0
+                try:
+                    with package.open(info, "w", force_zip64=sheet in zip64) as part:
+                        written += part.write(head)
                         while (piece := pieces.get()) is not None:
                             if isinstance(piece, BaseException):
                                 raise piece
-                            part.write(piece)
-                        part.write(tail)
-                reader.join()
-                if not pieces.empty():
-                    error = pieces.get()
-                    raise error if isinstance(error, BaseException) else RuntimeError(error)
-            finally:
-                stop.set()
-                while reader.is_alive():  # a reader waiting to hand over a piece stops
-                    with contextlib.suppress(queue.Empty):
-                        pieces.get(timeout=0.1)
-                reader.join()
+                            written += part.write(piece)
+                        written += part.write(tail)
+                except RuntimeError:  # zipfile's "File size too large, try using force_zip64"
+                    if sheet not in zip64 and written * 1.05 > zipfile.ZIP64_LIMIT:
+                        raise _SheetTooLarge(sheet) from None
+                    raise
+            reader.join()
+            if not pieces.empty():
+                error = pieces.get()
+                raise error if isinstance(error, BaseException) else RuntimeError(error)
+        finally:
+            stop.set()
+            while reader.is_alive():  # a reader waiting to hand over a piece stops
+                with contextlib.suppress(queue.Empty):
+                    pieces.get(timeout=0.1)
+            reader.join()
 
 
 def _xlsx_rows_in_python(start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
