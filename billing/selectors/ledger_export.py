@@ -115,12 +115,10 @@ def _window_sql(start: datetime, end: datetime) -> sql.Composed:
 
 
 def _lines_sql(
-    start: datetime, end: datetime, *, xml_text: bool = False, xlsx_sheet_rows: int | None = None
+    start: datetime, end: datetime, *, xlsx_sheet_rows: int | None = None
 ) -> sql.Composed:
     """One row per journal line with the export's columns, oldest entry first.
 
-    ``xml_text``: the control characters XML cannot carry are dropped from the text columns
-    (the workbook's rows), after the formula guard, as ``_xlsx_rows_in_python`` does.
     ``xlsx_sheet_rows``: two more columns, ``line_id`` and ``sheet_row``, the line's row
     number on its sheet of that many rows (from 2: row 1 is the header), as text.
     """
@@ -145,16 +143,6 @@ def _lines_sql(
         _guarded_sql("e.voucher_number"),
         _guarded_sql("e.recorded_by"),
     ]
-    if xml_text:
-        # A bracket of the characters (PostgreSQL's text never holds NUL): regexp_replace
-        # costs ~1.7 us per row here, translate() with the same characters ~19.
-        illegal = sql.Literal(f"[{_XML_ILLEGAL[1:]}]")
-        values = [
-            value
-            if index in _XLSX_NUMBERS
-            else sql.SQL("regexp_replace({}, {}, '', 'g')").format(value, illegal)
-            for index, value in enumerate(values)
-        ]
     select: list[sql.Composable] = [
         sql.SQL("{} AS {}").format(value, sql.Identifier(column))
         for value, column in zip(values, COLUMNS, strict=True)
@@ -617,12 +605,16 @@ def _xlsx_package(
             reader.join()
 
 
+def _xml_text(row: Sequence[Any]) -> tuple[Any, ...]:
+    """``row`` with the XML-illegal characters dropped from its text (``ledger_workbook``'s
+    input)."""
+    return tuple(
+        value.translate(_XML_ILLEGAL_TABLE) if isinstance(value, str) else value for value in row
+    )
+
+
 def _xlsx_rows_in_python(start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
-    for row in _rows(start, end):
-        yield tuple(
-            value.translate(_XML_ILLEGAL_TABLE) if isinstance(value, str) else value
-            for value in row
-        )
+    return map(_xml_text, _rows(start, end))
 
 
 def ledger_workbook(rows: Iterable[Sequence[Any]], output: IO[bytes]) -> None:
