@@ -578,21 +578,14 @@ def _xlsx_package(
                     package.writestr(info, content)
                     continue
                 sheet, size = next(sheets)
-                head, tail = _xlsx_sheet_ends(content, size)
-                info.file_size = 0  # not the frame's: zipfile counts as it writes
-                written = 0
-                try:
-                    with package.open(info, "w", force_zip64=sheet in zip64) as part:
-                        written += part.write(head)
-                        while (piece := pieces.get()) is not None:
-                            if isinstance(piece, BaseException):
-                                raise piece
-                            written += part.write(piece)
-                        written += part.write(tail)
-                except RuntimeError:  # zipfile's "File size too large, try using force_zip64"
-                    if sheet not in zip64 and written * 1.05 > zipfile.ZIP64_LIMIT:
-                        raise _SheetTooLarge(sheet) from None
-                    raise
+                _xlsx_sheet_part(
+                    package,
+                    info,
+                    *_xlsx_sheet_ends(content, size),
+                    pieces,
+                    sheet=sheet,
+                    zip64=zip64,
+                )
             reader.join()
             if not pieces.empty():
                 error = pieces.get()
@@ -603,6 +596,35 @@ def _xlsx_package(
                 with contextlib.suppress(queue.Empty):
                     pieces.get(timeout=0.1)
             reader.join()
+
+
+def _xlsx_sheet_part(
+    package: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    head: bytes,
+    tail: bytes,
+    pieces: queue.Queue[_SheetPiece],
+    *,
+    sheet: int,
+    zip64: set[int],
+) -> None:
+    """The sheet part ``info`` written to ``package``: ``head``, the reading thread's pieces
+    up to the sheet's end, ``tail``; ``_SheetTooLarge`` when it passed zipfile's limit
+    without ZIP64 extensions (zipfile says so only when the part is closed)."""
+    info.file_size = 0  # not the frame's: zipfile counts as it writes
+    written = 0
+    try:
+        with package.open(info, "w", force_zip64=sheet in zip64) as part:
+            written += part.write(head)
+            while (piece := pieces.get()) is not None:
+                if isinstance(piece, BaseException):
+                    raise piece
+                written += part.write(piece)
+            written += part.write(tail)
+    except RuntimeError:  # zipfile's "File size too large, try using force_zip64"
+        if sheet not in zip64 and written * 1.05 > zipfile.ZIP64_LIMIT:
+            raise _SheetTooLarge(sheet) from None
+        raise
 
 
 def _xml_text(row: Sequence[Any]) -> tuple[Any, ...]:
