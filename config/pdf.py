@@ -35,7 +35,7 @@ from typing import Any
 
 from fontTools import subset, ttLib
 from fpdf import FPDF
-from fpdf.fonts import SubsetMap, TTFFont
+from fpdf.fonts import Glyph, SubsetMap, TTFFont
 from fpdf.output import (
     CIDSystemInfo,
     OutputProducer,
@@ -118,6 +118,55 @@ def _open(data: bytes) -> ttLib.TTFont:
     return ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
 
 
+class _SubsetMap(SubsetMap):
+    """fpdf2's map of the characters a document uses, without its process-wide caches.
+
+    fpdf2 memoises ``SubsetMap.pick`` and ``get_glyph`` with ``functools.cache`` on the
+    methods, so the cache is keyed by the map itself and holds every document's map (and
+    its font) for the life of the process: a worker grew by ~87 MB per 1,000 receipts, and
+    each lookup went through a dictionary of hundreds of thousands of entries. Here a
+    document's picks live in the map (gone with the document) and the glyph of each
+    character, the same in every document of a font, in one table per parsed font."""
+
+    def __init__(self, font: TTFFont, glyphs: dict[int, Glyph | None]) -> None:
+        self._glyphs = glyphs
+        self._picked: dict[int, int | None] = {}
+        super().__init__(font)
+
+    def get_glyph(  # type: ignore[override]  # fpdf2's is a functools.cache wrapper
+        self,
+        glyph: int | None = None,
+        unicode: int | tuple[int, ...] | None = None,
+        glyph_name: str | None = None,
+        glyph_width: int | None = None,
+    ) -> Glyph | None:
+        by_character = glyph is None and glyph_name is None and glyph_width is None
+        if by_character and isinstance(unicode, int):
+            found = self._glyphs.get(unicode, _UNSEEN)
+            if found is _UNSEEN:
+                found = self._glyphs[unicode] = _GET_GLYPH(self, unicode=unicode)
+            return found  # type: ignore[return-value]
+        return _GET_GLYPH(self, glyph, unicode, glyph_name, glyph_width)
+
+    def pick(self, unicode: int) -> int | None:  # type: ignore[override]  # the same
+        picked = self._picked.get(unicode, _UNSEEN)
+        if picked is _UNSEEN:
+            picked = self._picked[unicode] = _PICK(self, unicode)
+        return picked  # type: ignore[return-value]
+
+
+_UNSEEN = object()
+# fpdf2's own methods, under their process-wide caches
+_GET_GLYPH = SubsetMap.get_glyph.__wrapped__
+_PICK = SubsetMap.pick.__wrapped__
+
+
+@cache
+def _glyphs(style: str) -> dict[int, Glyph | None]:
+    """Character → glyph of the parsed font of ``style``, filled as documents use them."""
+    return {}
+
+
 def _font_add(document: FPDF, style: str) -> None:
     """Registers the parsed font of ``style`` in ``document`` as ``add_font`` would."""
     parsed = _parsed(style)
@@ -127,7 +176,7 @@ def _font_add(document: FPDF, style: str) -> None:
     # font's missing width, the same in every document (a copy cost 2 ms a document).
     font.missing_glyphs = []
     font.biggest_size_pt = 0
-    font.subset = SubsetMap(font)
+    font.subset = _SubsetMap(font, _glyphs(style))
     font.desc = copy.copy(parsed.desc)  # the writer gives it this document's object id
     document.fonts[font.fontkey] = font
 

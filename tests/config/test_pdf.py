@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import weakref
 from typing import Any
 
+from fpdf.fonts import SubsetMap, TTFFont
 from pypdf import PdfReader
 
 from config.pdf import THERMAL_80MM, pdf_document
@@ -109,3 +112,28 @@ def test_the_embedded_font_holds_the_used_glyphs_with_the_parts_they_are_drawn_f
             assert all(glyf[c.glyphName].numberOfContours != 0 for c in glyph.components)
     assert composites > 0, "no composite glyph drawn: the test no longer covers components"
     assert outline("Z").numberOfContours == 0
+
+
+def test_a_document_leaves_nothing_behind_in_the_process() -> None:
+    """fpdf2 memoises its character maps' look-ups process-wide (``functools.cache`` on the
+    methods, keyed by the map): every document's map and font stayed alive in a worker,
+    ~87 MB per 1,000 receipts. A document's map now goes with the document."""
+    cached_before = SubsetMap.pick.cache_info().currsize, SubsetMap.get_glyph.cache_info().currsize
+    document = pdf_document(page_format=THERMAL_80MM)
+    document.add_page()
+    document.cell(text="Trần Thị Ửng — 1.250.000 ₫")
+    document.set_font(style="B")
+    document.cell(text="BIÊN LAI THU TIỀN")
+    text = _text_of(bytes(document.output()))
+    maps = [
+        weakref.ref(font.subset) for font in document.fonts.values() if isinstance(font, TTFFont)
+    ]
+
+    del document
+    gc.collect()
+
+    assert "Trần Thị Ửng — 1.250.000 ₫" in text
+    assert "BIÊN LAI THU TIỀN" in text
+    assert all(subset_map() is None for subset_map in maps), "a document's map outlived it"
+    cached_after = SubsetMap.pick.cache_info().currsize, SubsetMap.get_glyph.cache_info().currsize
+    assert cached_after == cached_before
