@@ -17,7 +17,9 @@ What makes them read cleanly:
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import segno
 from fpdf import FPDF
@@ -60,12 +62,33 @@ def _money(amount: int) -> str:
     return format_vnd(amount, symbol=False)
 
 
+# What QR's alphanumeric mode encodes (ISO/IEC 18004, 7.4.4): 0-9, A-Z, space, $%*+-./:
+_QR_ALPHANUMERIC = re.compile(r"[0-9A-Z $%*+\-./:]*")
+_VERIFY_PATH = re.compile(r"/r/[0-9A-Z]+")
+
+
+def qr_text(url: str) -> str:
+    """What the QR code of a receipt's verification link ``url`` carries: the link in upper
+    case when it reads the same that way — scheme and host are case-insensitive (RFC 3986,
+    3.1 and 3.2.2), the code is upper case already and ``/R/<code>`` routes like
+    ``/r/<code>`` (``notifications.api.public_urls``) — so that the QR code uses its
+    alphanumeric mode (5.5 bits a character instead of 8): version 2 (25 modules) instead
+    of 3 (29) for a link like ``https://bv.example.vn/r/7FYRVTSG6C59``, bigger modules on a
+    26 mm thermal print and ~0.7 ms less to encode. A link under a path prefix, or with
+    characters outside that mode, is encoded as it is."""
+    parts = urlsplit(url)
+    upper = url.upper()
+    if _VERIFY_PATH.fullmatch(parts.path) and _QR_ALPHANUMERIC.fullmatch(upper):
+        return upper
+    return url
+
+
 def _qr(document: FPDF, url: str, *, width: float, x: float | None = None) -> None:
     """The QR code of ``url``, ``width`` mm wide with its 2-module quiet zone, at ``x`` (the
     left margin by default) and the current height, which then moves below it. Drawn as
     filled rectangles, one per run of dark modules in a row: sharp at any printer's
     resolution, and no PNG to encode and decode again (~5 ms a receipt)."""
-    matrix = segno.make(url, error="m").matrix
+    matrix = segno.make(qr_text(url), error="m").matrix
     border = 2
     module = width / (len(matrix) + 2 * border)
     left = document.l_margin if x is None else x

@@ -21,7 +21,7 @@ from config.pages.language import page_language_of
 
 logger = logging.getLogger(__name__)
 
-PAGE_PATH_PREFIXES = ("/p/", "/r/", "/i18n/")
+PAGE_PATH_PREFIXES = ("/p/", "/r/", "/R/", "/i18n/")
 API_PATH_PREFIXES = ("/api/", "/webhooks/")
 
 # What a browser gets when even the error page cannot be rendered: both languages, no markup

@@ -4,15 +4,19 @@ stored by the render task, served to staff and to the kiosk that took the paymen
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import segno
 from pypdf import PdfReader
 from rest_framework.test import APIClient
 
 from config.identity.models import DeviceKind, Role
 from notifications.models import PdfLayout, ReceiptPdf
+from notifications.rendering import qr_text
 from notifications.tasks import render_receipt_pdfs
 from payments.models import PaymentChannel
 from tests.assertions import assert_error
@@ -128,3 +132,66 @@ def test_the_public_pdf_shows_the_document_but_nothing_personal() -> None:
     assert PATIENT_NAME not in text
     assert receipt.content["buyer"]["citizen_id_masked"] not in text
     assert "Paracetamol" not in text
+
+
+def _qr_modules(data: bytes) -> set[tuple[int, int]]:
+    """The dark modules of the QR code drawn on the PDF's page (its filled rectangles, one
+    per run of dark modules in a row), as (row, column) from the symbol's top left."""
+    stream = PdfReader(io.BytesIO(data)).pages[0].get_contents()
+    assert stream is not None
+    block = re.search(rb"q 0 g\n(.*?)\nf Q", stream.get_data(), re.DOTALL)  # the QR's fill
+    assert block is not None
+    runs = [
+        tuple(float(value) for value in match.groups())
+        for match in re.finditer(rb"(-?[\d.]+) (-?[\d.]+) (-?[\d.]+) (-?[\d.]+) re", block[1])
+    ]
+    module = abs(runs[0][3])
+    left, top = min(run[0] for run in runs), max(run[1] for run in runs)
+    dark = set()
+    for x, y, width, _ in runs:
+        row, column = round((top - y) / module), round((x - left) / module)
+        dark |= {(row, column + step) for step in range(round(width / module))}
+    return dark
+
+
+@pytest.mark.parametrize("layout", [PdfLayout.THERMAL, PdfLayout.A4])
+def test_the_qr_code_opens_the_verification_page_in_qrs_compact_mode(
+    staff_client: Callable[..., APIClient], layout: str
+) -> None:
+    """The QR code carries the verification link in upper case (QR's alphanumeric mode, a
+    smaller symbol with bigger modules on the roll), and that link opens the page."""
+    receipt = issued()
+    link = receipt.content["verification_url"]
+
+    drawn = _qr_modules(_pdf(staff_client(Role.CASHIER), receipt.public_id, layout))
+
+    carried = qr_text(link)
+    assert carried == link.upper() != link
+    symbol = segno.make(carried, error="m")
+    assert symbol.mode == "alphanumeric"
+    as_it_is = segno.make(link, error="m")
+    assert isinstance(symbol.version, int)
+    assert isinstance(as_it_is.version, int)
+    assert symbol.version < as_it_is.version
+    expected = {
+        (row, column)
+        for row, modules in enumerate(symbol.matrix)
+        for column, dark in enumerate(modules)
+        if dark
+    }
+    assert drawn == expected
+    page = APIClient().get(urlsplit(carried).path)
+    assert page.status_code == 200
+    assert receipt.verification_code in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://bv.example.vn/vienphi/r/7FYRVTSG6C59",  # a prefix: the proxy may match by case
+        "https://bv.example.vn/r/7FYRVTSG6C59?utm=sms",
+        "https://bv_demo.example.vn/r/7FYRVTSG6C59",  # "_" is not in the alphanumeric mode
+    ],
+)
+def test_a_link_that_would_not_read_the_same_in_upper_case_is_kept_as_it_is(link: str) -> None:
+    assert qr_text(link) == link
