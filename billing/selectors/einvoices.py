@@ -12,18 +12,25 @@ from django.utils import timezone
 
 from billing.einvoicing.providers import PROVIDER_NAMES
 from billing.models import EInvoice, EInvoiceKind, EInvoiceStatus
+from config.compiled import CompiledQuery
 
 _LIVE = (EInvoiceStatus.PENDING, EInvoiceStatus.SENDING, EInvoiceStatus.ISSUED)
 
 
-def einvoice_of_invoice(*, invoice_id: int) -> EInvoice | None:
-    """The invoice's own e-invoice (its original, or the replacement of a voided one)."""
-    return (
+# Compiled once per connection: every payment receipt's PDF looks its e-invoice up.
+_OWN_EINVOICE = CompiledQuery(
+    lambda invoice_id: (
         EInvoice.objects.filter(invoice_id=invoice_id)
         .exclude(kind=EInvoiceKind.ADJUSTMENT)
-        .select_related("original")
-        .first()
-    )
+        .select_related("original")[:1]
+    ),
+    invoice_id=int,
+)
+
+
+def einvoice_of_invoice(*, invoice_id: int) -> EInvoice | None:
+    """The invoice's own e-invoice (its original, or the replacement of a voided one)."""
+    return _OWN_EINVOICE.first(invoice_id=invoice_id)
 
 
 def einvoice_form(einvoice: EInvoice) -> str:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from billing.models import Invoice, InvoiceLine, VatRate
 from billing.money import round_half_up
 from billing.words import amount_in_words_vi
+from config.compiled import CompiledQuery
 from notifications.models import ReceiptKind
 from payments.models import Payment, PaymentMethod, Refund
 
@@ -145,8 +146,15 @@ def _issuer(payment: Payment) -> str:
     return "Thanh toán trực tuyến"
 
 
+# Compiled once per connection: each payment receipt reads its invoice's lines (the SQL of
+# ``invoice.lines.all()``).
+_INVOICE_LINES = CompiledQuery(
+    lambda invoice_id: InvoiceLine.objects.filter(invoice_id=invoice_id), invoice_id=int
+)
+
+
 def _invoice_part(invoice: Invoice) -> dict[str, Any]:
-    lines = [_line_part(line) for line in invoice.lines.all()]
+    lines = [_line_part(line) for line in _INVOICE_LINES.all(invoice_id=invoice.pk)]
     return {
         "number": invoice.display_number,
         "total": invoice.total,

@@ -17,11 +17,14 @@ Issuing runs in one transaction that
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from billing.services.sequences import sequence_next
+from config.compiled import CompiledQuery
 from notifications.models import Receipt, ReceiptChannel, ReceiptKind, new_verification_code
 from notifications.services.content import receipt_content, receipt_series, series_for
 from notifications.services.dispatch import issued_here, tasks_after_commit
@@ -85,8 +88,12 @@ def _issue(
 
 
 def _payment_receipt(payment: Payment) -> Receipt:
-    existing = Receipt.objects.filter(payment=payment, refund__isnull=True).first()
-    if existing is not None:
+    """The payment's receipt: the one it has (``issued_receipt_id``, read with the locked
+    payment), else a new one."""
+    existing_id = payment.issued_receipt_id  # type: ignore[attr-defined]
+    if existing_id is not None:
+        existing = Receipt.objects.get(pk=existing_id)
+        existing.payment = payment
         return existing
     return _issue(
         kind=ReceiptKind.DEPOSIT
@@ -98,35 +105,72 @@ def _payment_receipt(payment: Payment) -> Receipt:
     )
 
 
-def _payment_locked(payment_id: int) -> Payment:
-    """The payment, locked until commit (only its own row), with what its receipt's
-    content and messages read: who took it, and the invoice's or the deposit's patient."""
+def _payment_with_receipt_id(payment_id: int) -> QuerySet[Payment]:
+    receipt = Receipt.objects.filter(payment=OuterRef("pk"), refund__isnull=True).order_by()
     return (
         Payment.objects.select_for_update(no_key=True, of=("self",))
         .select_related(
             "created_by_device", "created_by_user", "invoice__patient", "encounter__patient"
         )
-        .get(pk=payment_id)
+        .annotate(issued_receipt_id=Subquery(receipt.values("pk")[:1]))
+        .filter(pk=payment_id)
     )
+
+
+# Compiled once per connection: every receipt's task starts with this statement.
+_PAYMENT_LOCKED = CompiledQuery(_payment_with_receipt_id, payment_id=int)
+
+
+def _payment_locked(payment_id: int) -> Payment:
+    """The payment, locked until commit (only its own row), with what its receipt's
+    content and messages read — who took it, the invoice's or the deposit's patient — and
+    ``issued_receipt_id``, the id of its receipt (None: none yet), in one statement.
+
+    That id comes from the statement's snapshot, taken before the lock is granted: a
+    concurrent handler of the same payment that waited for the lock while the first one
+    issued the receipt reads None, and its INSERT fails on ``receipt_one_per_payment``
+    (:func:`_retried_once_on_conflict` runs it again)."""
+    payment = _PAYMENT_LOCKED.first(payment_id=payment_id)
+    if payment is None:
+        raise Payment.DoesNotExist(f"payment {payment_id} does not exist")
+    return payment
+
+
+def _retried_once_on_conflict(issue: Callable[[], Receipt | None]) -> Receipt | None:
+    """``issue()`` in a transaction, and once more in a new one if it ends on a unique
+    constraint: a concurrent handler issued the receipt while this one waited for the
+    payment's lock (the number this one took rolls back with it: none is lost), and the
+    second run finds that receipt. Any other conflict fails again and is raised."""
+    try:
+        with transaction.atomic():
+            return issue()
+    except IntegrityError:
+        logger.info("receipt issued by a concurrent handler: read again")
+    with transaction.atomic():
+        return issue()
 
 
 def receipt_issue_for_payment(*, payment_id: int) -> Receipt | None:
     """The receipt of a captured payment or deposit, issued on the first call and returned
     as it is on every later one (never a second receipt, number or message). ``None`` for
     a payment that never succeeded."""
-    with transaction.atomic():
+
+    def issue() -> Receipt | None:
         payment = _payment_locked(payment_id)
         if payment.status not in CAPTURED_STATUSES:
             logger.warning("payment %s is %s: no receipt", payment.pk, payment.status)
             return None
         return _payment_receipt(payment)
 
+    return _retried_once_on_conflict(issue)
+
 
 def receipt_issue_for_refund(*, refund_id: int) -> Receipt | None:
     """The refund receipt of a completed refund, reversing the payment's receipt (issued
     first if its own event has not arrived yet). Idempotent like
     :func:`receipt_issue_for_payment`; issued in the refund series (at the desk)."""
-    with transaction.atomic():
+
+    def issue() -> Receipt | None:
         refund = Refund.objects.get(pk=refund_id)
         payment = _payment_locked(refund.payment_id)
         if refund.status != RefundStatus.SUCCEEDED:
@@ -144,3 +188,5 @@ def receipt_issue_for_refund(*, refund_id: int) -> Receipt | None:
             refund=refund,
             reverses=original,
         )
+
+    return _retried_once_on_conflict(issue)

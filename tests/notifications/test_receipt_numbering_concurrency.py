@@ -4,6 +4,9 @@ gives its number back; one payment handled by many workers at once gets one rece
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -146,3 +149,69 @@ def test_what_a_receipts_task_writes_after_the_receipt_commits_does_not_wait_for
         assert cursor.fetchone() == ("on",)
     statuses = Message.objects.filter(receipt__payment=payment).values_list("status", flat=True)
     assert sorted(statuses) == [MessageStatus.SENT, MessageStatus.SENT]
+
+
+def _waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def test_a_handler_that_waited_for_the_payments_lock_returns_the_receipt_issued_meanwhile(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The payment is locked and read with its receipt's id in one statement, whose
+    snapshot is older than the lock: a duplicate that waited while the first handler
+    issued the receipt reads no receipt, fails on one-receipt-per-payment, gives its
+    number back and runs again — returning the first one's receipt, nothing sent twice."""
+    payment = paid(invoice=receipt_invoice(), amount=1_000)
+    issued_not_committed, commit = threading.Event(), threading.Event()
+    outcomes: dict[str, Any] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                outcomes["first"] = receipt_issue_for_payment(payment_id=payment.pk)
+                issued_not_committed.set()
+                commit.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def duplicate() -> None:
+        try:
+            issued_not_committed.wait(timeout=30)
+            outcomes["duplicate"] = receipt_issue_for_payment(payment_id=payment.pk)
+        except Exception as error:
+            outcomes["duplicate"] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=duplicate)]
+    for thread in threads:
+        thread.start()
+    assert issued_not_committed.wait(timeout=30)
+    for _ in range(300):
+        if _waiting_for_a_lock():
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the duplicate never waited for the payment's lock")
+    with caplog.at_level(logging.INFO, logger="notifications.services.receipts"):
+        commit.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    receipt = Receipt.objects.get()
+    assert outcomes["first"].pk == receipt.pk
+    assert isinstance(outcomes["duplicate"], Receipt), outcomes
+    assert outcomes["duplicate"].pk == receipt.pk
+    assert receipt.number == 1
+    assert Message.objects.filter(receipt=receipt).count() == 2
+    assert "receipt issued by a concurrent handler: read again" in caplog.messages
+    later = receipt_issue_for_payment(payment_id=paid(invoice=payment.invoice, amount=1_000).pk)
+    assert later is not None
+    assert later.number == 2  # the duplicate's number came back
