@@ -143,10 +143,10 @@ def _text(
     """``text`` in a box ``width`` mm wide (0: to the right margin), each of its lines
     wrapped between words, the position then below it at ``new_x``.
 
-    The lines are drawn one ``cell`` each, broken where ``multi_cell`` breaks them (at the
-    last space that fits; the space is dropped): fpdf2's line breaker adds up the line's
-    width again for every character it takes (quadratic in the line's length), which was
-    most of a receipt's rendering time. A word wider than the box is left to
+    The lines are drawn one at a time (``_cell_line``), broken where ``multi_cell`` breaks
+    them (at the last space that fits; the space is dropped): fpdf2's line breaker adds up
+    the line's width again for every character it takes (quadratic in the line's length),
+    which was most of a receipt's rendering time. A word wider than the box is left to
     ``multi_cell``, which breaks it inside."""
     box = (width or document.w - document.r_margin - document.get_x()) - 2 * document.c_margin
     lines = wrapped_lines(document, text, box)
@@ -157,14 +157,28 @@ def _text(
         return
     for index, line in enumerate(lines):
         last = index == len(lines) - 1
-        document.cell(
-            w=width,
-            h=_height(document),
-            text=line,
-            align=align,
-            new_x=new_x if last else "LEFT",
-            new_y="NEXT",
-        )
+        _cell_line(document, line, width=width, align=align, new_x=new_x if last else "LEFT")
+
+
+def _cell_line(document: FPDF, line: str, *, width: float, align: str, new_x: str) -> None:
+    """``line`` where ``cell(w=width, h=_height(document), text=line, align=align,
+    new_x=new_x, new_y="NEXT")`` draws it — the same origin and text operators — with
+    ``FPDF.text``: ``cell`` lays out fragments and copies the graphics state for every line,
+    a third of a thermal receipt's drawing. A line that would break the page is left to
+    ``cell``, which breaks it."""
+    height = _height(document)
+    if document.will_page_break(height):
+        document.cell(w=width, h=height, text=line, align=align, new_x=new_x, new_y="NEXT")
+        return
+    x, y = document.get_x(), document.get_y()
+    if line:
+        if align == "L":
+            offset = document.c_margin
+        else:  # cell's own arithmetic: centred in the box, or its cell margin from the right
+            room = (width or document.w - document.r_margin - x) - _width(document, line)
+            offset = room / 2 if align == "C" else room - document.c_margin
+        document.text(x + offset, y + 0.5 * height + 0.3 * document.font_size, line)
+    document.set_xy(document.l_margin if new_x == "LMARGIN" else x, y + height)
 
 
 def wrapped_lines(document: FPDF, text: str, room: float) -> list[str] | None:

@@ -28,12 +28,13 @@ from rest_framework.test import APIClient
 from billing.models import EInvoice
 from billing.money import format_vnd
 from billing.services.einvoices import einvoice_codes_poll, einvoices_send
-from config.pdf import pdf_document
+from config.pdf import THERMAL_80MM, pdf_document
 from notifications.models import PdfLayout, Receipt
 from notifications.rendering import (
     ELECTRONIC_STATEMENT,
     LINE_HEIGHT,
     SIGN_HINT,
+    _cell_line,
     receipt_pdf,
     wrapped_lines,
 )
@@ -269,3 +270,41 @@ def test_lines_break_where_fpdf2s_multi_cell_breaks_them(
         assert any(document.get_string_width(w) > room - 2 * document.c_margin for w in words)
         return
     assert lines == expected
+
+
+@pytest.mark.parametrize("page_format", ["A4", THERMAL_80MM])
+def test_a_line_is_drawn_where_and_as_fpdf2s_cell_draws_it(page_format: Any) -> None:
+    """The receipt's lines go through ``FPDF.text`` (``cell`` lays out fragments for each
+    one): the page's operators are byte for byte those of ``cell``, in every alignment,
+    width, size and style, and a line that breaks the page breaks it as ``cell`` does."""
+    lines = [
+        (text, align, width, size, style, new_x)
+        for text, align, width, size, style, new_x in itertools.product(
+            ["Nguyễn Thị Ửng", "BIÊN LAI THU TIỀN", "24.999.999.999", ""],
+            ["L", "C", "R"],
+            [0, 37.5],
+            [6.5, 10],
+            ["", "B"],
+            ["LMARGIN", "LEFT"],
+        )
+    ] * 3  # enough to pass the end of an A4 page
+    drawn, expected = pdf_document(page_format=page_format), pdf_document(page_format=page_format)
+    for document in (drawn, expected):
+        document.add_page()
+        document.set_x(20)
+    for text, align, width, size, style, new_x in lines:
+        for document in (drawn, expected):
+            document.set_font(style=style, size=size)
+        _cell_line(drawn, text, width=width, align=align, new_x=new_x)
+        height = LINE_HEIGHT * expected.font_size
+        expected.cell(w=width, h=height, text=text, align=align, new_x=new_x, new_y="NEXT")
+        assert (drawn.get_x(), drawn.get_y(), drawn.page) == (
+            expected.get_x(),
+            expected.get_y(),
+            expected.page,
+        )
+
+    assert drawn.page > 1  # the page break was exercised too
+    assert [page.contents for page in drawn.pages.values()] == [
+        page.contents for page in expected.pages.values()
+    ]
