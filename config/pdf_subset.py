@@ -8,8 +8,8 @@ glyph id), never through the font's own character map or glyph names. So the fon
 here keeping the glyph ids ("retain gids"):
 
 * once per process (``TrueTypeSource``): the table directory of the source file, the raw
-  outline of every glyph (``glyf`` by ``loca``) and the components of composite glyphs
-  (Vietnamese letters like "ệ" are drawn as a base letter and marks);
+  outline of every glyph (``glyf`` by ``loca``) with its checksum, and the components of
+  composite glyphs (Vietnamese letters like "ệ" are drawn as a base letter and marks);
 * per document (``TrueTypeSource.cut``): the outlines of the glyphs used, their
   components and ``.notdef``; every other glyph keeps its id with an empty outline. The
   other tables (metrics, hinting programs, names, character map) are copied as they are,
@@ -72,9 +72,10 @@ class TrueTypeSource:
     """A TrueType font's tables, outlines and glyph ids, read once (``parse``)."""
 
     tables: dict[str, bytes]
-    checksums: dict[str, int]
+    checksums: dict[str, int]  # of ``tables`` and of ``head``
     head: bytes
     outlines: list[bytes]
+    outline_checksums: list[int]
     components: list[list[int]]
     glyph_ids: dict[str, int]
 
@@ -104,11 +105,13 @@ class TrueTypeSource:
         head = bytearray(tables["head"])
         struct.pack_into(">I", head, 8, 0)  # checkSumAdjustment, set for each cut
         struct.pack_into(">h", head, 50, 1)  # long loca offsets
+        padded = [outline + b"\0" * (-len(outline) % 4) for outline in outlines]
         return cls(
             tables=kept,
-            checksums={tag: _checksum(table) for tag, table in kept.items()},
+            checksums={tag: _checksum(table) for tag, table in {**kept, "head": head}.items()},
             head=bytes(head),
-            outlines=[outline + b"\0" * (-len(outline) % 4) for outline in outlines],
+            outlines=padded,
+            outline_checksums=[_checksum(outline) for outline in padded],
             components=[_components(outline) for outline in outlines],
             glyph_ids={name: gid for gid, name in enumerate(glyph_order)},
         )
@@ -131,15 +134,20 @@ class TrueTypeSource:
         if _LITTLE_ENDIAN:
             loca.byteswap()
         tables = {**self.tables, "head": self.head, "loca": loca.tobytes(), "glyf": b"".join(parts)}
-        font, head_offset = _assemble(tables, self.checksums)
-        adjustment = (0xB1B0AFBA - _checksum(bytes(font))) & 0xFFFFFFFF
+        # The glyf table is the outlines, each 4-byte aligned: its checksum is theirs summed.
+        glyf = sum(self.outline_checksums[gid] for gid in wanted) & 0xFFFFFFFF
+        checksums = {**self.checksums, "loca": _checksum(tables["loca"]), "glyf": glyf}
+        font, head_offset = _assemble(tables, checksums)
+        # The whole file's checksum is its directory's plus its (padded) tables'.
+        whole = _checksum(bytes(font[: 12 + 16 * len(tables)])) + sum(checksums.values())
+        adjustment = (0xB1B0AFBA - whole) & 0xFFFFFFFF
         struct.pack_into(">I", font, head_offset + 8, adjustment)
         return bytes(font)
 
 
 def _assemble(tables: dict[str, bytes], checksums: dict[str, int]) -> tuple[bytearray, int]:
-    """An sfnt file of ``tables`` (directory sorted by tag, each table 4-byte aligned) and
-    where its ``head`` table starts."""
+    """An sfnt file of ``tables`` (directory sorted by tag, each table 4-byte aligned, its
+    checksum from ``checksums``) and where its ``head`` table starts."""
     tags = sorted(tables)
     count = len(tags)
     power = 1 << (count.bit_length() - 1)
@@ -156,7 +164,7 @@ def _assemble(tables: dict[str, bytes], checksums: dict[str, int]) -> tuple[byte
             struct.pack(
                 ">4sIII",
                 tag.encode("latin-1"),
-                checksums[tag] if tag in checksums else _checksum(table),
+                checksums[tag],
                 offset,
                 len(table),
             )

@@ -7,6 +7,7 @@ import io
 import weakref
 from typing import Any
 
+import pytest
 from fpdf.fonts import SubsetMap, TTFFont
 from pypdf import PdfReader
 
@@ -112,6 +113,29 @@ def test_the_embedded_font_holds_the_used_glyphs_with_the_parts_they_are_drawn_f
             assert all(glyf[c.glyphName].numberOfContours != 0 for c in glyph.components)
     assert composites > 0, "no composite glyph drawn: the test no longer covers components"
     assert outline("Z").numberOfContours == 0
+
+
+@pytest.mark.parametrize("text", ["Đặng Thị Ưng ệ 1.250.000 ₫", "Ivanova Анна · Ελένη"])
+def test_the_embedded_font_programs_checksums_are_right(text: str) -> None:
+    """Each table's checksum and the head's whole-file adjustment (OpenType 'head' table),
+    summed from parts the source font's parse worked out once, are what the bytes give."""
+    from fontTools.ttLib import TTFont
+
+    from config.pdf_subset import _checksum
+
+    document = pdf_document()
+    document.add_page()
+    document.multi_cell(w=0, text=text)
+    reader = PdfReader(io.BytesIO(bytes(document.output())))
+    resources: Any = reader.pages[0]["/Resources"]
+    (font,) = resources["/Font"].values()
+    descendant = font.get_object()["/DescendantFonts"][0].get_object()
+    data = descendant["/FontDescriptor"]["/FontFile2"].get_data()
+
+    program = TTFont(io.BytesIO(data), checkChecksums=2)  # raises on a table's wrong sum
+    for tag in program.reader.tables:
+        assert program.reader[tag] is not None  # read, so checked
+    assert _checksum(data) == 0xB1B0AFBA
 
 
 def test_a_document_leaves_nothing_behind_in_the_process() -> None:
