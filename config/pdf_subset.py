@@ -12,14 +12,17 @@ here keeping the glyph ids ("retain gids"):
   composite glyphs (Vietnamese letters like "ệ" are drawn as a base letter and marks);
 * per document (``TrueTypeSource.cut``): the outlines of the glyphs used, their
   components and ``.notdef``; every other glyph keeps its id with an empty outline. The
-  other tables (metrics, hinting programs, names, character map) are copied as they are,
-  ``post`` without its glyph names (format 3) and OpenType layout tables dropped (a PDF
-  places its glyphs itself).
+  other tables (metrics, hinting programs, names, character map) are the source's as
+  they are, ``post`` without its glyph names (format 3) and OpenType layout tables dropped
+  (a PDF places its glyphs itself). The cut comes out zlib-compressed, as the PDF stores
+  it: those shared tables are compressed once per process and only the cut's own part
+  per document.
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 from array import array
 from dataclasses import dataclass
 from itertools import accumulate
@@ -71,13 +74,13 @@ def _components(outline: bytes) -> list[int]:
 class TrueTypeSource:
     """A TrueType font's tables, outlines and glyph ids, read once (``parse``)."""
 
-    tables: dict[str, bytes]
-    checksums: dict[str, int]  # of ``tables`` and of ``head``
+    checksums: dict[str, int]  # of the shared tables and of ``head``
     head: bytes
     outlines: list[bytes]
     outline_checksums: list[int]
     components: list[list[int]]
     glyph_ids: dict[str, int]
+    shared: _Shared
 
     @classmethod
     def parse(cls, data: bytes, glyph_order: list[str]) -> TrueTypeSource:
@@ -107,18 +110,26 @@ class TrueTypeSource:
         struct.pack_into(">h", head, 50, 1)  # long loca offsets
         padded = [outline + b"\0" * (-len(outline) % 4) for outline in outlines]
         return cls(
-            tables=kept,
             checksums={tag: _checksum(table) for tag, table in {**kept, "head": head}.items()},
             head=bytes(head),
             outlines=padded,
             outline_checksums=[_checksum(outline) for outline in padded],
             components=[_components(outline) for outline in outlines],
             glyph_ids={name: gid for gid, name in enumerate(glyph_order)},
+            shared=_Shared.of(kept),
         )
 
-    def cut(self, glyph_ids: set[int]) -> bytes:
+    def cut(self, glyph_ids: set[int]) -> tuple[bytes, int]:
         """The font with the outlines of ``glyph_ids`` (and of their components and of
-        ``.notdef``) only, every glyph keeping its id."""
+        ``.notdef``) only, every glyph keeping its id: as a zlib stream (what a PDF's
+        ``FontFile2`` holds, ``/FlateDecode``) and its length uncompressed.
+
+        The file holds the tables a cut writes (``glyf``, ``head``, ``loca``) first and then
+        the source's others, the same bytes in every cut (``_Shared``: deflated once, at
+        zlib's best level). Only the cut's own part is deflated here, flushed to a byte
+        boundary (``Z_SYNC_FLUSH``), and the shared stream appended: a deflate stream refers
+        to nothing before its own start, so the two read as one (RFC 1950/1951), closed by
+        the Adler-32 of all of it."""
         wanted, pending = {0}, [0, *glyph_ids]
         while pending:
             glyph = pending.pop()
@@ -133,43 +144,79 @@ class TrueTypeSource:
         loca = array("I", accumulate(sizes))
         if _LITTLE_ENDIAN:
             loca.byteswap()
-        tables = {**self.tables, "head": self.head, "loca": loca.tobytes(), "glyf": b"".join(parts)}
+        own = {"glyf": b"".join(parts), "head": self.head, "loca": loca.tobytes()}
         # The glyf table is the outlines, each 4-byte aligned: its checksum is theirs summed.
         glyf = sum(self.outline_checksums[gid] for gid in wanted) & 0xFFFFFFFF
-        checksums = {**self.checksums, "loca": _checksum(tables["loca"]), "glyf": glyf}
-        font, head_offset = _assemble(tables, checksums)
+        checksums = {**self.checksums, "loca": _checksum(own["loca"]), "glyf": glyf}
+        shared = self.shared
+        count = len(own) + len(shared.offsets)
+        offsets, offset = {}, 12 + 16 * count
+        for tag, table in own.items():
+            offsets[tag] = offset
+            offset += len(table) + (-len(table) % 4)
+        offsets.update({tag: offset + at for tag, at in shared.offsets.items()})
+        lengths = {**{tag: len(table) for tag, table in own.items()}, **shared.lengths}
+        directory = _directory(offsets, lengths, checksums)
         # The whole file's checksum is its directory's plus its (padded) tables'.
-        whole = _checksum(bytes(font[: 12 + 16 * len(tables)])) + sum(checksums.values())
-        adjustment = (0xB1B0AFBA - whole) & 0xFFFFFFFF
-        struct.pack_into(">I", font, head_offset + 8, adjustment)
-        return bytes(font)
+        whole = _checksum(directory) + sum(checksums.values())
+        head = bytearray(self.head)
+        struct.pack_into(">I", head, 8, (0xB1B0AFBA - whole) & 0xFFFFFFFF)
+        own["head"] = bytes(head)
+        mine = directory + b"".join(table + b"\0" * (-len(table) % 4) for table in own.values())
+        deflate = zlib.compressobj(level=1, wbits=-zlib.MAX_WBITS)
+        adler = zlib.adler32(shared.block, zlib.adler32(mine))
+        stream = b"".join(
+            (
+                b"\x78\x01",  # zlib header: deflate, 32 KiB window, fastest (RFC 1950)
+                deflate.compress(mine),
+                deflate.flush(zlib.Z_SYNC_FLUSH),
+                shared.deflated,
+                struct.pack(">I", adler),
+            )
+        )
+        return stream, len(mine) + len(shared.block)
 
 
-def _assemble(tables: dict[str, bytes], checksums: dict[str, int]) -> tuple[bytearray, int]:
-    """An sfnt file of ``tables`` (directory sorted by tag, each table 4-byte aligned, its
-    checksum from ``checksums``) and where its ``head`` table starts."""
-    tags = sorted(tables)
-    count = len(tags)
+@dataclass(frozen=True)
+class _Shared:
+    """A source's tables that every cut holds as they are, laid out after the cut's own:
+    their bytes (each 4-byte aligned, in tag order), where each starts in them, their
+    lengths, and the bytes deflated (raw, final)."""
+
+    block: bytes
+    offsets: dict[str, int]
+    lengths: dict[str, int]
+    deflated: bytes
+
+    @classmethod
+    def of(cls, tables: dict[str, bytes]) -> _Shared:
+        offsets, parts, offset = {}, [], 0
+        for tag in sorted(tables):
+            offsets[tag] = offset
+            padded = tables[tag] + b"\0" * (-len(tables[tag]) % 4)
+            parts.append(padded)
+            offset += len(padded)
+        block = b"".join(parts)
+        deflate = zlib.compressobj(level=9, wbits=-zlib.MAX_WBITS)
+        return cls(
+            block=block,
+            offsets=offsets,
+            lengths={tag: len(table) for tag, table in tables.items()},
+            deflated=deflate.compress(block) + deflate.flush(),
+        )
+
+
+def _directory(
+    offsets: dict[str, int], lengths: dict[str, int], checksums: dict[str, int]
+) -> bytes:
+    """An sfnt file's header and table directory (its records sorted by tag)."""
+    count = len(offsets)
     power = 1 << (count.bit_length() - 1)
     header = struct.pack(
         ">IHHHH", 0x00010000, count, power * 16, power.bit_length() - 1, count * 16 - power * 16
     )
-    offset = 12 + 16 * count
-    records, bodies, head_offset = [], [], 0
-    for tag in tags:
-        table = tables[tag]
-        if tag == "head":
-            head_offset = offset
-        records.append(
-            struct.pack(
-                ">4sIII",
-                tag.encode("latin-1"),
-                checksums[tag],
-                offset,
-                len(table),
-            )
-        )
-        padded = table + b"\0" * (-len(table) % 4)
-        bodies.append(padded)
-        offset += len(padded)
-    return bytearray(header + b"".join(records) + b"".join(bodies)), head_offset
+    records = (
+        struct.pack(">4sIII", tag.encode("latin-1"), checksums[tag], offsets[tag], lengths[tag])
+        for tag in sorted(offsets)
+    )
+    return header + b"".join(records)

@@ -117,8 +117,9 @@ def test_the_embedded_font_holds_the_used_glyphs_with_the_parts_they_are_drawn_f
 
 @pytest.mark.parametrize("text", ["Đặng Thị Ưng ệ 1.250.000 ₫", "Ivanova Анна · Ελένη"])
 def test_the_embedded_font_programs_checksums_are_right(text: str) -> None:
-    """Each table's checksum and the head's whole-file adjustment (OpenType 'head' table),
-    summed from parts the source font's parse worked out once, are what the bytes give."""
+    """The program's zlib stream (the cut's own tables deflated here, the shared ones once)
+    reads as one, and each table's checksum and the head's whole-file adjustment (OpenType
+    'head' table), summed from parts worked out once, are what the bytes give."""
     from fontTools.ttLib import TTFont
 
     from config.pdf_subset import _checksum
@@ -130,12 +131,14 @@ def test_the_embedded_font_programs_checksums_are_right(text: str) -> None:
     resources: Any = reader.pages[0]["/Resources"]
     (font,) = resources["/Font"].values()
     descendant = font.get_object()["/DescendantFonts"][0].get_object()
-    data = descendant["/FontDescriptor"]["/FontFile2"].get_data()
+    stream = descendant["/FontDescriptor"]["/FontFile2"].get_object()
+    data = stream.get_data()  # zlib-decompressed: its Adler-32 checked
 
     program = TTFont(io.BytesIO(data), checkChecksums=2)  # raises on a table's wrong sum
     for tag in program.reader.tables:
         assert program.reader[tag] is not None  # read, so checked
     assert _checksum(data) == 0xB1B0AFBA
+    assert stream["/Length1"] == len(data)
 
 
 def test_a_document_leaves_nothing_behind_in_the_process() -> None:
