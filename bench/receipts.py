@@ -105,10 +105,12 @@ def payments_captured(count: int) -> list[int]:
 
 
 @contextmanager
-def _worker() -> Iterator[tuple[Callable[[bool], None], Callable[[], float]]]:
+def _worker() -> Iterator[
+    tuple[Callable[[bool], None], Callable[[], float], Callable[[], list[float]]]
+]:
     """``celery worker`` with ``WORKER_PROCESSES`` prefork children on the bench's queue
-    (purged first and last); yields ``pause(on)`` to freeze or release it and a reading of
-    its CPU seconds so far."""
+    (purged first and last); yields ``pause(on)`` to freeze or release it, a reading of
+    its CPU seconds so far and one of its processes' resident memory (MB)."""
     from bench.http_server import PROJECT_ROOT
 
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork"]
@@ -128,7 +130,7 @@ def _worker() -> Iterator[tuple[Callable[[bool], None], Callable[[], float]]]:
         os.killpg(os.getpgid(worker.pid), signal.SIGSTOP if on else signal.SIGCONT)
 
     try:
-        yield pause, lambda: _group_cpu_seconds(worker.pid)
+        yield pause, lambda: _group_cpu_seconds(worker.pid), lambda: _group_rss_mb(worker.pid)
     finally:
         pause(False)
         worker.terminate()
@@ -147,6 +149,24 @@ def _group_cpu_seconds(leader: int) -> float:
     worker's master and children), from ``/proc``: on a shared machine the wall clock
     measures the neighbours too, the CPU seconds only the worker's own work."""
     return _cpu_seconds(lambda group, _: group == leader)
+
+
+def _group_rss_mb(leader: int) -> list[float]:
+    """Resident memory (MB) of each live process of process group ``leader``, largest
+    first: a worker that keeps what each receipt allocated grows from one drain to the next."""
+    sizes = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat, open(f"/proc/{entry}/status") as status:
+                group = int(stat.read().rsplit(")", 1)[1].split()[2])
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except (OSError, ValueError):
+            continue
+        if group == leader and "VmRSS" in fields:
+            sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return sorted(sizes, reverse=True)
 
 
 def _database_cpu_seconds() -> float:
@@ -266,8 +286,12 @@ def run(*, count: int = 2_000) -> list[Outcome]:
             timeout=1800,
         )
 
-    with environment({"REDIS_URL": broker, "CELERY_QUEUE": QUEUE}), _worker() as (pause, cpu):
+    with (
+        environment({"REDIS_URL": broker, "CELERY_QUEUE": QUEUE}),
+        _worker() as (pause, cpu, memory),
+    ):
         receipts(warm_ids)  # both children import, parse the fonts, connect
+        memory_warm = memory()
         before = cpu()
         noop_seconds = noops("bench.noop")
         after_noop = cpu()
@@ -275,6 +299,7 @@ def run(*, count: int = 2_000) -> list[Outcome]:
         after_reliable, database_before = cpu(), _database_cpu_seconds()
         receipt_seconds = receipts(payment_ids)
         after_receipts, database_after = cpu(), _database_cpu_seconds()
+        memory_after = memory()
     cpu_ms = {
         "noop": (after_noop - before) / count * 1000,
         "reliable": (after_reliable - after_noop) / count * 1000,
@@ -304,6 +329,13 @@ def run(*, count: int = 2_000) -> list[Outcome]:
     print(
         f"database server CPU per receipt (its live processes, the drain's polls included):"
         f" {cpu_ms['database']:.1f} ms",
+        flush=True,
+    )
+    print(
+        "worker processes' resident memory (MB, largest first): after the warm-up "
+        + ", ".join(f"{size:.0f}" for size in memory_warm)
+        + f"; after {count:,} receipts "
+        + ", ".join(f"{size:.0f}" for size in memory_after),
         flush=True,
     )
     outcomes = [
