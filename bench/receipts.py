@@ -169,10 +169,24 @@ def _group_rss_mb(leader: int) -> list[float]:
     return sorted(sizes, reverse=True)
 
 
+def _redis_cpu_seconds() -> float:
+    """The same for the Redis server (the broker)."""
+    return _cpu_seconds(lambda _, command: command == "redis-server")
+
+
 def _database_cpu_seconds() -> float:
     """The same for the local PostgreSQL server's live processes (its backends — the
     worker's connections stay open for the run — and its writers): the database's share."""
     return _cpu_seconds(lambda _, command: command == "postgres")
+
+
+def _machine_cpu_seconds() -> tuple[float, float]:
+    """Busy and all CPU seconds of the whole machine so far (``/proc/stat``, every core)."""
+    with open("/proc/stat") as handle:
+        fields = [int(value) for value in handle.readline().split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / ticks, sum(fields[:8]) / ticks
 
 
 def _cpu_seconds(selected: Callable[[int, str], bool]) -> float:
@@ -297,15 +311,20 @@ def run(*, count: int = 2_000) -> list[Outcome]:
         after_noop = cpu()
         reliable_seconds = noops("bench.noop_reliable")
         after_reliable, database_before = cpu(), _database_cpu_seconds()
+        redis_before, machine_before = _redis_cpu_seconds(), _machine_cpu_seconds()
         receipt_seconds = receipts(payment_ids)
         after_receipts, database_after = cpu(), _database_cpu_seconds()
+        redis_after, machine_after = _redis_cpu_seconds(), _machine_cpu_seconds()
         memory_after = memory()
     cpu_ms = {
         "noop": (after_noop - before) / count * 1000,
         "reliable": (after_reliable - after_noop) / count * 1000,
         "receipt": (after_receipts - after_reliable) / count * 1000,
         "database": (database_after - database_before) / count * 1000,
+        "redis": (redis_after - redis_before) / count * 1000,
+        "machine": (machine_after[0] - machine_before[0]) / count * 1000,
     }
+    busy = (machine_after[0] - machine_before[0]) / (machine_after[1] - machine_before[1])
     pdfs = ReceiptPdf.objects.filter(receipt__payment_id__in=payment_ids).count()
     messages = Message.objects.filter(receipt__payment_id__in=payment_ids).count()
     receipt_rate = rate(count, receipt_seconds)
@@ -329,6 +348,14 @@ def run(*, count: int = 2_000) -> list[Outcome]:
     print(
         f"database server CPU per receipt (its live processes, the drain's polls included):"
         f" {cpu_ms['database']:.1f} ms",
+        flush=True,
+    )
+    rest = cpu_ms["machine"] - cpu_ms["receipt"] - cpu_ms["database"] - cpu_ms["redis"]
+    print(
+        f"the machine during the receipts' drain: {busy:.0%} busy, {cpu_ms['machine']:.1f} ms"
+        f" of CPU per receipt — worker {cpu_ms['receipt']:.1f}, database"
+        f" {cpu_ms['database']:.1f}, Redis {cpu_ms['redis']:.1f}, the rest (this process's"
+        f" polls, the kernel, anything else running) {rest:.1f}",
         flush=True,
     )
     print(
