@@ -27,7 +27,8 @@ from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model, QuerySet
+from django.db.models import NOT_PROVIDED, Model, QuerySet
+from django.db.models.constants import OnConflict
 from django.db.models.query import (  # type: ignore[attr-defined]  # not in the stubs
     RelatedPopulator,
     get_related_populators,
@@ -159,3 +160,95 @@ class CompiledQuery(Generic[M]):
         """The first row for ``values`` (``build`` orders and slices the query), or None."""
         found = self.all(**values)
         return found[0] if found else None
+
+
+class CompiledInsert(Generic[M]):
+    """Rows of ``model`` written by one ``INSERT … VALUES (…), (…) RETURNING`` its key,
+    the statement's text made once per connection and number of rows: what
+    ``bulk_create`` sends (each field's ``pre_save`` — ``auto_now`` times — and
+    ``get_db_prep_save``, the key set on each object) without compiling it each time. For
+    a model whose every field is written by ``%s`` (none with its own placeholder, a
+    database default or a generated value) and whose only returned column is an
+    auto-increment key; ``bulk_create`` for the rest, and on a database that cannot return
+    the keys of a multi-row insert. ``unique_fields`` and ``update_fields``: a row that
+    clashes on those unique fields is updated instead (``bulk_create``'s
+    ``update_conflicts``: ``ON CONFLICT (…) DO UPDATE SET f = EXCLUDED.f``)."""
+
+    def __init__(
+        self,
+        model: type[M],
+        *,
+        using: str = DEFAULT_DB_ALIAS,
+        unique_fields: tuple[str, ...] = (),
+        update_fields: tuple[str, ...] = (),
+    ) -> None:
+        meta = model._meta
+        self._model = model
+        self._using = using
+        self._unique = [meta.get_field(name) for name in unique_fields]
+        self._update = [meta.get_field(name) for name in update_fields]
+        self._fields = [field for field in meta.local_concrete_fields if field is not meta.pk]
+        self._plain = getattr(meta.pk, "db_returning", False) and not any(
+            hasattr(field, "get_placeholder")
+            or getattr(field, "db_default", NOT_PROVIDED) is not NOT_PROVIDED
+            or getattr(field, "generated", False)
+            or getattr(field, "db_returning", False)
+            for field in self._fields
+        )
+        self._sql: WeakKeyDictionary[BaseDatabaseWrapper, dict[int, str]] = WeakKeyDictionary()
+
+    def _statement(self, connection: BaseDatabaseWrapper, rows: int) -> str:
+        by_rows = self._sql.setdefault(connection, {})
+        sql = by_rows.get(rows)
+        if sql is None:
+            quote = connection.ops.quote_name
+            meta = self._model._meta
+            row = "(" + ", ".join(["%s"] * len(self._fields)) + ")"
+            returning, _ = connection.ops.return_insert_columns([meta.pk])
+            conflict = ""
+            if self._unique:
+                conflict = connection.ops.on_conflict_suffix_sql(
+                    self._fields,
+                    OnConflict.UPDATE,
+                    [field.column for field in self._update],  # type: ignore[union-attr]
+                    [field.column for field in self._unique],  # type: ignore[union-attr]
+                )
+            sql = by_rows[rows] = (
+                f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - the model's own names
+                f"({', '.join(quote(field.column) for field in self._fields)}) "
+                f"VALUES {', '.join([row] * rows)} {conflict} {returning}"
+            )
+        return sql
+
+    def insert(self, objs: list[M]) -> list[M]:
+        """Writes ``objs`` (new, unsaved) in one statement; returns them with their keys."""
+        connection = connections[self._using]
+        if not objs:
+            return objs
+        if not (
+            self._plain
+            and connection.features.can_return_rows_from_bulk_insert
+            and all(obj.pk is None for obj in objs)
+        ):
+            return self._model._default_manager.using(self._using).bulk_create(
+                objs,
+                update_conflicts=bool(self._unique),
+                unique_fields=[field.name for field in self._unique] or None,
+                update_fields=[field.name for field in self._update] or None,
+            )
+        for obj in objs:
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+        params = [
+            field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
+            for obj in objs
+            for field in self._fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(self._statement(connection, len(objs)), params)
+            keys = cursor.fetchall()
+        assert len(keys) == len(objs)
+        for obj, (key,) in zip(objs, keys, strict=True):
+            obj.pk = key
+            obj._state.adding = False
+            obj._state.db = self._using
+        return objs

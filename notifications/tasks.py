@@ -6,6 +6,7 @@ retries database and network trouble with backoff and parks a task that keeps fa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 
 from celery import shared_task
@@ -18,7 +19,13 @@ from notifications.backends import SendError
 from notifications.models import Message, Receipt
 from notifications.selectors import payments_missing_receipt, refunds_missing_receipt
 from notifications.services.dispatch import follow_ups_by_caller
-from notifications.services.messages import message_send, messages_due, messages_queued
+from notifications.services.messages import (
+    SendOutcome,
+    message_send,
+    messages_due,
+    messages_queued,
+    messages_send,
+)
 from notifications.services.pdfs import (
     receipt_pdfs_refresh,
     receipt_pdfs_render,
@@ -76,25 +83,35 @@ def _follow_up(receipt: Receipt, messages: list[Message] | None) -> None:
 
 def _send_and_render(receipt: Receipt, messages: list[Message] | None) -> None:
     if messages is None:
-        queued: list[tuple[int, Message | None]] = [
-            (pk, None) for pk in messages_queued(receipt=receipt)
-        ]
-    else:
-        queued = [(message.pk, message) for message in messages]
-    for message_id, message in queued:
-        try:
-            outcome = message_send(message_id=message_id, message=message)
-        except Exception as error:  # the database, mostly: the task retries with backoff
-            logger.warning("message %s handed to its task: %s", message_id, type(error).__name__)
-            send_message.delay(message_id)
-            continue
-        if outcome.retry_in is not None:
-            send_message.apply_async((message_id,), countdown=outcome.retry_in)
+        for message_id in messages_queued(receipt=receipt):
+            _send_here([message_id], partial(_send_one, message_id))
+    elif messages:
+        _send_here([message.pk for message in messages], partial(messages_send, messages=messages))
     try:
         receipt_pdfs_render(receipt_id=receipt.pk, receipt=receipt, new=messages is not None)
     except Exception as error:
         logger.warning("receipt %s PDF handed to its task: %s", receipt.pk, type(error).__name__)
         render_receipt_pdfs.delay(receipt.pk)
+
+
+def _send_one(message_id: int) -> list[SendOutcome]:
+    return [message_send(message_id=message_id)]
+
+
+def _send_here(message_ids: list[int], send: Callable[[], list[SendOutcome]]) -> None:
+    """``send()`` here, a later try scheduled for each message that failed transiently;
+    if ``send`` itself fails (the database, mostly), each message goes to its own task,
+    retried with backoff (one already taken here is found taken there)."""
+    try:
+        outcomes = send()
+    except Exception as error:
+        for message_id in message_ids:
+            logger.warning("message %s handed to its task: %s", message_id, type(error).__name__)
+            send_message.delay(message_id)
+        return
+    for message_id, outcome in zip(message_ids, outcomes, strict=True):
+        if outcome.retry_in is not None:
+            send_message.apply_async((message_id,), countdown=outcome.retry_in)
 
 
 @shared_task(name="notifications.issue_missing_receipts", base=ReliableTask)

@@ -11,6 +11,7 @@ from django.core.files.storage import storages
 from django.utils import timezone
 
 from billing.selectors.einvoices import receipt_einvoice
+from config.compiled import CompiledInsert
 from notifications.models import PdfLayout, Receipt, ReceiptChannel, ReceiptKind, ReceiptPdf
 from notifications.rendering import receipt_pdf
 
@@ -75,6 +76,12 @@ def receipt_pdf_get(*, receipt: Receipt, layout: str) -> bytes:
     return _render_and_store(receipt, layout)
 
 
+# bulk_create's upsert of a stored PDF's row, its SQL made once per connection.
+_PDF_STORED = CompiledInsert(
+    ReceiptPdf, unique_fields=("receipt", "layout"), update_fields=("path", "size")
+)
+
+
 def _render_and_store(receipt: Receipt, layout: str) -> bytes:
     storage = storages["receipts"]
     data = _render(receipt, layout)
@@ -84,12 +91,7 @@ def _render_and_store(receipt: Receipt, layout: str) -> bytes:
     name = storage.save(path, ContentFile(data))
     # One statement (insert, or update the row of a render that finished first: same
     # content), atomic when two workers store the same receipt's PDF at the same moment.
-    ReceiptPdf.objects.bulk_create(
-        [ReceiptPdf(receipt=receipt, layout=layout, path=name, size=len(data))],
-        update_conflicts=True,
-        unique_fields=["receipt", "layout"],
-        update_fields=["path", "size"],
-    )
+    _PDF_STORED.insert([ReceiptPdf(receipt=receipt, layout=layout, path=name, size=len(data))])
     return data
 
 

@@ -24,7 +24,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from billing.services.sequences import sequence_next
-from config.compiled import CompiledQuery
+from config.compiled import CompiledInsert, CompiledQuery
 from notifications.models import Receipt, ReceiptChannel, ReceiptKind, new_verification_code
 from notifications.services.content import receipt_content, receipt_series, series_for
 from notifications.services.dispatch import issued_here, tasks_after_commit
@@ -40,6 +40,9 @@ def _render_soon(receipt_id: int) -> None:
     render_receipt_pdfs.delay(receipt_id)
 
 
+_NEW_RECEIPT = CompiledInsert(Receipt)
+
+
 def _issue(
     *,
     kind: str,
@@ -53,30 +56,34 @@ def _issue(
     year = timezone.localdate(issued_at).year
     form, symbol = receipt_series(series=series_for(kind=kind, channel=channel), year=year)
     code = new_verification_code()
-    receipt = Receipt.objects.create(
-        kind=kind,
-        payment=payment,
-        refund=refund,
-        reverses=reverses,
-        channel=channel,
-        form=form,
-        symbol=symbol,
-        number=sequence_next(series=f"receipt:{form}{symbol}", year=year),
-        issued_at=issued_at,
-        currency=payment.currency,
-        amount=amount,
-        verification_code=code,
-        device=payment.created_by_device,
-        content=receipt_content(
-            kind=kind,
-            channel=channel,
-            payment=payment,
-            amount=amount,
-            issued_at=issued_at,
-            code=code,
-            refund=refund,
-            reverses=reverses.display_number if reverses is not None else "",
-        ),
+    [receipt] = _NEW_RECEIPT.insert(
+        [
+            Receipt(
+                kind=kind,
+                payment=payment,
+                refund=refund,
+                reverses=reverses,
+                channel=channel,
+                form=form,
+                symbol=symbol,
+                number=sequence_next(series=f"receipt:{form}{symbol}", year=year),
+                issued_at=issued_at,
+                currency=payment.currency,
+                amount=amount,
+                verification_code=code,
+                device=payment.created_by_device,
+                content=receipt_content(
+                    kind=kind,
+                    channel=channel,
+                    payment=payment,
+                    amount=amount,
+                    issued_at=issued_at,
+                    code=code,
+                    refund=refund,
+                    reverses=reverses.display_number if reverses is not None else "",
+                ),
+            )
+        ]
     )
     messages = receipt_messages_enqueue(receipt=receipt)
     if tasks_after_commit():

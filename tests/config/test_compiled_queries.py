@@ -1,6 +1,7 @@
-"""``config.compiled.CompiledQuery``: a queryset compiled once per connection sends the
-queryset's own SQL and makes the same objects as Django, for each set of values, on each
-thread's connection; what it cannot run as Django would, it refuses."""
+"""``config.compiled``: a queryset compiled once per connection sends the queryset's own
+SQL and makes the same objects as Django, for each set of values, on each thread's
+connection, and refuses what it cannot run as Django would; an insert compiled once writes
+the rows ``bulk_create`` writes (and its upsert updates the row that clashes)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
-from config.compiled import CompiledQuery
-from notifications.models import Receipt
+from config.compiled import CompiledInsert, CompiledQuery
+from notifications.models import Message, Receipt, ReceiptPdf
 from payments.models import Payment
 from tests.concurrency import run_at_once
 from tests.notifications.builders import issued, paid, receipt_invoice
@@ -135,3 +136,46 @@ def test_each_threads_connection_compiles_its_own_and_finds_its_own_rows() -> No
     for index, amounts in enumerate(outcomes):
         assert amounts == [1_000 * ((index + turn) % 6 + 1) for turn in range(6)], outcomes
     assert len(builds) == 6 * 2  # twice (two sets of samples) per connection, then never
+
+
+def _row(obj: Any, *skip: str) -> dict[str, Any]:
+    return {name: value for name, value in _fields(obj).items() if name not in skip}
+
+
+def test_a_compiled_insert_writes_the_rows_bulk_create_writes() -> None:
+    """Two messages (JSON fields, automatic times) written by one INSERT read back as the
+    same rows as bulk_create's, with their keys set on the objects."""
+    receipt = issued()
+    template = Message.objects.filter(receipt=receipt).first()
+    assert template is not None
+    fields = _row(template, "id", "public_id", "dedupe_key", "created_at", "updated_at")
+    fields["zns_template_data"] = {"amount": "120.000", "nested": [1, "hai"]}
+
+    def new(key: str) -> Message:
+        return Message(**{**fields, "dedupe_key": key})
+
+    ours = CompiledInsert(Message).insert([new("ours-1"), new("ours-2")])
+    theirs = Message.objects.bulk_create([new("theirs-1"), new("theirs-2")])
+
+    assert all(obj.pk is not None and not obj._state.adding for obj in ours)
+    skip = ("id", "public_id", "dedupe_key", "created_at", "updated_at")
+    for mine, django in zip(ours, theirs, strict=True):
+        stored, expected = Message.objects.get(pk=mine.pk), Message.objects.get(pk=django.pk)
+        assert _row(stored, *skip) == _row(expected, *skip)
+        assert stored.public_id == mine.public_id
+        assert stored.created_at == mine.created_at
+        assert stored.created_at is not None
+
+
+def test_a_compiled_upsert_updates_the_row_that_clashes() -> None:
+    receipt = issued()
+    upsert = CompiledInsert(
+        ReceiptPdf, unique_fields=("receipt", "layout"), update_fields=("path", "size")
+    )
+
+    [first] = upsert.insert([ReceiptPdf(receipt=receipt, layout="a4", path="one.pdf", size=1)])
+    [again] = upsert.insert([ReceiptPdf(receipt=receipt, layout="a4", path="two.pdf", size=2)])
+
+    stored = ReceiptPdf.objects.get(receipt=receipt, layout="a4")
+    assert again.pk == first.pk == stored.pk
+    assert (stored.path, stored.size, stored.created_at) == ("two.pdf", 2, first.created_at)
