@@ -144,14 +144,22 @@ def _payment_locked(payment_id: int) -> Payment:
 
 
 def _retried_once_on_conflict(issue: Callable[[], Receipt | None]) -> Receipt | None:
-    """``issue()`` in a transaction, and once more in a new one if it ends on a unique
+    """``issue()`` in a transaction, and once more in a new one if it fails on a unique
     constraint: a concurrent handler issued the receipt while this one waited for the
     payment's lock (the number this one took rolls back with it: none is lost), and the
-    second run finds that receipt. Any other conflict fails again and is raised."""
+    second run finds that receipt. Any other conflict fails again and is raised; so is a
+    failed commit (nothing is retried once ``issue()`` has returned)."""
+    conflict = False
     try:
         with transaction.atomic():
-            return issue()
+            try:
+                return issue()
+            except IntegrityError:
+                conflict = True
+                raise
     except IntegrityError:
+        if not conflict:
+            raise
         logger.info("receipt issued by a concurrent handler: read again")
     with transaction.atomic():
         return issue()
