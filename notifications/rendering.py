@@ -1,7 +1,7 @@
 """Receipt PDFs: an A4 page and an 80 mm thermal-printer roll, drawn from the receipt's
 frozen content with the shared DejaVu font (``config.pdf``), with a QR code of the public
-verification URL (segno). ``public=True`` leaves out everything personal (buyer and service
-lines) for the verification page.
+verification URL (segno's symbol, through ``config.qr``). ``public=True`` leaves out
+everything personal (buyer and service lines) for the verification page.
 
 What makes them read cleanly:
 
@@ -21,11 +21,11 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-import segno
 from fpdf import FPDF
 
 from billing.money import format_vnd
 from config.pdf import THERMAL_80MM, pdf_document
+from config.qr import qr_matrix
 from notifications.models import PdfLayout
 
 # Line height as a multiple of the font size.
@@ -88,7 +88,7 @@ def _qr(document: FPDF, url: str, *, width: float, x: float | None = None) -> No
     left margin by default) and the current height, which then moves below it. Drawn as
     filled rectangles, one per run of dark modules in a row: sharp at any printer's
     resolution, and no PNG to encode and decode again (~5 ms a receipt)."""
-    matrix = segno.make(qr_text(url), error="m").matrix
+    matrix = qr_matrix(qr_text(url), error="m")
     border = 2
     module = width / (len(matrix) + 2 * border)
     left = document.l_margin if x is None else x
