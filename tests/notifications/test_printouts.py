@@ -31,10 +31,12 @@ from billing.services.einvoices import einvoice_codes_poll, einvoices_send
 from config.pdf import THERMAL_80MM, pdf_document
 from notifications.models import PdfLayout, Receipt
 from notifications.rendering import (
+    CELL_PADDING,
     ELECTRONIC_STATEMENT,
     LINE_HEIGHT,
     SIGN_HINT,
     _cell_line,
+    _grid,
     receipt_pdf,
     wrapped_lines,
 )
@@ -308,3 +310,64 @@ def test_a_line_is_drawn_where_and_as_fpdf2s_cell_draws_it(page_format: Any) -> 
     assert [page.contents for page in drawn.pages.values()] == [
         page.contents for page in expected.pages.values()
     ]
+
+
+@pytest.mark.parametrize("rows", [1, 3, 90])
+def test_a_table_is_drawn_where_and_as_fpdf2s_table_draws_it(rows: int) -> None:
+    """The A4's tables (``_grid``) are fpdf2's ``table()`` with the receipt's settings,
+    without laying each cell out twice: the same boxes, and the same text at the same
+    places, on every page; headings repeated on top of each new page, long names wrapped
+    and a word wider than its cell broken inside it."""
+    headings = ["STT", "Tên dịch vụ, thuốc", "ĐVT", "Đơn giá chưa thuế", "Người bệnh trả"]
+    body = [
+        [str(index), (LONGEST_NAME if index % 3 else "Thuốc") + f" {index}", "lần", "1.250.000", ""]
+        for index in range(rows)
+    ]
+    body[0][1] = "Siêuâmtimmạchmàuquathựcquảnkèmđánhgiáchứcnăngtâmthu"  # no space to wrap at
+    widths, aligns = [10.0, 60.0, 15.0, 25.0, 25.0], ["L", "L", "L", "R", "R"]
+    drawn, expected = pdf_document(), pdf_document()
+    for document in (drawn, expected):
+        document.set_margins(10, 10, 10)
+        document.set_auto_page_break(True, margin=12)
+        document.add_page()
+        document.set_y(200)  # the first rows near the page's end
+        document.set_font(style="", size=8)
+    _grid(drawn, [headings, *body], widths, aligns)
+    with expected.table(
+        col_widths=tuple(widths),
+        width=sum(widths),
+        text_align=tuple("RIGHT" if align == "R" else "LEFT" for align in aligns),
+        line_height=LINE_HEIGHT * expected.font_size,
+        padding=CELL_PADDING,
+        align="LEFT",
+        v_align="TOP",
+    ) as table:
+        for values in [headings, *body]:
+            row = table.row()
+            for value in values:
+                row.cell(value)
+
+    assert _drawn(drawn) == _drawn(expected)
+    assert (drawn.page, drawn.get_y()) == (expected.page, expected.get_y())
+    assert drawn.page > 1 or rows < 90
+
+
+def _drawn(document: Any) -> list[tuple[list[bytes], list[tuple[float, float, str]]]]:
+    """Each page's boxes (its ``re S`` operators) and its text with where each piece
+    starts, as a reader sees them (the glyph ids of the two documents may be numbered
+    differently)."""
+    pages = []
+    for page in PdfReader(io.BytesIO(bytes(document.output()))).pages:
+        contents = page.get_contents()
+        assert contents is not None
+        texts: list[tuple[float, float, str]] = []
+
+        def seen(text: str, cm: Any, tm: Any, *_: Any, found: list[Any] = texts) -> None:
+            if text.strip():
+                found.append((round(tm[4], 2), round(tm[5], 2), text))
+
+        page.extract_text(visitor_text=seen)
+        pages.append(
+            (re.findall(rb"[-\d.]+ [-\d.]+ [-\d.]+ [-\d.]+ re S", contents.get_data()), texts)
+        )
+    return pages
