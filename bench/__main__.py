@@ -64,6 +64,12 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--receipts-only", action="store_true", help="run only the receipts benchmark"
     )
     parser.add_argument(
+        "--receipts-channel",
+        choices=("kiosk", "phone"),
+        default="kiosk",
+        help="whose receipts: kiosk (the thermal roll, the default) or phone (the A4)",
+    )
+    parser.add_argument(
         "--growth-only",
         action="store_true",
         help="only the growth tables (ledger at 10k, 100k, --export-lines; invoices), posting",
@@ -132,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_summary(outcomes)
             return 0
         if args.receipts_only:
-            outcomes += receipts.run(count=args.receipts)
+            outcomes += receipts.run(count=args.receipts, channel=args.receipts_channel)
             print_summary(outcomes)
             return 0
         if args.statements_only:
@@ -180,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcomes += reconciliation.run_import(lines=args.recon_lines)
         outcomes += reconciliation.run_match(sizes=recon_sizes)
         if args.receipts > 0:
-            outcomes += receipts.run(count=args.receipts)
+            outcomes += receipts.run(count=args.receipts, channel=args.receipts_channel)
         if args.payments > 0:
             outcomes += payments_http.run(
                 payments=args.payments, conn_max_age=args.payments_conn_max_age

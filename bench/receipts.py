@@ -39,11 +39,12 @@ QUEUE = "vienphi-bench-receipts"
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
-def payments_captured(count: int) -> list[int]:
-    """``count`` captured 1,000 ₫ VietQR kiosk payments (not timed), a hundred to an
-    invoice of patients with a phone and an e-mail address (so each receipt sends an SMS
-    and an e-mail copy). The payment rows are written directly: the receipt's work is what
-    is measured, not the capture."""
+def payments_captured(count: int, *, channel: str = "kiosk") -> list[int]:
+    """``count`` captured 1,000 ₫ VietQR payments on ``channel`` (``kiosk``: the receipt
+    prints on the thermal roll; ``phone``: a pay link's, whose receipt is the A4), not
+    timed, a hundred to an invoice of patients with a phone and an e-mail address (so each
+    receipt sends an SMS and an e-mail copy). The payment rows are written directly: the
+    receipt's work is what is measured, not the capture."""
     from django.utils import timezone
 
     from billing.models import PriceListItem, ServiceCategory, VatRate
@@ -93,7 +94,7 @@ def payments_captured(count: int) -> list[int]:
                     amount=1_000,
                     currency="VND",
                     method=PaymentMethod.VIETQR,
-                    channel=PaymentChannel.KIOSK,
+                    channel=PaymentChannel(channel),
                     provider=Provider.BANK_TRANSFER,
                     status=PaymentStatus.SUCCEEDED,
                     idempotency_key=uuid.uuid4().hex,
@@ -249,7 +250,7 @@ def _receipts_done(payment_ids: list[int]) -> Callable[[], int]:
     return done
 
 
-def run(*, count: int = 2_000) -> list[Outcome]:
+def run(*, count: int = 2_000, channel: str = "kiosk") -> list[Outcome]:
     import redis
     from celery import Celery
 
@@ -258,13 +259,13 @@ def run(*, count: int = 2_000) -> list[Outcome]:
     from notifications.models import Message, ReceiptPdf
 
     print(
-        f"\n== receipts: {count:,} payments' receipts (issue + messages + the channel's PDF,"
-        f" one task each), celery worker with {WORKER_PROCESSES} processes ==",
+        f"\n== receipts: {count:,} {channel} payments' receipts (issue + messages + the"
+        f" channel's PDF, one task each), celery worker with {WORKER_PROCESSES} processes ==",
         flush=True,
     )
     started = time.perf_counter()
-    warm_ids = payments_captured(20)
-    payment_ids = payments_captured(count)
+    warm_ids = payments_captured(20, channel=channel)
+    payment_ids = payments_captured(count, channel=channel)
     print(
         f"setup: {count + 20:,} captured payments in {time.perf_counter() - started:.1f} s"
         " (not timed)",
