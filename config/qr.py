@@ -4,14 +4,15 @@ ISO/IEC 18004:2015, 7.8.3 has the encoder try the eight data masks and keep the 
 symbol scores the lowest penalty (N1 runs, N2 blocks, N3 finder-like patterns, N4 the dark
 proportion). segno does that module by module in Python, calling a function per module: on
 a receipt's verification link (a version 2 symbol) 2.0 of its 2.5 ms, the largest single
-cost of a thermal receipt. Here the same scores are computed on each row and column as one
-integer (a bit per module), from the symbol segno makes with mask 0, and segno then makes the
-symbol with the mask that scores lowest — the mask segno itself would choose: its scoring
-is followed as it is written, ties and edges included (``tests/config/test_qr.py`` compares
-the choice and the symbol with segno's own on thousands of texts of every version).
+cost of a thermal receipt. Here the same scores are computed on the rows and columns packed
+into one integer (a bit per module), from the symbol segno makes with mask 0; the mask that
+scores lowest — the one segno itself would choose: its scoring is followed as it is
+written, ties and edges included — is then applied to the data modules and named in the
+format information by segno's own ``add_format_info`` (``tests/config/test_qr.py`` compares
+the result with ``segno.make``'s for 1,100+ texts at four error levels, versions 1 to 21).
 
-segno builds every symbol; only the mask's evaluation is done here. Micro QR codes (scored
-the other way round) are left to segno.
+segno encodes the data and draws the function patterns; only the masks' evaluation is done
+here. Micro QR codes (scored the other way round) are left to segno.
 """
 
 from __future__ import annotations
