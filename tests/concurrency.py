@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,3 +32,19 @@ def run_at_once(count: int, work: Callable[[int], Any], *, timeout: float = 60) 
         thread.join(timeout=timeout)
     assert not any(thread.is_alive() for thread in threads), "a worker never finished"
     return outcomes
+
+
+def wait_for_a_lock_wait(who: str, *, seconds: float = 15) -> None:
+    """Until a backend of the test database waits for a lock (``who`` names it in the
+    failure): the point of a test where a second transaction is held on the first's row."""
+    for _ in range(int(seconds / 0.05)):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            row = cursor.fetchone()
+        if row and row[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{who} never waited for a lock")

@@ -5,7 +5,6 @@ real threads for the races (the year's first number included)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -13,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.models import DocumentSequence
 from billing.services.sequences import sequence_next
-from tests.concurrency import run_at_once
+from tests.concurrency import run_at_once, wait_for_a_lock_wait
 
 
 class RolledBack(Exception):
@@ -72,16 +71,6 @@ def test_many_issuers_at_once_from_the_years_first_number_get_contiguous_numbers
     assert DocumentSequence.objects.get(series="test:race", year=2030).last_number == 8
 
 
-def _waiting_for_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        row = cursor.fetchone()
-    return bool(row and row[0])
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("first_commits", [True, False])
 def test_the_row_stays_locked_until_the_issuing_transaction_ends(first_commits: bool) -> None:
@@ -115,12 +104,7 @@ def test_the_row_stays_locked_until_the_issuing_transaction_ends(first_commits: 
     for thread in threads:
         thread.start()
     assert taken.wait(timeout=30)
-    for _ in range(300):
-        if _waiting_for_a_lock():
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the second issuer never waited for the sequence row")
+    wait_for_a_lock_wait("the second issuer")
     assert "second" not in numbers
     end.set()
     for thread in threads:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +20,7 @@ from notifications.services.messages import message_send
 from notifications.services.receipts import receipt_issue_for_payment
 from notifications.tasks import issue_payment_receipt
 from payments.models import Payment, PaymentChannel
-from tests.concurrency import run_at_once
+from tests.concurrency import run_at_once, wait_for_a_lock_wait
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.smtp_server import FakeSmtp
 from tests.notifications.builders import paid, receipt_invoice
@@ -152,16 +151,6 @@ def test_what_a_receipts_task_writes_after_the_receipt_commits_does_not_wait_for
     assert sorted(statuses) == [MessageStatus.SENT, MessageStatus.SENT]
 
 
-def _waiting_for_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        row = cursor.fetchone()
-    return bool(row and row[0])
-
-
 def test_a_handler_that_waited_for_the_payments_lock_returns_the_receipt_issued_meanwhile(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -195,12 +184,7 @@ def test_a_handler_that_waited_for_the_payments_lock_returns_the_receipt_issued_
     for thread in threads:
         thread.start()
     assert issued_not_committed.wait(timeout=30)
-    for _ in range(300):
-        if _waiting_for_a_lock():
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the duplicate never waited for the payment's lock")
+    wait_for_a_lock_wait("the duplicate")
     with caplog.at_level(logging.INFO, logger="notifications.services.receipts"):
         commit.set()
         for thread in threads:
