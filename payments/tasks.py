@@ -83,10 +83,13 @@ def import_statement_inbox() -> int:
 
 
 @shared_task(name="payments.run_matcher", base=ReliableTask)
-def run_matcher(*, today: str | None = None) -> int:
+def run_matcher(*, today: str | None = None, full: bool = False) -> int:
     """Match statement lines with what the ledger expects (after each import, and by beat);
-    ``today`` (ISO date) judges the SLA as of another day."""
-    return reconciliation_match(today=date.fromisoformat(today) if today else None).matched
+    ``today`` (ISO date) judges the SLA as of another day; ``full`` enrols VietQR captures of
+    any date, not only those since the previous run (after loading captures made elsewhere)."""
+    return reconciliation_match(
+        today=date.fromisoformat(today) if today else None, full=full
+    ).matched
 
 
 @shared_task(name="payments.settle_stripe_payout", base=ReliableTask)

@@ -560,6 +560,10 @@ RECONCILIATION_SLA_BUSINESS_DAYS = env.int("RECONCILIATION_SLA_BUSINESS_DAYS", d
 RECONCILIATION_TRANSFER_OUT_GRACE_BUSINESS_DAYS = env.int(
     "RECONCILIATION_TRANSFER_OUT_GRACE_BUSINESS_DAYS", default=1
 )
+# Each matcher run looks for VietQR captures that succeeded since the previous run started,
+# less this many hours (the time a capture's transaction may take to commit, and any clock
+# difference between the app's servers); the first run looks at all of them.
+RECONCILIATION_ENROL_LOOKBACK_HOURS = env.int("RECONCILIATION_ENROL_LOOKBACK_HOURS", default=24)
 # Balance transactions asked of Stripe per page when a payout is settled (at most 100); each
 # page is stored with the position reached, so a run that dies resumes after it.
 STRIPE_SETTLEMENT_PAGE_SIZE = env.int("STRIPE_SETTLEMENT_PAGE_SIZE", default=100)

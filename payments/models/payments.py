@@ -150,6 +150,14 @@ class Payment(models.Model):
             # payment_started_earlier: the payment a request with this key already made.
             models.Index(fields=["idempotency_key", "-created_at"], name="payment_idempotency_key"),
             models.Index(fields=["status", "expires_at"], name="payment_status_expiry"),
+            # The matcher's enrolment: VietQR captures since its previous run.
+            models.Index(
+                fields=["succeeded_at"],
+                name="payment_vietqr_succeeded",
+                condition=Q(
+                    method=PaymentMethod.VIETQR, memo_code__isnull=False, succeeded_at__isnull=False
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

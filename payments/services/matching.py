@@ -7,7 +7,14 @@ advisory lock, and made of set-based statements — never a loop over lines:
    amount), settled Stripe payouts (amount, arrival date, the payout descriptor), refunds
    and discharge leftovers paid by bank transfer (outgoing), and the bank-feed transfers
    held in suspense (already on their feed's statement line); a cash deposit enrols
-   itself when it is recorded;
+   itself when it is recorded. VietQR captures — the table that grows with every patient —
+   are looked for among those that succeeded since the previous run started, less
+   ``RECONCILIATION_ENROL_LOOKBACK_HOURS`` (by an index), not among all captures ever made:
+   a run costs what happened since the last one. A capture the previous run could not see
+   committed after it started, within milliseconds of its ``succeeded_at``; the look-back
+   (a day by default) covers that and any clock difference between the app's servers. The
+   first run, and a run with ``full=True`` (after loading captures made elsewhere), look at
+   all of them;
 2. **match by the bank's reference**: a discharge leftover paid back by transfer whose
    cashier recorded the bank's reference of the transfer takes the outgoing line with that
    reference (spaces and case aside), same currency and amount, first — before any
@@ -36,7 +43,7 @@ The SQL is PostgreSQL's (the embedded SQLite default has no matcher).
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -95,17 +102,23 @@ def grace_business_days(direction: str) -> int:
     return int(settings.RECONCILIATION_SLA_BUSINESS_DAYS)
 
 
-def reconciliation_match(*, today: date | None = None) -> MatchRun:
+def reconciliation_match(*, today: date | None = None, full: bool = False) -> MatchRun:
     """Run the matcher once (see the module's docstring). Safe to run at any time and
-    again: what is matched stays matched, and each step only takes what is still open."""
+    again: what is matched stays matched, and each step only takes what is still open.
+    ``full``: enrol VietQR captures of any date, not only those since the previous run."""
     today = today or timezone.localdate()
     if connection.vendor != "postgresql":
         logger.warning("the matcher needs PostgreSQL; nothing matched")
         return MatchRun(pk=None)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MATCHER_LOCK])
+        # Read under the lock: the run before this one has committed.
+        previous = MatchRun.objects.order_by("-pk").values_list("started_at", flat=True).first()
+        lookback = timedelta(hours=settings.RECONCILIATION_ENROL_LOOKBACK_HOURS)
         run = MatchRun.objects.create()
-        run.enrolled = _enrol(cursor, run.pk)
+        run.enrolled = _enrol(
+            cursor, run.pk, None if full or previous is None else previous - lookback
+        )
         by_reference = _match_by_reference(cursor, run.pk)
         run.matched, run.mismatched = _match_by_code(cursor, run.pk)
         run.matched += by_reference
@@ -147,15 +160,20 @@ AUDIT_INSERT = (
 )
 
 
-def _enrol(cursor: object, run_id: int) -> int:
+def _enrol(cursor: object, run_id: int, captures_since: datetime | None) -> int:
+    """Enrol what is expected and not yet an item; VietQR captures that succeeded from
+    ``captures_since`` on (all of them when None), found by ``payment_vietqr_succeeded``."""
     local = f"AT TIME ZONE '{BANK_TIMEZONE.key}'"
+    since, since_params = (
+        ("", []) if captures_since is None else (" AND p.succeeded_at >= %s", [captures_since])
+    )
     statements = [
         # VietQR captures wait in the VietQR clearing account until the bank shows them.
         (
             f"SELECT %s, %s, %s, %s, p.amount, p.currency, 'payment', p.public_id,"  # noqa: S608 - constant SQL
             f" p.memo_code, (p.succeeded_at {local})::date, %s, NULL::bigint, '', '', now(), now()"
             " FROM payments_payment p WHERE p.method = %s AND p.status = ANY(%s)"
-            " AND p.succeeded_at IS NOT NULL AND p.memo_code IS NOT NULL",
+            f" AND p.succeeded_at IS NOT NULL AND p.memo_code IS NOT NULL{since}",
             [
                 K.VIETQR_CAPTURE,
                 C.VIETQR,
@@ -164,6 +182,7 @@ def _enrol(cursor: object, run_id: int) -> int:
                 accounts.clearing("vietqr"),
                 PaymentMethod.VIETQR,
                 [PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED],
+                *since_params,
             ],
         ),
         # Settled Stripe payouts wait in the account the settlement put them in.
