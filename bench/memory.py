@@ -84,11 +84,3 @@ class MemoryWatch:
         own = peak_rss_mb() if self.rss_peak_is_own else None
         self.rss_peak_is_own = own is not None
         self.rss_peak_mb = own if own is not None else self.lifetime_max_rss_mb
-
-    @property
-    def rss_scope(self) -> str:
-        return "during the exports" if self.rss_peak_is_own else "whole process: no VmHWM reset"
-
-    @property
-    def worst_mb(self) -> float:
-        return max(self.traced_peak_mb or 0.0, self.rss_peak_mb)
