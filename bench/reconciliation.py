@@ -82,6 +82,7 @@ def _reset(conn: object) -> None:
 def _history() -> None:
     """The earlier parts' VietQR captures become a month of history: dated a month back,
     each on a statement line, matched by one untimed full run."""
+    from payments.providers.bank_feeds import BANK_TIMEZONE
     from payments.services.matching import reconciliation_match
 
     with raw_connect() as conn:
@@ -94,11 +95,11 @@ def _history() -> None:
             "INSERT INTO payments_statementline (account_number, booked_on, direction, amount,"
             " currency, bank_reference, description, match_code, dedupe_key, source,"
             " feed_reports, created_at)"
-            " SELECT %s, (p.succeeded_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, 'in', p.amount,"
+            " SELECT %s, (p.succeeded_at AT TIME ZONE %s)::date, 'in', p.amount,"
             " p.currency, 'FTH' || p.id, 'MBVCB.' || p.memo_code, p.memo_code, %s || p.id,"
             " 'file', '{}', now() FROM payments_payment p WHERE p.method = 'vietqr'"
             " AND p.succeeded_at IS NOT NULL AND p.memo_code IS NOT NULL",
-            (ACCOUNT, HISTORY_KEY),
+            (ACCOUNT, BANK_TIMEZONE.key, HISTORY_KEY),
         )
         conn.commit()
     _vacuum()

@@ -64,7 +64,7 @@ def test_a_run_looks_back_from_the_previous_run_and_a_full_run_at_everything(
 
 
 @pytest.mark.django_db
-def test_the_task_passes_full_on() -> None:
+def test_the_task_runs_a_full_run_when_asked() -> None:
     paid_by_transfer(amount=100_000)
     reconciliation_match()
     old = paid_by_transfer(amount=90_000)
