@@ -20,9 +20,7 @@ down, so it is kept out of the timed runs).
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -33,7 +31,14 @@ from bench import database
 from bench.database import raw_connect
 from bench.http_server import curl_get, curl_path, gunicorn_server
 from bench.ledger_fill import Filled
-from bench.memory import MemoryWatch, lifetime_max_rss_mb, peak_rss_mb, reset_peak_rss, rss_mb
+from bench.memory import (
+    MemoryWatch,
+    in_a_fresh_process,
+    lifetime_max_rss_mb,
+    peak_rss_mb,
+    reset_peak_rss,
+    rss_mb,
+)
 from bench.report import Outcome, memory_outcome, rate, ratio_outcome, timed
 
 TARGET_RATIO = 0.5
@@ -167,11 +172,9 @@ def run(*, filled: Filled, repeats: int, authorization: str) -> list[Outcome]:
         )
         if name in runs.best
     ]
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as fresh:
-        memory = fresh.submit(
-            _exports_in_a_fresh_process, first_day, last_day, authorization, runs.received["COPY"]
-        ).result()
+    memory = in_a_fresh_process(
+        _exports_in_a_fresh_process, first_day, last_day, authorization, runs.received["COPY"]
+    )
     return outcomes + _memory_outcomes(runs, memory)
 
 

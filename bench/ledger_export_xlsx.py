@@ -25,14 +25,12 @@ them — in one run, so each figure is a ratio to the same ``COPY`` rate:
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
 import tempfile
 import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -41,7 +39,7 @@ from bench import database
 from bench.database import raw_connect
 from bench.ledger_export_csv import copy_baseline
 from bench.ledger_fill import LINES_PER_DAY, Filled
-from bench.memory import lifetime_max_rss_mb, peak_rss_mb, rss_mb
+from bench.memory import in_a_fresh_process, lifetime_max_rss_mb, peak_rss_mb, rss_mb
 from bench.report import Outcome, memory_outcome, rate, ratio_outcome, timed
 
 TARGET_RATIO = 0.15
@@ -208,14 +206,8 @@ def run(*, filled: Filled, lines: int, openpyxl_lines: int = OPENPYXL_LINES) -> 
         runs = [timed(lambda: copy_baseline(conn, start, end)) for _ in range(2)]
         sheet_rows_seconds, sheet_rows_bytes = timed(lambda: _sheet_rows_copy(conn, start, end))
     copy_seconds, csv_bytes = min(runs)
-    spawn = multiprocessing.get_context("spawn")
-    with (
-        tempfile.NamedTemporaryFile(suffix=".xlsx") as workbook,
-        ProcessPoolExecutor(max_workers=1, mp_context=spawn) as fresh,
-    ):
-        export = fresh.submit(
-            _export_in_a_fresh_process, start, end, warm_end, workbook.name
-        ).result()
+    with tempfile.NamedTemporaryFile(suffix=".xlsx") as workbook:
+        export = in_a_fresh_process(_export_in_a_fresh_process, start, end, warm_end, workbook.name)
         sheets = _sheets(open(workbook.name, "rb"), levels=(6, 1))  # noqa: SIM115 - closed by _sheets
     app_seconds = export.seconds
     print(

@@ -7,13 +7,27 @@ possible it falls back to ``resource.getrusage`` (the peak over the process's wh
 
 from __future__ import annotations
 
+import multiprocessing
 import resource
 import tracemalloc
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _MB = 1024 * 1024
+
+
+def in_a_fresh_process(work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)`` in a newly spawned process (nothing of this one's memory: a
+    server's worker, say), its result returned; ``work`` must be a module's function."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as fresh:
+        return fresh.submit(work, *args).result()
 
 
 def reset_peak_rss(pid: int | str = "self") -> bool:
